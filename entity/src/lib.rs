@@ -1,0 +1,22 @@
+//! SeaORM entities of the Journeys data model.
+//!
+//! This crate is pure data: tables, columns and the closed vocabularies stored in
+//! them. It knows nothing of GraphQL, HTTP or authentication. Every row carries its
+//! `workspace_id`, and every key is a time-ordered UUID (v7), so ordering by `id`
+//! is ordering by creation.
+
+pub mod account;
+pub mod account_domain;
+pub mod identity;
+pub mod journey_model;
+pub mod membership;
+pub mod stage;
+pub mod stakeholder;
+pub mod touchpoint;
+pub mod vocab;
+pub mod workspace;
+
+/// A fresh time-ordered primary key.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

@@ -1,0 +1,147 @@
+//! Closed vocabularies stored as short strings, so that both backends hold the
+//! same readable values and adding a variant needs no migration.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Where an account or a person stands in the buying and customer lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Lifecycle {
+    #[sea_orm(string_value = "VISITOR")]
+    Visitor,
+    #[sea_orm(string_value = "LEAD")]
+    Lead,
+    #[sea_orm(string_value = "MQL")]
+    Mql,
+    #[sea_orm(string_value = "SQL")]
+    Sql,
+    #[sea_orm(string_value = "OPPORTUNITY")]
+    Opportunity,
+    #[sea_orm(string_value = "CUSTOMER")]
+    Customer,
+    #[sea_orm(string_value = "PROMOTER")]
+    Promoter,
+    #[sea_orm(string_value = "DISQUALIFIED")]
+    Disqualified,
+    #[sea_orm(string_value = "CHURNED")]
+    Churned,
+}
+
+/// The medium a touchpoint happened through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Channel {
+    #[sea_orm(string_value = "SOCIAL")]
+    Social,
+    #[sea_orm(string_value = "WEBINAR")]
+    Webinar,
+    #[sea_orm(string_value = "SUPPORT")]
+    Support,
+    #[sea_orm(string_value = "EMAIL")]
+    Email,
+    #[sea_orm(string_value = "PHONE")]
+    Phone,
+    #[sea_orm(string_value = "MEETING")]
+    Meeting,
+    #[sea_orm(string_value = "WEB")]
+    Web,
+    #[sea_orm(string_value = "EVENT")]
+    Event,
+    #[sea_orm(string_value = "AD")]
+    Ad,
+    #[sea_orm(string_value = "OTHER")]
+    Other,
+}
+
+/// The team that owns a stage or a touchpoint; it makes hand-offs explicit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum OwnerTeam {
+    #[sea_orm(string_value = "MARKETING")]
+    Marketing,
+    #[sea_orm(string_value = "SALES")]
+    Sales,
+    #[sea_orm(string_value = "DELIVERY")]
+    Delivery,
+    #[sea_orm(string_value = "SERVICE")]
+    Service,
+    #[sea_orm(string_value = "RELATIONSHIP")]
+    Relationship,
+}
+
+/// A stakeholder's role in the account's decision-making unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum DmuRole {
+    #[sea_orm(string_value = "DECISION_MAKER")]
+    DecisionMaker,
+    #[sea_orm(string_value = "INFLUENCER")]
+    Influencer,
+    #[sea_orm(string_value = "BUYER")]
+    Buyer,
+    #[sea_orm(string_value = "USER")]
+    User,
+    #[sea_orm(string_value = "GATEKEEPER")]
+    Gatekeeper,
+    #[sea_orm(string_value = "CHAMPION")]
+    Champion,
+    #[sea_orm(string_value = "INITIATOR")]
+    Initiator,
+}
+
+/// The emotion a touchpoint expresses, from the seeds' journey-mapping vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Emotion {
+    #[sea_orm(string_value = "PAIN")]
+    Pain,
+    #[sea_orm(string_value = "PROBLEM")]
+    Problem,
+    #[sea_orm(string_value = "FEAR")]
+    Fear,
+    #[sea_orm(string_value = "WANT")]
+    Want,
+    #[sea_orm(string_value = "NEED")]
+    Need,
+    #[sea_orm(string_value = "DESIRE")]
+    Desire,
+}
+
+/// The kind of an identity value; values are normalised per kind before storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum IdentityKind {
+    #[sea_orm(string_value = "EMAIL")]
+    Email,
+    #[sea_orm(string_value = "TWITTER_USER_ID")]
+    TwitterUserId,
+    #[sea_orm(string_value = "TWITTER_HANDLE")]
+    TwitterHandle,
+    #[sea_orm(string_value = "ZOOM_REGISTRANT_ID")]
+    ZoomRegistrantId,
+    #[sea_orm(string_value = "ZENDESK_USER_ID")]
+    ZendeskUserId,
+    #[sea_orm(string_value = "PHONE")]
+    Phone,
+    #[sea_orm(string_value = "ANONYMOUS_ID")]
+    AnonymousId,
+}
+
+/// The built-in journey model templates of the product design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum JourneyTemplate {
+    #[sea_orm(string_value = "FIVE_STAGE")]
+    FiveStage,
+    #[sea_orm(string_value = "AIDA")]
+    Aida,
+    #[sea_orm(string_value = "KOPAN")]
+    Kopan,
+    #[sea_orm(string_value = "MCKINSEY")]
+    Mckinsey,
+    #[sea_orm(string_value = "BABCOCK_JENKINS")]
+    BabcockJenkins,
+    #[sea_orm(string_value = "CUSTOM")]
+    Custom,
+}

@@ -1,0 +1,19 @@
+//! Schema migrations of the Journeys database.
+//!
+//! One migrator for both backends: SQLite (the embedded default) and PostgreSQL.
+//! Column types are chosen so both hold the same values: UUID keys, timestamps
+//! with time zone at microsecond precision (the server truncates before writing),
+//! closed vocabularies as short strings.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_core::Migration)]
+    }
+}
