@@ -1,1 +1,166 @@
-fn main(){}
+//! The `journeys` command: serve, migrate, schema, token, workspace.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use journeys::auth::{self, Scope, Verifier};
+use journeys::config::{Cli, Command, ServeArgs, TokenArgs, WorkspaceCommand};
+use journeys::db::{self, StatementCounter};
+use journeys::server::{self, ServerConfig};
+use journeys::{demo, graphql, workspaces};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_env("JOURNEYS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("JOURNEYS_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Serve(args) => serve(cli.database.url(), args).await,
+        Command::Migrate => db::connect(&cli.database.url(), &StatementCounter::default())
+            .await
+            .map(|_| eprintln!("database is migrated"))
+            .map_err(anyhow::Error::from),
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Token(args) => token(cli.database.url(), args).await,
+        Command::Workspace(WorkspaceCommand::Create { slug, name }) => {
+            create_workspace(cli.database.url(), &slug, &name).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> {
+    let mut sources = args.jwt.key_sources();
+    let demo_secret = if args.demo && sources.hs256_secret.is_none() {
+        // A fresh secret per demo run: its tokens die with the process.
+        let secret = random_secret();
+        sources.hs256_secret = Some(secret.clone());
+        Some(secret)
+    } else {
+        sources.hs256_secret.clone()
+    };
+    let verifier = Verifier::from_sources(&sources)?;
+    anyhow::ensure!(
+        verifier.has_keys(),
+        "no JWT key configured: set JOURNEYS_JWT_SECRET, JOURNEYS_JWT_PUBLIC_KEY_FILE or JOURNEYS_JWKS_FILE (or run with --demo)"
+    );
+    args.jwt.jwt_secret = None;
+    let running = server::start(ServerConfig {
+        database_url,
+        bind: args.bind,
+        verifier,
+        workers: None,
+    })
+    .await?;
+    if args.demo {
+        if demo::load(&running.db)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo: {}", e.message()))?
+        {
+            tracing::info!("loaded the demo workspace");
+        }
+        let secret = demo_secret.ok_or_else(|| {
+            anyhow::anyhow!("--demo mints its token with HS256: unset the public keys or set JOURNEYS_JWT_SECRET")
+        })?;
+        let token = auth::mint_hs256(
+            &secret,
+            "demo-admin",
+            demo::DEMO_SLUG,
+            &Scope::ALL,
+            chrono::Duration::hours(24),
+        )?;
+        println!("playground: http://{}/graphiql", running.addr);
+        println!("token: {token}");
+    }
+    tracing::info!(addr = %running.addr, "serving /graphql");
+    let handle = running.handle.clone();
+    tokio::select! {
+        result = running.task => { result??; }
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down: finishing in-flight requests");
+            handle.stop(true).await;
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn random_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn token(database_url: String, args: TokenArgs) -> anyhow::Result<()> {
+    let secret = args
+        .jwt_secret
+        .ok_or_else(|| anyhow::anyhow!("set JOURNEYS_JWT_SECRET to mint tokens"))?;
+    let mut scopes = Vec::new();
+    for word in args.scope.split_whitespace() {
+        let scope = Scope::parse(word).ok_or_else(|| {
+            anyhow::anyhow!("unknown scope `{word}`: use journeys:read, journeys:write, connectors:manage or admin")
+        })?;
+        scopes.push(scope);
+    }
+    anyhow::ensure!(!scopes.is_empty(), "give at least one scope");
+    let db = db::connect(&database_url, &StatementCounter::default()).await?;
+    anyhow::ensure!(
+        workspaces::find_by_slug(&db, &args.workspace)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message()))?
+            .is_some(),
+        "no workspace `{}`: create it with `journeys workspace create`",
+        args.workspace
+    );
+    let token = auth::mint_hs256(&secret, &args.subject, &args.workspace, &scopes, args.ttl)?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn create_workspace(database_url: String, slug: &str, name: &str) -> anyhow::Result<()> {
+    let db = db::connect(&database_url, &StatementCounter::default()).await?;
+    let ws = workspaces::create(&db, slug, name)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message()))?;
+    eprintln!("created workspace `{}` ({})", ws.slug, ws.name);
+    Ok(())
+}

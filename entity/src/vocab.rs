@@ -5,7 +5,9 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Where an account or a person stands in the buying and customer lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Lifecycle {
     #[sea_orm(string_value = "VISITOR")]
@@ -29,7 +31,9 @@ pub enum Lifecycle {
 }
 
 /// The medium a touchpoint happened through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Channel {
     #[sea_orm(string_value = "SOCIAL")]
@@ -55,7 +59,9 @@ pub enum Channel {
 }
 
 /// The team that owns a stage or a touchpoint; it makes hand-offs explicit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum OwnerTeam {
     #[sea_orm(string_value = "MARKETING")]
@@ -71,7 +77,9 @@ pub enum OwnerTeam {
 }
 
 /// A stakeholder's role in the account's decision-making unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum DmuRole {
     #[sea_orm(string_value = "DECISION_MAKER")]
@@ -91,7 +99,9 @@ pub enum DmuRole {
 }
 
 /// The emotion a touchpoint expresses, from the seeds' journey-mapping vocabulary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Emotion {
     #[sea_orm(string_value = "PAIN")]
@@ -109,7 +119,9 @@ pub enum Emotion {
 }
 
 /// The kind of an identity value; values are normalised per kind before storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 pub enum IdentityKind {
     #[sea_orm(string_value = "EMAIL")]
@@ -129,7 +141,9 @@ pub enum IdentityKind {
 }
 
 /// The built-in journey model templates of the product design.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 pub enum JourneyTemplate {
     #[sea_orm(string_value = "FIVE_STAGE")]

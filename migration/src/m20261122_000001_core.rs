@@ -460,7 +460,10 @@ impl MigrationTrait for Migration {
         .await?;
         for (name, column) in [
             ("idx_touchpoints_ws_account_time", Touchpoints::AccountId),
-            ("idx_touchpoints_ws_stakeholder_time", Touchpoints::StakeholderId),
+            (
+                "idx_touchpoints_ws_stakeholder_time",
+                Touchpoints::StakeholderId,
+            ),
         ] {
             m.create_index(
                 Index::create()

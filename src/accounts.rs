@@ -1,0 +1,586 @@
+//! Accounts: customer and prospect organisations, with their domains.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{account, account_domain};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::auth::Scope;
+use crate::graphql::connection::{LoaderCount, SelectCount, edges, load_error};
+use crate::graphql::context::request;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{
+    AccountById, DomainsOf, MembershipCount, MembershipSide, MembershipsOf, TouchpointCount,
+    TouchpointOwner, TouchpointsOf,
+};
+use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
+use crate::identities::normalise_domain;
+use crate::memberships::{AccountStakeholderConnection, AccountStakeholderEdge};
+use crate::touchpoints::{TouchpointConnection, touchpoint_connection_from};
+use crate::vocab::{Direction, Lifecycle};
+use crate::{db, time};
+
+/// A customer or prospect organisation.
+pub struct Account(pub account::Model);
+
+#[Object]
+impl Account {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Account, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Web domains; a person's email at one of them joins this account.
+    async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let loaded = request(ctx)
+            .loader
+            .load_one(DomainsOf(self.0.id))
+            .await
+            .map_err(load_error)?;
+        Ok(loaded.unwrap_or_default())
+    }
+    async fn industry(&self) -> Option<&str> {
+        self.0.industry.as_deref()
+    }
+    /// Number of employees.
+    async fn employees(&self) -> Option<i32> {
+        self.0.employees
+    }
+    async fn lifecycle(&self) -> Lifecycle {
+        self.0.lifecycle.into()
+    }
+    /// The employee who owns the account.
+    async fn owner(&self) -> Option<&str> {
+        self.0.owner.as_deref()
+    }
+    /// The account's engagement score, rolled up from its stakeholders.
+    async fn score(&self) -> f64 {
+        self.0.score
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The people at this account; each edge carries the membership's role.
+    async fn stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<AccountStakeholderConnection> {
+        let page = PageArgs::new(first, after, last, before)
+            .page(crate::graphql::loaders::MEMBERSHIP_ORDER)?;
+        let key = MembershipsOf {
+            side: MembershipSide::Account,
+            parent: self.0.id,
+            page: page.clone(),
+        };
+        let rows = request(ctx)
+            .loader
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
+        let (edges, page_info) = edges(rows, &page, crate::memberships::cursor, |m| m);
+        let mut out = Vec::with_capacity(edges.len());
+        for (cursor, membership) in edges {
+            out.push(AccountStakeholderEdge::load(ctx, cursor, membership).await?);
+        }
+        Ok(AccountStakeholderConnection {
+            edges: out.into_iter().flatten().collect(),
+            page_info,
+            total: TotalCount::new(LoaderCount(MembershipCount(
+                MembershipSide::Account,
+                self.0.id,
+            ))),
+        })
+    }
+    /// The account's touchpoints across every source, newest first.
+    async fn touchpoints(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<TouchpointConnection> {
+        let page = PageArgs::new(first, after, last, before)
+            .page(crate::touchpoints::NEWEST_FIRST_ORDER)?;
+        let key = TouchpointsOf {
+            owner: TouchpointOwner::Account,
+            parent: self.0.id,
+            page: page.clone(),
+        };
+        let rows = request(ctx)
+            .loader
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
+        let total = TotalCount::new(LoaderCount(TouchpointCount(
+            TouchpointOwner::Account,
+            self.0.id,
+        )));
+        Ok(touchpoint_connection_from(
+            rows,
+            &page,
+            crate::touchpoints::NEWEST_FIRST_ORDER,
+            total,
+        ))
+    }
+}
+
+connection!(
+    /// A page of accounts.
+    AccountConnection, AccountEdge, Account
+);
+
+/// Which accounts to list.
+#[derive(InputObject, Default)]
+pub struct AccountFilter {
+    /// Accounts in any of these lifecycle stages.
+    pub lifecycle: Option<Vec<Lifecycle>>,
+    /// Accounts owned by this employee.
+    pub owner: Option<String>,
+    /// Case-insensitive text in the name or a domain.
+    pub search: Option<String>,
+    /// Accounts changed at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Accounts scoring at least this much.
+    pub min_score: Option<f64>,
+    /// Accounts scoring at most this much.
+    pub max_score: Option<f64>,
+}
+
+/// What accounts are sorted by.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccountSortField {
+    #[default]
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// How accounts are sorted; ties are broken by id.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct AccountOrder {
+    #[graphql(default)]
+    pub field: AccountSortField,
+    #[graphql(default)]
+    pub direction: Direction,
+}
+
+impl AccountOrder {
+    fn name(self) -> &'static str {
+        match (self.field, self.direction) {
+            (AccountSortField::Name, Direction::Asc) => "account.name.asc",
+            (AccountSortField::Name, Direction::Desc) => "account.name.desc",
+            (AccountSortField::CreatedAt, Direction::Asc) => "account.created.asc",
+            (AccountSortField::CreatedAt, Direction::Desc) => "account.created.desc",
+            (AccountSortField::UpdatedAt, Direction::Asc) => "account.updated.asc",
+            (AccountSortField::UpdatedAt, Direction::Desc) => "account.updated.desc",
+        }
+    }
+
+    fn keyset(self) -> Keyset<account::Column> {
+        let key = match self.field {
+            AccountSortField::Name => account::Column::Name,
+            AccountSortField::CreatedAt => account::Column::CreatedAt,
+            AccountSortField::UpdatedAt => account::Column::UpdatedAt,
+        };
+        Keyset {
+            key: Some(key),
+            id: account::Column::Id,
+            descending: self.direction == Direction::Desc,
+        }
+    }
+
+    fn cursor(self, a: &account::Model) -> Cursor {
+        let key = match self.field {
+            AccountSortField::Name => SortKey::Text(a.name.clone()),
+            AccountSortField::CreatedAt => SortKey::Time(a.created_at),
+            AccountSortField::UpdatedAt => SortKey::Time(a.updated_at),
+        };
+        Cursor::new(self.name(), key, a.id)
+    }
+}
+
+/// `LIKE` pattern for a case-insensitive substring search.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn filter_condition(workspace: Uuid, filter: &AccountFilter) -> ApiResult<Condition> {
+    let mut cond = Condition::all().add(account::Column::WorkspaceId.eq(workspace));
+    if let Some(lifecycles) = &filter.lifecycle {
+        let values: Vec<entity::vocab::Lifecycle> = lifecycles.iter().map(|&l| l.into()).collect();
+        cond = cond.add(account::Column::Lifecycle.is_in(values));
+    }
+    if let Some(owner) = &filter.owner {
+        cond = cond.add(account::Column::Owner.eq(owner.trim()));
+    }
+    if let Some(text) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        if text.len() > 200 {
+            return Err(ApiError::bad_input(
+                "`search` must be at most 200 characters",
+            ));
+        }
+        let pattern = like_pattern(text);
+        let in_domain = Query::select()
+            .column(account_domain::Column::AccountId)
+            .from(account_domain::Entity)
+            .and_where(account_domain::Column::WorkspaceId.eq(workspace))
+            .and_where(
+                Expr::col(account_domain::Column::Domain)
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
+            )
+            .to_owned();
+        cond = cond.add(
+            Condition::any()
+                .add(
+                    Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(
+                        account::Column::Name,
+                    )))
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+                )
+                .add(account::Column::Id.in_subquery(in_domain)),
+        );
+    }
+    if let Some(since) = filter.updated_since {
+        cond = cond.add(account::Column::UpdatedAt.gte(time::to_micros(since)));
+    }
+    if let Some(min) = filter.min_score {
+        cond = cond.add(account::Column::Score.gte(min));
+    }
+    if let Some(max) = filter.max_score {
+        cond = cond.add(account::Column::Score.lte(max));
+    }
+    Ok(cond)
+}
+
+/// Loads an account of the caller's workspace for a nested field.
+pub async fn load(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Account>> {
+    let found = request(ctx)
+        .loader
+        .load_one(AccountById(id))
+        .await
+        .map_err(load_error)?;
+    Ok(found.map(Account))
+}
+
+/// Finds an account of `workspace` by id, or NOT_FOUND.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    workspace: Uuid,
+    id: Uuid,
+) -> ApiResult<account::Model> {
+    account::Entity::find_by_id(id)
+        .filter(account::Column::WorkspaceId.eq(workspace))
+        .one(db)
+        .await?
+        .ok_or(ApiError::not_found("account"))
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The workspace's accounts, by name unless `orderBy` says otherwise.
+    #[allow(clippy::too_many_arguments)]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AccountFilter>,
+        order_by: Option<AccountOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<AccountConnection> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Read)?;
+        let order = order_by.unwrap_or_default();
+        let page = PageArgs::new(first, after, last, before).page(order.name())?;
+        let keyset = order.keyset();
+        let base = account::Entity::find().filter(filter_condition(
+            principal.workspace_id,
+            &filter.unwrap_or_default(),
+        )?);
+        let mut query = base.clone().filter(keyset.condition(&page));
+        for (col, dir) in keyset.fetch_order(&page) {
+            query = query.order_by(col, dir);
+        }
+        let rows = query
+            .limit(page.size + 1)
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        let (edges, page_info) = edges(rows, &page, |a| order.cursor(a), Account);
+        Ok(AccountConnection {
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| AccountEdge { cursor, node })
+                .collect(),
+            page_info,
+            total: TotalCount::new(SelectCount(base)),
+        })
+    }
+
+    /// One account; NOT_FOUND when it is not in the token's workspace.
+    async fn account(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Account>> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Read)?;
+        let id = ids::decode(&id, NodeType::Account)?;
+        Ok(Some(Account(
+            find(&rc.db, principal.workspace_id, id).await?,
+        )))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateAccountInput {
+    pub name: String,
+    #[graphql(default)]
+    pub domains: Vec<String>,
+    pub industry: Option<String>,
+    pub employees: Option<i32>,
+    #[graphql(default_with = "Lifecycle::Visitor")]
+    pub lifecycle: Lifecycle,
+    pub owner: Option<String>,
+}
+
+/// Changes to an account; absent fields stay as they are, `null` clears.
+#[derive(InputObject)]
+pub struct UpdateAccountInput {
+    pub id: ID,
+    pub name: Option<String>,
+    /// Replaces the account's domains.
+    pub domains: Option<Vec<String>>,
+    pub industry: MaybeUndefined<String>,
+    pub employees: MaybeUndefined<i32>,
+    pub lifecycle: Option<Lifecycle>,
+    pub owner: MaybeUndefined<String>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteAccountInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct AccountPayload {
+    pub account: Account,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteAccountPayload {
+    /// The id of the deleted account.
+    pub deleted_id: ID,
+}
+
+fn check_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad_input("`name` must be 1 to 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_employees(n: i32) -> ApiResult<i32> {
+    if n < 0 {
+        return Err(ApiError::bad_input("`employees` must not be negative"));
+    }
+    Ok(n)
+}
+
+fn check_domains(domains: &[String]) -> ApiResult<Vec<String>> {
+    if domains.len() > 50 {
+        return Err(ApiError::bad_input("an account has at most 50 domains"));
+    }
+    let mut out: Vec<String> = domains
+        .iter()
+        .map(|d| normalise_domain(d))
+        .collect::<ApiResult<_>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Replaces the domains of an account; CONFLICT when another account has one.
+async fn set_domains(
+    txn: &impl ConnectionTrait,
+    workspace: Uuid,
+    account_id: Uuid,
+    domains: &[String],
+) -> ApiResult<()> {
+    if !domains.is_empty() {
+        let taken = account_domain::Entity::find()
+            .filter(account_domain::Column::WorkspaceId.eq(workspace))
+            .filter(account_domain::Column::Domain.is_in(domains.to_vec()))
+            .filter(account_domain::Column::AccountId.ne(account_id))
+            .one(txn)
+            .await?;
+        if let Some(taken) = taken {
+            return Err(ApiError::Conflict(format!(
+                "the domain `{}` already belongs to another account",
+                taken.domain
+            )));
+        }
+    }
+    account_domain::Entity::delete_many()
+        .filter(account_domain::Column::AccountId.eq(account_id))
+        .exec(txn)
+        .await?;
+    if !domains.is_empty() {
+        let rows = domains.iter().map(|d| account_domain::ActiveModel {
+            id: Set(entity::new_id()),
+            workspace_id: Set(workspace),
+            account_id: Set(account_id),
+            domain: Set(d.clone()),
+        });
+        account_domain::Entity::insert_many(rows).exec(txn).await?;
+    }
+    Ok(())
+}
+
+/// Creates an account in `workspace`; the demo loader and the API share it.
+pub async fn create(
+    txn: &impl ConnectionTrait,
+    workspace: Uuid,
+    input: CreateAccountInput,
+) -> ApiResult<account::Model> {
+    let name = check_name(&input.name)?;
+    let domains = check_domains(&input.domains)?;
+    let employees = input.employees.map(check_employees).transpose()?;
+    let now = time::now();
+    let model = account::ActiveModel {
+        id: Set(entity::new_id()),
+        workspace_id: Set(workspace),
+        name: Set(name),
+        industry: Set(input
+            .industry
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())),
+        employees: Set(employees),
+        lifecycle: Set(input.lifecycle.into()),
+        owner: Set(input
+            .owner
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())),
+        score: Set(0.0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    set_domains(txn, workspace, model.id, &domains).await?;
+    Ok(model)
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an account. CONFLICT when a domain belongs to another account.
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAccountInput,
+    ) -> async_graphql::Result<AccountPayload> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Write)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let account = create(&txn, principal.workspace_id, input).await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(AccountPayload {
+            account: Account(account),
+        })
+    }
+
+    /// Changes an account's fields.
+    async fn update_account(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAccountInput,
+    ) -> async_graphql::Result<AccountPayload> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Write)?;
+        let id = ids::decode(&input.id, NodeType::Account)?;
+        let name = input.name.as_deref().map(check_name).transpose()?;
+        let domains = input.domains.as_deref().map(check_domains).transpose()?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let current = find(&txn, principal.workspace_id, id).await?;
+        let mut model: account::ActiveModel = current.into();
+        if let Some(name) = name {
+            model.name = Set(name);
+        }
+        match input.industry {
+            MaybeUndefined::Value(v) => model.industry = Set(Some(v.trim().to_owned())),
+            MaybeUndefined::Null => model.industry = Set(None),
+            MaybeUndefined::Undefined => {}
+        }
+        match input.employees {
+            MaybeUndefined::Value(v) => model.employees = Set(Some(check_employees(v)?)),
+            MaybeUndefined::Null => model.employees = Set(None),
+            MaybeUndefined::Undefined => {}
+        }
+        if let Some(lifecycle) = input.lifecycle {
+            model.lifecycle = Set(lifecycle.into());
+        }
+        match input.owner {
+            MaybeUndefined::Value(v) => model.owner = Set(Some(v.trim().to_owned())),
+            MaybeUndefined::Null => model.owner = Set(None),
+            MaybeUndefined::Undefined => {}
+        }
+        model.updated_at = Set(time::now());
+        let updated = model.update(&txn).await.map_err(ApiError::from)?;
+        if let Some(domains) = domains {
+            set_domains(&txn, principal.workspace_id, id, &domains).await?;
+        }
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(AccountPayload {
+            account: Account(updated),
+        })
+    }
+
+    /// Deletes an account with its domains and memberships; its touchpoints stay,
+    /// detached, with their people.
+    async fn delete_account(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteAccountInput,
+    ) -> async_graphql::Result<DeleteAccountPayload> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Write)?;
+        let id = ids::decode(&input.id, NodeType::Account)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        find(&txn, principal.workspace_id, id).await?;
+        account::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(DeleteAccountPayload {
+            deleted_id: input.id,
+        })
+    }
+}

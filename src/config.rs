@@ -1,0 +1,125 @@
+//! Command-line and environment configuration. Flags win over environment.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::KeySources;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "journeys",
+    version,
+    about = "Headless GraphQL API for unified customer journeys"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// `postgres://…` or `sqlite://path?mode=rwc`; the embedded `./journeys.db` by default.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| crate::db::DEFAULT_SQLITE_URL.to_owned())
+    }
+}
+
+/// Where JWT verification keys come from.
+#[derive(Args, Debug, Clone, Default)]
+pub struct JwtArgs {
+    /// HS256 shared secret, at least 32 bytes.
+    #[arg(long, env = "JOURNEYS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key (RSA, P-256 or Ed25519) for RS256, ES256 or EdDSA tokens.
+    #[arg(long, env = "JOURNEYS_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// JWKS document of public keys, chosen by `kid`.
+    #[arg(long, env = "JOURNEYS_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// Required `iss` claim.
+    #[arg(long, env = "JOURNEYS_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    #[arg(long, env = "JOURNEYS_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+}
+
+impl JwtArgs {
+    pub fn key_sources(&self) -> KeySources {
+        KeySources {
+            hs256_secret: self.jwt_secret.clone(),
+            public_key_pem_file: self.jwt_public_key_file.clone(),
+            jwks_file: self.jwks_file.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the GraphQL API.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Mint an HS256 token for scripts; prints only the token.
+    Token(TokenArgs),
+    /// Manage workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "JOURNEYS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Load the demo workspace and print a ready admin token. Without a JWT key
+    /// configured, a random one is made for this run.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// The workspace slug the token may touch.
+    #[arg(long)]
+    pub workspace: String,
+    /// Space-separated scopes: journeys:read journeys:write connectors:manage admin.
+    #[arg(long, default_value = "journeys:read")]
+    pub scope: String,
+    /// Lifetime, such as 15m, 1h or 7d.
+    #[arg(long, default_value = "1h", value_parser = crate::auth::parse_ttl)]
+    pub ttl: chrono::Duration,
+    /// The token's subject.
+    #[arg(long, default_value = "cli")]
+    pub subject: String,
+    /// HS256 secret to sign with.
+    #[arg(long, env = "JOURNEYS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// Create a workspace with the default FIVE_STAGE journey model.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}

@@ -1,0 +1,361 @@
+//! The `--demo` workspace: a dozen accounts at different stages, their people
+//! with roles, and a few hundred touchpoints from every source over 90 days.
+//!
+//! It is written through the same functions the API uses, so the demo shows
+//! exactly what ingestion would have made. A seeded generator keeps it the same
+//! on every machine.
+
+use chrono::{Duration, Utc};
+use entity::vocab::{DmuRole, Lifecycle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::accounts::{self, CreateAccountInput};
+use crate::graphql::error::ApiResult;
+use crate::touchpoints::{self, PersonInput, TouchpointInput};
+use crate::vocab::{Channel, OwnerTeam};
+use crate::{memberships, stakeholders, workspaces};
+
+pub const DEMO_SLUG: &str = "demo";
+
+struct DemoAccount {
+    name: &'static str,
+    domain: &'static str,
+    industry: &'static str,
+    employees: i32,
+    lifecycle: Lifecycle,
+    /// How far along the journey: 0 awareness … 4 advocacy.
+    depth: usize,
+}
+
+const ACCOUNTS: [DemoAccount; 12] = [
+    DemoAccount {
+        name: "Acme Analytics",
+        domain: "acme-analytics.com",
+        industry: "Software",
+        employees: 420,
+        lifecycle: Lifecycle::Customer,
+        depth: 4,
+    },
+    DemoAccount {
+        name: "Borealis Energy",
+        domain: "borealis-energy.com",
+        industry: "Energy",
+        employees: 2300,
+        lifecycle: Lifecycle::Opportunity,
+        depth: 2,
+    },
+    DemoAccount {
+        name: "Cobalt Health",
+        domain: "cobalthealth.org",
+        industry: "Healthcare",
+        employees: 860,
+        lifecycle: Lifecycle::Sql,
+        depth: 2,
+    },
+    DemoAccount {
+        name: "Delta Logistics",
+        domain: "deltalogistics.io",
+        industry: "Logistics",
+        employees: 150,
+        lifecycle: Lifecycle::Mql,
+        depth: 1,
+    },
+    DemoAccount {
+        name: "Evergreen Retail",
+        domain: "evergreen-retail.com",
+        industry: "Retail",
+        employees: 5200,
+        lifecycle: Lifecycle::Customer,
+        depth: 3,
+    },
+    DemoAccount {
+        name: "Fjord Financial",
+        domain: "fjordfinancial.no",
+        industry: "Financial services",
+        employees: 640,
+        lifecycle: Lifecycle::Lead,
+        depth: 1,
+    },
+    DemoAccount {
+        name: "Granite Manufacturing",
+        domain: "granite-mfg.com",
+        industry: "Manufacturing",
+        employees: 1800,
+        lifecycle: Lifecycle::Promoter,
+        depth: 4,
+    },
+    DemoAccount {
+        name: "Helix Biotech",
+        domain: "helixbio.com",
+        industry: "Biotech",
+        employees: 95,
+        lifecycle: Lifecycle::Visitor,
+        depth: 0,
+    },
+    DemoAccount {
+        name: "Ion Telecom",
+        domain: "iontelecom.net",
+        industry: "Telecommunications",
+        employees: 3100,
+        lifecycle: Lifecycle::Churned,
+        depth: 3,
+    },
+    DemoAccount {
+        name: "Juniper Education",
+        domain: "juniper.edu",
+        industry: "Education",
+        employees: 270,
+        lifecycle: Lifecycle::Lead,
+        depth: 0,
+    },
+    DemoAccount {
+        name: "Kestrel Media",
+        domain: "kestrelmedia.co",
+        industry: "Media",
+        employees: 60,
+        lifecycle: Lifecycle::Opportunity,
+        depth: 2,
+    },
+    DemoAccount {
+        name: "Lumen Security",
+        domain: "lumensec.io",
+        industry: "Cybersecurity",
+        employees: 330,
+        lifecycle: Lifecycle::Customer,
+        depth: 3,
+    },
+];
+
+const FIRST_NAMES: [&str; 16] = [
+    "Ada", "Bruno", "Chidi", "Dana", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kemi",
+    "Luis", "Maya", "Nils", "Olga", "Priya",
+];
+const LAST_NAMES: [&str; 12] = [
+    "Ahmed", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
+    "Kowalski", "Lee",
+];
+const ROLES: [(DmuRole, &str); 5] = [
+    (DmuRole::DecisionMaker, "VP Operations"),
+    (DmuRole::Champion, "Head of Analytics"),
+    (DmuRole::Influencer, "Data Engineer"),
+    (DmuRole::User, "Customer Success Lead"),
+    (DmuRole::Buyer, "Procurement Manager"),
+];
+
+/// A kind of touchpoint the demo makes, and from which journey depth on.
+struct Activity {
+    source: &'static str,
+    channel: Channel,
+    kind: &'static str,
+    team: OwnerTeam,
+    min_depth: usize,
+    title: &'static str,
+}
+
+const ACTIVITIES: [Activity; 12] = [
+    Activity {
+        source: "twitter",
+        channel: Channel::Social,
+        kind: "tweet.mention",
+        team: OwnerTeam::Marketing,
+        min_depth: 0,
+        title: "Mentioned @journeys",
+    },
+    Activity {
+        source: "web",
+        channel: Channel::Web,
+        kind: "page.visited",
+        team: OwnerTeam::Marketing,
+        min_depth: 0,
+        title: "Visited /pricing",
+    },
+    Activity {
+        source: "web",
+        channel: Channel::Web,
+        kind: "whitepaper.downloaded",
+        team: OwnerTeam::Marketing,
+        min_depth: 0,
+        title: "Downloaded 'Closing the hand-off gap'",
+    },
+    Activity {
+        source: "zoom",
+        channel: Channel::Webinar,
+        kind: "webinar.registered",
+        team: OwnerTeam::Marketing,
+        min_depth: 1,
+        title: "Registered: Journey analytics 101",
+    },
+    Activity {
+        source: "zoom",
+        channel: Channel::Webinar,
+        kind: "webinar.attended",
+        team: OwnerTeam::Marketing,
+        min_depth: 1,
+        title: "Attended: Journey analytics 101",
+    },
+    Activity {
+        source: "email",
+        channel: Channel::Email,
+        kind: "email.clicked",
+        team: OwnerTeam::Marketing,
+        min_depth: 1,
+        title: "Clicked: Your funnel, explained",
+    },
+    Activity {
+        source: "email",
+        channel: Channel::Email,
+        kind: "email.replied",
+        team: OwnerTeam::Sales,
+        min_depth: 2,
+        title: "Replied to the follow-up",
+    },
+    Activity {
+        source: "api",
+        channel: Channel::Meeting,
+        kind: "meeting.held",
+        team: OwnerTeam::Sales,
+        min_depth: 2,
+        title: "Discovery call",
+    },
+    Activity {
+        source: "api",
+        channel: Channel::Meeting,
+        kind: "demo.requested",
+        team: OwnerTeam::Sales,
+        min_depth: 2,
+        title: "Requested a demo",
+    },
+    Activity {
+        source: "zendesk",
+        channel: Channel::Support,
+        kind: "ticket.opened",
+        team: OwnerTeam::Service,
+        min_depth: 3,
+        title: "SSO login fails for new users",
+    },
+    Activity {
+        source: "zendesk",
+        channel: Channel::Support,
+        kind: "ticket.solved",
+        team: OwnerTeam::Service,
+        min_depth: 3,
+        title: "Solved: SSO login",
+    },
+    Activity {
+        source: "zendesk",
+        channel: Channel::Support,
+        kind: "satisfaction.rated",
+        team: OwnerTeam::Service,
+        min_depth: 3,
+        title: "Rated the support",
+    },
+];
+
+/// Creates the demo workspace unless it exists; returns whether it was created.
+pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
+    if workspaces::find_by_slug(db, DEMO_SLUG).await?.is_some() {
+        return Ok(false);
+    }
+    let ws = workspaces::create(db, DEMO_SLUG, "Demo Company").await?.id;
+    let mut rng = StdRng::seed_from_u64(2026);
+    let now = Utc::now();
+    let mut batch = Vec::new();
+    let mut serial = 0;
+    for (a, spec) in ACCOUNTS.iter().enumerate() {
+        let txn = db.begin().await?;
+        let account = accounts::create(
+            &txn,
+            ws,
+            CreateAccountInput {
+                name: spec.name.into(),
+                domains: vec![spec.domain.into()],
+                industry: Some(spec.industry.into()),
+                employees: Some(spec.employees),
+                lifecycle: spec.lifecycle.into(),
+                owner: Some(["sam@journeys.example", "alex@journeys.example"][a % 2].into()),
+            },
+        )
+        .await?;
+        let people = 2 + a % 3;
+        let mut emails = Vec::new();
+        for p in 0..people {
+            let first = FIRST_NAMES[(a * 3 + p) % FIRST_NAMES.len()];
+            let last = LAST_NAMES[(a + p * 5) % LAST_NAMES.len()];
+            let email = format!(
+                "{}.{}@{}",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                spec.domain
+            );
+            let (role, title) = ROLES[(a + p) % ROLES.len()];
+            let handle = format!("{}{}", first.to_lowercase(), &last[..1].to_lowercase());
+            let person = stakeholders::insert(
+                &txn,
+                ws,
+                stakeholders::NewStakeholder {
+                    name: Some(format!("{first} {last}")),
+                    email: Some(email.clone()),
+                    title: Some(title.into()),
+                    lifecycle: spec.lifecycle,
+                    identities: vec![(entity::vocab::IdentityKind::TwitterHandle, handle.clone())],
+                },
+            )
+            .await?;
+            memberships::upsert(&txn, ws, account.id, person.id, Some(role), Some(true)).await?;
+            emails.push((email, handle));
+        }
+        txn.commit().await?;
+
+        let touches = 8 + spec.depth * 7 + rng.random_range(0..6);
+        for _ in 0..touches {
+            let allowed: Vec<&Activity> = ACTIVITIES
+                .iter()
+                .filter(|x| x.min_depth <= spec.depth)
+                .collect();
+            let activity = allowed[rng.random_range(0..allowed.len())];
+            let (email, handle) = &emails[rng.random_range(0..emails.len())];
+            // Later activities happen later in the 90 days.
+            let earliest = 89 - (activity.min_depth as i64 * 15);
+            let days_ago = rng.random_range(1..=earliest.max(2));
+            let occurred_at =
+                now - Duration::days(days_ago) - Duration::minutes(rng.random_range(0..1440));
+            serial += 1;
+            let person = if activity.source == "twitter" {
+                PersonInput {
+                    twitter_handle: Some(handle.clone()),
+                    ..Default::default()
+                }
+            } else {
+                PersonInput {
+                    email: Some(email.clone()),
+                    ..Default::default()
+                }
+            };
+            batch.push(TouchpointInput {
+                source: activity.source.into(),
+                external_id: format!("demo-{serial}"),
+                channel: activity.channel,
+                kind: activity.kind.into(),
+                occurred_at,
+                title: Some(activity.title.into()),
+                body: None,
+                url: None,
+                owner_team: Some(activity.team),
+                actor: (activity.team == OwnerTeam::Sales)
+                    .then(|| "sam@journeys.example".to_owned()),
+                emotion: None,
+                sentiment: None,
+                score: (activity.kind == "satisfaction.rated")
+                    .then(|| f64::from(rng.random_range(3..=5))),
+                properties: None,
+                account_id: None,
+                stakeholder_id: None,
+                person: Some(person),
+            });
+        }
+    }
+    touchpoints::record(db, ws, batch).await?;
+    Ok(true)
+}

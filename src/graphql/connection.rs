@@ -1,0 +1,68 @@
+//! Turning fetched rows into connection edges.
+
+use super::pagination::{Cursor, Page, PageInfo, finish};
+
+/// Trims rows fetched for `page`, and makes each row's cursor and node.
+pub fn edges<T, N>(
+    rows: Vec<T>,
+    page: &Page,
+    cursor: impl Fn(&T) -> Cursor,
+    node: impl Fn(T) -> N,
+) -> (Vec<(String, N)>, PageInfo) {
+    let (rows, flags) = finish(rows, page);
+    let edges: Vec<(String, N)> = rows
+        .into_iter()
+        .map(|r| (cursor(&r).encode(), node(r)))
+        .collect();
+    let cursors: Vec<String> = edges.iter().map(|(c, _)| c.clone()).collect();
+    (edges, PageInfo::new(flags, &cursors))
+}
+
+use std::hash::Hash;
+
+use async_graphql::Context;
+use async_graphql::dataloader::Loader;
+use sea_orm::{EntityTrait, PaginatorTrait, Select};
+
+use super::context::request;
+use super::error::{ApiError, ApiResult};
+use super::loaders::{Batch, LoadError};
+use super::pagination::Count;
+
+/// `totalCount` of a top-level list: one `COUNT(*)` of its filtered query.
+pub struct SelectCount<E: EntityTrait>(pub Select<E>);
+
+#[async_trait::async_trait]
+impl<E> Count for SelectCount<E>
+where
+    E: EntityTrait + Sync,
+    E::Model: Sync,
+{
+    async fn count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok(self.0.clone().count(&request(ctx).db).await?)
+    }
+}
+
+/// `totalCount` of a nested list: batched across parents by a loader.
+pub struct LoaderCount<K>(pub K);
+
+#[async_trait::async_trait]
+impl<K> Count for LoaderCount<K>
+where
+    K: Send + Sync + Clone + Hash + Eq + 'static,
+    Batch: Loader<K, Value = u64, Error = LoadError>,
+{
+    async fn count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        let n = request(ctx)
+            .loader
+            .load_one(self.0.clone())
+            .await
+            .map_err(load_error)?;
+        Ok(n.unwrap_or(0))
+    }
+}
+
+/// A loader failure, as the API reports it.
+pub fn load_error(err: LoadError) -> ApiError {
+    ApiError::Internal(err.to_string())
+}

@@ -1,0 +1,59 @@
+//! The GraphQL schema: domain modules contribute query and mutation roots, and
+//! this module assembles them with the limits every request runs under.
+
+pub mod connection;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod loaders;
+pub mod node;
+pub mod pagination;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+
+use crate::accounts::{AccountMutation, AccountQuery};
+use crate::journeys::{JourneyMutation, JourneyQuery};
+use crate::memberships::MembershipMutation;
+use crate::stakeholders::{StakeholderMutation, StakeholderQuery};
+use crate::touchpoints::{TouchpointMutation, TouchpointQuery};
+use crate::workspaces::ViewerQuery;
+use node::NodeQuery;
+
+/// Deepest selection a query may nest.
+pub const MAX_DEPTH: usize = 12;
+/// Most fields (each list field counted by its page size) a query may select.
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    ViewerQuery,
+    NodeQuery,
+    AccountQuery,
+    StakeholderQuery,
+    TouchpointQuery,
+    JourneyQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    AccountMutation,
+    StakeholderMutation,
+    MembershipMutation,
+    TouchpointMutation,
+    JourneyMutation,
+);
+
+pub type JourneysSchema = Schema<Query, Mutation, EmptySubscription>;
+
+pub fn schema() -> JourneysSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(64)
+        .finish()
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    schema().sdl()
+}

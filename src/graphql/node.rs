@@ -1,0 +1,101 @@
+//! Relay's `Node` interface and the `node`/`nodes` lookups.
+
+use async_graphql::{Context, ID, Interface, Object};
+use entity::{identity, journey_model, stage};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::context::request;
+use super::error::ApiError;
+use super::ids::{self, NodeType};
+use crate::accounts::Account;
+use crate::auth::Scope;
+use crate::identities::Identity;
+use crate::journeys::{JourneyModel, Stage};
+use crate::stakeholders::Stakeholder;
+use crate::touchpoints::Touchpoint;
+
+/// An object with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Account(Account),
+    Stakeholder(Stakeholder),
+    Touchpoint(Touchpoint),
+    Identity(Identity),
+    JourneyModel(JourneyModel),
+    Stage(Stage),
+}
+
+async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
+    use super::connection::load_error;
+    use super::loaders::{AccountById, StakeholderById, TouchpointById};
+    let rc = request(ctx);
+    let ws = rc.require(Scope::Read)?.workspace_id;
+    let (ty, key) = ids::decode_any(id)?;
+    let node = match ty {
+        NodeType::Account => rc
+            .loader
+            .load_one(AccountById(key))
+            .await
+            .map_err(load_error)?
+            .map(|m| Node::Account(Account(m))),
+        NodeType::Stakeholder => rc
+            .loader
+            .load_one(StakeholderById(key))
+            .await
+            .map_err(load_error)?
+            .map(|m| Node::Stakeholder(Stakeholder(m))),
+        NodeType::Touchpoint => rc
+            .loader
+            .load_one(TouchpointById(key))
+            .await
+            .map_err(load_error)?
+            .map(|m| Node::Touchpoint(Touchpoint(m))),
+        NodeType::Identity => identity::Entity::find_by_id(key)
+            .filter(identity::Column::WorkspaceId.eq(ws))
+            .one(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .map(|m| Node::Identity(Identity(m))),
+        NodeType::JourneyModel => journey_model::Entity::find_by_id(key)
+            .filter(journey_model::Column::WorkspaceId.eq(ws))
+            .one(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .map(|m| Node::JourneyModel(JourneyModel(m))),
+        NodeType::Stage => stage::Entity::find_by_id(key)
+            .filter(stage::Column::WorkspaceId.eq(ws))
+            .one(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .map(|m| Node::Stage(Stage(m))),
+    };
+    Ok(node)
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id; NOT_FOUND when it is not in the token's workspace.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        match resolve(ctx, &id).await? {
+            Some(node) => Ok(Some(node)),
+            None => Err(ApiError::not_found("node").into()),
+        }
+    }
+
+    /// Objects by global id, in order; `null` for each one not found. At most 500.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
+        if ids.len() > 500 {
+            return Err(ApiError::bad_input("at most 500 ids").into());
+        }
+        let lookups = ids.iter().map(|id| resolve(ctx, id));
+        futures_util::future::try_join_all(lookups).await
+    }
+}

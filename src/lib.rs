@@ -1,0 +1,24 @@
+//! Journeys: a headless GraphQL API for unified customer journeys.
+//!
+//! See ARCHITECTURE.md for the map. In short: `server` and `http` speak HTTP,
+//! `graphql` assembles the schema and its shared machinery, and the domain
+//! modules (`accounts`, `stakeholders`, `memberships`, `identities`,
+//! `touchpoints`, `journeys`, `workspaces`) each own their types, resolvers and
+//! store functions.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod graphql;
+pub mod http;
+pub mod identities;
+pub mod journeys;
+pub mod memberships;
+pub mod server;
+pub mod stakeholders;
+pub mod time;
+pub mod touchpoints;
+pub mod vocab;
+pub mod workspaces;

@@ -1,0 +1,273 @@
+//! Memberships: which people belong to which accounts, in what role.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use entity::membership;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::accounts::Account;
+use crate::auth::Scope;
+use crate::graphql::context::request;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::MEMBERSHIP_ORDER;
+use crate::graphql::pagination::{Cursor, PageInfo, SortKey, TotalCount};
+use crate::stakeholders::Stakeholder;
+use crate::vocab::DmuRole;
+use crate::{db, time};
+
+pub fn cursor(m: &membership::Model) -> Cursor {
+    Cursor::new(MEMBERSHIP_ORDER, SortKey::None, m.id)
+}
+
+/// A page of an account's stakeholders.
+pub struct AccountStakeholderConnection {
+    pub edges: Vec<AccountStakeholderEdge>,
+    pub page_info: PageInfo,
+    pub total: TotalCount,
+}
+
+#[Object]
+impl AccountStakeholderConnection {
+    async fn edges(&self) -> &[AccountStakeholderEdge] {
+        &self.edges
+    }
+    async fn nodes(&self) -> Vec<&Stakeholder> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        self.total.resolve(ctx).await
+    }
+}
+
+/// A stakeholder of an account, with the membership's role.
+#[derive(SimpleObject)]
+pub struct AccountStakeholderEdge {
+    pub cursor: String,
+    /// The stakeholder's role in the account's decision-making unit.
+    pub role: Option<DmuRole>,
+    /// Whether this is the stakeholder's main account.
+    pub primary: bool,
+    pub node: Stakeholder,
+}
+
+impl AccountStakeholderEdge {
+    pub async fn load(
+        ctx: &Context<'_>,
+        cursor: String,
+        m: membership::Model,
+    ) -> async_graphql::Result<Option<Self>> {
+        let node = crate::stakeholders::load(ctx, m.stakeholder_id).await?;
+        Ok(node.map(|node| Self {
+            cursor,
+            role: m.role.map(Into::into),
+            primary: m.primary,
+            node,
+        }))
+    }
+}
+
+/// A page of a stakeholder's accounts.
+pub struct StakeholderAccountConnection {
+    pub edges: Vec<StakeholderAccountEdge>,
+    pub page_info: PageInfo,
+    pub total: TotalCount,
+}
+
+#[Object]
+impl StakeholderAccountConnection {
+    async fn edges(&self) -> &[StakeholderAccountEdge] {
+        &self.edges
+    }
+    async fn nodes(&self) -> Vec<&Account> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        self.total.resolve(ctx).await
+    }
+}
+
+/// An account of a stakeholder, with the membership's role.
+#[derive(SimpleObject)]
+pub struct StakeholderAccountEdge {
+    pub cursor: String,
+    pub role: Option<DmuRole>,
+    pub primary: bool,
+    pub node: Account,
+}
+
+impl StakeholderAccountEdge {
+    pub async fn load(
+        ctx: &Context<'_>,
+        cursor: String,
+        m: membership::Model,
+    ) -> async_graphql::Result<Option<Self>> {
+        let node = crate::accounts::load(ctx, m.account_id).await?;
+        Ok(node.map(|node| Self {
+            cursor,
+            role: m.role.map(Into::into),
+            primary: m.primary,
+            node,
+        }))
+    }
+}
+
+/// Adds `stakeholder` to `account`, or updates the role of an existing membership.
+/// The first membership of a person is their primary one.
+pub async fn upsert(
+    txn: &impl ConnectionTrait,
+    workspace: Uuid,
+    account: Uuid,
+    stakeholder: Uuid,
+    role: Option<entity::vocab::DmuRole>,
+    primary: Option<bool>,
+) -> ApiResult<membership::Model> {
+    let existing = membership::Entity::find()
+        .filter(membership::Column::AccountId.eq(account))
+        .filter(membership::Column::StakeholderId.eq(stakeholder))
+        .one(txn)
+        .await?;
+    let primary = match primary {
+        Some(p) => p,
+        None => match &existing {
+            Some(m) => m.primary,
+            None => membership::Entity::find()
+                .filter(membership::Column::StakeholderId.eq(stakeholder))
+                .filter(membership::Column::Primary.eq(true))
+                .one(txn)
+                .await?
+                .is_none(),
+        },
+    };
+    if primary {
+        // One primary account per person.
+        membership::Entity::update_many()
+            .col_expr(
+                membership::Column::Primary,
+                sea_orm::sea_query::Expr::value(false),
+            )
+            .filter(membership::Column::StakeholderId.eq(stakeholder))
+            .filter(membership::Column::AccountId.ne(account))
+            .exec(txn)
+            .await?;
+    }
+    let model = match existing {
+        Some(m) => {
+            let mut active: membership::ActiveModel = m.into();
+            if role.is_some() {
+                active.role = Set(role);
+            }
+            active.primary = Set(primary);
+            active.update(txn).await?
+        }
+        None => {
+            membership::ActiveModel {
+                id: Set(entity::new_id()),
+                workspace_id: Set(workspace),
+                account_id: Set(account),
+                stakeholder_id: Set(stakeholder),
+                role: Set(role),
+                primary: Set(primary),
+                created_at: Set(time::now()),
+            }
+            .insert(txn)
+            .await?
+        }
+    };
+    Ok(model)
+}
+
+#[derive(InputObject)]
+pub struct AddStakeholderToAccountInput {
+    pub account_id: ID,
+    pub stakeholder_id: ID,
+    pub role: Option<DmuRole>,
+    /// Make this the stakeholder's main account; the first account is by default.
+    pub primary: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct RemoveStakeholderFromAccountInput {
+    pub account_id: ID,
+    pub stakeholder_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct MembershipPayload {
+    pub account: Account,
+    pub stakeholder: Stakeholder,
+    pub role: Option<DmuRole>,
+    pub primary: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoveStakeholderFromAccountPayload {
+    pub account: Account,
+    pub stakeholder: Stakeholder,
+    /// False when the stakeholder was not a member.
+    pub removed: bool,
+}
+
+#[derive(Default)]
+pub struct MembershipMutation;
+
+#[Object]
+impl MembershipMutation {
+    /// Adds a stakeholder to an account with a decision-making-unit role; on an
+    /// existing membership it changes the role.
+    async fn add_stakeholder_to_account(
+        &self,
+        ctx: &Context<'_>,
+        input: AddStakeholderToAccountInput,
+    ) -> async_graphql::Result<MembershipPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Write)?.workspace_id;
+        let account_id = ids::decode(&input.account_id, NodeType::Account)?;
+        let stakeholder_id = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let account = crate::accounts::find(&txn, ws, account_id).await?;
+        let stakeholder = crate::stakeholders::find(&txn, ws, stakeholder_id).await?;
+        let role = input.role.map(Into::into);
+        let m = upsert(&txn, ws, account_id, stakeholder_id, role, input.primary).await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(MembershipPayload {
+            account: Account(account),
+            stakeholder: Stakeholder(stakeholder),
+            role: m.role.map(Into::into),
+            primary: m.primary,
+        })
+    }
+
+    /// Removes a stakeholder from an account; their touchpoints stay.
+    async fn remove_stakeholder_from_account(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveStakeholderFromAccountInput,
+    ) -> async_graphql::Result<RemoveStakeholderFromAccountPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Write)?.workspace_id;
+        let account_id = ids::decode(&input.account_id, NodeType::Account)?;
+        let stakeholder_id = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let account = crate::accounts::find(&txn, ws, account_id).await?;
+        let stakeholder = crate::stakeholders::find(&txn, ws, stakeholder_id).await?;
+        let result = membership::Entity::delete_many()
+            .filter(membership::Column::AccountId.eq(account_id))
+            .filter(membership::Column::StakeholderId.eq(stakeholder_id))
+            .exec(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(RemoveStakeholderFromAccountPayload {
+            account: Account(account),
+            stakeholder: Stakeholder(stakeholder),
+            removed: result.rows_affected > 0,
+        })
+    }
+}

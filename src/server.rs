@@ -1,0 +1,116 @@
+//! The HTTP server: routes, shared state, start and graceful stop.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use async_graphql::http::GraphiQLSource;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Verifier;
+use crate::db::{self, StatementCounter};
+use crate::graphql::{self, JourneysSchema};
+use crate::http;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub schema: JourneysSchema,
+    pub db: DatabaseConnection,
+    pub verifier: Arc<Verifier>,
+}
+
+/// How to run a server.
+pub struct ServerConfig {
+    pub database_url: String,
+    pub bind: String,
+    pub verifier: Verifier,
+    /// Worker threads; `None` for one per core.
+    pub workers: Option<usize>,
+}
+
+/// A started server.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub db: DatabaseConnection,
+    pub statements: StatementCounter,
+    pub handle: actix_web::dev::ServerHandle,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if db::is_ready(&state.db).await {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
+    }
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Journeys")
+                .finish(),
+        )
+}
+
+/// Connects and migrates the database, binds, and starts serving in the background.
+pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
+    let statements = StatementCounter::default();
+    let db = db::connect(&config.database_url, &statements)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    start_with(config, db, statements)
+}
+
+/// Starts serving on an already-open database.
+pub fn start_with(
+    config: ServerConfig,
+    db: DatabaseConnection,
+    statements: StatementCounter,
+) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(&config.bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let state = web::Data::new(AppState {
+        schema: graphql::schema(),
+        db: db.clone(),
+        verifier: Arc::new(config.verifier),
+    });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .app_data(state.clone())
+            .service(
+                web::resource("/graphql")
+                    .route(web::post().to(http::graphql_post))
+                    .route(web::get().to(http::graphql_get))
+                    .default_service(web::to(http::graphql_other)),
+            )
+            .route("/graphiql", web::get().to(graphiql))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(30);
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    let server = server.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    Ok(RunningServer {
+        addr,
+        db,
+        statements,
+        handle,
+        task,
+    })
+}

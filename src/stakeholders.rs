@@ -1,0 +1,574 @@
+//! Stakeholders: the people at accounts, known or still anonymous.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{stakeholder, vocab};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::accounts::like_pattern;
+use crate::auth::Scope;
+use crate::graphql::connection::{LoaderCount, SelectCount, edges, load_error};
+use crate::graphql::context::request;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{
+    IdentitiesOf, MEMBERSHIP_ORDER, MembershipCount, MembershipSide, MembershipsOf,
+    StakeholderById, TouchpointCount, TouchpointOwner, TouchpointsOf,
+};
+use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
+use crate::identities::{self, Identity, normalise, normalise_email};
+use crate::memberships::{StakeholderAccountConnection, StakeholderAccountEdge};
+use crate::touchpoints::{NEWEST_FIRST_ORDER, TouchpointConnection, touchpoint_connection_from};
+use crate::vocab::{Direction, DmuRole, IdentityKind, Lifecycle};
+use crate::{db, time};
+
+/// A person: a contact at one or more accounts, or an anonymous visitor.
+pub struct Stakeholder(pub stakeholder::Model);
+
+#[Object]
+impl Stakeholder {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Stakeholder, self.0.id)
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// The primary email, normalised.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Job title.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    async fn lifecycle(&self) -> Lifecycle {
+        self.0.lifecycle.into()
+    }
+    async fn score(&self) -> f64 {
+        self.0.score
+    }
+    /// True for a visitor who belongs to no account yet.
+    async fn anonymous(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let n = request(ctx)
+            .loader
+            .load_one(MembershipCount(MembershipSide::Stakeholder, self.0.id))
+            .await
+            .map_err(load_error)?;
+        Ok(n.unwrap_or(0) == 0)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Everything that identifies this person across sources.
+    async fn identities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Identity>> {
+        let rows = request(ctx)
+            .loader
+            .load_one(IdentitiesOf(self.0.id))
+            .await
+            .map_err(load_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Identity).collect())
+    }
+    /// The accounts this person belongs to; each edge carries the role.
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<StakeholderAccountConnection> {
+        let page = PageArgs::new(first, after, last, before).page(MEMBERSHIP_ORDER)?;
+        let key = MembershipsOf {
+            side: MembershipSide::Stakeholder,
+            parent: self.0.id,
+            page: page.clone(),
+        };
+        let rows = request(ctx)
+            .loader
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
+        let (edges, page_info) = edges(rows, &page, crate::memberships::cursor, |m| m);
+        let mut out = Vec::with_capacity(edges.len());
+        for (cursor, membership) in edges {
+            out.extend(StakeholderAccountEdge::load(ctx, cursor, membership).await?);
+        }
+        Ok(StakeholderAccountConnection {
+            edges: out,
+            page_info,
+            total: TotalCount::new(LoaderCount(MembershipCount(
+                MembershipSide::Stakeholder,
+                self.0.id,
+            ))),
+        })
+    }
+    /// This person's touchpoints, newest first.
+    async fn touchpoints(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<TouchpointConnection> {
+        let page = PageArgs::new(first, after, last, before).page(NEWEST_FIRST_ORDER)?;
+        let key = TouchpointsOf {
+            owner: TouchpointOwner::Stakeholder,
+            parent: self.0.id,
+            page: page.clone(),
+        };
+        let rows = request(ctx)
+            .loader
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
+        let total = TotalCount::new(LoaderCount(TouchpointCount(
+            TouchpointOwner::Stakeholder,
+            self.0.id,
+        )));
+        Ok(touchpoint_connection_from(
+            rows,
+            &page,
+            NEWEST_FIRST_ORDER,
+            total,
+        ))
+    }
+}
+
+connection!(
+    /// A page of stakeholders.
+    StakeholderConnection, StakeholderEdge, Stakeholder
+);
+
+/// Which stakeholders to list.
+#[derive(InputObject, Default)]
+pub struct StakeholderFilter {
+    pub lifecycle: Option<Vec<Lifecycle>>,
+    /// Case-insensitive text in the name or email.
+    pub search: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+}
+
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StakeholderSortField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// How stakeholders are sorted; ties are broken by id.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct StakeholderOrder {
+    #[graphql(default)]
+    pub field: StakeholderSortField,
+    #[graphql(default)]
+    pub direction: Direction,
+}
+
+impl StakeholderOrder {
+    fn name(self) -> &'static str {
+        match (self.field, self.direction) {
+            (StakeholderSortField::CreatedAt, Direction::Asc) => "stakeholder.created.asc",
+            (StakeholderSortField::CreatedAt, Direction::Desc) => "stakeholder.created.desc",
+            (StakeholderSortField::UpdatedAt, Direction::Asc) => "stakeholder.updated.asc",
+            (StakeholderSortField::UpdatedAt, Direction::Desc) => "stakeholder.updated.desc",
+        }
+    }
+
+    fn keyset(self) -> Keyset<stakeholder::Column> {
+        let key = match self.field {
+            StakeholderSortField::CreatedAt => stakeholder::Column::CreatedAt,
+            StakeholderSortField::UpdatedAt => stakeholder::Column::UpdatedAt,
+        };
+        Keyset {
+            key: Some(key),
+            id: stakeholder::Column::Id,
+            descending: self.direction == Direction::Desc,
+        }
+    }
+
+    fn cursor(self, s: &stakeholder::Model) -> Cursor {
+        let key = match self.field {
+            StakeholderSortField::CreatedAt => s.created_at,
+            StakeholderSortField::UpdatedAt => s.updated_at,
+        };
+        Cursor::new(self.name(), SortKey::Time(key), s.id)
+    }
+}
+
+fn filter_condition(workspace: Uuid, filter: &StakeholderFilter) -> ApiResult<Condition> {
+    let mut cond = Condition::all().add(stakeholder::Column::WorkspaceId.eq(workspace));
+    if let Some(lifecycles) = &filter.lifecycle {
+        let values: Vec<vocab::Lifecycle> = lifecycles.iter().map(|&l| l.into()).collect();
+        cond = cond.add(stakeholder::Column::Lifecycle.is_in(values));
+    }
+    if let Some(text) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        if text.len() > 200 {
+            return Err(ApiError::bad_input(
+                "`search` must be at most 200 characters",
+            ));
+        }
+        let pattern = like_pattern(text);
+        cond = cond.add(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(stakeholder::Column::Name)))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::col(stakeholder::Column::Email).like(LikeExpr::new(pattern).escape('\\')),
+                ),
+        );
+    }
+    if let Some(since) = filter.updated_since {
+        cond = cond.add(stakeholder::Column::UpdatedAt.gte(time::to_micros(since)));
+    }
+    if let Some(min) = filter.min_score {
+        cond = cond.add(stakeholder::Column::Score.gte(min));
+    }
+    if let Some(max) = filter.max_score {
+        cond = cond.add(stakeholder::Column::Score.lte(max));
+    }
+    Ok(cond)
+}
+
+/// Loads a stakeholder of the caller's workspace for a nested field.
+pub async fn load(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Stakeholder>> {
+    let found = request(ctx)
+        .loader
+        .load_one(StakeholderById(id))
+        .await
+        .map_err(load_error)?;
+    Ok(found.map(Stakeholder))
+}
+
+/// Finds a stakeholder of `workspace` by id, or NOT_FOUND.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    workspace: Uuid,
+    id: Uuid,
+) -> ApiResult<stakeholder::Model> {
+    stakeholder::Entity::find_by_id(id)
+        .filter(stakeholder::Column::WorkspaceId.eq(workspace))
+        .one(db)
+        .await?
+        .ok_or(ApiError::not_found("stakeholder"))
+}
+
+#[derive(Default)]
+pub struct StakeholderQuery;
+
+#[Object]
+impl StakeholderQuery {
+    /// The workspace's stakeholders, oldest first unless `orderBy` says otherwise.
+    #[allow(clippy::too_many_arguments)]
+    async fn stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<StakeholderFilter>,
+        order_by: Option<StakeholderOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<StakeholderConnection> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Read)?;
+        let order = order_by.unwrap_or_default();
+        let page = PageArgs::new(first, after, last, before).page(order.name())?;
+        let keyset = order.keyset();
+        let base = stakeholder::Entity::find().filter(filter_condition(
+            principal.workspace_id,
+            &filter.unwrap_or_default(),
+        )?);
+        let mut query = base.clone().filter(keyset.condition(&page));
+        for (col, dir) in keyset.fetch_order(&page) {
+            query = query.order_by(col, dir);
+        }
+        let rows = query
+            .limit(page.size + 1)
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        let (edges, page_info) = edges(rows, &page, |s| order.cursor(s), Stakeholder);
+        Ok(StakeholderConnection {
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| StakeholderEdge { cursor, node })
+                .collect(),
+            page_info,
+            total: TotalCount::new(SelectCount(base)),
+        })
+    }
+
+    /// One stakeholder; NOT_FOUND when not in the token's workspace.
+    async fn stakeholder(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Stakeholder>> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Read)?;
+        let id = ids::decode(&id, NodeType::Stakeholder)?;
+        Ok(Some(Stakeholder(
+            find(&rc.db, principal.workspace_id, id).await?,
+        )))
+    }
+}
+
+/// An identity to give a stakeholder.
+#[derive(InputObject, Clone)]
+pub struct IdentityInput {
+    pub kind: IdentityKind,
+    pub value: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateStakeholderInput {
+    pub name: Option<String>,
+    /// Also recorded as an EMAIL identity.
+    pub email: Option<String>,
+    pub title: Option<String>,
+    /// Defaults to LEAD with an email (they left their details), else VISITOR.
+    pub lifecycle: Option<Lifecycle>,
+    #[graphql(default)]
+    pub identities: Vec<IdentityInput>,
+    /// An account to join at once.
+    pub account_id: Option<ID>,
+    pub role: Option<DmuRole>,
+}
+
+/// Changes to a stakeholder; absent fields stay, `null` clears.
+#[derive(InputObject)]
+pub struct UpdateStakeholderInput {
+    pub id: ID,
+    pub name: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    pub title: MaybeUndefined<String>,
+    pub lifecycle: Option<Lifecycle>,
+    /// Identities to add.
+    #[graphql(default)]
+    pub add_identities: Vec<IdentityInput>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteStakeholderInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct StakeholderPayload {
+    pub stakeholder: Stakeholder,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteStakeholderPayload {
+    pub deleted_id: ID,
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> ApiResult<Option<String>> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(ApiError::bad_input(format!(
+            "`{field}` must be at most {max} characters"
+        )));
+    }
+    Ok(Some(value.to_owned()).filter(|v| !v.is_empty()))
+}
+
+fn check_identities(inputs: &[IdentityInput]) -> ApiResult<Vec<(vocab::IdentityKind, String)>> {
+    if inputs.len() > 50 {
+        return Err(ApiError::bad_input("at most 50 identities at once"));
+    }
+    inputs
+        .iter()
+        .map(|i| {
+            let kind: vocab::IdentityKind = i.kind.into();
+            Ok((kind, normalise(kind, &i.value)?))
+        })
+        .collect()
+}
+
+/// A new stakeholder's checked fields.
+pub struct NewStakeholder {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub title: Option<String>,
+    pub lifecycle: vocab::Lifecycle,
+    pub identities: Vec<(vocab::IdentityKind, String)>,
+}
+
+/// Inserts a stakeholder and its identities; CONFLICT when an identity is taken.
+pub async fn insert(
+    txn: &impl ConnectionTrait,
+    workspace: Uuid,
+    new: NewStakeholder,
+) -> ApiResult<stakeholder::Model> {
+    let now = time::now();
+    let model = stakeholder::ActiveModel {
+        id: Set(entity::new_id()),
+        workspace_id: Set(workspace),
+        name: Set(new.name),
+        email: Set(new.email.clone()),
+        title: Set(new.title),
+        lifecycle: Set(new.lifecycle),
+        score: Set(0.0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let email = new.email.map(|e| (vocab::IdentityKind::Email, e));
+    for (kind, value) in email.into_iter().chain(new.identities) {
+        identities::attach(txn, workspace, model.id, kind, &value).await?;
+    }
+    Ok(model)
+}
+
+#[derive(Default)]
+pub struct StakeholderMutation;
+
+#[Object]
+impl StakeholderMutation {
+    /// Creates a stakeholder with identities, optionally joining an account.
+    async fn create_stakeholder(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateStakeholderInput,
+    ) -> async_graphql::Result<StakeholderPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Write)?.workspace_id;
+        let email = input.email.as_deref().map(normalise_email).transpose()?;
+        let account = input
+            .account_id
+            .as_ref()
+            .map(|id| ids::decode(id, NodeType::Account))
+            .transpose()?;
+        let new = NewStakeholder {
+            name: input
+                .name
+                .as_deref()
+                .map(|n| check_text("name", n, 200))
+                .transpose()?
+                .flatten(),
+            lifecycle: input
+                .lifecycle
+                .map(Into::into)
+                .unwrap_or(if email.is_some() {
+                    vocab::Lifecycle::Lead
+                } else {
+                    vocab::Lifecycle::Visitor
+                }),
+            email,
+            title: input
+                .title
+                .as_deref()
+                .map(|t| check_text("title", t, 200))
+                .transpose()?
+                .flatten(),
+            identities: check_identities(&input.identities)?,
+        };
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        if let Some(account) = account {
+            crate::accounts::find(&txn, ws, account).await?;
+        }
+        let model = insert(&txn, ws, new).await?;
+        if let Some(account) = account {
+            crate::memberships::upsert(
+                &txn,
+                ws,
+                account,
+                model.id,
+                input.role.map(Into::into),
+                None,
+            )
+            .await?;
+        }
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(StakeholderPayload {
+            stakeholder: Stakeholder(model),
+        })
+    }
+
+    /// Changes a stakeholder's fields and adds identities.
+    async fn update_stakeholder(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateStakeholderInput,
+    ) -> async_graphql::Result<StakeholderPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Write)?.workspace_id;
+        let id = ids::decode(&input.id, NodeType::Stakeholder)?;
+        let added = check_identities(&input.add_identities)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let current = find(&txn, ws, id).await?;
+        let mut model: stakeholder::ActiveModel = current.into();
+        match input.name {
+            MaybeUndefined::Value(v) => model.name = Set(check_text("name", &v, 200)?),
+            MaybeUndefined::Null => model.name = Set(None),
+            MaybeUndefined::Undefined => {}
+        }
+        let mut new_email = None;
+        match input.email {
+            MaybeUndefined::Value(v) => {
+                let email = normalise_email(&v)?;
+                model.email = Set(Some(email.clone()));
+                new_email = Some(email);
+            }
+            MaybeUndefined::Null => model.email = Set(None),
+            MaybeUndefined::Undefined => {}
+        }
+        match input.title {
+            MaybeUndefined::Value(v) => model.title = Set(check_text("title", &v, 200)?),
+            MaybeUndefined::Null => model.title = Set(None),
+            MaybeUndefined::Undefined => {}
+        }
+        if let Some(lifecycle) = input.lifecycle {
+            model.lifecycle = Set(lifecycle.into());
+        }
+        model.updated_at = Set(time::now());
+        let updated = model.update(&txn).await.map_err(ApiError::from)?;
+        let email = new_email.map(|e| (vocab::IdentityKind::Email, e));
+        for (kind, value) in email.into_iter().chain(added) {
+            identities::attach(&txn, ws, id, kind, &value).await?;
+        }
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(StakeholderPayload {
+            stakeholder: Stakeholder(updated),
+        })
+    }
+
+    /// Deletes a stakeholder with identities and memberships; their touchpoints
+    /// stay with the account.
+    async fn delete_stakeholder(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteStakeholderInput,
+    ) -> async_graphql::Result<DeleteStakeholderPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Write)?.workspace_id;
+        let id = ids::decode(&input.id, NodeType::Stakeholder)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        find(&txn, ws, id).await?;
+        stakeholder::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(DeleteStakeholderPayload {
+            deleted_id: input.id,
+        })
+    }
+}

@@ -1,0 +1,740 @@
+//! Touchpoints: every interaction, from any source, and their idempotent ingestion.
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{account_domain, membership, stakeholder, touchpoint, vocab};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::auth::Scope;
+use crate::graphql::connection::{SelectCount, edges};
+use crate::graphql::context::request;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::pagination::{Cursor, Keyset, Page, PageArgs, SortKey, TotalCount, connection};
+use crate::identities::{email_domain, normalise, normalise_email};
+use crate::stakeholders::NewStakeholder;
+use crate::vocab::{Channel, Emotion, OwnerTeam};
+use crate::{db, time};
+
+/// At most this many touchpoints per `recordTouchpoints` call.
+pub const MAX_BATCH: usize = 1_000;
+/// Clock skew tolerated on `occurredAt` before it counts as future-dated.
+const FUTURE_SKEW_SECS: i64 = 300;
+
+pub const NEWEST_FIRST_ORDER: &str = "touchpoint.occurred.desc";
+pub const OLDEST_FIRST_ORDER: &str = "touchpoint.occurred.asc";
+pub const NEWEST_FIRST: Keyset<touchpoint::Column> = Keyset {
+    key: Some(touchpoint::Column::OccurredAt),
+    id: touchpoint::Column::Id,
+    descending: true,
+};
+const OLDEST_FIRST: Keyset<touchpoint::Column> = Keyset {
+    key: Some(touchpoint::Column::OccurredAt),
+    id: touchpoint::Column::Id,
+    descending: false,
+};
+
+/// One interaction between the company and an account's people.
+pub struct Touchpoint(pub touchpoint::Model);
+
+#[Object]
+impl Touchpoint {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Touchpoint, self.0.id)
+    }
+    /// The connector kind that produced it, or `api`.
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    /// Unique within its source; re-recording the same one is a no-op.
+    async fn external_id(&self) -> &str {
+        &self.0.external_id
+    }
+    async fn channel(&self) -> Channel {
+        self.0.channel.into()
+    }
+    /// An open vocabulary, such as `tweet.mention` or `webinar.attended`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    async fn body(&self) -> Option<&str> {
+        self.0.body.as_deref()
+    }
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    async fn owner_team(&self) -> Option<OwnerTeam> {
+        self.0.owner_team.map(Into::into)
+    }
+    /// The employee on the company's side, for sales-engagement visibility.
+    async fn actor(&self) -> Option<&str> {
+        self.0.actor.as_deref()
+    }
+    async fn emotion(&self) -> Option<Emotion> {
+        self.0.emotion.map(Into::into)
+    }
+    /// From -1 (negative) to 1 (positive).
+    async fn sentiment(&self) -> Option<f64> {
+        self.0.sentiment
+    }
+    /// A rating carried by the touchpoint: NPS 0-10, CSAT.
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    /// Free properties.
+    async fn properties(&self) -> Option<Json<serde_json::Value>> {
+        self.0.properties.clone().map(Json)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn account(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::accounts::Account>> {
+        match self.0.account_id {
+            Some(id) => crate::accounts::load(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+    async fn stakeholder(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::stakeholders::Stakeholder>> {
+        match self.0.stakeholder_id {
+            Some(id) => crate::stakeholders::load(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+connection!(
+    /// A page of touchpoints.
+    TouchpointConnection, TouchpointEdge, Touchpoint
+);
+
+pub fn cursor(order: &'static str) -> impl Fn(&touchpoint::Model) -> Cursor {
+    move |t| Cursor::new(order, SortKey::Time(t.occurred_at), t.id)
+}
+
+pub fn touchpoint_connection_from(
+    rows: Vec<touchpoint::Model>,
+    page: &Page,
+    order: &'static str,
+    total: TotalCount,
+) -> TouchpointConnection {
+    let (edges, page_info) = edges(rows, page, cursor(order), Touchpoint);
+    TouchpointConnection {
+        edges: edges
+            .into_iter()
+            .map(|(cursor, node)| TouchpointEdge { cursor, node })
+            .collect(),
+        page_info,
+        total,
+    }
+}
+
+/// Which touchpoints to list.
+#[derive(InputObject, Default)]
+pub struct TouchpointFilter {
+    pub account_id: Option<ID>,
+    pub stakeholder_id: Option<ID>,
+    pub source: Option<String>,
+    pub channels: Option<Vec<Channel>>,
+    pub kinds: Option<Vec<String>>,
+    /// At or after this time.
+    pub occurred_after: Option<DateTime<Utc>>,
+    /// Strictly before this time.
+    pub occurred_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TouchpointOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+fn filter_condition(workspace: Uuid, filter: &TouchpointFilter) -> ApiResult<Condition> {
+    let mut cond = Condition::all().add(touchpoint::Column::WorkspaceId.eq(workspace));
+    if let Some(id) = &filter.account_id {
+        cond = cond.add(touchpoint::Column::AccountId.eq(ids::decode(id, NodeType::Account)?));
+    }
+    if let Some(id) = &filter.stakeholder_id {
+        cond =
+            cond.add(touchpoint::Column::StakeholderId.eq(ids::decode(id, NodeType::Stakeholder)?));
+    }
+    if let Some(source) = &filter.source {
+        cond = cond.add(touchpoint::Column::Source.eq(source.trim()));
+    }
+    if let Some(channels) = &filter.channels {
+        let values: Vec<vocab::Channel> = channels.iter().map(|&c| c.into()).collect();
+        cond = cond.add(touchpoint::Column::Channel.is_in(values));
+    }
+    if let Some(kinds) = &filter.kinds {
+        if kinds.len() > 100 {
+            return Err(ApiError::bad_input("at most 100 `kinds`"));
+        }
+        cond = cond.add(touchpoint::Column::Kind.is_in(kinds.iter().map(|k| k.trim().to_owned())));
+    }
+    if let Some(after) = filter.occurred_after {
+        cond = cond.add(touchpoint::Column::OccurredAt.gte(time::to_micros(after)));
+    }
+    if let Some(before) = filter.occurred_before {
+        cond = cond.add(touchpoint::Column::OccurredAt.lt(time::to_micros(before)));
+    }
+    Ok(cond)
+}
+
+#[derive(Default)]
+pub struct TouchpointQuery;
+
+#[Object]
+impl TouchpointQuery {
+    /// Touchpoints across the workspace, newest first by default.
+    #[allow(clippy::too_many_arguments)]
+    async fn touchpoints(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TouchpointFilter>,
+        order_by: Option<TouchpointOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<TouchpointConnection> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Read)?;
+        let (order, keyset) = match order_by.unwrap_or_default() {
+            TouchpointOrder::NewestFirst => (NEWEST_FIRST_ORDER, NEWEST_FIRST),
+            TouchpointOrder::OldestFirst => (OLDEST_FIRST_ORDER, OLDEST_FIRST),
+        };
+        let page = PageArgs::new(first, after, last, before).page(order)?;
+        let base = touchpoint::Entity::find().filter(filter_condition(
+            principal.workspace_id,
+            &filter.unwrap_or_default(),
+        )?);
+        let mut query = base.clone().filter(keyset.condition(&page));
+        for (col, dir) in keyset.fetch_order(&page) {
+            query = query.order_by(col, dir);
+        }
+        let rows = query
+            .limit(page.size + 1)
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(touchpoint_connection_from(
+            rows,
+            &page,
+            order,
+            TotalCount::new(SelectCount(base)),
+        ))
+    }
+}
+
+/// Who a touchpoint is with, when the caller has no stakeholder id: any of these
+/// find the person through their identities, and a new person is created when
+/// none matches.
+#[derive(InputObject, Default, Clone)]
+pub struct PersonInput {
+    pub email: Option<String>,
+    pub twitter_user_id: Option<String>,
+    pub twitter_handle: Option<String>,
+    pub zoom_registrant_id: Option<String>,
+    pub zendesk_user_id: Option<String>,
+    pub phone: Option<String>,
+    /// A web visitor's anonymous id, before they are identified.
+    pub anonymous_id: Option<String>,
+    /// Used when the person is created.
+    pub name: Option<String>,
+    pub title: Option<String>,
+}
+
+impl PersonInput {
+    /// The normalised identities, strongest first.
+    fn identities(&self) -> ApiResult<Vec<(vocab::IdentityKind, String)>> {
+        use vocab::IdentityKind as K;
+        let mut out = Vec::new();
+        if let Some(email) = &self.email {
+            out.push((K::Email, normalise_email(email)?));
+        }
+        let others = [
+            (K::TwitterUserId, &self.twitter_user_id),
+            (K::ZendeskUserId, &self.zendesk_user_id),
+            (K::ZoomRegistrantId, &self.zoom_registrant_id),
+            (K::TwitterHandle, &self.twitter_handle),
+            (K::Phone, &self.phone),
+            (K::AnonymousId, &self.anonymous_id),
+        ];
+        for (kind, value) in others {
+            if let Some(value) = value {
+                out.push((kind, normalise(kind, value)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One touchpoint to record.
+#[derive(InputObject, Clone)]
+pub struct TouchpointInput {
+    /// The system it comes from; `api` by default.
+    #[graphql(default_with = "\"api\".to_string()")]
+    pub source: String,
+    /// Unique within `source`: recording it again updates or leaves it.
+    pub external_id: String,
+    pub channel: Channel,
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub url: Option<String>,
+    pub owner_team: Option<OwnerTeam>,
+    pub actor: Option<String>,
+    pub emotion: Option<Emotion>,
+    pub sentiment: Option<f64>,
+    pub score: Option<f64>,
+    pub properties: Option<Json<serde_json::Value>>,
+    /// The account; else found from the person's email domain or primary account.
+    pub account_id: Option<ID>,
+    /// The person; else found or created from `person`.
+    pub stakeholder_id: Option<ID>,
+    pub person: Option<PersonInput>,
+}
+
+#[derive(InputObject)]
+pub struct RecordTouchpointsInput {
+    /// At most 1,000 touchpoints, written in one transaction.
+    pub touchpoints: Vec<TouchpointInput>,
+}
+
+/// What recording one touchpoint did.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RecordStatus {
+    Created,
+    Updated,
+    /// Already recorded with the same content.
+    Unchanged,
+    /// Refused; see `error`. The other items are still recorded.
+    Error,
+}
+
+/// An error about one item of a batch.
+#[derive(SimpleObject)]
+pub struct ItemError {
+    /// A stable code, as in `extensions.code`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RecordTouchpointResult {
+    /// The item's position in the input list.
+    pub index: i32,
+    pub status: RecordStatus,
+    pub touchpoint: Option<Touchpoint>,
+    pub error: Option<ItemError>,
+}
+
+#[derive(SimpleObject)]
+pub struct RecordTouchpointsPayload {
+    /// One result per input item, in input order.
+    pub results: Vec<RecordTouchpointResult>,
+    pub created: i32,
+    pub updated: i32,
+    pub unchanged: i32,
+    pub failed: i32,
+}
+
+/// A touchpoint input that passed validation.
+struct CheckedTouchpoint {
+    source: String,
+    external_id: String,
+    channel: vocab::Channel,
+    kind: String,
+    occurred_at: DateTime<Utc>,
+    title: Option<String>,
+    body: Option<String>,
+    url: Option<String>,
+    owner_team: Option<vocab::OwnerTeam>,
+    actor: Option<String>,
+    emotion: Option<vocab::Emotion>,
+    sentiment: Option<f64>,
+    score: Option<f64>,
+    properties: Option<serde_json::Value>,
+    account: Option<Uuid>,
+    stakeholder: Option<Uuid>,
+    person: Option<(Vec<(vocab::IdentityKind, String)>, PersonInput)>,
+}
+
+fn bounded(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(ApiError::bad_input(format!(
+            "`{field}` must be at most {max} characters"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn check(input: TouchpointInput, now: DateTime<Utc>) -> ApiResult<CheckedTouchpoint> {
+    let source = input.source.trim().to_owned();
+    if source.is_empty() || source.len() > 64 {
+        return Err(ApiError::bad_input("`source` must be 1 to 64 characters"));
+    }
+    let external_id = input.external_id.trim().to_owned();
+    if external_id.is_empty() || external_id.len() > 255 {
+        return Err(ApiError::bad_input(
+            "`externalId` must be 1 to 255 characters",
+        ));
+    }
+    let kind = input.kind.trim().to_owned();
+    if kind.is_empty() || kind.len() > 128 {
+        return Err(ApiError::bad_input("`kind` must be 1 to 128 characters"));
+    }
+    if input.occurred_at > now + chrono::Duration::seconds(FUTURE_SKEW_SECS) {
+        return Err(ApiError::bad_input("`occurredAt` is in the future"));
+    }
+    if let Some(s) = input.sentiment.filter(|s| !(-1.0..=1.0).contains(s)) {
+        return Err(ApiError::bad_input(format!(
+            "`sentiment` {s} is outside -1..1"
+        )));
+    }
+    if let Some(s) = input.score.filter(|s| !s.is_finite()) {
+        return Err(ApiError::bad_input(format!("`score` {s} is not a number")));
+    }
+    let properties = input.properties.map(|p| p.0);
+    if let Some(p) = &properties {
+        if !p.is_object() {
+            return Err(ApiError::bad_input("`properties` must be a JSON object"));
+        }
+        if p.to_string().len() > 64 * 1024 {
+            return Err(ApiError::bad_input("`properties` must be at most 64 KiB"));
+        }
+    }
+    let account = input
+        .account_id
+        .as_ref()
+        .map(|id| ids::decode(id, NodeType::Account))
+        .transpose()?;
+    let stakeholder = input
+        .stakeholder_id
+        .as_ref()
+        .map(|id| ids::decode(id, NodeType::Stakeholder))
+        .transpose()?;
+    let person = match input.person {
+        Some(person) => {
+            let identities = person.identities()?;
+            if identities.is_empty() && stakeholder.is_none() {
+                return Err(ApiError::bad_input("`person` needs at least one identity"));
+            }
+            Some((identities, person))
+        }
+        None => None,
+    };
+    Ok(CheckedTouchpoint {
+        source,
+        external_id,
+        channel: input.channel.into(),
+        kind,
+        occurred_at: time::to_micros(input.occurred_at),
+        title: bounded("title", input.title, 1_000)?,
+        body: bounded("body", input.body, 64 * 1024)?,
+        url: bounded("url", input.url, 2_048)?,
+        owner_team: input.owner_team.map(Into::into),
+        actor: bounded("actor", input.actor, 200)?,
+        emotion: input.emotion.map(Into::into),
+        sentiment: input.sentiment,
+        score: input.score,
+        properties,
+        account,
+        stakeholder,
+        person,
+    })
+}
+
+/// Finds the person a touchpoint is with, creating them when no identity matches,
+/// and gives them the identities they lack.
+async fn resolve_person(
+    txn: &impl ConnectionTrait,
+    ws: Uuid,
+    identities: &[(vocab::IdentityKind, String)],
+    person: &PersonInput,
+) -> ApiResult<stakeholder::Model> {
+    let mut found = None;
+    for (kind, value) in identities {
+        if let Some(id) = crate::identities::owner(txn, ws, *kind, value).await? {
+            found = Some(id);
+            break;
+        }
+    }
+    let email = identities
+        .iter()
+        .find(|(k, _)| *k == vocab::IdentityKind::Email)
+        .map(|(_, v)| v.clone());
+    let model = match found {
+        Some(id) => crate::stakeholders::find(txn, ws, id).await?,
+        None => {
+            let new = NewStakeholder {
+                name: bounded("person.name", person.name.clone(), 200)?,
+                title: bounded("person.title", person.title.clone(), 200)?,
+                lifecycle: if email.is_some() {
+                    vocab::Lifecycle::Lead
+                } else {
+                    vocab::Lifecycle::Visitor
+                },
+                email: email.clone(),
+                identities: Vec::new(),
+            };
+            crate::stakeholders::insert(txn, ws, new).await?
+        }
+    };
+    for (kind, value) in identities {
+        // An identity already held by someone else is left there: deciding that
+        // two records are one person is a merge, not ingestion's call.
+        if crate::identities::owner(txn, ws, *kind, value)
+            .await?
+            .is_none()
+        {
+            crate::identities::attach(txn, ws, model.id, *kind, value).await?;
+        }
+    }
+    Ok(model)
+}
+
+/// The account a touchpoint belongs to when the caller named none: the one
+/// owning the person's email domain, else the person's primary account.
+async fn infer_account(
+    txn: &impl ConnectionTrait,
+    ws: Uuid,
+    person: &stakeholder::Model,
+) -> ApiResult<Option<Uuid>> {
+    if let Some(domain) = person.email.as_deref().and_then(email_domain) {
+        let owner = account_domain::Entity::find()
+            .filter(account_domain::Column::WorkspaceId.eq(ws))
+            .filter(account_domain::Column::Domain.eq(domain))
+            .one(txn)
+            .await?;
+        if let Some(owner) = owner {
+            return Ok(Some(owner.account_id));
+        }
+    }
+    let primary = membership::Entity::find()
+        .filter(membership::Column::StakeholderId.eq(person.id))
+        .order_by_desc(membership::Column::Primary)
+        .order_by_asc(membership::Column::Id)
+        .one(txn)
+        .await?;
+    Ok(primary.map(|m| m.account_id))
+}
+
+/// Records one checked touchpoint inside the batch's transaction.
+async fn record_one(
+    txn: &impl ConnectionTrait,
+    ws: Uuid,
+    item: CheckedTouchpoint,
+) -> ApiResult<(RecordStatus, touchpoint::Model)> {
+    let mut stakeholder = match item.stakeholder {
+        Some(id) => Some(crate::stakeholders::find(txn, ws, id).await?),
+        None => None,
+    };
+    if stakeholder.is_none() {
+        if let Some((identities, person)) = &item.person {
+            stakeholder = Some(resolve_person(txn, ws, identities, person).await?);
+        }
+    }
+    let account = match (item.account, &stakeholder) {
+        (Some(id), _) => Some(crate::accounts::find(txn, ws, id).await?.id),
+        (None, Some(person)) => infer_account(txn, ws, person).await?,
+        (None, None) => None,
+    };
+    if let (Some(account), Some(person)) = (account, &stakeholder) {
+        let member = membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(account))
+            .filter(membership::Column::StakeholderId.eq(person.id))
+            .one(txn)
+            .await?;
+        if member.is_none() {
+            crate::memberships::upsert(txn, ws, account, person.id, None, None).await?;
+        }
+    }
+    let stakeholder = stakeholder.map(|s| s.id);
+    let existing = touchpoint::Entity::find()
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::Source.eq(item.source.as_str()))
+        .filter(touchpoint::Column::ExternalId.eq(item.external_id.as_str()))
+        .one(txn)
+        .await?;
+    let now = time::now();
+    match existing {
+        Some(old) => {
+            let same = old.account_id == account.or(old.account_id)
+                && old.stakeholder_id == stakeholder.or(old.stakeholder_id)
+                && old.channel == item.channel
+                && old.kind == item.kind
+                && old.occurred_at == item.occurred_at
+                && old.title == item.title
+                && old.body == item.body
+                && old.url == item.url
+                && old.owner_team == item.owner_team
+                && old.actor == item.actor
+                && old.emotion == item.emotion
+                && old.sentiment == item.sentiment
+                && old.score == item.score
+                && old.properties == item.properties;
+            if same {
+                return Ok((RecordStatus::Unchanged, old));
+            }
+            let mut active: touchpoint::ActiveModel = old.clone().into();
+            active.account_id = Set(account.or(old.account_id));
+            active.stakeholder_id = Set(stakeholder.or(old.stakeholder_id));
+            active.channel = Set(item.channel);
+            active.kind = Set(item.kind);
+            active.occurred_at = Set(item.occurred_at);
+            active.title = Set(item.title);
+            active.body = Set(item.body);
+            active.url = Set(item.url);
+            active.owner_team = Set(item.owner_team);
+            active.actor = Set(item.actor);
+            active.emotion = Set(item.emotion);
+            active.sentiment = Set(item.sentiment);
+            active.score = Set(item.score);
+            active.properties = Set(item.properties);
+            active.updated_at = Set(now);
+            Ok((RecordStatus::Updated, active.update(txn).await?))
+        }
+        None => {
+            let model = touchpoint::ActiveModel {
+                id: Set(entity::new_id()),
+                workspace_id: Set(ws),
+                account_id: Set(account),
+                stakeholder_id: Set(stakeholder),
+                source: Set(item.source),
+                external_id: Set(item.external_id),
+                channel: Set(item.channel),
+                kind: Set(item.kind),
+                occurred_at: Set(item.occurred_at),
+                title: Set(item.title),
+                body: Set(item.body),
+                url: Set(item.url),
+                owner_team: Set(item.owner_team),
+                actor: Set(item.actor),
+                emotion: Set(item.emotion),
+                sentiment: Set(item.sentiment),
+                score: Set(item.score),
+                properties: Set(item.properties),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(txn)
+            .await?;
+            Ok((RecordStatus::Created, model))
+        }
+    }
+}
+
+/// Records a batch in one transaction: each item succeeds or fails on its own
+/// (an item's partial writes are undone by a savepoint), and a database failure
+/// undoes the whole batch.
+pub async fn record(
+    conn: &sea_orm::DatabaseConnection,
+    ws: Uuid,
+    inputs: Vec<TouchpointInput>,
+) -> ApiResult<Vec<(RecordStatus, Result<touchpoint::Model, ApiError>)>> {
+    use sea_orm::TransactionTrait;
+    if inputs.len() > MAX_BATCH {
+        return Err(ApiError::bad_input(format!(
+            "a batch holds at most {MAX_BATCH} touchpoints, got {}",
+            inputs.len()
+        )));
+    }
+    let now = time::now();
+    let txn = db::begin_write(conn).await?;
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let item = match check(input, now) {
+            Ok(item) => item,
+            Err(e) => {
+                out.push((RecordStatus::Error, Err(e)));
+                continue;
+            }
+        };
+        let savepoint = txn.begin().await?;
+        match record_one(&savepoint, ws, item).await {
+            Ok((status, model)) => {
+                savepoint.commit().await?;
+                out.push((status, Ok(model)));
+            }
+            Err(ApiError::Internal(detail)) => return Err(ApiError::Internal(detail)),
+            Err(e) => {
+                savepoint.rollback().await?;
+                out.push((RecordStatus::Error, Err(e)));
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(out)
+}
+
+#[derive(Default)]
+pub struct TouchpointMutation;
+
+#[Object]
+impl TouchpointMutation {
+    /// Records up to 1,000 touchpoints in one transaction, idempotent on
+    /// `(source, externalId)`. People are found by their identities or created;
+    /// accounts by id, by the email's domain, or by the person's primary account.
+    async fn record_touchpoints(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordTouchpointsInput,
+    ) -> async_graphql::Result<RecordTouchpointsPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Write)?.workspace_id;
+        let outcomes = record(&rc.db, ws, input.touchpoints).await?;
+        let mut payload = RecordTouchpointsPayload {
+            results: Vec::with_capacity(outcomes.len()),
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            failed: 0,
+        };
+        for (index, (status, outcome)) in outcomes.into_iter().enumerate() {
+            match status {
+                RecordStatus::Created => payload.created += 1,
+                RecordStatus::Updated => payload.updated += 1,
+                RecordStatus::Unchanged => payload.unchanged += 1,
+                RecordStatus::Error => payload.failed += 1,
+            }
+            let (touchpoint, error) = match outcome {
+                Ok(model) => (Some(Touchpoint(model)), None),
+                Err(e) => (
+                    None,
+                    Some(ItemError {
+                        code: e.code().to_owned(),
+                        message: e.message(),
+                    }),
+                ),
+            };
+            payload.results.push(RecordTouchpointResult {
+                index: i32::try_from(index).unwrap_or(i32::MAX),
+                status,
+                touchpoint,
+                error,
+            });
+        }
+        Ok(payload)
+    }
+}
