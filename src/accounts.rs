@@ -71,6 +71,9 @@ impl Account {
         self.0.updated_at
     }
     /// The people at this account; each edge carries the membership's role.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn stakeholders(
         &self,
         ctx: &Context<'_>,
@@ -93,12 +96,8 @@ impl Account {
             .map_err(load_error)?
             .unwrap_or_default();
         let (edges, page_info) = edges(rows, &page, crate::memberships::cursor, |m| m);
-        let mut out = Vec::with_capacity(edges.len());
-        for (cursor, membership) in edges {
-            out.push(AccountStakeholderEdge::load(ctx, cursor, membership).await?);
-        }
         Ok(AccountStakeholderConnection {
-            edges: out.into_iter().flatten().collect(),
+            edges: AccountStakeholderEdge::load_all(ctx, edges).await?,
             page_info,
             total: TotalCount::new(LoaderCount(MembershipCount(
                 MembershipSide::Account,
@@ -107,6 +106,9 @@ impl Account {
         })
     }
     /// The account's touchpoints across every source, newest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
@@ -305,6 +307,9 @@ pub struct AccountQuery;
 impl AccountQuery {
     /// The workspace's accounts, by name unless `orderBy` says otherwise.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn accounts(
         &self,
         ctx: &Context<'_>,

@@ -170,14 +170,19 @@ impl Verifier {
         let mut validation = Validation::new(key.algorithm);
         validation.leeway = 30;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp"]);
+        let mut required = vec!["exp"];
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
         match &self.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
+        validation.set_required_spec_claims(&required);
         jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
             .map(|data| data.claims)
             .map_err(|e| match e.into_kind() {
@@ -210,10 +215,8 @@ fn header_alg(token: &str) -> Option<String> {
 fn pem_key(path: &Path) -> anyhow::Result<VerifyingKey> {
     let pem = std::fs::read(path)
         .map_err(|e| anyhow::anyhow!("cannot read public key {}: {e}", path.display()))?;
-    let candidates: [(
-        Algorithm,
-        fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>,
-    ); 3] = [
+    type Parse = fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>;
+    let candidates: [(Algorithm, Parse); 3] = [
         (Algorithm::RS256, DecodingKey::from_rsa_pem),
         (Algorithm::ES256, DecodingKey::from_ec_pem),
         (Algorithm::EdDSA, DecodingKey::from_ed_pem),

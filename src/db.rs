@@ -49,8 +49,9 @@ pub async fn connect(url: &str, counter: &StatementCounter) -> Result<DatabaseCo
     }
     let mut db = Database::connect(options).await?;
     let count = counter.0.clone();
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "journeys::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
     });
     Migrator::up(&db, None).await?;
     Ok(db)

@@ -50,10 +50,10 @@ pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
         let range = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
         let mut q = 1.0_f32;
         for param in parts {
-            if let Some((name, value)) = param.split_once('=') {
-                if name.trim().eq_ignore_ascii_case("q") {
-                    q = value.trim().parse().unwrap_or(0.0);
-                }
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
+                q = value.trim().parse().unwrap_or(0.0);
             }
         }
         let media = match range.as_str() {

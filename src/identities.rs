@@ -142,53 +142,6 @@ impl Identity {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails_are_lower_cased_and_trimmed() {
-        assert_eq!(
-            normalise_email("  Ada@Example.COM ").unwrap(),
-            "ada@example.com"
-        );
-        assert_eq!(email_domain("ada@example.com"), Some("example.com"));
-    }
-
-    #[test]
-    fn invalid_emails_are_refused() {
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.com",
-            "ada@example",
-            "a da@example.com",
-            "ada@exa..mple.com",
-        ] {
-            assert!(normalise_email(bad).is_err(), "{bad} accepted");
-        }
-    }
-
-    #[test]
-    fn handles_drop_the_at_sign() {
-        assert_eq!(
-            normalise(IdentityKind::TwitterHandle, "@Ada_L").unwrap(),
-            "ada_l"
-        );
-        assert!(normalise(IdentityKind::TwitterHandle, "not a handle").is_err());
-    }
-
-    #[test]
-    fn domains_lose_scheme_path_and_www() {
-        assert_eq!(
-            normalise_domain("https://www.Acme.io/about").unwrap(),
-            "acme.io"
-        );
-        assert!(normalise_domain("localhost").is_err());
-    }
-}
-
 /// The stakeholder an identity points to, if any.
 pub async fn owner(
     db: &impl sea_orm::ConnectionTrait,
@@ -234,5 +187,52 @@ pub async fn attach(
             .await?;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lower_cased_and_trimmed() {
+        assert_eq!(
+            normalise_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        assert_eq!(email_domain("ada@example.com"), Some("example.com"));
+    }
+
+    #[test]
+    fn invalid_emails_are_refused() {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@exa..mple.com",
+        ] {
+            assert!(normalise_email(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn handles_drop_the_at_sign() {
+        assert_eq!(
+            normalise(IdentityKind::TwitterHandle, "@Ada_L").unwrap(),
+            "ada_l"
+        );
+        assert!(normalise(IdentityKind::TwitterHandle, "not a handle").is_err());
+    }
+
+    #[test]
+    fn domains_lose_scheme_path_and_www() {
+        assert_eq!(
+            normalise_domain("https://www.Acme.io/about").unwrap(),
+            "acme.io"
+        );
+        assert!(normalise_domain("localhost").is_err());
     }
 }

@@ -355,20 +355,20 @@ fn check_stages(stages: &[StageSpec], loop_to: Option<&str>) -> ApiResult<()> {
         }
     }
     for s in stages {
-        if let Some(parent) = &s.parent_key {
-            if !keys.contains(parent.as_str()) || parent == &s.key {
-                return Err(ApiError::bad_input(format!(
-                    "unknown parent stage `{parent}`"
-                )));
-            }
-        }
-    }
-    if let Some(target) = loop_to {
-        if !keys.contains(target) {
+        if let Some(parent) = &s.parent_key
+            && (!keys.contains(parent.as_str()) || parent == &s.key)
+        {
             return Err(ApiError::bad_input(format!(
-                "unknown loop stage `{target}`"
+                "unknown parent stage `{parent}`"
             )));
         }
+    }
+    if let Some(target) = loop_to
+        && !keys.contains(target)
+    {
+        return Err(ApiError::bad_input(format!(
+            "unknown loop stage `{target}`"
+        )));
     }
     Ok(())
 }

@@ -7,10 +7,11 @@ use uuid::Uuid;
 
 use crate::accounts::Account;
 use crate::auth::Scope;
+use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::MEMBERSHIP_ORDER;
+use crate::graphql::loaders::{AccountById, MEMBERSHIP_ORDER, StakeholderById};
 use crate::graphql::pagination::{Cursor, PageInfo, SortKey, TotalCount};
 use crate::stakeholders::Stakeholder;
 use crate::vocab::DmuRole;
@@ -55,18 +56,29 @@ pub struct AccountStakeholderEdge {
 }
 
 impl AccountStakeholderEdge {
-    pub async fn load(
+    /// The edges of a page of memberships, their stakeholders loaded in one batch.
+    pub async fn load_all(
         ctx: &Context<'_>,
-        cursor: String,
-        m: membership::Model,
-    ) -> async_graphql::Result<Option<Self>> {
-        let node = crate::stakeholders::load(ctx, m.stakeholder_id).await?;
-        Ok(node.map(|node| Self {
-            cursor,
-            role: m.role.map(Into::into),
-            primary: m.primary,
-            node,
-        }))
+        edges: Vec<(String, membership::Model)>,
+    ) -> async_graphql::Result<Vec<Self>> {
+        let ids = edges.iter().map(|(_, m)| StakeholderById(m.stakeholder_id));
+        let mut nodes = request(ctx)
+            .loader
+            .load_many(ids)
+            .await
+            .map_err(load_error)?;
+        Ok(edges
+            .into_iter()
+            .filter_map(|(cursor, m)| {
+                let node = nodes.remove(&StakeholderById(m.stakeholder_id))?;
+                Some(Self {
+                    cursor,
+                    role: m.role.map(Into::into),
+                    primary: m.primary,
+                    node: Stakeholder(node),
+                })
+            })
+            .collect())
     }
 }
 
@@ -103,18 +115,29 @@ pub struct StakeholderAccountEdge {
 }
 
 impl StakeholderAccountEdge {
-    pub async fn load(
+    /// The edges of a page of memberships, their accounts loaded in one batch.
+    pub async fn load_all(
         ctx: &Context<'_>,
-        cursor: String,
-        m: membership::Model,
-    ) -> async_graphql::Result<Option<Self>> {
-        let node = crate::accounts::load(ctx, m.account_id).await?;
-        Ok(node.map(|node| Self {
-            cursor,
-            role: m.role.map(Into::into),
-            primary: m.primary,
-            node,
-        }))
+        edges: Vec<(String, membership::Model)>,
+    ) -> async_graphql::Result<Vec<Self>> {
+        let ids = edges.iter().map(|(_, m)| AccountById(m.account_id));
+        let mut nodes = request(ctx)
+            .loader
+            .load_many(ids)
+            .await
+            .map_err(load_error)?;
+        Ok(edges
+            .into_iter()
+            .filter_map(|(cursor, m)| {
+                let node = nodes.remove(&AccountById(m.account_id))?;
+                Some(Self {
+                    cursor,
+                    role: m.role.map(Into::into),
+                    primary: m.primary,
+                    node: Account(node),
+                })
+            })
+            .collect())
     }
 }
 

@@ -77,6 +77,9 @@ impl Stakeholder {
         Ok(rows.unwrap_or_default().into_iter().map(Identity).collect())
     }
     /// The accounts this person belongs to; each edge carries the role.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -98,12 +101,8 @@ impl Stakeholder {
             .map_err(load_error)?
             .unwrap_or_default();
         let (edges, page_info) = edges(rows, &page, crate::memberships::cursor, |m| m);
-        let mut out = Vec::with_capacity(edges.len());
-        for (cursor, membership) in edges {
-            out.extend(StakeholderAccountEdge::load(ctx, cursor, membership).await?);
-        }
         Ok(StakeholderAccountConnection {
-            edges: out,
+            edges: StakeholderAccountEdge::load_all(ctx, edges).await?,
             page_info,
             total: TotalCount::new(LoaderCount(MembershipCount(
                 MembershipSide::Stakeholder,
@@ -112,6 +111,9 @@ impl Stakeholder {
         })
     }
     /// This person's touchpoints, newest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
@@ -274,6 +276,9 @@ pub struct StakeholderQuery;
 impl StakeholderQuery {
     /// The workspace's stakeholders, oldest first unless `orderBy` says otherwise.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn stakeholders(
         &self,
         ctx: &Context<'_>,

@@ -206,6 +206,9 @@ pub struct TouchpointQuery;
 impl TouchpointQuery {
     /// Touchpoints across the workspace, newest first by default.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
@@ -550,10 +553,10 @@ async fn record_one(
         Some(id) => Some(crate::stakeholders::find(txn, ws, id).await?),
         None => None,
     };
-    if stakeholder.is_none() {
-        if let Some((identities, person)) = &item.person {
-            stakeholder = Some(resolve_person(txn, ws, identities, person).await?);
-        }
+    if stakeholder.is_none()
+        && let Some((identities, person)) = &item.person
+    {
+        stakeholder = Some(resolve_person(txn, ws, identities, person).await?);
     }
     let account = match (item.account, &stakeholder) {
         (Some(id), _) => Some(crate::accounts::find(txn, ws, id).await?.id),

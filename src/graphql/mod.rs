@@ -21,8 +21,8 @@ use node::NodeQuery;
 
 /// Deepest selection a query may nest.
 pub const MAX_DEPTH: usize = 12;
-/// Most fields (each list field counted by its page size) a query may select.
-pub const MAX_COMPLEXITY: usize = 5_000;
+/// Most fields a query may select, each counted once per row its page may return.
+pub const MAX_COMPLEXITY: usize = 50_000;
 
 #[derive(MergedObject, Default)]
 pub struct Query(

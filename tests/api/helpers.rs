@@ -1,0 +1,215 @@
+//! `spawn_app()` and friends.
+
+use std::net::SocketAddr;
+
+use journeys::auth::{KeySources, Scope, Verifier, mint_hs256};
+use journeys::db::StatementCounter;
+use journeys::server::{self, ServerConfig};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub statements: StatementCounter,
+    handle: actix_web::dev::ServerHandle,
+    _dir: Option<TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The stop command is sent at once; nobody needs to wait for it.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A fresh, empty database: a temporary SQLite file, or a new PostgreSQL
+/// database when `TEST_DATABASE_URL` points at a server.
+async fn fresh_database() -> (String, Option<TempDir>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("journeys_test_{}", uuid::Uuid::now_v7().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create the test database");
+            admin.close().await.ok();
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("TEST_DATABASE_URL has a database path");
+            (format!("{base}/{name}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/journeys.db?mode=rwc", dir.path().display());
+            (url, Some(dir))
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(KeySources {
+        hs256_secret: Some(SECRET.into()),
+        ..Default::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with(keys: KeySources) -> TestApp {
+    let (database_url, dir) = fresh_database().await;
+    let verifier = Verifier::from_sources(&keys).expect("keys");
+    let running = server::start(ServerConfig {
+        database_url,
+        bind: "127.0.0.1:0".into(),
+        verifier,
+        workers: Some(2),
+    })
+    .await
+    .expect("server starts");
+    TestApp {
+        addr: running.addr,
+        client: reqwest::Client::new(),
+        db: running.db,
+        statements: running.statements,
+        handle: running.handle,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Creates a workspace (with its default journey model).
+    pub async fn workspace(&self, slug: &str) -> uuid::Uuid {
+        journeys::workspaces::create(&self.db, slug, &format!("{slug} Inc"))
+            .await
+            .map_err(|e| e.message())
+            .expect("workspace")
+            .id
+    }
+
+    /// An HS256 token for `slug` with `scopes`, valid for an hour.
+    pub fn token(&self, slug: &str, scopes: &[Scope]) -> String {
+        mint_hs256(SECRET, "tester", slug, scopes, chrono::Duration::hours(1)).unwrap()
+    }
+
+    /// A token with every scope.
+    pub fn admin(&self, slug: &str) -> String {
+        self.token(slug, &Scope::ALL)
+    }
+
+    /// POSTs a GraphQL request as `application/json` and returns the body.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let res = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200, "unexpected status");
+        res.json().await.expect("JSON body")
+    }
+
+    /// Like `gql`, and asserts the response has no errors.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+}
+
+/// The `extensions.code` of each error in a response.
+pub fn codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asserts that a response failed with exactly `code`, and no SQL leaked.
+pub fn assert_code(body: &Value, code: &str) {
+    let shown: String = body.to_string().chars().take(2_000).collect();
+    assert_eq!(codes(body), vec![code.to_owned()], "body: {shown}");
+    let text = body.to_string().to_lowercase();
+    for leak in [
+        "select ", "insert ", "sqlx", "sqlite", "postgres", "panicked",
+    ] {
+        assert!(
+            !text.contains(leak),
+            "internal detail `{leak}` leaked: {body}"
+        );
+    }
+}
+
+pub const CREATE_ACCOUNT: &str = r#"mutation($input: CreateAccountInput!) {
+  createAccount(input: $input) { account { id name domains lifecycle } }
+}"#;
+
+/// Creates an account through the API and returns its id.
+pub async fn create_account(app: &TestApp, token: &str, name: &str, domains: &[&str]) -> String {
+    let data = app
+        .ok(
+            token,
+            CREATE_ACCOUNT,
+            json!({ "input": { "name": name, "domains": domains } }),
+        )
+        .await;
+    data["createAccount"]["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub const CREATE_STAKEHOLDER: &str = r#"mutation($input: CreateStakeholderInput!) {
+  createStakeholder(input: $input) { stakeholder { id name email lifecycle } }
+}"#;
+
+pub async fn create_stakeholder(app: &TestApp, token: &str, input: Value) -> String {
+    let data = app
+        .ok(token, CREATE_STAKEHOLDER, json!({ "input": input }))
+        .await;
+    data["createStakeholder"]["stakeholder"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub const RECORD: &str = r#"mutation($input: RecordTouchpointsInput!) {
+  recordTouchpoints(input: $input) {
+    created updated unchanged failed
+    results { index status error { code message } touchpoint { id kind account { id name } stakeholder { id email } } }
+  }
+}"#;
+
+/// Records touchpoints and returns the payload.
+pub async fn record(app: &TestApp, token: &str, touchpoints: Value) -> Value {
+    let data = app
+        .ok(
+            token,
+            RECORD,
+            json!({ "input": { "touchpoints": touchpoints } }),
+        )
+        .await;
+    data["recordTouchpoints"].clone()
+}

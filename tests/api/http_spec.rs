@@ -1,0 +1,199 @@
+//! `/graphql` as the GraphQL-over-HTTP specification asks, and the other routes.
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+const GRJ: &str = "application/graphql-response+json";
+
+async fn post(app: &TestApp, accept: Option<&str>, body: &str) -> (u16, String, Value) {
+    let mut req = app
+        .client
+        .post(app.url("/graphql"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(body.to_owned());
+    if let Some(accept) = accept {
+        req = req.header(ACCEPT, accept);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let media = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        media,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn accept_picks_the_response_media_type() {
+    let app = spawn_app().await;
+    let query = r#"{"query":"{ __typename }"}"#;
+    let (status, media, body) = post(&app, Some(GRJ), query).await;
+    assert_eq!(
+        (status, body["data"]["__typename"].as_str()),
+        (200, Some("Query"))
+    );
+    assert!(media.starts_with(GRJ), "{media}");
+    for accept in [Some("application/json"), Some("*/*"), None] {
+        let (status, media, _) = post(&app, accept, query).await;
+        assert_eq!(status, 200);
+        assert!(
+            media.starts_with("application/json"),
+            "{accept:?} gave {media}"
+        );
+        assert!(media.contains("utf-8"));
+    }
+    let (status, _, _) = post(&app, Some("text/html"), query).await;
+    assert_eq!(status, 406);
+}
+
+#[tokio::test]
+async fn request_errors_are_400_for_the_new_media_type_and_200_for_json() {
+    let app = spawn_app().await;
+    let cases = [
+        r#"{ "not a JSON"#,
+        r#"{"notquery":"{ __typename }"}"#,
+        r#"{"query":0}"#,
+        r#"{"query":{"obj":"ect"}}"#,
+        r#"{"query":"{ __typename }","operationName":false}"#,
+        r#"{"query":"{ __typename }","variables":"string"}"#,
+        r#"{"query":"{ __typename }","extensions":["array"]}"#,
+        r#"{"query":"{"}"#,
+        r#"{"query":"{ notAField }"}"#,
+        r#"{"query":"query Q { __typename }","operationName":"Missing"}"#,
+    ];
+    for body in cases {
+        let (status, media, json) = post(&app, Some(GRJ), body).await;
+        assert_eq!(status, 400, "{body}: {json}");
+        assert!(media.starts_with(GRJ));
+        assert!(json.get("data").is_none(), "{body}: data present");
+        assert_eq!(
+            json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+
+        let (status, _, json) = post(&app, Some("application/json"), body).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(json["errors"].is_array(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn well_formed_parameters_are_accepted() {
+    let app = spawn_app().await;
+    for body in [
+        r#"{"query":"{ __typename }","variables":null,"operationName":null,"extensions":null}"#,
+        r#"{"query":"query Q { __typename }","operationName":"Q","extensions":{"some":"value"}}"#,
+        r#"{"query":"query T($name: String!) { __type(name: $name) { name } }","variables":{"name":"Account"}}"#,
+    ] {
+        for accept in [GRJ, "application/json"] {
+            let (status, _, json) = post(&app, Some(accept), body).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(json.get("errors").is_none(), "{body}: {json}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn post_needs_a_json_body() {
+    let app = spawn_app().await;
+    let res = app.client.post(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(res.status(), 415);
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header(CONTENT_TYPE, "text/plain")
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header(CONTENT_TYPE, "application/json; charset=utf-8")
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, _, json) = post(&app, Some(GRJ), "").await;
+    assert_eq!(status, 400);
+    assert!(json["errors"].is_array());
+}
+
+#[tokio::test]
+async fn get_runs_queries_and_refuses_mutations() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[
+            (
+                "query",
+                "query T($name: String!) { __type(name: $name) { name } }",
+            ),
+            ("variables", r#"{"name":"Account"}"#),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["__type"]["name"], "Account");
+
+    let res = app
+        .client
+        .get(app.url("/graphql"))
+        .header(ACCEPT, GRJ)
+        .query(&[("query", "mutation { __typename }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+
+    let res = app.client.put(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+}
+
+#[tokio::test]
+async fn bodies_over_two_mebibytes_are_refused() {
+    let app = spawn_app().await;
+    let padding = " ".repeat(2 * 1024 * 1024);
+    let body = format!(r#"{{"query":"{{ __typename }}{padding}"}}"#);
+    let (status, _, json) = post(&app, Some(GRJ), &body).await;
+    assert_eq!(status, 413);
+    assert_eq!(json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn health_readiness_and_playground_answer() {
+    let app = spawn_app().await;
+    for (path, needle) in [
+        ("/healthz", "ok"),
+        ("/readyz", "ready"),
+        ("/graphiql", "graphiql"),
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(
+            res.text().await.unwrap().to_lowercase().contains(needle),
+            "{path}"
+        );
+    }
+    let _ = json!({});
+}

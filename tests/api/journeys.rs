@@ -1,0 +1,158 @@
+//! Journey models from templates and custom stages.
+
+use serde_json::json;
+
+use crate::helpers::{assert_code, spawn_app};
+
+const CREATE: &str = r#"mutation($input: CreateJourneyModelInput!) {
+  createJourneyModel(input: $input) { journeyModel { id name template circular loopToStageKey isDefault
+    stages { key name position ownerTeam targetDurationSeconds continuous parentStageId entryKinds entryChannels } } }
+}"#;
+
+#[tokio::test]
+async fn a_new_workspace_has_the_five_stage_model() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let data = app
+        .ok(
+            &token,
+            "{ journeyModels { name template isDefault stages { key ownerTeam } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["journeyModels"].as_array().unwrap().len(), 1);
+    let model = &data["journeyModels"][0];
+    assert_eq!(
+        (model["template"].as_str(), model["isDefault"].as_bool()),
+        (Some("FIVE_STAGE"), Some(true))
+    );
+    let keys: Vec<&str> = model["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "awareness",
+            "consideration",
+            "purchase_decision",
+            "retention",
+            "loyalty_advocacy"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_template_can_be_created_beside_the_others() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    for (template, stages, circular) in [
+        ("AIDA", 4, false),
+        ("KOPAN", 5, false),
+        ("MCKINSEY", 6, true),
+        ("BABCOCK_JENKINS", 4, false),
+    ] {
+        let data = app
+            .ok(&token, CREATE, json!({ "input": { "template": template } }))
+            .await;
+        let model = &data["createJourneyModel"]["journeyModel"];
+        assert_eq!(
+            model["stages"].as_array().unwrap().len(),
+            stages,
+            "{template}"
+        );
+        assert_eq!(model["circular"], circular);
+        let id = model["id"].as_str().unwrap();
+        let node = app
+            .ok(
+                &token,
+                "query($id: ID!) { node(id: $id) { ... on JourneyModel { template } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(node["node"]["template"], template);
+    }
+    let data = app
+        .ok(&token, "{ journeyModels { template } }", json!({}))
+        .await;
+    assert_eq!(data["journeyModels"].as_array().unwrap().len(), 5);
+    let data = app
+        .ok(
+            &token,
+            CREATE,
+            json!({ "input": { "template": "MCKINSEY" } }),
+        )
+        .await;
+    assert_eq!(
+        data["createJourneyModel"]["journeyModel"]["loopToStageKey"],
+        "purchase"
+    );
+    let data = app
+        .ok(
+            &token,
+            CREATE,
+            json!({ "input": { "template": "BABCOCK_JENKINS" } }),
+        )
+        .await;
+    let advocate = &data["createJourneyModel"]["journeyModel"]["stages"][3];
+    assert_eq!(
+        (advocate["key"].as_str(), advocate["continuous"].as_bool()),
+        (Some("advocate"), Some(true))
+    );
+}
+
+#[tokio::test]
+async fn custom_models_hold_nested_stages_and_refuse_bad_ones() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let stages = json!([
+        { "key": "evaluate", "name": "Evaluate", "ownerTeam": "SALES", "targetDurationSeconds": 86400,
+          "entryKinds": ["demo.requested"], "entryChannels": ["MEETING"] },
+        { "key": "security_review", "name": "Security review", "ownerTeam": "DELIVERY", "parentKey": "evaluate" },
+        { "key": "onboard", "name": "Onboard", "ownerTeam": "SERVICE" }
+    ]);
+    let data = app
+        .ok(
+            &token,
+            CREATE,
+            json!({ "input": { "template": "CUSTOM", "name": "Enterprise", "stages": stages } }),
+        )
+        .await;
+    let model = &data["createJourneyModel"]["journeyModel"];
+    assert_eq!(model["name"], "Enterprise");
+    assert_eq!(model["stages"][0]["entryChannels"], json!(["MEETING"]));
+    assert_eq!(model["stages"][0]["targetDurationSeconds"], 86400);
+    let parent = app
+        .ok(
+            &token,
+            "query($id: ID!) { node(id: $id) { ... on Stage { key } } }",
+            json!({ "id": model["stages"][1]["parentStageId"] }),
+        )
+        .await;
+    assert_eq!(parent["node"]["key"], "evaluate");
+
+    for bad in [
+        json!({ "template": "CUSTOM" }),
+        json!({ "template": "AIDA", "stages": stages }),
+        json!({ "template": "CUSTOM", "stages": [{ "key": "a", "name": "A", "ownerTeam": "SALES" }, { "key": "a", "name": "B", "ownerTeam": "SALES" }] }),
+        json!({ "template": "CUSTOM", "stages": [{ "key": "Bad Key", "name": "A", "ownerTeam": "SALES" }] }),
+        json!({ "template": "CUSTOM", "stages": [{ "key": "a", "name": "A", "ownerTeam": "SALES", "parentKey": "zz" }] }),
+        json!({ "template": "CUSTOM", "circular": true, "stages": [{ "key": "a", "name": "A", "ownerTeam": "SALES" }] }),
+    ] {
+        assert_code(
+            &app.gql(&token, CREATE, json!({ "input": bad })).await,
+            "BAD_USER_INPUT",
+        );
+    }
+    let data = app.ok(&token, "{ journeyModels { id } }", json!({})).await;
+    assert_eq!(
+        data["journeyModels"].as_array().unwrap().len(),
+        2,
+        "refused models left nothing behind"
+    );
+}

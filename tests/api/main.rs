@@ -1,0 +1,15 @@
+//! HTTP-level tests against a real server on a loopback port: one module per
+//! feature, a fresh database per test (SQLite, or PostgreSQL when
+//! `TEST_DATABASE_URL` is set).
+
+mod accounts;
+mod auth;
+mod batching;
+mod cli;
+mod errors;
+mod helpers;
+mod http_spec;
+mod journeys;
+mod pagination;
+mod stakeholders;
+mod touchpoints;
