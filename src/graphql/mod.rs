@@ -19,8 +19,8 @@ use crate::touchpoints::{TouchpointMutation, TouchpointQuery};
 use crate::workspaces::ViewerQuery;
 use node::NodeQuery;
 
-/// Deepest selection a query may nest.
-pub const MAX_DEPTH: usize = 12;
+/// Deepest selection a query may nest; introspection for GraphiQL needs 14.
+pub const MAX_DEPTH: usize = 16;
 /// Most fields a query may select, each counted once per row its page may return.
 pub const MAX_COMPLEXITY: usize = 50_000;
 

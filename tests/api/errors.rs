@@ -87,8 +87,12 @@ async fn deep_and_complex_queries_are_refused() {
     let app = spawn_app().await;
     app.workspace("acme").await;
     let token = app.admin("acme");
-    let deep = "{ accounts { nodes { stakeholders { nodes { accounts { nodes { stakeholders { nodes { accounts { nodes { stakeholders { nodes { name } } } } } } } } } } } } }";
-    assert_code(&app.gql(&token, deep, json!({})).await, "QUERY_TOO_COMPLEX");
+    let mut deep = String::from("name");
+    for _ in 0..5 {
+        deep = format!("stakeholders {{ nodes {{ accounts {{ nodes {{ {deep} }} }} }} }}");
+    }
+    let deep = format!("{{ accounts {{ nodes {{ {deep} }} }} }}");
+    assert_code(&app.gql(&token, &deep, json!({})).await, "QUERY_TOO_COMPLEX");
     let wide: String = (0..30_000)
         .map(|i| format!("a{i}: viewer {{ subject }} "))
         .collect();

@@ -195,5 +195,22 @@ async fn health_readiness_and_playground_answer() {
             "{path}"
         );
     }
-    let _ = json!({});
+}
+
+#[tokio::test]
+async fn the_playgrounds_introspection_query_runs() {
+    let app = spawn_app().await;
+    let query = r#"query IntrospectionQuery {
+      __schema { queryType { name } mutationType { name } subscriptionType { name }
+        types { ...FullType } directives { name description locations args { ...InputValue } } } }
+    fragment FullType on __Type { kind name description
+      fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+      inputFields { ...InputValue } interfaces { ...TypeRef }
+      enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+    fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+    fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+      ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } } }"#;
+    let (status, _, body) = post(&app, Some(GRJ), &json!({ "query": query }).to_string()).await;
+    assert_eq!(status, 200, "{}", body["errors"]);
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
 }
