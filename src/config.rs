@@ -90,6 +90,9 @@ pub struct ServeArgs {
     /// configured, a random one is made for this run.
     #[arg(long)]
     pub demo: bool,
+    /// Comma-separated origins that browsers may call from, or `*`.
+    #[arg(long, env = "JOURNEYS_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     #[command(flatten)]
     pub jwt: JwtArgs,
 }

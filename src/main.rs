@@ -71,6 +71,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         bind: args.bind,
         verifier,
         workers: None,
+        cors_origins: args.cors_origins,
     })
     .await?;
     if args.demo {

@@ -3,9 +3,15 @@
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
 use async_graphql::http::GraphiQLSource;
 use sea_orm::DatabaseConnection;
+use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::Verifier;
 use crate::db::{self, StatementCounter};
@@ -26,6 +32,8 @@ pub struct ServerConfig {
     pub verifier: Verifier,
     /// Worker threads; `None` for one per core.
     pub workers: Option<usize>,
+    /// Origins allowed to call from a browser; `*` for any, empty for none.
+    pub cors_origins: Vec<String>,
 }
 
 /// A started server.
@@ -46,6 +54,36 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
     } else {
         HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
+    }
+}
+
+/// Returns the request id the tracing span carries, so a client can quote it.
+async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().copied();
+    let mut res = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}
+
+/// Cross-origin access for browser dashboards, from `JOURNEYS_CORS_ORIGINS`.
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers(["x-request-id"])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        cors.allow_any_origin()
+    } else {
+        origins
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin))
     }
 }
 
@@ -83,9 +121,12 @@ pub fn start_with(
         db: db.clone(),
         verifier: Arc::new(config.verifier),
     });
+    let origins = config.cors_origins;
     let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(cors(&origins))
+            .wrap(from_fn(request_id_header))
+            .wrap(TracingLogger::default())
             .app_data(state.clone())
             .service(
                 web::resource("/graphql")

@@ -92,7 +92,10 @@ async fn deep_and_complex_queries_are_refused() {
         deep = format!("stakeholders {{ nodes {{ accounts {{ nodes {{ {deep} }} }} }} }}");
     }
     let deep = format!("{{ accounts {{ nodes {{ {deep} }} }} }}");
-    assert_code(&app.gql(&token, &deep, json!({})).await, "QUERY_TOO_COMPLEX");
+    assert_code(
+        &app.gql(&token, &deep, json!({})).await,
+        "QUERY_TOO_COMPLEX",
+    );
     let wide: String = (0..30_000)
         .map(|i| format!("a{i}: viewer {{ subject }} "))
         .collect();

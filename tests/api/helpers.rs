@@ -70,6 +70,7 @@ pub async fn spawn_app_with(keys: KeySources) -> TestApp {
         bind: "127.0.0.1:0".into(),
         verifier,
         workers: Some(2),
+        cors_origins: vec!["https://dashboard.example".into()],
     })
     .await
     .expect("server starts");

@@ -181,6 +181,39 @@ async fn bodies_over_two_mebibytes_are_refused() {
 }
 
 #[tokio::test]
+async fn responses_carry_a_request_id_and_cors_for_allowed_origins() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header("origin", "https://dashboard.example")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://dashboard.example"
+    );
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn health_readiness_and_playground_answer() {
     let app = spawn_app().await;
     for (path, needle) in [
