@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{account, account_domain};
+use entity::{account, account_domain, stage_position};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -105,6 +105,18 @@ impl Account {
             ))),
         })
     }
+    /// The account's journey through a model: the default model when none is given.
+    async fn journey(
+        &self,
+        ctx: &Context<'_>,
+        model_id: Option<ID>,
+    ) -> async_graphql::Result<crate::progression::api::Journey> {
+        let model = model_id
+            .as_ref()
+            .map(|id| ids::decode(id, NodeType::JourneyModel))
+            .transpose()?;
+        crate::progression::api::load(ctx, self.0.clone(), model).await
+    }
     /// The account's touchpoints across every source, newest first.
     #[graphql(
         complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
@@ -163,6 +175,8 @@ pub struct AccountFilter {
     pub min_score: Option<f64>,
     /// Accounts scoring at most this much.
     pub max_score: Option<f64>,
+    /// Accounts whose current stage (in that stage's model) is this one.
+    pub stage_id: Option<ID>,
 }
 
 /// What accounts are sorted by.
@@ -273,6 +287,16 @@ fn filter_condition(workspace: Uuid, filter: &AccountFilter) -> ApiResult<Condit
     }
     if let Some(max) = filter.max_score {
         cond = cond.add(account::Column::Score.lte(max));
+    }
+    if let Some(stage) = &filter.stage_id {
+        let stage = ids::decode(stage, NodeType::Stage)?;
+        let in_stage = Query::select()
+            .column(stage_position::Column::AccountId)
+            .from(stage_position::Entity)
+            .and_where(stage_position::Column::WorkspaceId.eq(workspace))
+            .and_where(stage_position::Column::StageId.eq(stage))
+            .to_owned();
+        cond = cond.add(account::Column::Id.in_subquery(in_stage));
     }
     Ok(cond)
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod identities;
 pub mod journeys;
 pub mod memberships;
+pub mod progression;
 pub mod server;
 pub mod stakeholders;
 pub mod time;

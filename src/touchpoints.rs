@@ -16,6 +16,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::pagination::{Cursor, Keyset, Page, PageArgs, SortKey, TotalCount, connection};
 use crate::identities::{email_domain, normalise, normalise_email};
+use crate::progression::{self, ModelRules};
 use crate::stakeholders::NewStakeholder;
 use crate::vocab::{Channel, Emotion, OwnerTeam};
 use crate::{db, time};
@@ -159,8 +160,11 @@ pub struct TouchpointFilter {
     pub occurred_after: Option<DateTime<Utc>>,
     /// Strictly before this time.
     pub occurred_before: Option<DateTime<Utc>>,
+    /// Touchpoints that happened while their account was in this stage.
+    pub stage_id: Option<ID>,
 }
 
+/// The order of a list of touchpoints; ties are broken by id.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TouchpointOrder {
     #[default]
@@ -196,6 +200,12 @@ fn filter_condition(workspace: Uuid, filter: &TouchpointFilter) -> ApiResult<Con
     if let Some(before) = filter.occurred_before {
         cond = cond.add(touchpoint::Column::OccurredAt.lt(time::to_micros(before)));
     }
+    if let Some(stage) = &filter.stage_id {
+        cond = cond.add(crate::progression::during_stage(ids::decode(
+            stage,
+            NodeType::Stage,
+        )?));
+    }
     Ok(cond)
 }
 
@@ -221,31 +231,37 @@ impl TouchpointQuery {
     ) -> async_graphql::Result<TouchpointConnection> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
-        let (order, keyset) = match order_by.unwrap_or_default() {
-            TouchpointOrder::NewestFirst => (NEWEST_FIRST_ORDER, NEWEST_FIRST),
-            TouchpointOrder::OldestFirst => (OLDEST_FIRST_ORDER, OLDEST_FIRST),
-        };
-        let page = PageArgs::new(first, after, last, before).page(order)?;
-        let base = touchpoint::Entity::find().filter(filter_condition(
-            principal.workspace_id,
-            &filter.unwrap_or_default(),
-        )?);
-        let mut query = base.clone().filter(keyset.condition(&page));
-        for (col, dir) in keyset.fetch_order(&page) {
-            query = query.order_by(col, dir);
-        }
-        let rows = query
-            .limit(page.size + 1)
-            .all(&rc.db)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(touchpoint_connection_from(
-            rows,
-            &page,
-            order,
-            TotalCount::new(SelectCount(base)),
-        ))
+        let filter = filter.unwrap_or_default();
+        let base =
+            touchpoint::Entity::find().filter(filter_condition(principal.workspace_id, &filter)?);
+        let args = PageArgs::new(first, after, last, before);
+        Ok(list(&rc.db, base, order_by.unwrap_or_default(), args).await?)
     }
+}
+
+/// A page of the touchpoints `base` selects, in `order`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    base: sea_orm::Select<touchpoint::Entity>,
+    order: TouchpointOrder,
+    args: PageArgs,
+) -> ApiResult<TouchpointConnection> {
+    let (name, keyset) = match order {
+        TouchpointOrder::NewestFirst => (NEWEST_FIRST_ORDER, NEWEST_FIRST),
+        TouchpointOrder::OldestFirst => (OLDEST_FIRST_ORDER, OLDEST_FIRST),
+    };
+    let page = args.page(name)?;
+    let mut query = base.clone().filter(keyset.condition(&page));
+    for (col, dir) in keyset.fetch_order(&page) {
+        query = query.order_by(col, dir);
+    }
+    let rows = query.limit(page.size + 1).all(db).await?;
+    Ok(touchpoint_connection_from(
+        rows,
+        &page,
+        name,
+        TotalCount::new(SelectCount(base)),
+    ))
 }
 
 /// Who a touchpoint is with, when the caller has no stakeholder id: any of these
@@ -547,6 +563,7 @@ async fn infer_account(
 async fn record_one(
     txn: &impl ConnectionTrait,
     ws: Uuid,
+    rules: &[ModelRules],
     item: CheckedTouchpoint,
 ) -> ApiResult<(RecordStatus, touchpoint::Model)> {
     let mut stakeholder = match item.stakeholder {
@@ -616,7 +633,14 @@ async fn record_one(
             active.score = Set(item.score);
             active.properties = Set(item.properties);
             active.updated_at = Set(now);
-            Ok((RecordStatus::Updated, active.update(txn).await?))
+            let updated = active.update(txn).await?;
+            // Its time, kind or account may have changed: rebuild the paths it was on.
+            let mut accounts = vec![old.account_id, updated.account_id];
+            accounts.dedup();
+            for account in accounts.into_iter().flatten() {
+                progression::replay_all(txn, rules, account).await?;
+            }
+            Ok((RecordStatus::Updated, updated))
         }
         None => {
             let model = touchpoint::ActiveModel {
@@ -643,6 +667,7 @@ async fn record_one(
             }
             .insert(txn)
             .await?;
+            progression::apply(txn, rules, &model).await?;
             Ok((RecordStatus::Created, model))
         }
     }
@@ -665,6 +690,7 @@ pub async fn record(
     }
     let now = time::now();
     let txn = db::begin_write(conn).await?;
+    let rules = progression::load_rules(&txn, ws).await?;
     let mut out = Vec::with_capacity(inputs.len());
     for input in inputs {
         let item = match check(input, now) {
@@ -675,7 +701,7 @@ pub async fn record(
             }
         };
         let savepoint = txn.begin().await?;
-        match record_one(&savepoint, ws, item).await {
+        match record_one(&savepoint, ws, &rules, item).await {
             Ok((status, model)) => {
                 savepoint.commit().await?;
                 out.push((status, Ok(model)));

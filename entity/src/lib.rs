@@ -11,6 +11,8 @@ pub mod identity;
 pub mod journey_model;
 pub mod membership;
 pub mod stage;
+pub mod stage_position;
+pub mod stage_transition;
 pub mod stakeholder;
 pub mod touchpoint;
 pub mod vocab;

@@ -159,3 +159,17 @@ pub enum JourneyTemplate {
     #[sea_orm(string_value = "CUSTOM")]
     Custom,
 }
+
+/// What moved an account between stages.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum TransitionCause {
+    /// A touchpoint matched the stage's entry rules.
+    #[sea_orm(string_value = "TOUCHPOINT")]
+    Touchpoint,
+    /// A person moved the account, with a reason.
+    #[sea_orm(string_value = "MANUAL")]
+    Manual,
+}

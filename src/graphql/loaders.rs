@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use entity::{account, account_domain, identity, membership, stage, stakeholder, touchpoint};
+use entity::{
+    account, account_domain, identity, journey_model, membership, stage, stage_transition,
+    stakeholder, touchpoint,
+};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, WindowStatement};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
@@ -121,6 +124,67 @@ macro_rules! by_id_loader {
 by_id_loader!(AccountById, account);
 by_id_loader!(StakeholderById, stakeholder);
 by_id_loader!(TouchpointById, touchpoint);
+by_id_loader!(JourneyModelById, journey_model);
+by_id_loader!(StageById, stage);
+
+/// The workspace's default journey model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DefaultModel;
+
+impl Loader<DefaultModel> for Batch {
+    type Value = journey_model::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        _: &[DefaultModel],
+    ) -> Result<HashMap<DefaultModel, Self::Value>, LoadError> {
+        let model = journey_model::Entity::find()
+            .filter(journey_model::Column::WorkspaceId.eq(self.workspace))
+            .filter(journey_model::Column::IsDefault.eq(true))
+            .order_by_asc(journey_model::Column::Id)
+            .one(&self.db)
+            .await?;
+        Ok(model.map(|m| (DefaultModel, m)).into_iter().collect())
+    }
+}
+
+/// An account's moves through one model, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TransitionsOf {
+    pub account: Uuid,
+    pub model: Uuid,
+}
+
+impl Loader<TransitionsOf> for Batch {
+    type Value = Vec<stage_transition::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[TransitionsOf],
+    ) -> Result<HashMap<TransitionsOf, Self::Value>, LoadError> {
+        let rows = stage_transition::Entity::find()
+            .filter(stage_transition::Column::WorkspaceId.eq(self.workspace))
+            .filter(stage_transition::Column::AccountId.is_in(keys.iter().map(|k| k.account)))
+            .filter(stage_transition::Column::ModelId.is_in(keys.iter().map(|k| k.model)))
+            .order_by_asc(stage_transition::Column::OccurredAt)
+            .order_by_asc(stage_transition::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut out: HashMap<TransitionsOf, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            if let Some(list) = out.get_mut(&TransitionsOf {
+                account: row.account_id,
+                model: row.model_id,
+            }) {
+                list.push(row);
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// An account's domains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

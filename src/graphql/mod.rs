@@ -14,6 +14,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use crate::accounts::{AccountMutation, AccountQuery};
 use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::memberships::MembershipMutation;
+use crate::progression::api::{ProgressionMutation, ProgressionQuery};
 use crate::stakeholders::{StakeholderMutation, StakeholderQuery};
 use crate::touchpoints::{TouchpointMutation, TouchpointQuery};
 use crate::workspaces::ViewerQuery;
@@ -32,6 +33,7 @@ pub struct Query(
     StakeholderQuery,
     TouchpointQuery,
     JourneyQuery,
+    ProgressionQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -41,6 +43,7 @@ pub struct Mutation(
     MembershipMutation,
     TouchpointMutation,
     JourneyMutation,
+    ProgressionMutation,
 );
 
 pub type JourneysSchema = Schema<Query, Mutation, EmptySubscription>;

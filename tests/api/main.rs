@@ -11,5 +11,6 @@ mod helpers;
 mod http_spec;
 mod journeys;
 mod pagination;
+mod progression;
 mod stakeholders;
 mod touchpoints;

@@ -1,0 +1,381 @@
+//! The journey of an account as the API shows it, and manual moves.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{account, journey_model, stage, stage_transition, touchpoint};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::{Cause, move_to};
+use crate::accounts::Account;
+use crate::auth::Scope;
+use crate::graphql::connection::load_error;
+use crate::graphql::context::request;
+use crate::graphql::error::ApiError;
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{
+    DefaultModel, JourneyModelById, StagesOf, TouchpointById, TransitionsOf,
+};
+use crate::graphql::pagination::PageArgs;
+use crate::journeys::{JourneyModel, Stage};
+use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
+use crate::{db, time};
+
+/// What moved an account between stages.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::vocab::TransitionCause")]
+pub enum TransitionCause {
+    /// A touchpoint matched the stage's entry rules.
+    Touchpoint,
+    /// A person moved the account, with a reason.
+    Manual,
+}
+
+/// An account's unified journey through one model.
+pub struct Journey {
+    account: account::Model,
+    model: journey_model::Model,
+    stages: Vec<stage::Model>,
+    transitions: Vec<stage_transition::Model>,
+}
+
+/// Loads a journey through the request's batching loaders, so a page of
+/// accounts each asking for its journey costs a fixed number of statements.
+pub async fn load(
+    ctx: &Context<'_>,
+    account: account::Model,
+    model: Option<Uuid>,
+) -> async_graphql::Result<Journey> {
+    let loader = &request(ctx).loader;
+    let model = match model {
+        Some(id) => loader
+            .load_one(JourneyModelById(id))
+            .await
+            .map_err(load_error)?,
+        None => loader.load_one(DefaultModel).await.map_err(load_error)?,
+    }
+    .ok_or(ApiError::not_found("journey model"))?;
+    let stages = loader
+        .load_one(StagesOf(model.id))
+        .await
+        .map_err(load_error)?
+        .unwrap_or_default();
+    let transitions = loader
+        .load_one(TransitionsOf {
+            account: account.id,
+            model: model.id,
+        })
+        .await
+        .map_err(load_error)?
+        .unwrap_or_default();
+    Ok(Journey {
+        account,
+        model,
+        stages,
+        transitions,
+    })
+}
+
+impl Journey {
+    fn stage(&self, id: Uuid) -> Option<Stage> {
+        self.stages.iter().find(|s| s.id == id).cloned().map(Stage)
+    }
+
+    /// The latest visit of a stage: entered at, left at.
+    fn visit(&self, stage: Uuid) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+        let entered = self
+            .transitions
+            .iter()
+            .rposition(|t| t.to_stage_id == stage)?;
+        let left = self.transitions.get(entered + 1).map(|t| t.occurred_at);
+        Some((self.transitions[entered].occurred_at, left))
+    }
+}
+
+#[Object]
+impl Journey {
+    async fn account(&self) -> Account {
+        Account(self.account.clone())
+    }
+    async fn model(&self) -> JourneyModel {
+        JourneyModel(self.model.clone())
+    }
+    /// Where the account is now; null before its first move.
+    async fn current_stage(&self) -> Option<Stage> {
+        self.transitions
+            .last()
+            .and_then(|t| self.stage(t.to_stage_id))
+    }
+    /// When the account entered its current stage.
+    async fn entered_at(&self) -> Option<DateTime<Utc>> {
+        self.transitions.last().map(|t| t.occurred_at)
+    }
+    /// Every stage of the model, with the account's latest visit of it.
+    async fn stages(&self) -> Vec<JourneyStage> {
+        let current = self.transitions.last().map(|t| t.to_stage_id);
+        self.stages
+            .iter()
+            .map(|s| {
+                let visit = self.visit(s.id);
+                JourneyStage {
+                    stage: s.clone(),
+                    account: self.account.id,
+                    workspace: self.account.workspace_id,
+                    entered_at: visit.map(|(entered, _)| entered),
+                    left_at: visit.and_then(|(_, left)| left),
+                    current: current == Some(s.id),
+                }
+            })
+            .collect()
+    }
+    /// Every move, oldest first.
+    async fn transitions(&self) -> Vec<StageTransition> {
+        self.transitions
+            .iter()
+            .map(|t| StageTransition {
+                transition: t.clone(),
+                from: t.from_stage_id.and_then(|id| self.stage(id)),
+                to: self.stage(t.to_stage_id),
+            })
+            .collect()
+    }
+    /// All the account's touchpoints from every source, oldest first by default.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        order_by: Option<TouchpointOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<TouchpointConnection> {
+        let base = touchpoint::Entity::find()
+            .filter(touchpoint::Column::WorkspaceId.eq(self.account.workspace_id))
+            .filter(touchpoint::Column::AccountId.eq(self.account.id));
+        let order = order_by.unwrap_or(TouchpointOrder::OldestFirst);
+        Ok(list(
+            &request(ctx).db,
+            base,
+            order,
+            PageArgs::new(first, after, last, before),
+        )
+        .await?)
+    }
+}
+
+/// One stage of an account's journey.
+pub struct JourneyStage {
+    stage: stage::Model,
+    account: Uuid,
+    workspace: Uuid,
+    entered_at: Option<DateTime<Utc>>,
+    left_at: Option<DateTime<Utc>>,
+    current: bool,
+}
+
+#[Object]
+impl JourneyStage {
+    async fn stage(&self) -> Stage {
+        Stage(self.stage.clone())
+    }
+    /// When the account last entered this stage; null if it never did.
+    async fn entered_at(&self) -> Option<DateTime<Utc>> {
+        self.entered_at
+    }
+    /// When it left; null while it is still here or never came.
+    async fn left_at(&self) -> Option<DateTime<Utc>> {
+        self.left_at
+    }
+    /// Whether the account is in this stage now.
+    async fn current(&self) -> bool {
+        self.current
+    }
+    /// The touchpoints of the account's latest visit of this stage, oldest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn touchpoints(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<TouchpointConnection> {
+        let mut base = touchpoint::Entity::find()
+            .filter(touchpoint::Column::WorkspaceId.eq(self.workspace))
+            .filter(touchpoint::Column::AccountId.eq(self.account));
+        match self.entered_at {
+            Some(entered) => base = base.filter(touchpoint::Column::OccurredAt.gte(entered)),
+            // Never entered: an empty page, by a condition no row meets.
+            None => base = base.filter(touchpoint::Column::Id.is_null()),
+        }
+        if let Some(left) = self.left_at {
+            base = base.filter(touchpoint::Column::OccurredAt.lt(left));
+        }
+        let args = PageArgs::new(first, after, last, before);
+        Ok(list(&request(ctx).db, base, TouchpointOrder::OldestFirst, args).await?)
+    }
+}
+
+/// One move of an account between stages.
+pub struct StageTransition {
+    transition: stage_transition::Model,
+    from: Option<Stage>,
+    to: Option<Stage>,
+}
+
+#[Object]
+impl StageTransition {
+    /// Null for the account's first move.
+    async fn from(&self) -> Option<&Stage> {
+        self.from.as_ref()
+    }
+    async fn to(&self) -> Option<&Stage> {
+        self.to.as_ref()
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.transition.occurred_at
+    }
+    async fn cause(&self) -> TransitionCause {
+        self.transition.cause.into()
+    }
+    /// The touchpoint that caused a TOUCHPOINT move.
+    async fn touchpoint(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Touchpoint>> {
+        let Some(id) = self.transition.touchpoint_id else {
+            return Ok(None);
+        };
+        let found = request(ctx)
+            .loader
+            .load_one(TouchpointById(id))
+            .await
+            .map_err(load_error)?;
+        Ok(found.map(Touchpoint))
+    }
+    /// Who made a MANUAL move.
+    async fn actor(&self) -> Option<&str> {
+        self.transition.actor.as_deref()
+    }
+    /// Why a MANUAL move was made.
+    async fn reason(&self) -> Option<&str> {
+        self.transition.reason.as_deref()
+    }
+}
+
+#[derive(Default)]
+pub struct ProgressionQuery;
+
+#[Object]
+impl ProgressionQuery {
+    /// An account's journey through a model (the default model when none is given).
+    async fn journey(
+        &self,
+        ctx: &Context<'_>,
+        account_id: ID,
+        model_id: Option<ID>,
+    ) -> async_graphql::Result<Journey> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        let account = ids::decode(&account_id, NodeType::Account)?;
+        let model = model_id
+            .as_ref()
+            .map(|id| ids::decode(id, NodeType::JourneyModel))
+            .transpose()?;
+        let account = crate::accounts::find(&rc.db, ws, account).await?;
+        load(ctx, account, model).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct MoveAccountToStageInput {
+    pub account_id: ID,
+    /// The stage to move to; it names its model.
+    pub stage_id: ID,
+    /// Why: kept on the transition for the record.
+    pub reason: String,
+}
+
+#[derive(SimpleObject)]
+pub struct MoveAccountToStagePayload {
+    pub transition: StageTransition,
+    pub journey: Journey,
+}
+
+#[derive(Default)]
+pub struct ProgressionMutation;
+
+#[Object]
+impl ProgressionMutation {
+    /// Moves an account to any stage of a model, now, with a reason. Later
+    /// touchpoints move it on from there as usual.
+    async fn move_account_to_stage(
+        &self,
+        ctx: &Context<'_>,
+        input: MoveAccountToStageInput,
+    ) -> async_graphql::Result<MoveAccountToStagePayload> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Write)?;
+        let ws = principal.workspace_id;
+        let account_id = ids::decode(&input.account_id, NodeType::Account)?;
+        let stage_id = ids::decode(&input.stage_id, NodeType::Stage)?;
+        let reason = input.reason.trim().to_owned();
+        if reason.is_empty() || reason.chars().count() > 1_000 {
+            return Err(ApiError::bad_input("`reason` must be 1 to 1,000 characters").into());
+        }
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let account = crate::accounts::find(&txn, ws, account_id).await?;
+        let stage = stage::Entity::find_by_id(stage_id)
+            .filter(stage::Column::WorkspaceId.eq(ws))
+            .one(&txn)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::not_found("stage"))?;
+        let cause = Cause::Manual {
+            actor: principal.subject.clone(),
+            reason,
+        };
+        let transition = move_to(
+            &txn,
+            ws,
+            account_id,
+            stage.model_id,
+            stage.id,
+            time::now(),
+            cause,
+        )
+        .await?;
+        let model = crate::journeys::find(&txn, ws, stage.model_id).await?;
+        let stages = stage::Entity::find()
+            .filter(stage::Column::ModelId.eq(model.id))
+            .all(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        let transitions = stage_transition::Entity::find()
+            .filter(stage_transition::Column::AccountId.eq(account_id))
+            .filter(stage_transition::Column::ModelId.eq(model.id))
+            .all(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        let mut journey = Journey {
+            account,
+            model,
+            stages,
+            transitions,
+        };
+        journey.stages.sort_by_key(|s| (s.position, s.id));
+        journey.transitions.sort_by_key(|t| (t.occurred_at, t.id));
+        let payload_transition = StageTransition {
+            from: transition.from_stage_id.and_then(|id| journey.stage(id)),
+            to: journey.stage(transition.to_stage_id),
+            transition,
+        };
+        Ok(MoveAccountToStagePayload {
+            transition: payload_transition,
+            journey,
+        })
+    }
+}

@@ -1,0 +1,303 @@
+//! Stage progression: entry rules, forward-only moves, loops, manual moves, and
+//! late touchpoints giving the same journey as punctual ones.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, create_account, record, spawn_app};
+
+const JOURNEY: &str = r#"query($id: ID!, $model: ID) {
+  journey(accountId: $id, modelId: $model) {
+    currentStage { key } enteredAt
+    transitions { from { key } to { key } occurredAt cause actor reason touchpoint { externalId } }
+    stages { stage { key } enteredAt leftAt current touchpoints { nodes { externalId } } }
+  }
+}"#;
+
+fn tp(id: &str, kind: &str, channel: &str, at: &str, domain: &str) -> Value {
+    json!({ "externalId": format!("{domain}-{id}"), "kind": kind, "channel": channel, "occurredAt": at,
+            "person": { "email": format!("ada@{domain}") } })
+}
+
+/// The five-stage fixture: awareness, consideration, (a step back that is
+/// ignored), purchase decision, retention.
+fn fixture(domain: &str) -> Vec<Value> {
+    vec![
+        tp(
+            "t1",
+            "tweet.mention",
+            "SOCIAL",
+            "2026-01-01T09:00:00Z",
+            domain,
+        ),
+        tp(
+            "t2",
+            "webinar.registered",
+            "WEBINAR",
+            "2026-01-10T09:00:00Z",
+            domain,
+        ),
+        tp("t3", "page.visited", "WEB", "2026-01-20T09:00:00Z", domain),
+        tp(
+            "t4",
+            "meeting.held",
+            "MEETING",
+            "2026-02-01T09:00:00Z",
+            domain,
+        ),
+        tp(
+            "t5",
+            "ticket.opened",
+            "SUPPORT",
+            "2026-03-01T09:00:00Z",
+            domain,
+        ),
+    ]
+}
+
+fn path(journey: &Value) -> Vec<(Value, String, String, String)> {
+    journey["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["from"]["key"].clone(),
+                t["to"]["key"].as_str().unwrap().to_owned(),
+                t["occurredAt"].as_str().unwrap().to_owned(),
+                // External ids are `<domain>-<id>`: compare the id.
+                t["touchpoint"]["externalId"]
+                    .as_str()
+                    .and_then(|e| e.rsplit('-').next())
+                    .unwrap_or("-")
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn journey(app: &TestApp, token: &str, account: &str) -> Value {
+    app.ok(token, JOURNEY, json!({ "id": account })).await["journey"].clone()
+}
+
+#[tokio::test]
+async fn touchpoints_move_accounts_forward_through_the_default_model() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let account = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    record(&app, &token, json!(fixture("initech.com"))).await;
+    let j = journey(&app, &token, &account).await;
+    let at = |d: &str| format!("2026-{d}T09:00:00+00:00");
+    assert_eq!(
+        path(&j),
+        vec![
+            (Value::Null, "awareness".into(), at("01-01"), "t1".into()),
+            (
+                json!("awareness"),
+                "consideration".into(),
+                at("01-10"),
+                "t2".into()
+            ),
+            (
+                json!("consideration"),
+                "purchase_decision".into(),
+                at("02-01"),
+                "t4".into()
+            ),
+            (
+                json!("purchase_decision"),
+                "retention".into(),
+                at("03-01"),
+                "t5".into()
+            ),
+        ]
+    );
+    assert_eq!(j["currentStage"]["key"], "retention");
+    assert_eq!(j["enteredAt"], at("03-01"));
+    let consideration = &j["stages"][1];
+    assert_eq!(consideration["enteredAt"], at("01-10"));
+    assert_eq!(consideration["leftAt"], at("02-01"));
+    assert_eq!(
+        consideration["touchpoints"]["nodes"],
+        json!([{ "externalId": "initech.com-t2" }, { "externalId": "initech.com-t3" }])
+    );
+    assert_eq!(j["stages"][3]["current"], true);
+    assert_eq!(j["stages"][4]["enteredAt"], Value::Null);
+
+    // The same journey through Account.journey, and the stage filters.
+    let data = app
+        .ok(
+            &token,
+            "query($id: ID!) { account(id: $id) { journey { currentStage { id key } } } }",
+            json!({ "id": account }),
+        )
+        .await;
+    let retention = data["account"]["journey"]["currentStage"]["id"].clone();
+    let data = app
+        .ok(
+            &token,
+            "query($s: ID!) { accounts(filter: { stageId: $s }) { nodes { name } } }",
+            json!({ "s": retention }),
+        )
+        .await;
+    assert_eq!(data["accounts"]["nodes"], json!([{ "name": "Initech" }]));
+    let stage_id = app
+        .ok(&token, "{ journeyModels { stages { id key } } }", json!({}))
+        .await["journeyModels"][0]["stages"][1]["id"]
+        .clone();
+    let data = app
+        .ok(&token, "query($s: ID!) { touchpoints(filter: { stageId: $s }, orderBy: OLDEST_FIRST) { nodes { externalId } } }", json!({ "s": stage_id }))
+        .await;
+    assert_eq!(
+        data["touchpoints"]["nodes"],
+        json!([{ "externalId": "initech.com-t2" }, { "externalId": "initech.com-t3" }])
+    );
+}
+
+#[tokio::test]
+async fn late_touchpoints_give_the_same_journey_as_punctual_ones() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let punctual = create_account(&app, &token, "Punctual", &["punctual.com"]).await;
+    let late = create_account(&app, &token, "Late", &["late.com"]).await;
+    record(&app, &token, json!(fixture("punctual.com"))).await;
+    let shuffled = fixture("late.com");
+    for i in [4, 0, 3, 2, 1] {
+        record(&app, &token, json!([shuffled[i].clone()])).await;
+    }
+    let a = journey(&app, &token, &punctual).await;
+    let b = journey(&app, &token, &late).await;
+    assert_eq!(path(&a), path(&b));
+    let stage_times = |j: &Value| -> Vec<(Value, Value)> {
+        j["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["enteredAt"].clone(), s["leftAt"].clone()))
+            .collect()
+    };
+    assert_eq!(stage_times(&a), stage_times(&b));
+    assert_eq!(path(&a).len(), 4);
+}
+
+#[tokio::test]
+async fn manual_moves_go_anywhere_and_are_kept_through_replays() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let account = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    record(&app, &token, json!(fixture("initech.com")[..2])).await;
+    let stages = app
+        .ok(&token, "{ journeyModels { stages { id key } } }", json!({}))
+        .await;
+    let loyalty = stages["journeyModels"][0]["stages"][4]["id"].clone();
+    let mv = r#"mutation($input: MoveAccountToStageInput!) {
+      moveAccountToStage(input: $input) { transition { from { key } to { key } cause actor reason } journey { currentStage { key } } }
+    }"#;
+    let data = app
+        .ok(&token, mv, json!({ "input": { "accountId": account, "stageId": loyalty, "reason": "Signed a referral agreement" } }))
+        .await;
+    assert_eq!(
+        data["moveAccountToStage"],
+        json!({ "transition": { "from": { "key": "consideration" }, "to": { "key": "loyalty_advocacy" }, "cause": "MANUAL",
+                                "actor": "tester", "reason": "Signed a referral agreement" },
+                "journey": { "currentStage": { "key": "loyalty_advocacy" } } })
+    );
+    // A touchpoint from before the move arrives late: it is placed before the
+    // manual move, which still decides where the account is now.
+    record(&app, &token, json!([fixture("initech.com")[3].clone()])).await;
+    let j = journey(&app, &token, &account).await;
+    let keys: Vec<&str> = j["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "awareness",
+            "consideration",
+            "purchase_decision",
+            "loyalty_advocacy"
+        ]
+    );
+    assert_eq!(j["transitions"][3]["from"]["key"], "purchase_decision");
+    assert_eq!(j["currentStage"]["key"], "loyalty_advocacy");
+
+    let bad = app
+        .gql(
+            &token,
+            mv,
+            json!({ "input": { "accountId": account, "stageId": loyalty, "reason": "  " } }),
+        )
+        .await;
+    crate::helpers::assert_code(&bad, "BAD_USER_INPUT");
+    app.workspace("globex").await;
+    let foreign = app
+        .gql(
+            &app.admin("globex"),
+            mv,
+            json!({ "input": { "accountId": account, "stageId": loyalty, "reason": "x" } }),
+        )
+        .await;
+    crate::helpers::assert_code(&foreign, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn circular_models_loop_back_and_models_run_side_by_side() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let data = app
+        .ok(&token, "mutation { createJourneyModel(input: { template: MCKINSEY }) { journeyModel { id } } }", json!({}))
+        .await;
+    let mckinsey = data["createJourneyModel"]["journeyModel"]["id"].clone();
+    let account = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    let d = "initech.com";
+    record(
+        &app,
+        &token,
+        json!([
+            tp("m1", "ad.clicked", "AD", "2026-01-01T09:00:00Z", d),
+            tp(
+                "m2",
+                "webinar.attended",
+                "WEBINAR",
+                "2026-01-05T09:00:00Z",
+                d
+            ),
+            tp("m3", "deal.won", "OTHER", "2026-01-10T09:00:00Z", d),
+            tp("m4", "ticket.opened", "SUPPORT", "2026-02-01T09:00:00Z", d),
+            tp("m5", "review.posted", "OTHER", "2026-03-01T09:00:00Z", d),
+            tp("m6", "renewal.signed", "OTHER", "2026-06-01T09:00:00Z", d),
+        ]),
+    )
+    .await;
+    let j = app
+        .ok(&token, JOURNEY, json!({ "id": account, "model": mckinsey }))
+        .await["journey"]
+        .clone();
+    let keys: Vec<&str> = j["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "consider",
+            "evaluate",
+            "purchase",
+            "experience",
+            "advocate",
+            "purchase"
+        ]
+    );
+    assert_eq!(j["currentStage"]["key"], "purchase");
+    // The same touchpoints moved the account through the default model too.
+    let default = journey(&app, &token, &account).await;
+    assert_eq!(default["currentStage"]["key"], "loyalty_advocacy");
+}
