@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::vocab::{Channel, TransitionCause};
 use entity::{journey_model, stage, stage_position, stage_transition, touchpoint};
-use sea_orm::sea_query::Condition;
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -23,18 +23,44 @@ pub mod api;
 
 /// Touchpoints that happened while their account was in `stage`: at or after a
 /// move into it, and before the account's next move in that model.
-pub fn during_stage(stage: Uuid) -> sea_orm::sea_query::Expr {
-    sea_orm::sea_query::Expr::cust_with_values(
-        r#"EXISTS (SELECT 1 FROM "stage_transitions" "st"
-            WHERE "st"."account_id" = "touchpoints"."account_id" AND "st"."to_stage_id" = ?
-              AND "st"."occurred_at" <= "touchpoints"."occurred_at"
-              AND NOT EXISTS (SELECT 1 FROM "stage_transitions" "nx"
-                WHERE "nx"."account_id" = "st"."account_id" AND "nx"."model_id" = "st"."model_id"
-                  AND "nx"."occurred_at" <= "touchpoints"."occurred_at"
-                  AND ("nx"."occurred_at" > "st"."occurred_at"
-                       OR ("nx"."occurred_at" = "st"."occurred_at" AND "nx"."id" > "st"."id"))))"#,
-        [stage],
-    )
+pub fn during_stage(stage: Uuid) -> Expr {
+    use stage_transition::Column as T;
+    let (st, nx) = (Alias::new("st"), Alias::new("nx"));
+    let tp_time = || Expr::col((touchpoint::Entity, touchpoint::Column::OccurredAt));
+    let next_move = Query::select()
+        .expr(Expr::val(1))
+        .from_as(stage_transition::Entity, nx.clone())
+        .and_where(Expr::col((nx.clone(), T::AccountId)).equals((st.clone(), T::AccountId)))
+        .and_where(Expr::col((nx.clone(), T::ModelId)).equals((st.clone(), T::ModelId)))
+        .and_where(Expr::col((nx.clone(), T::OccurredAt)).lte(tp_time()))
+        .cond_where(
+            Condition::any()
+                .add(
+                    Expr::col((nx.clone(), T::OccurredAt))
+                        .gt(Expr::col((st.clone(), T::OccurredAt))),
+                )
+                .add(
+                    Condition::all()
+                        .add(
+                            Expr::col((nx.clone(), T::OccurredAt))
+                                .eq(Expr::col((st.clone(), T::OccurredAt))),
+                        )
+                        .add(Expr::col((nx, T::Id)).gt(Expr::col((st.clone(), T::Id)))),
+                ),
+        )
+        .to_owned();
+    let entered = Query::select()
+        .expr(Expr::val(1))
+        .from_as(stage_transition::Entity, st.clone())
+        .and_where(
+            Expr::col((st.clone(), T::AccountId))
+                .equals((touchpoint::Entity, touchpoint::Column::AccountId)),
+        )
+        .and_where(Expr::col((st.clone(), T::ToStageId)).eq(stage))
+        .and_where(Expr::col((st, T::OccurredAt)).lte(tp_time()))
+        .and_where(Expr::exists(next_move).not())
+        .to_owned();
+    Expr::exists(entered)
 }
 
 /// A journey model with its stages and their entry rules, ready to match.

@@ -63,6 +63,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(keys: KeySources) -> TestApp {
+    // `JOURNEYS_TEST_LOG=journeys=debug` shows the server's logs in a failing test.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JOURNEYS_TEST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
     let (database_url, dir) = fresh_database().await;
     let verifier = Verifier::from_sources(&keys).expect("keys");
     let running = server::start(ServerConfig {
