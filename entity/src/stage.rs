@@ -24,6 +24,8 @@ pub struct Model {
     pub entry_kinds: Json,
     /// Touchpoint channels that move an account into this stage (JSON array of strings).
     pub entry_channels: Json,
+    /// Set when the stage was removed; its transitions stay in history.
+    pub archived_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

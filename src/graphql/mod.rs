@@ -12,6 +12,7 @@ pub mod pagination;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::accounts::{AccountMutation, AccountQuery};
+use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::memberships::MembershipMutation;
 use crate::progression::api::{ProgressionMutation, ProgressionQuery};
@@ -43,6 +44,7 @@ pub struct Mutation(
     MembershipMutation,
     TouchpointMutation,
     JourneyMutation,
+    StageEditingMutation,
     ProgressionMutation,
 );
 

@@ -115,6 +115,8 @@ impl Journey {
         let current = self.transitions.last().map(|t| t.to_stage_id);
         self.stages
             .iter()
+            // A removed stage still shows when the account went through it.
+            .filter(|s| s.archived_at.is_none() || self.visit(s.id).is_some())
             .map(|s| {
                 let visit = self.visit(s.id);
                 JourneyStage {

@@ -132,6 +132,7 @@ pub async fn load_rules(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<Vec<Mo
         .await?;
     let stages = stage::Entity::find()
         .filter(stage::Column::WorkspaceId.eq(ws))
+        .filter(stage::Column::ArchivedAt.is_null())
         .order_by_asc(stage::Column::Position)
         .order_by_asc(stage::Column::Id)
         .all(db)
@@ -412,6 +413,7 @@ mod tests {
                         continuous: false,
                         entry_kinds: serde_json::json!(kinds),
                         entry_channels: serde_json::json!([]),
+                        archived_at: None,
                     },
                     kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
                     channels: vec![],

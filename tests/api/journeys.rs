@@ -156,3 +156,148 @@ async fn custom_models_hold_nested_stages_and_refuse_bad_ones() {
         "refused models left nothing behind"
     );
 }
+
+#[tokio::test]
+async fn stages_are_added_changed_reordered_and_removed_without_losing_history() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let model = app
+        .ok(
+            &token,
+            "{ journeyModels { id stages { id key } } }",
+            json!({}),
+        )
+        .await["journeyModels"][0]
+        .clone();
+    let model_id = model["id"].as_str().unwrap().to_owned();
+    let stage_id = |key: &str| -> String {
+        model["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let account = crate::helpers::create_account(&app, &token, "Initech", &["initech.com"]).await;
+    crate::helpers::record(
+        &app,
+        &token,
+        json!([{ "externalId": "c1", "kind": "webinar.registered", "channel": "WEBINAR",
+                 "occurredAt": "2026-01-10T09:00:00Z", "person": { "email": "ada@initech.com" } }]),
+    )
+    .await;
+
+    let add = r#"mutation($input: AddStageInput!) { addStage(input: $input) {
+        stage { key position } journeyModel { stages { key position } } } }"#;
+    let data = app
+        .ok(&token, add, json!({ "input": { "modelId": model_id, "position": 2,
+            "stage": { "key": "trial", "name": "Trial", "ownerTeam": "SALES", "entryKinds": ["trial.started"] } } }))
+        .await;
+    let keys: Vec<&str> = data["addStage"]["journeyModel"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "awareness",
+            "consideration",
+            "trial",
+            "purchase_decision",
+            "retention",
+            "loyalty_advocacy"
+        ]
+    );
+    let dup = app
+        .gql(&token, add, json!({ "input": { "modelId": model_id, "stage": { "key": "trial", "name": "Again", "ownerTeam": "SALES" } } }))
+        .await;
+    assert_code(&dup, "CONFLICT");
+
+    let update = r#"mutation($input: UpdateStageInput!) { updateStage(input: $input) {
+        stage { name ownerTeam targetDurationSeconds entryKinds } } }"#;
+    let data = app
+        .ok(&token, update, json!({ "input": { "id": stage_id("awareness"), "name": "Aware", "ownerTeam": "SALES",
+                                               "targetDurationSeconds": null, "entryKinds": ["ad.clicked"] } }))
+        .await;
+    assert_eq!(
+        data["updateStage"]["stage"],
+        json!({ "name": "Aware", "ownerTeam": "SALES", "targetDurationSeconds": null, "entryKinds": ["ad.clicked"] })
+    );
+    let bad = app
+        .gql(
+            &token,
+            update,
+            json!({ "input": { "id": stage_id("awareness"), "targetDurationSeconds": 0 } }),
+        )
+        .await;
+    assert_code(&bad, "BAD_USER_INPUT");
+
+    // The account went through consideration; removing it keeps that history.
+    let remove = r#"mutation($id: ID!) { removeStage(input: { id: $id }) { stage { archivedAt } journeyModel { stages { key } } } }"#;
+    let data = app
+        .ok(&token, remove, json!({ "id": stage_id("consideration") }))
+        .await;
+    assert!(data["removeStage"]["stage"]["archivedAt"].is_string());
+    assert_eq!(
+        data["removeStage"]["journeyModel"]["stages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    let journey = app
+        .ok(&token, "query($id: ID!) { journey(accountId: $id) { currentStage { key } transitions { to { key archivedAt } } } }", json!({ "id": account }))
+        .await;
+    assert_eq!(journey["journey"]["currentStage"]["key"], "consideration");
+    assert!(journey["journey"]["transitions"][0]["to"]["archivedAt"].is_string());
+    let all = app
+        .ok(
+            &token,
+            "{ journeyModels { stages(includeArchived: true) { key } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        all["journeyModels"][0]["stages"].as_array().unwrap().len(),
+        6
+    );
+
+    let active = app
+        .ok(&token, "{ journeyModels { stages { id key } } }", json!({}))
+        .await;
+    let mut ids: Vec<String> = active["journeyModels"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.reverse();
+    let reorder = r#"mutation($input: ReorderStagesInput!) { reorderStages(input: $input) { journeyModel { stages { key position } } } }"#;
+    let data = app
+        .ok(
+            &token,
+            reorder,
+            json!({ "input": { "modelId": model_id, "stageIds": ids } }),
+        )
+        .await;
+    let stages = &data["reorderStages"]["journeyModel"]["stages"];
+    assert_eq!(
+        stages[0],
+        json!({ "key": "loyalty_advocacy", "position": 0 })
+    );
+    assert_eq!(stages[4], json!({ "key": "awareness", "position": 4 }));
+    let partial = app
+        .gql(
+            &token,
+            reorder,
+            json!({ "input": { "modelId": model_id, "stageIds": [ids[0]] } }),
+        )
+        .await;
+    assert_code(&partial, "BAD_USER_INPUT");
+}

@@ -1,5 +1,7 @@
 //! Journey models and their stages, with the built-in templates from the seeds.
 
+pub mod editing;
+
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::vocab::{self, JourneyTemplate as Template, OwnerTeam as Team};
@@ -29,6 +31,25 @@ pub struct StageSpec {
     pub parent_key: Option<String>,
     pub entry_kinds: Vec<String>,
     pub entry_channels: Vec<vocab::Channel>,
+}
+
+impl From<StageInput> for StageSpec {
+    fn from(s: StageInput) -> Self {
+        Self {
+            key: s.key.trim().to_owned(),
+            name: s.name,
+            owner_team: s.owner_team.into(),
+            target_duration_secs: s.target_duration_seconds.map(i64::from),
+            continuous: s.continuous,
+            parent_key: s.parent_key,
+            entry_kinds: s
+                .entry_kinds
+                .into_iter()
+                .map(|k| k.trim().to_owned())
+                .collect(),
+            entry_channels: s.entry_channels.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 const DAY: i64 = 86_400;
@@ -322,7 +343,7 @@ pub fn template(t: Template) -> Option<TemplateSpec> {
 }
 
 /// Checks a model's stages: unique keys, known parents and loop target.
-fn check_stages(stages: &[StageSpec], loop_to: Option<&str>) -> ApiResult<()> {
+pub(crate) fn check_stages(stages: &[StageSpec], loop_to: Option<&str>) -> ApiResult<()> {
     if stages.is_empty() || stages.len() > 50 {
         return Err(ApiError::bad_input("a journey model has 1 to 50 stages"));
     }
@@ -418,6 +439,7 @@ pub async fn create(
             continuous: Set(s.continuous),
             entry_kinds: Set(serde_json::json!(s.entry_kinds)),
             entry_channels: Set(serde_json::json!(s.entry_channels)),
+            archived_at: Set(None),
         }
         .insert(txn)
         .await?;
@@ -490,13 +512,22 @@ impl JourneyModel {
         self.0.created_at
     }
     /// The stages, by position.
-    async fn stages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Stage>> {
+    async fn stages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_archived: bool,
+    ) -> async_graphql::Result<Vec<Stage>> {
         let rows = request(ctx)
             .loader
             .load_one(StagesOf(self.0.id))
             .await
             .map_err(load_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Stage).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| include_archived || s.archived_at.is_none())
+            .map(Stage)
+            .collect())
     }
 }
 
@@ -537,6 +568,10 @@ impl Stage {
         self.0
             .parent_stage_id
             .map(|id| ids::encode(NodeType::Stage, id))
+    }
+    /// When the stage was removed; removed stages stay in accounts' history.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
     }
     /// Touchpoint kinds that move an account into this stage.
     async fn entry_kinds(&self) -> Vec<String> {
@@ -647,23 +682,7 @@ impl JourneyMutation {
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         let model = match (t, input.stages) {
             (Template::Custom, Some(stages)) => {
-                let specs: Vec<StageSpec> = stages
-                    .into_iter()
-                    .map(|s| StageSpec {
-                        key: s.key.trim().to_owned(),
-                        name: s.name,
-                        owner_team: s.owner_team.into(),
-                        target_duration_secs: s.target_duration_seconds.map(i64::from),
-                        continuous: s.continuous,
-                        parent_key: s.parent_key,
-                        entry_kinds: s
-                            .entry_kinds
-                            .into_iter()
-                            .map(|k| k.trim().to_owned())
-                            .collect(),
-                        entry_channels: s.entry_channels.into_iter().map(Into::into).collect(),
-                    })
-                    .collect();
+                let specs: Vec<StageSpec> = stages.into_iter().map(StageSpec::from).collect();
                 let name = input.name.as_deref().unwrap_or("Custom journey");
                 let loop_to = input.loop_to_stage_key.as_deref();
                 if input.circular && loop_to.is_none() {
