@@ -102,6 +102,40 @@ impl Touchpoint {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// The stage its account was in when it happened, in a model (the default
+    /// model when none is given); null without an account or before any move.
+    async fn stage(
+        &self,
+        ctx: &Context<'_>,
+        model_id: Option<ID>,
+    ) -> async_graphql::Result<Option<crate::journeys::Stage>> {
+        use crate::graphql::connection::load_error;
+        use crate::graphql::loaders::{DefaultModel, StageAt, StageById};
+        let Some(account) = self.0.account_id else {
+            return Ok(None);
+        };
+        let loader = &request(ctx).loader;
+        let model = match model_id {
+            Some(id) => ids::decode(&id, NodeType::JourneyModel)?,
+            None => match loader.load_one(DefaultModel).await.map_err(load_error)? {
+                Some(model) => model.id,
+                None => return Ok(None),
+            },
+        };
+        let key = StageAt {
+            account,
+            model,
+            at: self.0.occurred_at,
+        };
+        let Some(stage) = loader.load_one(key).await.map_err(load_error)? else {
+            return Ok(None);
+        };
+        let stage = loader
+            .load_one(StageById(stage))
+            .await
+            .map_err(load_error)?;
+        Ok(stage.map(crate::journeys::Stage))
+    }
     async fn account(
         &self,
         ctx: &Context<'_>,

@@ -149,6 +149,42 @@ impl Loader<DefaultModel> for Batch {
     }
 }
 
+/// The stage an account was in, in one model, at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StageAt {
+    pub account: Uuid,
+    pub model: Uuid,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Loader<StageAt> for Batch {
+    type Value = Uuid;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[StageAt]) -> Result<HashMap<StageAt, Uuid>, LoadError> {
+        let paths: Vec<TransitionsOf> = keys
+            .iter()
+            .map(|k| TransitionsOf {
+                account: k.account,
+                model: k.model,
+            })
+            .collect();
+        let paths = self.load(&paths).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| {
+                let path = paths.get(&TransitionsOf {
+                    account: k.account,
+                    model: k.model,
+                })?;
+                // A move at the same instant counts: it is the touchpoint's own move.
+                let last = path.iter().take_while(|t| t.occurred_at <= k.at).last()?;
+                Some((*k, last.to_stage_id))
+            })
+            .collect())
+    }
+}
+
 /// An account's moves through one model, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TransitionsOf {

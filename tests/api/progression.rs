@@ -124,6 +124,30 @@ async fn touchpoints_move_accounts_forward_through_the_default_model() {
     assert_eq!(j["stages"][3]["current"], true);
     assert_eq!(j["stages"][4]["enteredAt"], Value::Null);
 
+    let data = app
+        .ok(
+            &token,
+            "{ touchpoints(orderBy: OLDEST_FIRST) { nodes { stage { key } } } }",
+            json!({}),
+        )
+        .await;
+    let stages: Vec<&str> = data["touchpoints"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["stage"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "awareness",
+            "consideration",
+            "consideration",
+            "purchase_decision",
+            "retention"
+        ]
+    );
+
     // The same journey through Account.journey, and the stage filters.
     let data = app
         .ok(
