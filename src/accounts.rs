@@ -16,11 +16,12 @@ use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
-    AccountById, DomainsOf, MembershipCount, MembershipSide, MembershipsOf, TouchpointCount,
-    TouchpointOwner, TouchpointsOf,
+    AccountById, ContributionsOf, DomainsOf, MembersOf, MembershipCount, MembershipSide,
+    MembershipsOf, TouchpointCount, TouchpointOwner, TouchpointsOf,
 };
 use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
 use crate::identities::normalise_domain;
+use crate::lifecycle::{self, Change, Subject};
 use crate::memberships::{AccountStakeholderConnection, AccountStakeholderEdge};
 use crate::touchpoints::{TouchpointConnection, touchpoint_connection_from};
 use crate::vocab::{Direction, Lifecycle};
@@ -60,9 +61,33 @@ impl Account {
     async fn owner(&self) -> Option<&str> {
         self.0.owner.as_deref()
     }
-    /// The account's engagement score, rolled up from its stakeholders.
-    async fn score(&self) -> f64 {
-        self.0.score
+    /// The account's score today: the sum of its stakeholders' scores.
+    async fn score(&self, ctx: &Context<'_>) -> async_graphql::Result<f64> {
+        let loader = &request(ctx).loader;
+        let people = loader
+            .load_one(MembersOf(self.0.id))
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
+        let parts = loader
+            .load_many(people.into_iter().map(ContributionsOf))
+            .await
+            .map_err(load_error)?;
+        let now = time::now();
+        Ok(parts
+            .values()
+            .flatten()
+            .map(|(c, rule)| {
+                crate::scoring::decayed(c.points, rule.half_life_days, c.reference_at, now)
+            })
+            .sum())
+    }
+    /// Every lifecycle change, oldest first.
+    async fn lifecycle_changes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::lifecycle::LifecycleChange>> {
+        crate::lifecycle::history(ctx, crate::lifecycle::Subject::Account(self.0.id)).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -521,6 +546,15 @@ pub async fn create(
     .insert(txn)
     .await?;
     set_domains(txn, workspace, model.id, &domains).await?;
+    let change = Change {
+        from: None,
+        to: model.lifecycle,
+        at: now,
+        cause: "created",
+        actor: None,
+        touchpoint: None,
+    };
+    lifecycle::record(txn, workspace, Subject::Account(model.id), change).await?;
     Ok(model)
 }
 
@@ -558,6 +592,7 @@ impl AccountMutation {
         let domains = input.domains.as_deref().map(check_domains).transpose()?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         let current = find(&txn, principal.workspace_id, id).await?;
+        let before = current.lifecycle;
         let mut model: account::ActiveModel = current.into();
         if let Some(name) = name {
             model.name = Set(name);
@@ -572,8 +607,17 @@ impl AccountMutation {
             MaybeUndefined::Null => model.employees = Set(None),
             MaybeUndefined::Undefined => {}
         }
-        if let Some(lifecycle) = input.lifecycle {
-            model.lifecycle = Set(lifecycle.into());
+        if let Some(lifecycle) = input.lifecycle.map(Into::into).filter(|l| *l != before) {
+            model.lifecycle = Set(lifecycle);
+            let change = Change {
+                from: Some(before),
+                to: lifecycle,
+                at: time::now(),
+                cause: "set by hand",
+                actor: Some(&principal.subject),
+                touchpoint: None,
+            };
+            lifecycle::record(&txn, principal.workspace_id, Subject::Account(id), change).await?;
         }
         match input.owner {
             MaybeUndefined::Value(v) => model.owner = Set(Some(v.trim().to_owned())),

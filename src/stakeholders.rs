@@ -22,6 +22,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
 use crate::identities::{self, Identity, normalise, normalise_email};
+use crate::lifecycle::{self, Change, Subject};
 use crate::memberships::{StakeholderAccountConnection, StakeholderAccountEdge};
 use crate::touchpoints::{NEWEST_FIRST_ORDER, TouchpointConnection, touchpoint_connection_from};
 use crate::vocab::{Direction, DmuRole, IdentityKind, Lifecycle};
@@ -49,8 +50,23 @@ impl Stakeholder {
     async fn lifecycle(&self) -> Lifecycle {
         self.0.lifecycle.into()
     }
-    async fn score(&self) -> f64 {
-        self.0.score
+    /// The sum of the scoring rules' contributions, decayed to today.
+    async fn score(&self, ctx: &Context<'_>) -> async_graphql::Result<f64> {
+        crate::scoring::stakeholder_score(ctx, self.0.id).await
+    }
+    /// Each scoring rule's share of `score`, decayed to today.
+    async fn score_breakdown(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::scoring::ScoreContribution>> {
+        crate::scoring::breakdown(ctx, self.0.id).await
+    }
+    /// Every lifecycle change, oldest first.
+    async fn lifecycle_changes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::lifecycle::LifecycleChange>> {
+        crate::lifecycle::history(ctx, crate::lifecycle::Subject::Stakeholder(self.0.id)).await
     }
     /// True for a visitor who belongs to no account yet.
     async fn anonymous(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
@@ -439,6 +455,20 @@ pub async fn insert(
     for (kind, value) in email.into_iter().chain(new.identities) {
         identities::attach(txn, workspace, model.id, kind, &value).await?;
     }
+    let cause = if model.email.is_some() {
+        "left their details"
+    } else {
+        "first seen"
+    };
+    let change = Change {
+        from: None,
+        to: model.lifecycle,
+        at: now,
+        cause,
+        actor: None,
+        touchpoint: None,
+    };
+    lifecycle::record(txn, workspace, Subject::Stakeholder(model.id), change).await?;
     Ok(model)
 }
 
@@ -514,11 +544,13 @@ impl StakeholderMutation {
         input: UpdateStakeholderInput,
     ) -> async_graphql::Result<StakeholderPayload> {
         let rc = request(ctx);
-        let ws = rc.require(Scope::Write)?.workspace_id;
+        let principal = rc.require(Scope::Write)?;
+        let ws = principal.workspace_id;
         let id = ids::decode(&input.id, NodeType::Stakeholder)?;
         let added = check_identities(&input.add_identities)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         let current = find(&txn, ws, id).await?;
+        let before = current.lifecycle;
         let mut model: stakeholder::ActiveModel = current.into();
         match input.name {
             MaybeUndefined::Value(v) => model.name = Set(check_text("name", &v, 200)?),
@@ -540,8 +572,17 @@ impl StakeholderMutation {
             MaybeUndefined::Null => model.title = Set(None),
             MaybeUndefined::Undefined => {}
         }
-        if let Some(lifecycle) = input.lifecycle {
-            model.lifecycle = Set(lifecycle.into());
+        if let Some(lifecycle) = input.lifecycle.map(Into::into).filter(|l| *l != before) {
+            model.lifecycle = Set(lifecycle);
+            let change = Change {
+                from: Some(before),
+                to: lifecycle,
+                at: time::now(),
+                cause: "set by hand",
+                actor: Some(&principal.subject),
+                touchpoint: None,
+            };
+            lifecycle::record(&txn, ws, Subject::Stakeholder(id), change).await?;
         }
         model.updated_at = Set(time::now());
         let updated = model.update(&txn).await.map_err(ApiError::from)?;

@@ -17,6 +17,7 @@ use crate::graphql::ids::{self, NodeType};
 use crate::graphql::pagination::{Cursor, Keyset, Page, PageArgs, SortKey, TotalCount, connection};
 use crate::identities::{email_domain, normalise, normalise_email};
 use crate::progression::{self, ModelRules};
+use crate::scoring;
 use crate::stakeholders::NewStakeholder;
 use crate::vocab::{Channel, Emotion, OwnerTeam};
 use crate::{db, time};
@@ -564,6 +565,26 @@ async fn resolve_person(
             crate::identities::attach(txn, ws, model.id, *kind, value).await?;
         }
     }
+    if let (None, Some(email)) = (&model.email, email) {
+        // An anonymous visitor left their details: a lead from now on.
+        let mut active: stakeholder::ActiveModel = model.clone().into();
+        active.email = Set(Some(email));
+        active.updated_at = Set(time::now());
+        let updated = active.update(txn).await?;
+        if updated.lifecycle == vocab::Lifecycle::Visitor {
+            let change = crate::lifecycle::Change {
+                from: Some(vocab::Lifecycle::Visitor),
+                to: vocab::Lifecycle::Lead,
+                at: time::now(),
+                cause: "left their details",
+                actor: None,
+                touchpoint: None,
+            };
+            let subject = crate::lifecycle::Subject::Stakeholder(updated.id);
+            crate::lifecycle::set(txn, ws, subject, change).await?;
+        }
+        return crate::stakeholders::find(txn, ws, updated.id).await;
+    }
     Ok(model)
 }
 
@@ -725,6 +746,7 @@ pub async fn record(
     let now = time::now();
     let txn = db::begin_write(conn).await?;
     let rules = progression::load_rules(&txn, ws).await?;
+    let mut touched = scoring::Touched::default();
     let mut out = Vec::with_capacity(inputs.len());
     for input in inputs {
         let item = match check(input, now) {
@@ -738,6 +760,9 @@ pub async fn record(
         match record_one(&savepoint, ws, &rules, item).await {
             Ok((status, model)) => {
                 savepoint.commit().await?;
+                if status != RecordStatus::Unchanged {
+                    touched.add(&model);
+                }
                 out.push((status, Ok(model)));
             }
             Err(ApiError::Internal(detail)) => return Err(ApiError::Internal(detail)),
@@ -747,6 +772,8 @@ pub async fn record(
             }
         }
     }
+    // Scores and qualification once per person and account, not per item.
+    scoring::rescore(&txn, ws, touched).await?;
     txn.commit().await?;
     Ok(out)
 }

@@ -11,6 +11,8 @@ pub struct Model {
     pub slug: String,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// The score at which a lead becomes marketing-qualified.
+    pub mql_threshold: f64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_core;
 mod m20261122_000002_progression;
 mod m20261122_000003_stage_archive;
+mod m20261122_000004_scoring;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_core::Migration),
             Box::new(m20261122_000002_progression::Migration),
             Box::new(m20261122_000003_stage_archive::Migration),
+            Box::new(m20261122_000004_scoring::Migration),
         ]
     }
 }

@@ -16,16 +16,18 @@ pub enum NodeType {
     Identity,
     JourneyModel,
     Stage,
+    ScoringRule,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 6] = [
+    const ALL: [NodeType; 7] = [
         Self::Account,
         Self::Stakeholder,
         Self::Touchpoint,
         Self::Identity,
         Self::JourneyModel,
         Self::Stage,
+        Self::ScoringRule,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +38,7 @@ impl NodeType {
             Self::Identity => "Identity",
             Self::JourneyModel => "JourneyModel",
             Self::Stage => "Stage",
+            Self::ScoringRule => "ScoringRule",
         }
     }
 }

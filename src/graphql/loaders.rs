@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{
-    account, account_domain, identity, journey_model, membership, stage, stage_transition,
-    stakeholder, touchpoint,
+    account, account_domain, identity, journey_model, lifecycle_change, membership,
+    score_contribution, scoring_rule, stage, stage_transition, stakeholder, touchpoint,
 };
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, WindowStatement};
 use sea_orm::{
@@ -146,6 +146,114 @@ impl Loader<DefaultModel> for Batch {
             .one(&self.db)
             .await?;
         Ok(model.map(|m| (DefaultModel, m)).into_iter().collect())
+    }
+}
+
+/// A stakeholder's stored score contributions, with their rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContributionsOf(pub Uuid);
+
+impl Loader<ContributionsOf> for Batch {
+    type Value = Vec<(score_contribution::Model, scoring_rule::Model)>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ContributionsOf],
+    ) -> Result<HashMap<ContributionsOf, Self::Value>, LoadError> {
+        let rows = score_contribution::Entity::find()
+            .filter(score_contribution::Column::WorkspaceId.eq(self.workspace))
+            .filter(score_contribution::Column::StakeholderId.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.db)
+            .await?;
+        let rules: HashMap<Uuid, scoring_rule::Model> = scoring_rule::Entity::find()
+            .filter(scoring_rule::Column::WorkspaceId.eq(self.workspace))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let mut out: HashMap<ContributionsOf, Self::Value> = HashMap::new();
+        for c in rows {
+            if let Some(rule) = rules.get(&c.rule_id) {
+                out.entry(ContributionsOf(c.stakeholder_id))
+                    .or_default()
+                    .push((c, rule.clone()));
+            }
+        }
+        for parts in out.values_mut() {
+            parts.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        }
+        Ok(out)
+    }
+}
+
+/// The stakeholders of an account (every membership, unpaged), for roll-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembersOf(pub Uuid);
+
+impl Loader<MembersOf> for Batch {
+    type Value = Vec<Uuid>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[MembersOf]) -> Result<HashMap<MembersOf, Vec<Uuid>>, LoadError> {
+        let rows: Vec<(Uuid, Uuid)> = membership::Entity::find()
+            .select_only()
+            .columns([
+                membership::Column::AccountId,
+                membership::Column::StakeholderId,
+            ])
+            .filter(membership::Column::WorkspaceId.eq(self.workspace))
+            .filter(membership::Column::AccountId.is_in(keys.iter().map(|k| k.0)))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut out: HashMap<MembersOf, Vec<Uuid>> = HashMap::new();
+        for (account, person) in rows {
+            out.entry(MembersOf(account)).or_default().push(person);
+        }
+        Ok(out)
+    }
+}
+
+/// The lifecycle changes of one account or stakeholder, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LifecycleOf(pub crate::lifecycle::Subject);
+
+impl Loader<LifecycleOf> for Batch {
+    type Value = Vec<lifecycle_change::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[LifecycleOf],
+    ) -> Result<HashMap<LifecycleOf, Self::Value>, LoadError> {
+        use crate::lifecycle::Subject;
+        let accounts = keys
+            .iter()
+            .filter_map(|k| match k.0 {
+                Subject::Account(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let people = keys
+            .iter()
+            .filter_map(|k| match k.0 {
+                Subject::Stakeholder(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let rows = crate::lifecycle::changes_of(&self.db, self.workspace, accounts, people).await?;
+        let mut out: HashMap<LifecycleOf, Self::Value> = HashMap::new();
+        for row in rows {
+            let subject = match (row.account_id, row.stakeholder_id) {
+                (Some(a), _) => Subject::Account(a),
+                (None, Some(s)) => Subject::Stakeholder(s),
+                (None, None) => continue,
+            };
+            out.entry(LifecycleOf(subject)).or_default().push(row);
+        }
+        Ok(out)
     }
 }
 

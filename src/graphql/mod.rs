@@ -14,8 +14,10 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use crate::accounts::{AccountMutation, AccountQuery};
 use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
+use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
 use crate::memberships::MembershipMutation;
 use crate::progression::api::{ProgressionMutation, ProgressionQuery};
+use crate::scoring::{ScoringMutation, ScoringQuery};
 use crate::stakeholders::{StakeholderMutation, StakeholderQuery};
 use crate::touchpoints::{TouchpointMutation, TouchpointQuery};
 use crate::workspaces::ViewerQuery;
@@ -35,6 +37,8 @@ pub struct Query(
     TouchpointQuery,
     JourneyQuery,
     ProgressionQuery,
+    ScoringQuery,
+    LifecycleQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -46,6 +50,8 @@ pub struct Mutation(
     JourneyMutation,
     StageEditingMutation,
     ProgressionMutation,
+    ScoringMutation,
+    LifecycleMutation,
 );
 
 pub type JourneysSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -1,7 +1,7 @@
 //! Relay's `Node` interface and the `node`/`nodes` lookups.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{identity, journey_model, stage};
+use entity::{identity, journey_model, scoring_rule, stage};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::context::request;
@@ -11,6 +11,7 @@ use crate::accounts::Account;
 use crate::auth::Scope;
 use crate::identities::Identity;
 use crate::journeys::{JourneyModel, Stage};
+use crate::scoring::ScoringRule;
 use crate::stakeholders::Stakeholder;
 use crate::touchpoints::Touchpoint;
 
@@ -24,6 +25,7 @@ pub enum Node {
     Identity(Identity),
     JourneyModel(JourneyModel),
     Stage(Stage),
+    ScoringRule(ScoringRule),
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
@@ -69,6 +71,12 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             .await
             .map_err(ApiError::from)?
             .map(|m| Node::Stage(Stage(m))),
+        NodeType::ScoringRule => scoring_rule::Entity::find_by_id(key)
+            .filter(scoring_rule::Column::WorkspaceId.eq(ws))
+            .one(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .map(|m| Node::ScoringRule(ScoringRule(m))),
     };
     Ok(node)
 }

@@ -1,0 +1,521 @@
+//! Explainable scoring: rules give touchpoints points by kind and/or channel,
+//! capped and decaying with a half-life. A stakeholder's score is the sum of its
+//! rules' decayed contributions; an account's is the sum of its people's.
+//!
+//! Contributions are stored per (stakeholder, rule) as of the time they were
+//! computed; every touchpoint a rule counts decays with that rule's half-life,
+//! so reading multiplies by one factor and is exact on the day it is read.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::vocab::Lifecycle as L;
+use entity::{
+    account, membership, score_contribution, scoring_rule, stakeholder, touchpoint, vocab,
+    workspace,
+};
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::auth::Scope;
+use crate::graphql::context::request;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+use crate::lifecycle::{self, Change, Subject};
+use crate::vocab::Channel;
+use crate::{db, time};
+
+pub const DEFAULT_MQL_THRESHOLD: f64 = 50.0;
+
+/// `points` as of `reference`, decayed to `now`.
+pub fn decayed(
+    points: f64,
+    half_life_days: Option<f64>,
+    reference: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> f64 {
+    match half_life_days {
+        Some(h) if h > 0.0 => {
+            let days = (now - reference).num_seconds().max(0) as f64 / 86_400.0;
+            points * 0.5_f64.powf(days / h)
+        }
+        _ => points,
+    }
+}
+
+fn matches(rule: &scoring_rule::Model, kind: &str, channel: vocab::Channel) -> bool {
+    rule.kind.as_deref().is_none_or(|k| k == kind) && rule.channel.is_none_or(|c| c == channel)
+}
+
+pub async fn rules_of(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<Vec<scoring_rule::Model>> {
+    Ok(scoring_rule::Entity::find()
+        .filter(scoring_rule::Column::WorkspaceId.eq(ws))
+        .order_by_asc(scoring_rule::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// Recomputes a stakeholder's contributions as of `now`; returns the score.
+pub async fn recompute_stakeholder(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    rules: &[scoring_rule::Model],
+    person: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<f64> {
+    score_contribution::Entity::delete_many()
+        .filter(score_contribution::Column::StakeholderId.eq(person))
+        .exec(db)
+        .await?;
+    let mut score = 0.0;
+    if !rules.is_empty() {
+        let kinds: Vec<String> = rules.iter().filter_map(|r| r.kind.clone()).collect();
+        let channels: Vec<vocab::Channel> = rules.iter().filter_map(|r| r.channel).collect();
+        let touchpoints: Vec<(String, vocab::Channel, DateTime<Utc>)> = touchpoint::Entity::find()
+            .select_only()
+            .columns([
+                touchpoint::Column::Kind,
+                touchpoint::Column::Channel,
+                touchpoint::Column::OccurredAt,
+            ])
+            .filter(touchpoint::Column::WorkspaceId.eq(ws))
+            .filter(touchpoint::Column::StakeholderId.eq(person))
+            .filter(
+                Condition::any()
+                    .add(touchpoint::Column::Kind.is_in(kinds))
+                    .add(touchpoint::Column::Channel.is_in(channels)),
+            )
+            .order_by_desc(touchpoint::Column::OccurredAt)
+            .order_by_desc(touchpoint::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut rows = Vec::new();
+        for rule in rules {
+            let cap = rule
+                .max_count
+                .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(0));
+            let counted: Vec<DateTime<Utc>> = touchpoints
+                .iter()
+                .filter(|(k, c, _)| matches(rule, k, *c))
+                .take(cap)
+                .map(|(_, _, t)| *t)
+                .collect();
+            if counted.is_empty() {
+                continue;
+            }
+            let points: f64 = counted
+                .iter()
+                .map(|t| decayed(rule.points, rule.half_life_days, *t, now))
+                .sum();
+            score += points;
+            rows.push(score_contribution::ActiveModel {
+                id: Set(entity::new_id()),
+                workspace_id: Set(ws),
+                stakeholder_id: Set(person),
+                rule_id: Set(rule.id),
+                count: Set(i32::try_from(counted.len()).unwrap_or(i32::MAX)),
+                points: Set(points),
+                reference_at: Set(now),
+            });
+        }
+        if !rows.is_empty() {
+            score_contribution::Entity::insert_many(rows)
+                .exec(db)
+                .await?;
+        }
+    }
+    stakeholder::ActiveModel {
+        id: Set(person),
+        score: Set(score),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(score)
+}
+
+/// Sums an account's people's stored scores into the account's score.
+pub async fn recompute_account(db: &impl ConnectionTrait, account: Uuid) -> ApiResult<f64> {
+    let people: Vec<Uuid> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::StakeholderId)
+        .filter(membership::Column::AccountId.eq(account))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let scores: Vec<f64> = stakeholder::Entity::find()
+        .select_only()
+        .column(stakeholder::Column::Score)
+        .filter(stakeholder::Column::Id.is_in(people))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let score = scores.iter().sum();
+    account::ActiveModel {
+        id: Set(account),
+        score: Set(score),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(score)
+}
+
+/// What a batch of touchpoints changed, to rescore once at its end.
+#[derive(Default)]
+pub struct Touched {
+    /// Each person, with the last touchpoint recorded for them and its time.
+    pub stakeholders: HashMap<Uuid, (Uuid, DateTime<Utc>)>,
+    pub accounts: HashMap<Uuid, (Uuid, DateTime<Utc>)>,
+}
+
+impl Touched {
+    pub fn add(&mut self, tp: &touchpoint::Model) {
+        let cause = (tp.id, tp.occurred_at);
+        if let Some(s) = tp.stakeholder_id {
+            self.stakeholders.insert(s, cause);
+        }
+        if let Some(a) = tp.account_id {
+            self.accounts.insert(a, cause);
+        }
+    }
+}
+
+/// Rescores what a batch touched and qualifies leads whose score crossed the
+/// workspace's MQL threshold.
+pub async fn rescore(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> ApiResult<()> {
+    let rules = rules_of(db, ws).await?;
+    let threshold = workspace::Entity::find_by_id(ws)
+        .one(db)
+        .await?
+        .map_or(DEFAULT_MQL_THRESHOLD, |w| w.mql_threshold);
+    let now = time::now();
+    let mut accounts = touched.accounts;
+    for (person, (tp, at)) in touched.stakeholders {
+        let score = recompute_stakeholder(db, ws, &rules, person, now).await?;
+        let model = crate::stakeholders::find(db, ws, person).await?;
+        qualify(
+            db,
+            ws,
+            Subject::Stakeholder(person),
+            model.lifecycle,
+            score,
+            threshold,
+            (tp, at),
+        )
+        .await?;
+        let memberships: Vec<Uuid> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::AccountId)
+            .filter(membership::Column::StakeholderId.eq(person))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for account in memberships {
+            accounts.entry(account).or_insert((tp, at));
+        }
+    }
+    for (account, (tp, at)) in accounts {
+        let score = recompute_account(db, account).await?;
+        let model = crate::accounts::find(db, ws, account).await?;
+        qualify(
+            db,
+            ws,
+            Subject::Account(account),
+            model.lifecycle,
+            score,
+            threshold,
+            (tp, at),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn qualify(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    subject: Subject,
+    lifecycle: L,
+    score: f64,
+    threshold: f64,
+    (touchpoint, at): (Uuid, DateTime<Utc>),
+) -> ApiResult<()> {
+    if score < threshold || !lifecycle::is_unqualified(lifecycle) {
+        return Ok(());
+    }
+    let cause = format!("score {score:.1} reached the MQL threshold {threshold}");
+    let change = Change {
+        from: Some(lifecycle),
+        to: L::Mql,
+        at,
+        cause: &cause,
+        actor: None,
+        touchpoint: Some(touchpoint),
+    };
+    lifecycle::set(db, ws, subject, change).await
+}
+
+/// Rescores every person (and account) of a workspace, after its rules changed.
+async fn rescore_workspace(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<()> {
+    let rules = rules_of(db, ws).await?;
+    let now = time::now();
+    let people: Vec<Uuid> = stakeholder::Entity::find()
+        .select_only()
+        .column(stakeholder::Column::Id)
+        .filter(stakeholder::Column::WorkspaceId.eq(ws))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for person in people {
+        recompute_stakeholder(db, ws, &rules, person, now).await?;
+    }
+    let accounts: Vec<Uuid> = account::Entity::find()
+        .select_only()
+        .column(account::Column::Id)
+        .filter(account::Column::WorkspaceId.eq(ws))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for account in accounts {
+        recompute_account(db, account).await?;
+    }
+    Ok(())
+}
+
+/// A scoring rule.
+pub struct ScoringRule(pub scoring_rule::Model);
+
+#[Object]
+impl ScoringRule {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::ScoringRule, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Touchpoints of this kind count; any kind when null.
+    async fn kind(&self) -> Option<&str> {
+        self.0.kind.as_deref()
+    }
+    /// Touchpoints on this channel count; any channel when null.
+    async fn channel(&self) -> Option<Channel> {
+        self.0.channel.map(Into::into)
+    }
+    async fn points(&self) -> f64 {
+        self.0.points
+    }
+    /// At most this many (the newest) touchpoints count.
+    async fn max_count(&self) -> Option<i32> {
+        self.0.max_count
+    }
+    /// Points halve after this many days.
+    async fn half_life_days(&self) -> Option<f64> {
+        self.0.half_life_days
+    }
+}
+
+/// One rule's share of a stakeholder's score.
+#[derive(SimpleObject)]
+pub struct ScoreContribution {
+    pub rule: ScoringRule,
+    /// How many touchpoints the rule counted.
+    pub count: i32,
+    /// Their points today, after decay.
+    pub points: f64,
+}
+
+/// A stakeholder's decayed score and its parts, from the request's loader.
+pub async fn breakdown(
+    ctx: &Context<'_>,
+    person: Uuid,
+) -> async_graphql::Result<Vec<ScoreContribution>> {
+    use crate::graphql::connection::load_error;
+    let parts = request(ctx)
+        .loader
+        .load_one(crate::graphql::loaders::ContributionsOf(person))
+        .await
+        .map_err(load_error)?
+        .unwrap_or_default();
+    let now = time::now();
+    Ok(parts
+        .into_iter()
+        .map(|(c, rule)| ScoreContribution {
+            points: decayed(c.points, rule.half_life_days, c.reference_at, now),
+            count: c.count,
+            rule: ScoringRule(rule),
+        })
+        .collect())
+}
+
+/// A stakeholder's score today.
+pub async fn stakeholder_score(ctx: &Context<'_>, person: Uuid) -> async_graphql::Result<f64> {
+    Ok(breakdown(ctx, person).await?.iter().map(|c| c.points).sum())
+}
+
+#[derive(InputObject)]
+pub struct UpsertScoringRuleInput {
+    /// Unique in the workspace: an existing rule of this name is replaced.
+    pub name: String,
+    pub kind: Option<String>,
+    pub channel: Option<Channel>,
+    pub points: f64,
+    pub max_count: Option<i32>,
+    pub half_life_days: Option<f64>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteScoringRuleInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct ScoringRulePayload {
+    pub scoring_rule: ScoringRule,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteScoringRulePayload {
+    pub deleted_id: ID,
+}
+
+#[derive(Default)]
+pub struct ScoringQuery;
+
+#[Object]
+impl ScoringQuery {
+    /// The workspace's scoring rules, by name.
+    async fn scoring_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ScoringRule>> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        Ok(rules_of(&rc.db, ws)
+            .await?
+            .into_iter()
+            .map(ScoringRule)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ScoringMutation;
+
+#[Object]
+impl ScoringMutation {
+    /// Creates or replaces a rule, then rescores the workspace. Needs `admin`.
+    async fn upsert_scoring_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: UpsertScoringRuleInput,
+    ) -> async_graphql::Result<ScoringRulePayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Admin)?.workspace_id;
+        let name = input.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::bad_input("`name` must be 1 to 200 characters").into());
+        }
+        let kind = input
+            .kind
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty());
+        if kind.is_none() && input.channel.is_none() {
+            return Err(ApiError::bad_input("a rule needs a `kind`, a `channel`, or both").into());
+        }
+        if !input.points.is_finite() {
+            return Err(ApiError::bad_input("`points` must be a number").into());
+        }
+        if input.max_count.is_some_and(|n| n < 1) {
+            return Err(ApiError::bad_input("`maxCount` must be at least 1").into());
+        }
+        if input
+            .half_life_days
+            .is_some_and(|h| !h.is_finite() || h <= 0.0)
+        {
+            return Err(ApiError::bad_input("`halfLifeDays` must be positive").into());
+        }
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let existing = scoring_rule::Entity::find()
+            .filter(scoring_rule::Column::WorkspaceId.eq(ws))
+            .filter(scoring_rule::Column::Name.eq(name.as_str()))
+            .one(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        let now = time::now();
+        let mut active = match existing {
+            Some(rule) => rule.into(),
+            None => scoring_rule::ActiveModel {
+                id: Set(entity::new_id()),
+                workspace_id: Set(ws),
+                name: Set(name),
+                created_at: Set(now),
+                ..Default::default()
+            },
+        };
+        active.kind = Set(kind);
+        active.channel = Set(input.channel.map(Into::into));
+        active.points = Set(input.points);
+        active.max_count = Set(input.max_count);
+        active.half_life_days = Set(input.half_life_days);
+        active.updated_at = Set(now);
+        let rule = active.save(&txn).await.map_err(ApiError::from)?;
+        let rule = scoring_rule::Entity::find_by_id(rule.id.unwrap())
+            .one(&txn)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::not_found("scoring rule"))?;
+        rescore_workspace(&txn, ws).await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(ScoringRulePayload {
+            scoring_rule: ScoringRule(rule),
+        })
+    }
+
+    /// Deletes a rule, then rescores the workspace. Needs `admin`.
+    async fn delete_scoring_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteScoringRuleInput,
+    ) -> async_graphql::Result<DeleteScoringRulePayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Admin)?.workspace_id;
+        let id = ids::decode(&input.id, NodeType::ScoringRule)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let deleted = scoring_rule::Entity::delete_many()
+            .filter(scoring_rule::Column::WorkspaceId.eq(ws))
+            .filter(scoring_rule::Column::Id.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        if deleted.rows_affected == 0 {
+            return Err(ApiError::not_found("scoring rule").into());
+        }
+        rescore_workspace(&txn, ws).await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(DeleteScoringRulePayload {
+            deleted_id: input.id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_halve_every_half_life() {
+        let t0 = Utc::now();
+        let later = t0 + chrono::Duration::days(14);
+        assert!((decayed(10.0, Some(7.0), t0, later) - 2.5).abs() < 1e-9);
+        assert_eq!(decayed(10.0, None, t0, later), 10.0);
+        assert_eq!(
+            decayed(10.0, Some(7.0), later, t0),
+            10.0,
+            "no growth before the reference"
+        );
+    }
+}
