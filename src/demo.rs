@@ -295,6 +295,7 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
                 &txn,
                 ws,
                 stakeholders::NewStakeholder {
+                    seen_at: now - Duration::days(90),
                     name: Some(format!("{first} {last}")),
                     email: Some(email.clone()),
                     title: Some(title.into()),

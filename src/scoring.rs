@@ -446,28 +446,30 @@ impl ScoringMutation {
             .await
             .map_err(ApiError::from)?;
         let now = time::now();
-        let mut active = match existing {
-            Some(rule) => rule.into(),
-            None => scoring_rule::ActiveModel {
-                id: Set(entity::new_id()),
-                workspace_id: Set(ws),
-                name: Set(name),
-                created_at: Set(now),
-                ..Default::default()
-            },
+        let fill = |mut active: scoring_rule::ActiveModel| {
+            active.kind = Set(kind.clone());
+            active.channel = Set(input.channel.map(Into::into));
+            active.points = Set(input.points);
+            active.max_count = Set(input.max_count);
+            active.half_life_days = Set(input.half_life_days);
+            active.updated_at = Set(now);
+            active
         };
-        active.kind = Set(kind);
-        active.channel = Set(input.channel.map(Into::into));
-        active.points = Set(input.points);
-        active.max_count = Set(input.max_count);
-        active.half_life_days = Set(input.half_life_days);
-        active.updated_at = Set(now);
-        let rule = active.save(&txn).await.map_err(ApiError::from)?;
-        let rule = scoring_rule::Entity::find_by_id(rule.id.unwrap())
-            .one(&txn)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::not_found("scoring rule"))?;
+        let rule = match existing {
+            Some(rule) => fill(rule.into()).update(&txn).await,
+            None => {
+                fill(scoring_rule::ActiveModel {
+                    id: Set(entity::new_id()),
+                    workspace_id: Set(ws),
+                    name: Set(name),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+                .insert(&txn)
+                .await
+            }
+        }
+        .map_err(ApiError::from)?;
         rescore_workspace(&txn, ws).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(ScoringRulePayload {

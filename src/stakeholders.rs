@@ -429,6 +429,8 @@ pub struct NewStakeholder {
     pub title: Option<String>,
     pub lifecycle: vocab::Lifecycle,
     pub identities: Vec<(vocab::IdentityKind, String)>,
+    /// When the person was first seen: the time their first lifecycle is recorded at.
+    pub seen_at: DateTime<Utc>,
 }
 
 /// Inserts a stakeholder and its identities; CONFLICT when an identity is taken.
@@ -437,6 +439,7 @@ pub async fn insert(
     workspace: Uuid,
     new: NewStakeholder,
 ) -> ApiResult<stakeholder::Model> {
+    let seen_at = new.seen_at;
     let now = time::now();
     let model = stakeholder::ActiveModel {
         id: Set(entity::new_id()),
@@ -463,7 +466,7 @@ pub async fn insert(
     let change = Change {
         from: None,
         to: model.lifecycle,
-        at: now,
+        at: seen_at,
         cause,
         actor: None,
         touchpoint: None,
@@ -492,6 +495,7 @@ impl StakeholderMutation {
             .map(|id| ids::decode(id, NodeType::Account))
             .transpose()?;
         let new = NewStakeholder {
+            seen_at: time::now(),
             name: input
                 .name
                 .as_deref()

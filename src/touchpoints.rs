@@ -526,6 +526,7 @@ async fn resolve_person(
     ws: Uuid,
     identities: &[(vocab::IdentityKind, String)],
     person: &PersonInput,
+    seen_at: DateTime<Utc>,
 ) -> ApiResult<stakeholder::Model> {
     let mut found = None;
     for (kind, value) in identities {
@@ -542,6 +543,7 @@ async fn resolve_person(
         Some(id) => crate::stakeholders::find(txn, ws, id).await?,
         None => {
             let new = NewStakeholder {
+                seen_at,
                 name: bounded("person.name", person.name.clone(), 200)?,
                 title: bounded("person.title", person.title.clone(), 200)?,
                 lifecycle: if email.is_some() {
@@ -575,7 +577,7 @@ async fn resolve_person(
             let change = crate::lifecycle::Change {
                 from: Some(vocab::Lifecycle::Visitor),
                 to: vocab::Lifecycle::Lead,
-                at: time::now(),
+                at: seen_at,
                 cause: "left their details",
                 actor: None,
                 touchpoint: None,
@@ -628,7 +630,7 @@ async fn record_one(
     if stakeholder.is_none()
         && let Some((identities, person)) = &item.person
     {
-        stakeholder = Some(resolve_person(txn, ws, identities, person).await?);
+        stakeholder = Some(resolve_person(txn, ws, identities, person, item.occurred_at).await?);
     }
     let account = match (item.account, &stakeholder) {
         (Some(id), _) => Some(crate::accounts::find(txn, ws, id).await?.id),

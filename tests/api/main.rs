@@ -12,5 +12,6 @@ mod http_spec;
 mod journeys;
 mod pagination;
 mod progression;
+mod scoring;
 mod stakeholders;
 mod touchpoints;

@@ -1,0 +1,249 @@
+//! Scoring and qualification, against figures worked out by hand.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_code, create_account, record, spawn_app};
+
+const UPSERT: &str = r#"mutation($input: UpsertScoringRuleInput!) { upsertScoringRule(input: $input) { scoringRule { id name } } }"#;
+
+async fn rule(app: &TestApp, token: &str, input: Value) -> String {
+    let data = app.ok(token, UPSERT, json!({ "input": input })).await;
+    data["upsertScoringRule"]["scoringRule"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn days_ago(days: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339()
+}
+
+fn tp(id: &str, kind: &str, channel: &str, at: String, email: &str) -> Value {
+    json!({ "externalId": id, "kind": kind, "channel": channel, "occurredAt": at, "person": { "email": email } })
+}
+
+async fn person(app: &TestApp, token: &str, email: &str) -> Value {
+    let q = r#"query($s: String) { stakeholders(filter: { search: $s }) { nodes {
+        id lifecycle score scoreBreakdown { rule { name } count points }
+        lifecycleChanges { from to cause touchpoint { externalId } }
+    } } }"#;
+    app.ok(token, q, json!({ "s": email })).await["stakeholders"]["nodes"][0].clone()
+}
+
+fn close(a: &Value, b: f64) -> bool {
+    (a.as_f64().unwrap() - b).abs() < 0.01
+}
+
+#[tokio::test]
+async fn scores_sum_capped_and_decayed_contributions_and_qualify_leads() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let account = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    rule(
+        &app,
+        &token,
+        json!({ "name": "webinar", "kind": "webinar.attended", "points": 10 }),
+    )
+    .await;
+    rule(
+        &app,
+        &token,
+        json!({ "name": "emails", "channel": "EMAIL", "points": 2, "maxCount": 3 }),
+    )
+    .await;
+    let tweets = rule(
+        &app,
+        &token,
+        json!({ "name": "tweets", "kind": "tweet.mention", "points": 8, "halfLifeDays": 7 }),
+    )
+    .await;
+
+    let ada = "ada@initech.com";
+    let mut items = vec![
+        tp("w1", "webinar.attended", "WEBINAR", days_ago(30), ada),
+        tp("w2", "webinar.attended", "WEBINAR", days_ago(20), ada),
+        tp("t1", "tweet.mention", "SOCIAL", days_ago(7), ada),
+        tp(
+            "b1",
+            "webinar.attended",
+            "WEBINAR",
+            days_ago(3),
+            "bob@initech.com",
+        ),
+    ];
+    for i in 0..5 {
+        items.push(tp(
+            &format!("e{i}"),
+            "email.opened",
+            "EMAIL",
+            days_ago(10 + i),
+            ada,
+        ));
+    }
+    record(&app, &token, json!(items)).await;
+
+    // webinar 2 x 10 = 20; emails capped at 3 x 2 = 6; one tweet a half-life old: 8 / 2 = 4.
+    let p = person(&app, &token, ada).await;
+    assert!(close(&p["score"], 30.0), "{p}");
+    let parts = p["scoreBreakdown"].as_array().unwrap();
+    let summary: Vec<(String, i64, bool)> = parts
+        .iter()
+        .map(|c| {
+            (
+                c["rule"]["name"].as_str().unwrap().to_owned(),
+                c["count"].as_i64().unwrap(),
+                true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("emails".into(), 3, true),
+            ("tweets".into(), 1, true),
+            ("webinar".into(), 2, true)
+        ]
+    );
+    assert!(
+        close(&parts[0]["points"], 6.0)
+            && close(&parts[1]["points"], 4.0)
+            && close(&parts[2]["points"], 20.0)
+    );
+    // Below the default threshold of 50: still a lead.
+    assert_eq!(p["lifecycle"], "LEAD");
+    let data = app
+        .ok(
+            &token,
+            "query($id: ID!) { account(id: $id) { score lifecycle } }",
+            json!({ "id": account }),
+        )
+        .await;
+    assert!(
+        close(&data["account"]["score"], 40.0),
+        "Ada 30 + Bob 10: {data}"
+    );
+
+    app.ok(
+        &token,
+        "mutation { setQualificationThresholds(input: { mql: 25 }) { mql } }",
+        json!({}),
+    )
+    .await;
+    record(
+        &app,
+        &token,
+        json!([tp("e9", "email.opened", "EMAIL", days_ago(1), ada)]),
+    )
+    .await;
+    let p = person(&app, &token, ada).await;
+    assert_eq!(p["lifecycle"], "MQL");
+    let changes = p["lifecycleChanges"].as_array().unwrap();
+    assert_eq!(
+        changes[0],
+        json!({ "from": null, "to": "LEAD", "cause": "left their details", "touchpoint": null })
+    );
+    assert_eq!(changes[1]["to"], "MQL");
+    assert_eq!(
+        changes[1]["cause"],
+        "score 30.0 reached the MQL threshold 25"
+    );
+    assert_eq!(changes[1]["touchpoint"]["externalId"], "e9");
+    let data = app
+        .ok(
+            &token,
+            "query($id: ID!) { account(id: $id) { lifecycle lifecycleChanges { to cause } } }",
+            json!({ "id": account }),
+        )
+        .await;
+    assert_eq!(data["account"]["lifecycle"], "MQL");
+
+    // Sales decides.
+    let accept = r#"mutation($id: ID!) { acceptLead(input: { id: $id, reason: "Budget confirmed" }) { stakeholder { lifecycle } } }"#;
+    let data = app.ok(&token, accept, json!({ "id": p["id"] })).await;
+    assert_eq!(data["acceptLead"]["stakeholder"]["lifecycle"], "SQL");
+    let bob = person(&app, &token, "bob@initech.com").await;
+    let disqualify = r#"mutation($id: ID!, $r: String!) { disqualifyLead(input: { id: $id, reason: $r }) { stakeholder { lifecycle lifecycleChanges { to cause actor } } } }"#;
+    let data = app
+        .ok(
+            &token,
+            disqualify,
+            json!({ "id": bob["id"], "r": "No budget this year" }),
+        )
+        .await;
+    let bob = &data["disqualifyLead"]["stakeholder"];
+    assert_eq!(bob["lifecycle"], "DISQUALIFIED");
+    assert_eq!(
+        bob["lifecycleChanges"][1],
+        json!({ "to": "DISQUALIFIED", "cause": "disqualified by sales: No budget this year", "actor": "tester" })
+    );
+    assert_code(
+        &app.gql(
+            &token,
+            disqualify,
+            json!({ "id": bob["id"].clone(), "r": " " }),
+        )
+        .await,
+        "BAD_USER_INPUT",
+    );
+
+    // Changing the rules rescores everyone.
+    rule(
+        &app,
+        &token,
+        json!({ "name": "webinar", "kind": "webinar.attended", "points": 5 }),
+    )
+    .await;
+    assert!(close(&person(&app, &token, ada).await["score"], 20.0));
+    app.ok(
+        &token,
+        "mutation($id: ID!) { deleteScoringRule(input: { id: $id }) { deletedId } }",
+        json!({ "id": tweets }),
+    )
+    .await;
+    assert!(close(&person(&app, &token, ada).await["score"], 16.0));
+    let data = app.ok(&token, "{ scoringRules { name } }", json!({})).await;
+    assert_eq!(
+        data["scoringRules"],
+        json!([{ "name": "emails" }, { "name": "webinar" }])
+    );
+}
+
+#[tokio::test]
+async fn bad_rules_are_refused() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    for bad in [
+        json!({ "name": "nothing", "points": 1 }),
+        json!({ "name": "", "kind": "x", "points": 1 }),
+        json!({ "name": "cap", "kind": "x", "points": 1, "maxCount": 0 }),
+        json!({ "name": "decay", "kind": "x", "points": 1, "halfLifeDays": -1 }),
+    ] {
+        assert_code(
+            &app.gql(&token, UPSERT, json!({ "input": bad })).await,
+            "BAD_USER_INPUT",
+        );
+    }
+    let reader = app.token(
+        "acme",
+        &[journeys::auth::Scope::Read, journeys::auth::Scope::Write],
+    );
+    let body = app
+        .gql(
+            &reader,
+            UPSERT,
+            json!({ "input": { "name": "x", "kind": "x", "points": 1 } }),
+        )
+        .await;
+    assert_code(&body, "FORBIDDEN");
+    assert_code(
+        &app.gql(
+            &token,
+            "mutation { setQualificationThresholds(input: { mql: -1 }) { mql } }",
+            json!({}),
+        )
+        .await,
+        "BAD_USER_INPUT",
+    );
+}
