@@ -7,6 +7,7 @@
 //! store functions.
 
 pub mod accounts;
+pub mod analytics;
 pub mod auth;
 pub mod config;
 pub mod db;

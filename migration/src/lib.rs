@@ -11,6 +11,7 @@ mod m20261122_000001_core;
 mod m20261122_000002_progression;
 mod m20261122_000003_stage_archive;
 mod m20261122_000004_scoring;
+mod m20261122_000005_analytics_indexes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_progression::Migration),
             Box::new(m20261122_000003_stage_archive::Migration),
             Box::new(m20261122_000004_scoring::Migration),
+            Box::new(m20261122_000005_analytics_indexes::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod pagination;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::accounts::{AccountMutation, AccountQuery};
+use crate::analytics::AnalyticsQuery;
 use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
@@ -39,6 +40,7 @@ pub struct Query(
     ProgressionQuery,
     ScoringQuery,
     LifecycleQuery,
+    AnalyticsQuery,
 );
 
 #[derive(MergedObject, Default)]

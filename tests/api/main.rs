@@ -3,6 +3,7 @@
 //! `TEST_DATABASE_URL` is set).
 
 mod accounts;
+mod analytics;
 mod auth;
 mod batching;
 mod cli;

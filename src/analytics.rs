@@ -1,0 +1,651 @@
+//! Analytics across accounts: funnel, stalled accounts, hand-off gap, NPS and
+//! attribution. Each reads the records kept up to date as data arrives (stage
+//! transitions and positions, lifecycle changes) or an indexed slice of
+//! touchpoints (one kind, one window), never every touchpoint.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::vocab::{Lifecycle as L, OwnerTeam};
+use entity::{account, lifecycle_change, stage, stage_position, stage_transition, touchpoint};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::accounts::Account;
+use crate::auth::Scope;
+use crate::graphql::context::request;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::pagination::PageArgs;
+use crate::journeys::{JourneyModel, Stage};
+use crate::time;
+use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
+use crate::vocab::Lifecycle;
+
+/// The kind of touchpoint that carries an NPS answer (0-10 in `score`).
+pub const NPS_KIND: &str = "nps.responded";
+
+/// The nearest-rank percentile of sorted values: the smallest value with at
+/// least `q` of all values at or below it.
+pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted.get(rank - 1).copied()
+}
+
+fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6
+}
+
+fn check_window(from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<()> {
+    if from >= to {
+        return Err(ApiError::bad_input("`from` must be before `to`"));
+    }
+    Ok(())
+}
+
+/// Which accounts an analysis covers.
+#[derive(InputObject, Default)]
+pub struct SegmentFilter {
+    pub lifecycle: Option<Vec<Lifecycle>>,
+    pub owner: Option<String>,
+    pub industry: Option<String>,
+}
+
+impl SegmentFilter {
+    /// `None` when it selects every account.
+    fn accounts(&self, ws: Uuid) -> Option<sea_orm::sea_query::SelectStatement> {
+        if self.lifecycle.is_none() && self.owner.is_none() && self.industry.is_none() {
+            return None;
+        }
+        let mut q = Query::select();
+        q.column(account::Column::Id)
+            .from(account::Entity)
+            .and_where(account::Column::WorkspaceId.eq(ws));
+        if let Some(l) = &self.lifecycle {
+            let values: Vec<L> = l.iter().map(|&l| l.into()).collect();
+            q.and_where(account::Column::Lifecycle.is_in(values));
+        }
+        if let Some(owner) = &self.owner {
+            q.and_where(account::Column::Owner.eq(owner.trim()));
+        }
+        if let Some(industry) = &self.industry {
+            q.and_where(account::Column::Industry.eq(industry.trim()));
+        }
+        Some(q)
+    }
+}
+
+/// One stage of a funnel.
+#[derive(SimpleObject)]
+pub struct FunnelStage {
+    pub stage: Stage,
+    /// Accounts that entered the stage within the window.
+    pub entered: i32,
+    /// Of those, accounts that moved on to another stage (before `to`).
+    pub moved_on: i32,
+    /// `movedOn / entered`; null when none entered.
+    pub conversion: Option<f64>,
+    /// `1 - conversion`.
+    pub drop_off: Option<f64>,
+    /// Time in the stage of the accounts that moved on, in seconds (nearest rank).
+    pub median_seconds: Option<f64>,
+    pub p90_seconds: Option<f64>,
+}
+
+#[derive(SimpleObject)]
+pub struct Funnel {
+    pub model: JourneyModel,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub stages: Vec<FunnelStage>,
+}
+
+/// An account that has stayed in a stage longer than the stage's target.
+#[derive(SimpleObject)]
+pub struct StalledAccount {
+    pub account: Account,
+    pub stage: Stage,
+    pub entered_at: DateTime<Utc>,
+    /// How long past the target, in seconds.
+    pub overdue_seconds: f64,
+    pub last_touchpoint: Option<Touchpoint>,
+}
+
+/// One account's wait from MQL to sales' first touch.
+pub struct HandoffEntry {
+    account: account::Model,
+    mql_at: DateTime<Utc>,
+    first_sales_touch: Option<touchpoint::Model>,
+}
+
+#[Object]
+impl HandoffEntry {
+    async fn account(&self) -> Account {
+        Account(self.account.clone())
+    }
+    async fn mql_at(&self) -> DateTime<Utc> {
+        self.mql_at
+    }
+    /// Sales' first touchpoint after the MQL; null while the account waits.
+    async fn first_sales_touchpoint(&self) -> Option<Touchpoint> {
+        self.first_sales_touch.clone().map(Touchpoint)
+    }
+    /// Seconds from MQL to sales' first touch; null while waiting.
+    async fn gap_seconds(&self) -> Option<f64> {
+        self.first_sales_touch
+            .as_ref()
+            .map(|t| seconds(self.mql_at, t.occurred_at))
+    }
+    /// What happened in between (until now while waiting), oldest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn touchpoints_between(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<TouchpointConnection> {
+        let mut base = touchpoint::Entity::find()
+            .filter(touchpoint::Column::WorkspaceId.eq(self.account.workspace_id))
+            .filter(touchpoint::Column::AccountId.eq(self.account.id))
+            .filter(touchpoint::Column::OccurredAt.gte(self.mql_at));
+        if let Some(t) = &self.first_sales_touch {
+            base = base.filter(touchpoint::Column::OccurredAt.lt(t.occurred_at));
+        }
+        let args = PageArgs::new(first, after, last, before);
+        Ok(list(&request(ctx).db, base, TouchpointOrder::OldestFirst, args).await?)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct HandoffGap {
+    /// Accounts that became MQLs within the window, by MQL time.
+    pub accounts: Vec<HandoffEntry>,
+    /// Of those, how many sales has touched.
+    pub handed_off: i32,
+    pub waiting: i32,
+    pub median_seconds: Option<f64>,
+    pub p90_seconds: Option<f64>,
+}
+
+#[derive(SimpleObject)]
+pub struct Nps {
+    /// Promoters minus detractors, as a percentage from -100 to 100; null without answers.
+    pub score: Option<f64>,
+    pub responses: i32,
+    /// 9 or 10.
+    pub promoters: i32,
+    /// 7 or 8.
+    pub passives: i32,
+    /// 0 to 6.
+    pub detractors: i32,
+}
+
+/// Where an account that became a customer first and last came from.
+pub struct AttributionEntry {
+    account: account::Model,
+    customer_at: DateTime<Utc>,
+    first: Option<touchpoint::Model>,
+    last: Option<touchpoint::Model>,
+}
+
+#[Object]
+impl AttributionEntry {
+    async fn account(&self) -> Account {
+        Account(self.account.clone())
+    }
+    async fn customer_at(&self) -> DateTime<Utc> {
+        self.customer_at
+    }
+    /// Its first touchpoint ever.
+    async fn first_touch(&self) -> Option<Touchpoint> {
+        self.first.clone().map(Touchpoint)
+    }
+    /// Its last touchpoint before it became a customer.
+    async fn last_touch(&self) -> Option<Touchpoint> {
+        self.last.clone().map(Touchpoint)
+    }
+}
+
+/// How many customers a source and channel brought, first- or last-touch.
+#[derive(SimpleObject, Clone)]
+pub struct AttributionShare {
+    pub source: String,
+    pub channel: crate::vocab::Channel,
+    pub accounts: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct Attribution {
+    pub customers: Vec<AttributionEntry>,
+    pub first_touch: Vec<AttributionShare>,
+    pub last_touch: Vec<AttributionShare>,
+}
+
+fn shares(
+    entries: &[AttributionEntry],
+    pick: impl Fn(&AttributionEntry) -> Option<&touchpoint::Model>,
+) -> Vec<AttributionShare> {
+    let mut counts: HashMap<(String, entity::vocab::Channel), i32> = HashMap::new();
+    for t in entries.iter().filter_map(pick) {
+        *counts.entry((t.source.clone(), t.channel)).or_default() += 1;
+    }
+    let mut out: Vec<AttributionShare> = counts
+        .into_iter()
+        .map(|((source, channel), accounts)| AttributionShare {
+            source,
+            channel: channel.into(),
+            accounts,
+        })
+        .collect();
+    out.sort_by(|a, b| b.accounts.cmp(&a.accounts).then(a.source.cmp(&b.source)));
+    out
+}
+
+#[derive(Default)]
+pub struct AnalyticsQuery;
+
+#[Object]
+impl AnalyticsQuery {
+    /// Per stage of a model: accounts that entered within the window, moved on,
+    /// conversion, drop-off, and time in stage.
+    async fn funnel(
+        &self,
+        ctx: &Context<'_>,
+        model_id: ID,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        filter: Option<SegmentFilter>,
+    ) -> async_graphql::Result<Funnel> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        check_window(from, to)?;
+        let model =
+            crate::journeys::find(&rc.db, ws, ids::decode(&model_id, NodeType::JourneyModel)?)
+                .await?;
+        let stages = stage::Entity::find()
+            .filter(stage::Column::ModelId.eq(model.id))
+            .filter(stage::Column::ArchivedAt.is_null())
+            .order_by_asc(stage::Column::Position)
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        let mut query = stage_transition::Entity::find()
+            .filter(stage_transition::Column::WorkspaceId.eq(ws))
+            .filter(stage_transition::Column::ModelId.eq(model.id))
+            .filter(stage_transition::Column::OccurredAt.lt(time::to_micros(to)))
+            .order_by_asc(stage_transition::Column::AccountId)
+            .order_by_asc(stage_transition::Column::OccurredAt)
+            .order_by_asc(stage_transition::Column::Id);
+        if let Some(accounts) = filter.unwrap_or_default().accounts(ws) {
+            query = query.filter(stage_transition::Column::AccountId.in_subquery(accounts));
+        }
+        let transitions = query.all(&rc.db).await.map_err(ApiError::from)?;
+        // Per stage: each account's first entry within the window, and when it
+        // left (an account that loops back counts once, by its first entry).
+        type Visits = HashMap<Uuid, (DateTime<Utc>, Option<DateTime<Utc>>)>;
+        let mut visits: HashMap<Uuid, Visits> = HashMap::new();
+        for (i, t) in transitions.iter().enumerate() {
+            if t.occurred_at < from {
+                continue;
+            }
+            let left = transitions
+                .get(i + 1)
+                .filter(|n| n.account_id == t.account_id)
+                .map(|n| n.occurred_at);
+            visits
+                .entry(t.to_stage_id)
+                .or_default()
+                .entry(t.account_id)
+                .or_insert((t.occurred_at, left));
+        }
+        let funnel_stages = stages
+            .into_iter()
+            .map(|s| {
+                let visits = visits.remove(&s.id).unwrap_or_default();
+                let entered = visits.len();
+                let mut durations: Vec<f64> = visits
+                    .values()
+                    .filter_map(|(entered, left)| left.map(|l| seconds(*entered, l)))
+                    .collect();
+                durations.sort_by(f64::total_cmp);
+                let moved_on = durations.len();
+                let conversion = (entered > 0).then(|| moved_on as f64 / entered as f64);
+                FunnelStage {
+                    stage: Stage(s),
+                    entered: i32::try_from(entered).unwrap_or(i32::MAX),
+                    moved_on: i32::try_from(moved_on).unwrap_or(i32::MAX),
+                    conversion,
+                    drop_off: conversion.map(|c| 1.0 - c),
+                    median_seconds: percentile(&durations, 0.5),
+                    p90_seconds: percentile(&durations, 0.9),
+                }
+            })
+            .collect();
+        Ok(Funnel {
+            model: JourneyModel(model),
+            from,
+            to,
+            stages: funnel_stages,
+        })
+    }
+
+    /// Accounts in a stage of the model longer than the stage's target,
+    /// longest-stalled first. At most 500.
+    async fn stalled_accounts(
+        &self,
+        ctx: &Context<'_>,
+        model_id: ID,
+        #[graphql(default = 50)] first: i32,
+    ) -> async_graphql::Result<Vec<StalledAccount>> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        let size = PageArgs::new(Some(first), None, None, None)
+            .page("stalled")?
+            .size;
+        let model =
+            crate::journeys::find(&rc.db, ws, ids::decode(&model_id, NodeType::JourneyModel)?)
+                .await?;
+        let stages: HashMap<Uuid, stage::Model> = stage::Entity::find()
+            .filter(stage::Column::ModelId.eq(model.id))
+            .filter(stage::Column::TargetDurationSecs.is_not_null())
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let now = time::now();
+        let mut overdue = Condition::any();
+        for s in stages.values() {
+            let target = chrono::Duration::seconds(s.target_duration_secs.unwrap_or(i64::MAX / 4));
+            overdue = overdue.add(
+                Condition::all()
+                    .add(stage_position::Column::StageId.eq(s.id))
+                    .add(stage_position::Column::EnteredAt.lt(now - target)),
+            );
+        }
+        if stages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let positions = stage_position::Entity::find()
+            .filter(stage_position::Column::WorkspaceId.eq(ws))
+            .filter(stage_position::Column::ModelId.eq(model.id))
+            .filter(overdue)
+            .order_by_asc(stage_position::Column::EnteredAt)
+            .order_by_asc(stage_position::Column::Id)
+            .limit(size)
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        let loader = &rc.loader;
+        let mut out = Vec::with_capacity(positions.len());
+        for p in positions {
+            let Some(stage) = stages.get(&p.stage_id).cloned() else {
+                continue;
+            };
+            let Some(account) = crate::accounts::load(ctx, p.account_id).await? else {
+                continue;
+            };
+            let page = PageArgs::new(Some(1), None, None, None)
+                .page(crate::touchpoints::NEWEST_FIRST_ORDER)?;
+            let key = crate::graphql::loaders::TouchpointsOf {
+                owner: crate::graphql::loaders::TouchpointOwner::Account,
+                parent: p.account_id,
+                page,
+            };
+            let last = loader
+                .load_one(key)
+                .await
+                .map_err(crate::graphql::connection::load_error)?
+                .and_then(|rows| rows.into_iter().next());
+            let target = stage.target_duration_secs.unwrap_or_default() as f64;
+            out.push(StalledAccount {
+                account,
+                overdue_seconds: seconds(p.entered_at, now) - target,
+                stage: Stage(stage),
+                entered_at: p.entered_at,
+                last_touchpoint: last.map(Touchpoint),
+            });
+        }
+        Ok(out)
+    }
+
+    /// How long accounts that became MQLs within the window waited for sales'
+    /// first touchpoint.
+    async fn handoff_gap(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<HandoffGap> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        check_window(from, to)?;
+        let mqls = lifecycle_change::Entity::find()
+            .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
+            .filter(lifecycle_change::Column::ToLifecycle.eq(L::Mql))
+            .filter(lifecycle_change::Column::AccountId.is_not_null())
+            .filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(from)))
+            .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(to)))
+            .order_by_asc(lifecycle_change::Column::OccurredAt)
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        let mut first_mql: Vec<(Uuid, DateTime<Utc>)> = Vec::new();
+        for m in &mqls {
+            if let Some(a) = m
+                .account_id
+                .filter(|a| !first_mql.iter().any(|(x, _)| x == a))
+            {
+                first_mql.push((a, m.occurred_at));
+            }
+        }
+        let account_ids: Vec<Uuid> = first_mql.iter().map(|(a, _)| *a).collect();
+        let earliest = first_mql.iter().map(|(_, t)| *t).min().unwrap_or(from);
+        let sales = touchpoint::Entity::find()
+            .filter(touchpoint::Column::WorkspaceId.eq(ws))
+            .filter(touchpoint::Column::AccountId.is_in(account_ids.clone()))
+            .filter(touchpoint::Column::OwnerTeam.eq(OwnerTeam::Sales))
+            .filter(touchpoint::Column::OccurredAt.gte(earliest))
+            .order_by_asc(touchpoint::Column::OccurredAt)
+            .order_by_asc(touchpoint::Column::Id)
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        let accounts: HashMap<Uuid, account::Model> = account::Entity::find()
+            .filter(account::Column::Id.is_in(account_ids))
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        let mut gaps = Vec::new();
+        let mut entries = Vec::new();
+        for (account, mql_at) in first_mql {
+            let Some(model) = accounts.get(&account).cloned() else {
+                continue;
+            };
+            let touch = sales
+                .iter()
+                .find(|t| t.account_id == Some(account) && t.occurred_at >= mql_at)
+                .cloned();
+            if let Some(t) = &touch {
+                gaps.push(seconds(mql_at, t.occurred_at));
+            }
+            entries.push(HandoffEntry {
+                account: model,
+                mql_at,
+                first_sales_touch: touch,
+            });
+        }
+        gaps.sort_by(f64::total_cmp);
+        let handed_off = i32::try_from(gaps.len()).unwrap_or(i32::MAX);
+        Ok(HandoffGap {
+            waiting: i32::try_from(entries.len()).unwrap_or(i32::MAX) - handed_off,
+            handed_off,
+            median_seconds: percentile(&gaps, 0.5),
+            p90_seconds: percentile(&gaps, 0.9),
+            accounts: entries,
+        })
+    }
+
+    /// Net promoter score of the `nps.responded` answers within the window.
+    async fn nps(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<Nps> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        check_window(from, to)?;
+        let scores: Vec<Option<f64>> = touchpoint::Entity::find()
+            .select_only()
+            .column(touchpoint::Column::Score)
+            .filter(nps_answers(ws, from, to))
+            .into_tuple()
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        let scores: Vec<f64> = scores.into_iter().flatten().collect();
+        let promoters = scores.iter().filter(|s| **s >= 9.0).count();
+        let detractors = scores.iter().filter(|s| **s <= 6.0).count();
+        let n = scores.len();
+        let to_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(Nps {
+            score: (n > 0).then(|| (promoters as f64 - detractors as f64) * 100.0 / n as f64),
+            responses: to_i32(n),
+            promoters: to_i32(promoters),
+            passives: to_i32(n - promoters - detractors),
+            detractors: to_i32(detractors),
+        })
+    }
+
+    /// The detractors' answers within the window, to follow up; newest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn nps_detractors(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<TouchpointConnection> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        check_window(from, to)?;
+        let base = touchpoint::Entity::find()
+            .filter(nps_answers(ws, from, to))
+            .filter(touchpoint::Column::Score.lte(6.0));
+        Ok(list(
+            &rc.db,
+            base,
+            TouchpointOrder::NewestFirst,
+            PageArgs::new(first, after, last, before),
+        )
+        .await?)
+    }
+
+    /// First- and last-touch source and channel of the accounts that became
+    /// customers within the window.
+    async fn attribution(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<Attribution> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        check_window(from, to)?;
+        let changes = lifecycle_change::Entity::find()
+            .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
+            .filter(lifecycle_change::Column::ToLifecycle.eq(L::Customer))
+            .filter(lifecycle_change::Column::AccountId.is_not_null())
+            .filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(from)))
+            .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(to)))
+            .order_by_asc(lifecycle_change::Column::OccurredAt)
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?;
+        let mut customers = Vec::new();
+        for change in changes {
+            let Some(account_id) = change.account_id else {
+                continue;
+            };
+            if customers
+                .iter()
+                .any(|c: &AttributionEntry| c.account.id == account_id)
+            {
+                continue;
+            }
+            let account = crate::accounts::find(&rc.db, ws, account_id).await?;
+            let of_account = || {
+                touchpoint::Entity::find()
+                    .filter(touchpoint::Column::WorkspaceId.eq(ws))
+                    .filter(touchpoint::Column::AccountId.eq(account_id))
+            };
+            let first = of_account()
+                .order_by_asc(touchpoint::Column::OccurredAt)
+                .order_by_asc(touchpoint::Column::Id)
+                .one(&rc.db)
+                .await
+                .map_err(ApiError::from)?;
+            let last = of_account()
+                .filter(touchpoint::Column::OccurredAt.lte(change.occurred_at))
+                .order_by_desc(touchpoint::Column::OccurredAt)
+                .order_by_desc(touchpoint::Column::Id)
+                .one(&rc.db)
+                .await
+                .map_err(ApiError::from)?;
+            customers.push(AttributionEntry {
+                account,
+                customer_at: change.occurred_at,
+                first,
+                last,
+            });
+        }
+        Ok(Attribution {
+            first_touch: shares(&customers, |c| c.first.as_ref()),
+            last_touch: shares(&customers, |c| c.last.as_ref()),
+            customers,
+        })
+    }
+}
+
+fn nps_answers(ws: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(touchpoint::Column::WorkspaceId.eq(ws))
+        .add(touchpoint::Column::Kind.eq(NPS_KIND))
+        .add(touchpoint::Column::OccurredAt.gte(time::to_micros(from)))
+        .add(touchpoint::Column::OccurredAt.lt(time::to_micros(to)))
+        .add(Expr::col(touchpoint::Column::Score).is_not_null())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(percentile(&v, 0.5), Some(5.0));
+        assert_eq!(percentile(&v, 0.9), Some(9.0));
+        assert_eq!(percentile(&[4.0], 0.9), Some(4.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}
