@@ -6,16 +6,18 @@
 //! on every machine.
 
 use chrono::{Duration, Utc};
+use entity::scoring_rule;
+use entity::vocab::JourneyTemplate;
 use entity::vocab::{DmuRole, Lifecycle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
 
 use crate::accounts::{self, CreateAccountInput};
 use crate::graphql::error::ApiResult;
 use crate::touchpoints::{self, PersonInput, TouchpointInput};
 use crate::vocab::{Channel, OwnerTeam};
-use crate::{memberships, stakeholders, workspaces};
+use crate::{journeys, memberships, stakeholders, workspaces};
 
 pub const DEMO_SLUG: &str = "demo";
 
@@ -154,6 +156,34 @@ struct Activity {
     title: &'static str,
 }
 
+/// name, kind, points, cap, half-life in days.
+const SCORING_RULES: [(&str, &str, f64, Option<i32>, Option<f64>); 6] = [
+    (
+        "Webinar attended",
+        "webinar.attended",
+        15.0,
+        None,
+        Some(60.0),
+    ),
+    (
+        "Webinar registered",
+        "webinar.registered",
+        10.0,
+        Some(3),
+        Some(60.0),
+    ),
+    (
+        "Whitepaper downloaded",
+        "whitepaper.downloaded",
+        8.0,
+        Some(3),
+        Some(30.0),
+    ),
+    ("Email clicked", "email.clicked", 3.0, Some(5), Some(14.0)),
+    ("Mentioned us", "tweet.mention", 5.0, Some(4), Some(14.0)),
+    ("Sales meeting", "meeting.held", 20.0, None, None),
+];
+
 const ACTIVITIES: [Activity; 12] = [
     Activity {
         source: "twitter",
@@ -261,6 +291,27 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
     let ws = workspaces::create(db, DEMO_SLUG, "Demo Company").await?.id;
     let mut rng = StdRng::seed_from_u64(2026);
     let now = Utc::now();
+    let txn = db.begin().await?;
+    for template in [JourneyTemplate::Aida, JourneyTemplate::Mckinsey] {
+        journeys::create_from_template(&txn, ws, template, None, false).await?;
+    }
+    for (name, kind, points, max_count, half_life_days) in SCORING_RULES {
+        scoring_rule::ActiveModel {
+            id: Set(entity::new_id()),
+            workspace_id: Set(ws),
+            name: Set(name.into()),
+            kind: Set(Some(kind.into())),
+            channel: Set(None),
+            points: Set(points),
+            max_count: Set(max_count),
+            half_life_days: Set(half_life_days),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
     let mut batch = Vec::new();
     let mut serial = 0;
     for (a, spec) in ACCOUNTS.iter().enumerate() {
@@ -357,6 +408,44 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
             });
         }
     }
-    touchpoints::record(db, ws, batch).await?;
+    // Customers answered the NPS survey last month.
+    for (i, spec) in ACCOUNTS.iter().enumerate().filter(|(_, a)| a.depth >= 3) {
+        let score = [10.0, 9.0, 6.0, 10.0, 3.0, 8.0][i % 6];
+        batch.push(TouchpointInput {
+            source: "survey".into(),
+            external_id: format!("demo-nps-{i}"),
+            channel: Channel::Email,
+            kind: crate::analytics::NPS_KIND.into(),
+            occurred_at: now - Duration::days(20 + i as i64),
+            title: Some("How likely are you to recommend us?".into()),
+            body: None,
+            url: None,
+            owner_team: Some(OwnerTeam::Relationship),
+            actor: None,
+            emotion: None,
+            sentiment: None,
+            score: Some(score),
+            properties: None,
+            account_id: None,
+            stakeholder_id: None,
+            person: Some(PersonInput {
+                // The account's first person (see the people loop above).
+                email: Some(format!(
+                    "{}.{}@{}",
+                    FIRST_NAMES[(i * 3) % FIRST_NAMES.len()].to_lowercase(),
+                    LAST_NAMES[i % LAST_NAMES.len()].to_lowercase(),
+                    spec.domain
+                )),
+                ..Default::default()
+            }),
+        });
+    }
+    // Recorded day by day, as a connector would have, so that stage moves and
+    // qualifications carry the day they happened.
+    batch.sort_by_key(|t| t.occurred_at);
+    let mut days = batch.chunk_by(|a, b| a.occurred_at.date_naive() == b.occurred_at.date_naive());
+    for day in &mut days {
+        touchpoints::record(db, ws, day.to_vec()).await?;
+    }
     Ok(true)
 }
