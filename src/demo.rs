@@ -156,8 +156,10 @@ struct Activity {
     title: &'static str,
 }
 
-/// name, kind, points, cap, half-life in days.
-const SCORING_RULES: [(&str, &str, f64, Option<i32>, Option<f64>); 6] = [
+/// A scoring rule: name, kind, points, cap, half-life in days.
+type DemoRule = (&'static str, &'static str, f64, Option<i32>, Option<f64>);
+
+const SCORING_RULES: [DemoRule; 6] = [
     (
         "Webinar attended",
         "webinar.attended",
