@@ -18,6 +18,7 @@ pub mod identities;
 pub mod journeys;
 pub mod lifecycle;
 pub mod memberships;
+pub mod merges;
 pub mod progression;
 pub mod scoring;
 pub mod server;

@@ -7,10 +7,12 @@
 
 pub mod account;
 pub mod account_domain;
+pub mod consent;
 pub mod identity;
 pub mod journey_model;
 pub mod lifecycle_change;
 pub mod membership;
+pub mod merge;
 pub mod score_contribution;
 pub mod scoring_rule;
 pub mod stage;

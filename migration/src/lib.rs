@@ -12,6 +12,7 @@ mod m20261122_000002_progression;
 mod m20261122_000003_stage_archive;
 mod m20261122_000004_scoring;
 mod m20261122_000005_analytics_indexes;
+mod m20261122_000006_merges_consent;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_stage_archive::Migration),
             Box::new(m20261122_000004_scoring::Migration),
             Box::new(m20261122_000005_analytics_indexes::Migration),
+            Box::new(m20261122_000006_merges_consent::Migration),
         ]
     }
 }

@@ -17,10 +17,11 @@ pub enum NodeType {
     JourneyModel,
     Stage,
     ScoringRule,
+    Merge,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 7] = [
+    const ALL: [NodeType; 8] = [
         Self::Account,
         Self::Stakeholder,
         Self::Touchpoint,
@@ -28,6 +29,7 @@ impl NodeType {
         Self::JourneyModel,
         Self::Stage,
         Self::ScoringRule,
+        Self::Merge,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +41,7 @@ impl NodeType {
             Self::JourneyModel => "JourneyModel",
             Self::Stage => "Stage",
             Self::ScoringRule => "ScoringRule",
+            Self::Merge => "Merge",
         }
     }
 }

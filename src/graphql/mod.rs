@@ -17,6 +17,7 @@ use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
 use crate::memberships::MembershipMutation;
+use crate::merges::MergeMutation;
 use crate::progression::api::{ProgressionMutation, ProgressionQuery};
 use crate::scoring::{ScoringMutation, ScoringQuery};
 use crate::stakeholders::{StakeholderMutation, StakeholderQuery};
@@ -54,6 +55,7 @@ pub struct Mutation(
     ProgressionMutation,
     ScoringMutation,
     LifecycleMutation,
+    MergeMutation,
 );
 
 pub type JourneysSchema = Schema<Query, Mutation, EmptySubscription>;

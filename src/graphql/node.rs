@@ -1,7 +1,7 @@
 //! Relay's `Node` interface and the `node`/`nodes` lookups.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{identity, journey_model, scoring_rule, stage};
+use entity::{identity, journey_model, merge, scoring_rule, stage};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::context::request;
@@ -11,6 +11,7 @@ use crate::accounts::Account;
 use crate::auth::Scope;
 use crate::identities::Identity;
 use crate::journeys::{JourneyModel, Stage};
+use crate::merges::Merge;
 use crate::scoring::ScoringRule;
 use crate::stakeholders::Stakeholder;
 use crate::touchpoints::Touchpoint;
@@ -26,6 +27,7 @@ pub enum Node {
     JourneyModel(JourneyModel),
     Stage(Stage),
     ScoringRule(ScoringRule),
+    Merge(Merge),
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
@@ -77,6 +79,12 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             .await
             .map_err(ApiError::from)?
             .map(|m| Node::ScoringRule(ScoringRule(m))),
+        NodeType::Merge => merge::Entity::find_by_id(key)
+            .filter(merge::Column::WorkspaceId.eq(ws))
+            .one(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .map(|m| Node::Merge(Merge(m))),
     };
     Ok(node)
 }

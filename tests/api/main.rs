@@ -11,6 +11,7 @@ mod errors;
 mod helpers;
 mod http_spec;
 mod journeys;
+mod merges;
 mod pagination;
 mod progression;
 mod scoring;

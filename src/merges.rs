@@ -1,0 +1,553 @@
+//! Merging stakeholders found to be one person, and undoing it exactly.
+//!
+//! A merge moves the others' touchpoints, identities, memberships, consents and
+//! lifecycle history to the survivor, deletes the others, and writes a ledger
+//! entry holding every row and id it touched. Unmerging puts each of them back
+//! by id, so the data returns to what it was. Scores are derived and recomputed.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::vocab::{DmuRole, Lifecycle};
+use entity::{consent, identity, lifecycle_change, membership, merge, stakeholder, touchpoint};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Scope;
+use crate::graphql::context::request;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+use crate::scoring::{self, Touched};
+use crate::stakeholders::Stakeholder;
+use crate::{db, time};
+
+#[derive(Serialize, Deserialize, Clone)]
+struct PersonRow {
+    id: Uuid,
+    name: Option<String>,
+    email: Option<String>,
+    title: Option<String>,
+    lifecycle: Lifecycle,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&stakeholder::Model> for PersonRow {
+    fn from(s: &stakeholder::Model) -> Self {
+        Self {
+            id: s.id,
+            name: s.name.clone(),
+            email: s.email.clone(),
+            title: s.title.clone(),
+            lifecycle: s.lifecycle,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct MembershipRow {
+    id: Uuid,
+    account_id: Uuid,
+    stakeholder_id: Uuid,
+    role: Option<DmuRole>,
+    primary: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<&membership::Model> for MembershipRow {
+    fn from(m: &membership::Model) -> Self {
+        Self {
+            id: m.id,
+            account_id: m.account_id,
+            stakeholder_id: m.stakeholder_id,
+            role: m.role,
+            primary: m.primary,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// One merged stakeholder: its row and the ids of everything that moved.
+#[derive(Serialize, Deserialize)]
+struct Merged {
+    person: PersonRow,
+    memberships: Vec<MembershipRow>,
+    identities: Vec<Uuid>,
+    touchpoints: Vec<Uuid>,
+    consents: Vec<Uuid>,
+    lifecycle_changes: Vec<Uuid>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    survivor: PersonRow,
+    survivor_memberships: Vec<MembershipRow>,
+    merged: Vec<Merged>,
+}
+
+async fn ids_of<E, C>(
+    db: &impl ConnectionTrait,
+    column: C,
+    owner: Uuid,
+    id: C,
+) -> ApiResult<Vec<Uuid>>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    Ok(E::find()
+        .select_only()
+        .column(id)
+        .filter(column.eq(owner))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+async fn memberships_of(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+) -> ApiResult<Vec<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::StakeholderId.eq(person))
+        .all(db)
+        .await?)
+}
+
+/// Moves rows of `E` whose ids are `ids` to the stakeholder `to`.
+async fn reassign<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    owner: E::Column,
+    id: E::Column,
+    ids: &[Uuid],
+    to: Uuid,
+) -> ApiResult<()> {
+    if !ids.is_empty() {
+        E::update_many()
+            .col_expr(owner, Expr::value(to))
+            .filter(id.is_in(ids.to_vec()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Merges `others` into `survivor` and returns the ledger entry.
+pub async fn merge(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    survivor: Uuid,
+    others: &[Uuid],
+    actor: &str,
+) -> ApiResult<merge::Model> {
+    let survivor_row = crate::stakeholders::find(db, ws, survivor).await?;
+    let survivor_memberships = memberships_of(db, survivor).await?;
+    let mut held_accounts: Vec<Uuid> = survivor_memberships.iter().map(|m| m.account_id).collect();
+    let mut has_primary = survivor_memberships.iter().any(|m| m.primary);
+    let mut touched = Touched::default();
+    let mut merged = Vec::new();
+    let mut email = survivor_row.email.clone();
+    for &other in others {
+        let person = crate::stakeholders::find(db, ws, other).await?;
+        let memberships = memberships_of(db, other).await?;
+        let record = Merged {
+            person: PersonRow::from(&person),
+            memberships: memberships.iter().map(MembershipRow::from).collect(),
+            identities: ids_of::<identity::Entity, _>(
+                db,
+                identity::Column::StakeholderId,
+                other,
+                identity::Column::Id,
+            )
+            .await?,
+            touchpoints: ids_of::<touchpoint::Entity, _>(
+                db,
+                touchpoint::Column::StakeholderId,
+                other,
+                touchpoint::Column::Id,
+            )
+            .await?,
+            consents: ids_of::<consent::Entity, _>(
+                db,
+                consent::Column::StakeholderId,
+                other,
+                consent::Column::Id,
+            )
+            .await?,
+            lifecycle_changes: ids_of::<lifecycle_change::Entity, _>(
+                db,
+                lifecycle_change::Column::StakeholderId,
+                other,
+                lifecycle_change::Column::Id,
+            )
+            .await?,
+        };
+        reassign::<identity::Entity>(
+            db,
+            identity::Column::StakeholderId,
+            identity::Column::Id,
+            &record.identities,
+            survivor,
+        )
+        .await?;
+        reassign::<touchpoint::Entity>(
+            db,
+            touchpoint::Column::StakeholderId,
+            touchpoint::Column::Id,
+            &record.touchpoints,
+            survivor,
+        )
+        .await?;
+        reassign::<consent::Entity>(
+            db,
+            consent::Column::StakeholderId,
+            consent::Column::Id,
+            &record.consents,
+            survivor,
+        )
+        .await?;
+        reassign::<lifecycle_change::Entity>(
+            db,
+            lifecycle_change::Column::StakeholderId,
+            lifecycle_change::Column::Id,
+            &record.lifecycle_changes,
+            survivor,
+        )
+        .await?;
+        for m in memberships {
+            touched.accounts.insert(m.account_id, (m.id, time::now()));
+            if held_accounts.contains(&m.account_id) {
+                // The survivor is already a member; the other's copy goes (and
+                // comes back on unmerge from the ledger).
+                membership::Entity::delete_by_id(m.id).exec(db).await?;
+            } else {
+                let primary = m.primary && !has_primary;
+                has_primary |= primary;
+                held_accounts.push(m.account_id);
+                membership::ActiveModel {
+                    id: Set(m.id),
+                    stakeholder_id: Set(survivor),
+                    primary: Set(primary),
+                    ..Default::default()
+                }
+                .update(db)
+                .await?;
+            }
+        }
+        if email.is_none() {
+            email = person.email.clone();
+        }
+        stakeholder::Entity::delete_by_id(other).exec(db).await?;
+        merged.push(record);
+    }
+    stakeholder::ActiveModel {
+        id: Set(survivor),
+        email: Set(email),
+        updated_at: Set(time::now()),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    let snapshot = Snapshot {
+        survivor: PersonRow::from(&survivor_row),
+        survivor_memberships: survivor_memberships
+            .iter()
+            .map(MembershipRow::from)
+            .collect(),
+        merged,
+    };
+    let entry = merge::ActiveModel {
+        id: Set(entity::new_id()),
+        workspace_id: Set(ws),
+        survivor_id: Set(survivor),
+        snapshot: Set(
+            serde_json::to_value(&snapshot).map_err(|e| ApiError::Internal(e.to_string()))?
+        ),
+        actor: Set(Some(actor.to_owned())),
+        created_at: Set(time::now()),
+        undone_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    touched
+        .stakeholders
+        .insert(survivor, (entry.id, time::now()));
+    rescore_only(db, ws, touched).await?;
+    Ok(entry)
+}
+
+/// Rescores people and accounts without treating the change as a qualifying
+/// event: a merge or unmerge recomputes, it does not decide.
+async fn rescore_only(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> ApiResult<()> {
+    let rules = scoring::rules_of(db, ws).await?;
+    let now = time::now();
+    for person in touched.stakeholders.keys() {
+        scoring::recompute_stakeholder(db, ws, &rules, *person, now).await?;
+    }
+    for account in touched.accounts.keys() {
+        scoring::recompute_account(db, *account).await?;
+    }
+    Ok(())
+}
+
+/// Undoes a merge, restoring every row and id it moved.
+pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> ApiResult<Vec<Uuid>> {
+    let entry = merge::Entity::find_by_id(merge_id)
+        .filter(merge::Column::WorkspaceId.eq(ws))
+        .one(db)
+        .await?
+        .ok_or(ApiError::not_found("merge"))?;
+    if entry.undone_at.is_some() {
+        return Err(ApiError::Conflict("this merge was already undone".into()));
+    }
+    let snapshot: Snapshot = serde_json::from_value(entry.snapshot.clone())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let survivor = crate::stakeholders::find(db, ws, entry.survivor_id)
+        .await
+        .map_err(|_| ApiError::Conflict("the survivor no longer exists".into()))?;
+    let s = &snapshot.survivor;
+    stakeholder::ActiveModel {
+        id: Set(survivor.id),
+        name: Set(s.name.clone()),
+        email: Set(s.email.clone()),
+        title: Set(s.title.clone()),
+        lifecycle: Set(s.lifecycle),
+        updated_at: Set(s.updated_at),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    let mut touched = Touched::default();
+    touched
+        .stakeholders
+        .insert(survivor.id, (entry.id, time::now()));
+    let mut restored = Vec::new();
+    for m in &snapshot.merged {
+        let p = &m.person;
+        stakeholder::ActiveModel {
+            id: Set(p.id),
+            workspace_id: Set(ws),
+            name: Set(p.name.clone()),
+            email: Set(p.email.clone()),
+            title: Set(p.title.clone()),
+            lifecycle: Set(p.lifecycle),
+            score: Set(0.0),
+            created_at: Set(p.created_at),
+            updated_at: Set(p.updated_at),
+        }
+        .insert(db)
+        .await?;
+        reassign::<identity::Entity>(
+            db,
+            identity::Column::StakeholderId,
+            identity::Column::Id,
+            &m.identities,
+            p.id,
+        )
+        .await?;
+        reassign::<touchpoint::Entity>(
+            db,
+            touchpoint::Column::StakeholderId,
+            touchpoint::Column::Id,
+            &m.touchpoints,
+            p.id,
+        )
+        .await?;
+        reassign::<consent::Entity>(
+            db,
+            consent::Column::StakeholderId,
+            consent::Column::Id,
+            &m.consents,
+            p.id,
+        )
+        .await?;
+        reassign::<lifecycle_change::Entity>(
+            db,
+            lifecycle_change::Column::StakeholderId,
+            lifecycle_change::Column::Id,
+            &m.lifecycle_changes,
+            p.id,
+        )
+        .await?;
+        for row in &m.memberships {
+            restore_membership(db, ws, row).await?;
+            touched
+                .accounts
+                .insert(row.account_id, (row.id, time::now()));
+        }
+        touched.stakeholders.insert(p.id, (entry.id, time::now()));
+        restored.push(p.id);
+    }
+    for row in &snapshot.survivor_memberships {
+        restore_membership(db, ws, row).await?;
+    }
+    merge::ActiveModel {
+        id: Set(entry.id),
+        undone_at: Set(Some(time::now())),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    rescore_only(db, ws, touched).await?;
+    Ok(restored)
+}
+
+/// Puts a membership back as the ledger recorded it: updated when its row still
+/// exists (it moved), inserted when it was dropped as a duplicate.
+async fn restore_membership(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    row: &MembershipRow,
+) -> ApiResult<()> {
+    let active = membership::ActiveModel {
+        id: Set(row.id),
+        workspace_id: Set(ws),
+        account_id: Set(row.account_id),
+        stakeholder_id: Set(row.stakeholder_id),
+        role: Set(row.role),
+        primary: Set(row.primary),
+        created_at: Set(row.created_at),
+    };
+    if membership::Entity::find_by_id(row.id)
+        .one(db)
+        .await?
+        .is_some()
+    {
+        active.update(db).await?;
+    } else {
+        active.insert(db).await?;
+    }
+    Ok(())
+}
+
+/// A merge in the ledger.
+pub struct Merge(pub merge::Model);
+
+#[Object]
+impl Merge {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Merge, self.0.id)
+    }
+    async fn survivor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Stakeholder>> {
+        crate::stakeholders::load(ctx, self.0.survivor_id).await
+    }
+    /// The ids the merged stakeholders had (and get back on unmerge).
+    async fn merged_stakeholder_ids(&self) -> Vec<ID> {
+        let snapshot: Option<Snapshot> = serde_json::from_value(self.0.snapshot.clone()).ok();
+        snapshot
+            .map(|s| {
+                s.merged
+                    .iter()
+                    .map(|m| ids::encode(NodeType::Stakeholder, m.person.id))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    async fn actor(&self) -> Option<&str> {
+        self.0.actor.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn undone_at(&self) -> Option<DateTime<Utc>> {
+        self.0.undone_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct MergeStakeholdersInput {
+    pub survivor_id: ID,
+    /// The stakeholders merged into the survivor; they cease to exist.
+    pub stakeholder_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UnmergeStakeholdersInput {
+    pub merge_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct MergeStakeholdersPayload {
+    pub merge: Merge,
+    pub survivor: Stakeholder,
+}
+
+#[derive(SimpleObject)]
+pub struct UnmergeStakeholdersPayload {
+    pub merge: Merge,
+    /// The survivor first, then the restored stakeholders.
+    pub stakeholders: Vec<Stakeholder>,
+}
+
+#[derive(Default)]
+pub struct MergeMutation;
+
+#[Object]
+impl MergeMutation {
+    /// Merges stakeholders found to be one person into a survivor. Needs `admin`.
+    async fn merge_stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        input: MergeStakeholdersInput,
+    ) -> async_graphql::Result<MergeStakeholdersPayload> {
+        let rc = request(ctx);
+        let principal = rc.require(Scope::Admin)?;
+        let ws = principal.workspace_id;
+        let survivor = ids::decode(&input.survivor_id, NodeType::Stakeholder)?;
+        let mut others: Vec<Uuid> = input
+            .stakeholder_ids
+            .iter()
+            .map(|id| ids::decode(id, NodeType::Stakeholder))
+            .collect::<ApiResult<_>>()?;
+        others.sort();
+        others.dedup();
+        if others.is_empty() || others.len() > 50 || others.contains(&survivor) {
+            return Err(
+                ApiError::bad_input("merge 1 to 50 stakeholders other than the survivor").into(),
+            );
+        }
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let entry = merge(&txn, ws, survivor, &others, &principal.subject).await?;
+        let survivor = crate::stakeholders::find(&txn, ws, survivor).await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(MergeStakeholdersPayload {
+            merge: Merge(entry),
+            survivor: Stakeholder(survivor),
+        })
+    }
+
+    /// Undoes a merge: the merged stakeholders come back with their ids and
+    /// everything they had. Needs `admin`.
+    async fn unmerge_stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        input: UnmergeStakeholdersInput,
+    ) -> async_graphql::Result<UnmergeStakeholdersPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Admin)?.workspace_id;
+        let merge_id = ids::decode(&input.merge_id, NodeType::Merge)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let restored = unmerge(&txn, ws, merge_id).await?;
+        let entry = merge::Entity::find_by_id(merge_id)
+            .one(&txn)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::not_found("merge"))?;
+        let mut people = vec![Stakeholder(
+            crate::stakeholders::find(&txn, ws, entry.survivor_id).await?,
+        )];
+        for id in restored {
+            people.push(Stakeholder(crate::stakeholders::find(&txn, ws, id).await?));
+        }
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(UnmergeStakeholdersPayload {
+            merge: Merge(entry),
+            stakeholders: people,
+        })
+    }
+}

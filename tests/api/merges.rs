@@ -1,0 +1,110 @@
+//! Merging stakeholders and undoing it to the identical state.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_code, create_account, create_stakeholder, record, spawn_app};
+
+const STATE: &str = r#"{
+  stakeholders(orderBy: { field: CREATED_AT }) { nodes {
+    id name email title lifecycle score updatedAt
+    identities { id kind value }
+    accounts { edges { role primary node { id } } }
+    touchpoints { nodes { id externalId } }
+    lifecycleChanges { from to cause }
+  } }
+  accounts { nodes { id score stakeholders { edges { role primary node { id } } } } }
+}"#;
+
+async fn state(app: &TestApp, token: &str) -> Value {
+    app.ok(token, STATE, json!({})).await
+}
+
+#[tokio::test]
+async fn merge_then_unmerge_returns_to_the_identical_state() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    app.ok(&token, "mutation { upsertScoringRule(input: { name: \"all\", channel: SOCIAL, points: 5 }) { scoringRule { id } } }", json!({}))
+        .await;
+    let initech = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    let umbrella = create_account(&app, &token, "Umbrella", &[]).await;
+    // One person, known twice: by email at Initech, and by a twitter handle at
+    // Initech (as a champion) and Umbrella.
+    let ada = create_stakeholder(&app, &token, json!({ "name": "Ada", "email": "ada@initech.com", "accountId": initech, "role": "DECISION_MAKER" })).await;
+    let handle = create_stakeholder(
+        &app,
+        &token,
+        json!({ "name": "@ada_l", "identities": [{ "kind": "TWITTER_HANDLE", "value": "ada_l" }], "accountId": initech, "role": "CHAMPION" }),
+    )
+    .await;
+    app.ok(
+        &token,
+        "mutation($a: ID!, $s: ID!) { addStakeholderToAccount(input: { accountId: $a, stakeholderId: $s, role: USER }) { primary } }",
+        json!({ "a": umbrella, "s": handle }),
+    )
+    .await;
+    record(
+        &app,
+        &token,
+        json!([
+            { "source": "twitter", "externalId": "t1", "channel": "SOCIAL", "kind": "tweet.mention", "occurredAt": "2026-03-01T00:00:00Z", "stakeholderId": handle },
+            { "source": "twitter", "externalId": "t2", "channel": "SOCIAL", "kind": "tweet.mention", "occurredAt": "2026-03-02T00:00:00Z", "stakeholderId": ada }
+        ]),
+    )
+    .await;
+    let before = state(&app, &token).await;
+
+    let merge = r#"mutation($s: ID!, $o: [ID!]!) { mergeStakeholders(input: { survivorId: $s, stakeholderIds: $o }) {
+        merge { id mergedStakeholderIds } survivor { id score identities { kind value } accounts { edges { role primary node { id } } } touchpoints { totalCount } } } }"#;
+    let data = app
+        .ok(&token, merge, json!({ "s": ada, "o": [handle] }))
+        .await;
+    let survivor = &data["mergeStakeholders"]["survivor"];
+    assert_eq!(
+        data["mergeStakeholders"]["merge"]["mergedStakeholderIds"],
+        json!([handle])
+    );
+    assert_eq!(survivor["touchpoints"]["totalCount"], 2);
+    assert_eq!(
+        survivor["score"], 10.0,
+        "both tweets count for one person now"
+    );
+    assert_eq!(survivor["identities"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        survivor["accounts"]["edges"],
+        json!([{ "role": "DECISION_MAKER", "primary": true, "node": { "id": initech } },
+               { "role": "USER", "primary": false, "node": { "id": umbrella } }])
+    );
+    let gone = app
+        .gql(
+            &token,
+            "query($id: ID!) { stakeholder(id: $id) { id } }",
+            json!({ "id": handle }),
+        )
+        .await;
+    assert_code(&gone, "NOT_FOUND");
+
+    let unmerge = r#"mutation($m: ID!) { unmergeStakeholders(input: { mergeId: $m }) { merge { undoneAt } stakeholders { id } } }"#;
+    let merge_id = data["mergeStakeholders"]["merge"]["id"].clone();
+    let data = app.ok(&token, unmerge, json!({ "m": merge_id })).await;
+    assert!(data["unmergeStakeholders"]["merge"]["undoneAt"].is_string());
+    assert_eq!(state(&app, &token).await, before);
+    assert_code(
+        &app.gql(&token, unmerge, json!({ "m": merge_id })).await,
+        "CONFLICT",
+    );
+
+    let bad = app
+        .gql(&token, merge, json!({ "s": ada, "o": [ada] }))
+        .await;
+    assert_code(&bad, "BAD_USER_INPUT");
+    let writer = app.token(
+        "acme",
+        &[journeys::auth::Scope::Read, journeys::auth::Scope::Write],
+    );
+    assert_code(
+        &app.gql(&writer, merge, json!({ "s": ada, "o": [handle] }))
+            .await,
+        "FORBIDDEN",
+    );
+}
