@@ -19,6 +19,7 @@ pub mod journeys;
 pub mod lifecycle;
 pub mod memberships;
 pub mod merges;
+pub mod privacy;
 pub mod progression;
 pub mod scoring;
 pub mod server;

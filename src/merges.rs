@@ -339,6 +339,7 @@ pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Api
             score: Set(0.0),
             created_at: Set(p.created_at),
             updated_at: Set(p.updated_at),
+            erased_at: Set(None),
         }
         .insert(db)
         .await?;

@@ -61,6 +61,18 @@ impl Stakeholder {
     ) -> async_graphql::Result<Vec<crate::scoring::ScoreContribution>> {
         crate::scoring::breakdown(ctx, self.0.id).await
     }
+    /// Consents: the current one per channel, or every change when `history`.
+    async fn consents(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] history: bool,
+    ) -> async_graphql::Result<Vec<crate::privacy::Consent>> {
+        crate::privacy::consents_of(ctx, self.0.id, history).await
+    }
+    /// When the person's data was erased.
+    async fn erased_at(&self) -> Option<DateTime<Utc>> {
+        self.0.erased_at
+    }
     /// Every lifecycle change, oldest first.
     async fn lifecycle_changes(
         &self,
@@ -451,6 +463,7 @@ pub async fn insert(
         score: Set(0.0),
         created_at: Set(now),
         updated_at: Set(now),
+        erased_at: Set(None),
     }
     .insert(txn)
     .await?;

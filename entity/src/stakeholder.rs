@@ -18,6 +18,9 @@ pub struct Model {
     pub score: f64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set when the person's data was erased; the row stays, anonymous, so
+    /// counts and funnels do not change.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

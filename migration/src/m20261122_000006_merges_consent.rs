@@ -1,5 +1,5 @@
-//! The merge ledger (what each merge moved, so it can be undone exactly) and
-//! consent per stakeholder and channel, with its history.
+//! The merge ledger (what each merge moved, so it can be undone exactly),
+//! consent per stakeholder and channel with its history, and erasure marks.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -40,11 +40,19 @@ enum Workspaces {
 enum Stakeholders {
     Table,
     Id,
+    ErasedAt,
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Stakeholders::Table)
+                .add_column(timestamp_with_time_zone_null(Stakeholders::ErasedAt))
+                .take(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(Merges::Table)
@@ -113,6 +121,13 @@ impl MigrationTrait for Migration {
         m.drop_table(Table::drop().table(Consents::Table).take())
             .await?;
         m.drop_table(Table::drop().table(Merges::Table).take())
-            .await
+            .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Stakeholders::Table)
+                .drop_column(Stakeholders::ErasedAt)
+                .take(),
+        )
+        .await
     }
 }

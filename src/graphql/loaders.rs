@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{
-    account, account_domain, identity, journey_model, lifecycle_change, membership,
+    account, account_domain, consent, identity, journey_model, lifecycle_change, membership,
     score_contribution, scoring_rule, stage, stage_transition, stakeholder, touchpoint,
 };
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, WindowStatement};
@@ -252,6 +252,35 @@ impl Loader<LifecycleOf> for Batch {
                 (None, None) => continue,
             };
             out.entry(LifecycleOf(subject)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// A stakeholder's consents, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConsentsOf(pub Uuid);
+
+impl Loader<ConsentsOf> for Batch {
+    type Value = Vec<consent::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ConsentsOf],
+    ) -> Result<HashMap<ConsentsOf, Self::Value>, LoadError> {
+        let rows = consent::Entity::find()
+            .filter(consent::Column::WorkspaceId.eq(self.workspace))
+            .filter(consent::Column::StakeholderId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_desc(consent::Column::RecordedAt)
+            .order_by_desc(consent::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut out: HashMap<ConsentsOf, Self::Value> = HashMap::new();
+        for row in rows {
+            out.entry(ConsentsOf(row.stakeholder_id))
+                .or_default()
+                .push(row);
         }
         Ok(out)
     }

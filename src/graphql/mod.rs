@@ -18,6 +18,7 @@ use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
 use crate::memberships::MembershipMutation;
 use crate::merges::MergeMutation;
+use crate::privacy::PrivacyMutation;
 use crate::progression::api::{ProgressionMutation, ProgressionQuery};
 use crate::scoring::{ScoringMutation, ScoringQuery};
 use crate::stakeholders::{StakeholderMutation, StakeholderQuery};
@@ -56,6 +57,7 @@ pub struct Mutation(
     ScoringMutation,
     LifecycleMutation,
     MergeMutation,
+    PrivacyMutation,
 );
 
 pub type JourneysSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -13,6 +13,7 @@ mod http_spec;
 mod journeys;
 mod merges;
 mod pagination;
+mod privacy;
 mod progression;
 mod scoring;
 mod stakeholders;

@@ -1,0 +1,251 @@
+//! Consent per stakeholder and channel, and erasure (the right to be forgotten).
+//!
+//! Erasure removes what identifies a person: their name, email and title,
+//! identities, consents, the contents of their touchpoints, and their rows in
+//! merge snapshots. The stakeholder and touchpoint rows stay, anonymous, so
+//! funnels, scores and NPS totals do not change.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{consent, identity, merge, stakeholder, touchpoint};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::auth::Scope;
+use crate::graphql::context::request;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+use crate::stakeholders::Stakeholder;
+use crate::vocab::Channel;
+use crate::{db, time};
+
+/// A consent given or taken back.
+pub struct Consent(pub consent::Model);
+
+#[Object]
+impl Consent {
+    async fn channel(&self) -> Channel {
+        self.0.channel.into()
+    }
+    async fn granted(&self) -> bool {
+        self.0.granted
+    }
+    /// Where it was given or taken back.
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+}
+
+/// A stakeholder's consents: the current one per channel, or the whole history
+/// newest first.
+pub async fn consents_of(
+    ctx: &Context<'_>,
+    person: Uuid,
+    history: bool,
+) -> async_graphql::Result<Vec<Consent>> {
+    let rows = request(ctx)
+        .loader
+        .load_one(crate::graphql::loaders::ConsentsOf(person))
+        .await
+        .map_err(crate::graphql::connection::load_error)?
+        .unwrap_or_default();
+    let mut seen = Vec::new();
+    Ok(rows
+        .into_iter()
+        .filter(|c| {
+            history || {
+                let first = !seen.contains(&c.channel);
+                seen.push(c.channel);
+                first
+            }
+        })
+        .map(Consent)
+        .collect())
+}
+
+/// Removes a person's identifying data everywhere; see the module docs.
+pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> ApiResult<()> {
+    let found = crate::stakeholders::find(db, ws, person).await?;
+    let now = time::now();
+    stakeholder::ActiveModel {
+        id: Set(found.id),
+        name: Set(None),
+        email: Set(None),
+        title: Set(None),
+        updated_at: Set(now),
+        erased_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    identity::Entity::delete_many()
+        .filter(identity::Column::StakeholderId.eq(person))
+        .exec(db)
+        .await?;
+    consent::Entity::delete_many()
+        .filter(consent::Column::StakeholderId.eq(person))
+        .exec(db)
+        .await?;
+    touchpoint::Entity::update_many()
+        .col_expr(
+            touchpoint::Column::Title,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            touchpoint::Column::Body,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(touchpoint::Column::Url, Expr::value(Option::<String>::None))
+        .col_expr(
+            touchpoint::Column::Properties,
+            Expr::value(Option::<serde_json::Value>::None),
+        )
+        .col_expr(touchpoint::Column::UpdatedAt, Expr::value(now))
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::StakeholderId.eq(person))
+        .exec(db)
+        .await?;
+    // Merge snapshots keep copies of people's rows: scrub this person's, and
+    // in merges into them, the rows of the records found to be them too.
+    for entry in merge::Entity::find()
+        .filter(merge::Column::WorkspaceId.eq(ws))
+        .all(db)
+        .await?
+    {
+        let mut snapshot = entry.snapshot.clone();
+        let whom = if entry.survivor_id == person {
+            None
+        } else {
+            Some(person.to_string())
+        };
+        if scrub(&mut snapshot, whom.as_deref()) {
+            merge::ActiveModel {
+                id: Set(entry.id),
+                snapshot: Set(snapshot),
+                ..Default::default()
+            }
+            .update(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Blanks the personal fields of the person rows (those with an `email` field)
+/// in a snapshot: of the one with id `person`, or of all when `None`.
+fn scrub(value: &mut Value, person: Option<&str>) -> bool {
+    let mut changed = false;
+    match value {
+        Value::Object(map) => {
+            let id = map.get("id").and_then(Value::as_str);
+            if map.contains_key("email") && (person.is_none() || id == person) {
+                for field in ["name", "email", "title"] {
+                    map.insert(field.into(), Value::Null);
+                }
+                changed = true;
+            }
+            for child in map.values_mut() {
+                changed |= scrub(child, person);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                changed |= scrub(child, person);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+#[derive(InputObject)]
+pub struct SetConsentInput {
+    pub stakeholder_id: ID,
+    pub channel: Channel,
+    pub granted: bool,
+    /// Where it was given or taken back: a form, an email reply, a call.
+    pub source: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SetConsentPayload {
+    pub stakeholder: Stakeholder,
+    pub consent: Consent,
+}
+
+#[derive(InputObject)]
+pub struct EraseStakeholderInput {
+    pub stakeholder_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct EraseStakeholderPayload {
+    /// The stakeholder, now anonymous.
+    pub stakeholder: Stakeholder,
+}
+
+#[derive(Default)]
+pub struct PrivacyMutation;
+
+#[Object]
+impl PrivacyMutation {
+    /// Records a consent given or taken back; the history is kept.
+    async fn set_consent(
+        &self,
+        ctx: &Context<'_>,
+        input: SetConsentInput,
+    ) -> async_graphql::Result<SetConsentPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Write)?.workspace_id;
+        let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
+        let source = input.source.trim().to_owned();
+        if source.is_empty() || source.chars().count() > 200 {
+            return Err(ApiError::bad_input("`source` must be 1 to 200 characters").into());
+        }
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let found = crate::stakeholders::find(&txn, ws, person).await?;
+        if found.erased_at.is_some() {
+            return Err(ApiError::Conflict("this stakeholder was erased".into()).into());
+        }
+        let row = consent::ActiveModel {
+            id: Set(entity::new_id()),
+            workspace_id: Set(ws),
+            stakeholder_id: Set(person),
+            channel: Set(input.channel.into()),
+            granted: Set(input.granted),
+            source: Set(source),
+            recorded_at: Set(time::now()),
+        }
+        .insert(&txn)
+        .await
+        .map_err(ApiError::from)?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(SetConsentPayload {
+            stakeholder: Stakeholder(found),
+            consent: Consent(row),
+        })
+    }
+
+    /// Erases a person's data (the right to be forgotten). Needs `admin`.
+    async fn erase_stakeholder(
+        &self,
+        ctx: &Context<'_>,
+        input: EraseStakeholderInput,
+    ) -> async_graphql::Result<EraseStakeholderPayload> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Admin)?.workspace_id;
+        let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        erase(&txn, ws, person).await?;
+        let found = crate::stakeholders::find(&txn, ws, person).await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(EraseStakeholderPayload {
+            stakeholder: Stakeholder(found),
+        })
+    }
+}
