@@ -1,7 +1,7 @@
 //! Memberships: which people belong to which accounts, in what role.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use entity::membership;
+use entity::{membership, touchpoint};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -190,7 +190,12 @@ pub async fn upsert(
             active.update(txn).await?
         }
         None => {
-            membership::ActiveModel {
+            let first = membership::Entity::find()
+                .filter(membership::Column::StakeholderId.eq(stakeholder))
+                .one(txn)
+                .await?
+                .is_none();
+            let model = membership::ActiveModel {
                 id: Set(entity::new_id()),
                 workspace_id: Set(workspace),
                 account_id: Set(account),
@@ -200,10 +205,39 @@ pub async fn upsert(
                 created_at: Set(time::now()),
             }
             .insert(txn)
-            .await?
+            .await?;
+            if first {
+                adopt_anonymous_touchpoints(txn, workspace, account, stakeholder).await?;
+            }
+            model
         }
     };
     Ok(model)
+}
+
+/// A visitor who joins their first account brings their account-less
+/// touchpoints along: the account's journey then starts where theirs did.
+async fn adopt_anonymous_touchpoints(
+    txn: &impl ConnectionTrait,
+    workspace: Uuid,
+    account: Uuid,
+    stakeholder: Uuid,
+) -> ApiResult<()> {
+    let moved = touchpoint::Entity::update_many()
+        .col_expr(
+            touchpoint::Column::AccountId,
+            sea_orm::sea_query::Expr::value(account),
+        )
+        .filter(touchpoint::Column::WorkspaceId.eq(workspace))
+        .filter(touchpoint::Column::StakeholderId.eq(stakeholder))
+        .filter(touchpoint::Column::AccountId.is_null())
+        .exec(txn)
+        .await?;
+    if moved.rows_affected > 0 {
+        let rules = crate::progression::load_rules(txn, workspace).await?;
+        crate::progression::replay_all(txn, &rules, account).await?;
+    }
+    Ok(())
 }
 
 #[derive(InputObject)]

@@ -325,3 +325,66 @@ async fn circular_models_loop_back_and_models_run_side_by_side() {
     let default = journey(&app, &token, &account).await;
     assert_eq!(default["currentStage"]["key"], "loyalty_advocacy");
 }
+
+#[tokio::test]
+async fn an_identified_visitor_brings_their_touchpoints_into_the_account() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let account = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    let visit = |id: &str, kind: &str, channel: &str, date: &str, person: Value| {
+        json!({ "source": "web", "externalId": id, "kind": kind, "channel": channel,
+                "occurredAt": format!("2026-03-{date}T09:00:00Z"), "person": person })
+    };
+    let anon = json!({ "anonymousId": "cookie-42" });
+    let payload = record(
+        &app,
+        &token,
+        json!([
+            visit("v1", "page.visited", "WEB", "01", anon.clone()),
+            visit("v2", "whitepaper.downloaded", "WEB", "05", anon.clone()),
+        ]),
+    )
+    .await;
+    assert_eq!(payload["results"][0]["touchpoint"]["account"], Value::Null);
+    // The visitor fills in the webinar form with their work email.
+    record(
+        &app,
+        &token,
+        json!([visit(
+            "v3",
+            "webinar.registered",
+            "WEBINAR",
+            "10",
+            json!({ "anonymousId": "cookie-42", "email": "ada@initech.com" })
+        )]),
+    )
+    .await;
+    let data = app
+        .ok(&token, "query($id: ID!) { account(id: $id) { touchpoints { totalCount } stakeholders { nodes { email lifecycle } } } }", json!({ "id": account }))
+        .await;
+    assert_eq!(data["account"]["touchpoints"]["totalCount"], 3);
+    assert_eq!(
+        data["account"]["stakeholders"]["nodes"],
+        json!([{ "email": "ada@initech.com", "lifecycle": "LEAD" }])
+    );
+    let j = journey(&app, &token, &account).await;
+    let keys: Vec<(&str, &str)> = j["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["to"]["key"].as_str().unwrap(),
+                t["occurredAt"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("awareness", "2026-03-01T09:00:00+00:00"),
+            ("consideration", "2026-03-05T09:00:00+00:00")
+        ]
+    );
+}
