@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{account, account_domain, stage_position};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -378,13 +377,8 @@ impl AccountQuery {
             principal.workspace_id,
             &filter.unwrap_or_default(),
         )?);
-        let mut query = base.clone().filter(keyset.condition(&page));
-        for (col, dir) in keyset.fetch_order(&page) {
-            query = query.order_by(col, dir);
-        }
-        let rows = query
-            .limit(page.size + 1)
-            .all(&rc.db)
+        let rows = keyset
+            .fetch(&rc.db, base.clone(), &page)
             .await
             .map_err(ApiError::from)?;
         let (edges, page_info) = edges(rows, &page, |a| order.cursor(a), Account);

@@ -430,16 +430,7 @@ impl AnalyticsQuery {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;
-        let mqls = lifecycle_change::Entity::find()
-            .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
-            .filter(lifecycle_change::Column::ToLifecycle.eq(L::Mql))
-            .filter(lifecycle_change::Column::AccountId.is_not_null())
-            .filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(from)))
-            .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(to)))
-            .order_by_asc(lifecycle_change::Column::OccurredAt)
-            .all(&rc.db)
-            .await
-            .map_err(ApiError::from)?;
+        let mqls = accounts_becoming(&rc.db, ws, L::Mql, from, to).await?;
         let mut first_mql: Vec<(Uuid, DateTime<Utc>)> = Vec::new();
         for m in &mqls {
             if let Some(a) = m
@@ -572,16 +563,7 @@ impl AnalyticsQuery {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;
-        let changes = lifecycle_change::Entity::find()
-            .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
-            .filter(lifecycle_change::Column::ToLifecycle.eq(L::Customer))
-            .filter(lifecycle_change::Column::AccountId.is_not_null())
-            .filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(from)))
-            .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(to)))
-            .order_by_asc(lifecycle_change::Column::OccurredAt)
-            .all(&rc.db)
-            .await
-            .map_err(ApiError::from)?;
+        let changes = accounts_becoming(&rc.db, ws, L::Customer, from, to).await?;
         let mut customers = Vec::new();
         for change in changes {
             let Some(account_id) = change.account_id else {
@@ -625,6 +607,26 @@ impl AnalyticsQuery {
             customers,
         })
     }
+}
+
+/// The changes of accounts to `lifecycle` within the window, oldest first.
+async fn accounts_becoming(
+    db: &impl sea_orm::ConnectionTrait,
+    ws: Uuid,
+    lifecycle: L,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ApiResult<Vec<lifecycle_change::Model>> {
+    Ok(lifecycle_change::Entity::find()
+        .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
+        .filter(lifecycle_change::Column::ToLifecycle.eq(lifecycle))
+        .filter(lifecycle_change::Column::AccountId.is_not_null())
+        .filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(from)))
+        .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(to)))
+        .order_by_asc(lifecycle_change::Column::OccurredAt)
+        .order_by_asc(lifecycle_change::Column::Id)
+        .all(db)
+        .await?)
 }
 
 fn nps_answers(ws: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Condition {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{account_domain, membership, stakeholder, touchpoint, vocab};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -286,11 +286,7 @@ pub async fn list(
         TouchpointOrder::OldestFirst => (OLDEST_FIRST_ORDER, OLDEST_FIRST),
     };
     let page = args.page(name)?;
-    let mut query = base.clone().filter(keyset.condition(&page));
-    for (col, dir) in keyset.fetch_order(&page) {
-        query = query.order_by(col, dir);
-    }
-    let rows = query.limit(page.size + 1).all(db).await?;
+    let rows = keyset.fetch(db, base.clone(), &page).await?;
     Ok(touchpoint_connection_from(
         rows,
         &page,

@@ -193,6 +193,26 @@ impl<C: IntoColumnRef + Copy> Keyset<C> {
         }
     }
 
+    /// Fetches the page's rows of `base` (one more than the page holds, to tell
+    /// whether more follow), in fetch order; `finish` puts them right.
+    pub async fn fetch<E>(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        base: sea_orm::Select<E>,
+        page: &Page,
+    ) -> Result<Vec<E::Model>, sea_orm::DbErr>
+    where
+        E: sea_orm::EntityTrait<Column = C>,
+        C: sea_orm::ColumnTrait,
+    {
+        use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+        let mut query = base.filter(self.condition(page));
+        for (col, dir) in self.fetch_order(page) {
+            query = query.order_by(col, dir);
+        }
+        query.limit(page.size + 1).all(db).await
+    }
+
     /// The order to fetch rows in: forward, or reversed for `last/before`.
     pub fn fetch_order(&self, page: &Page) -> Vec<(C, Order)> {
         let desc = self.descending != page.backward;
