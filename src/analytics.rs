@@ -281,6 +281,9 @@ impl AnalyticsQuery {
         let mut query = stage_transition::Entity::find()
             .filter(stage_transition::Column::WorkspaceId.eq(ws))
             .filter(stage_transition::Column::ModelId.eq(model.id))
+            // Only the window's moves: an entry within it and the move that ended
+            // it (before `to`) both lie inside, so history before `from` is never read.
+            .filter(stage_transition::Column::OccurredAt.gte(time::to_micros(from)))
             .filter(stage_transition::Column::OccurredAt.lt(time::to_micros(to)))
             .order_by_asc(stage_transition::Column::AccountId)
             .order_by_asc(stage_transition::Column::OccurredAt)
@@ -294,9 +297,6 @@ impl AnalyticsQuery {
         type Visits = HashMap<Uuid, (DateTime<Utc>, Option<DateTime<Utc>>)>;
         let mut visits: HashMap<Uuid, Visits> = HashMap::new();
         for (i, t) in transitions.iter().enumerate() {
-            if t.occurred_at < from {
-                continue;
-            }
             let left = transitions
                 .get(i + 1)
                 .filter(|n| n.account_id == t.account_id)
