@@ -15,10 +15,12 @@ use uuid::Uuid;
 
 use crate::accounts::Account;
 use crate::auth::Scope;
+use crate::graphql::connection::{SelectCount, load_error};
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::pagination::PageArgs;
+use crate::graphql::loaders::{AccountById, TouchpointOwner, TouchpointsOf};
+use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
 use crate::journeys::{JourneyModel, Stage};
 use crate::time;
 use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
@@ -115,6 +117,18 @@ pub struct StalledAccount {
     pub overdue_seconds: f64,
     pub last_touchpoint: Option<Touchpoint>,
 }
+
+const STALLED_ORDER: &str = "stalled.entered.asc";
+const STALLED_KEYSET: Keyset<stage_position::Column> = Keyset {
+    key: Some(stage_position::Column::EnteredAt),
+    id: stage_position::Column::Id,
+    descending: false,
+};
+
+connection!(
+    /// A page of stalled accounts.
+    StalledAccountConnection, StalledAccountEdge, StalledAccount
+);
 
 /// One account's wait from MQL to sales' first touch.
 pub struct HandoffEntry {
@@ -339,18 +353,23 @@ impl AnalyticsQuery {
     }
 
     /// Accounts in a stage of the model longer than the stage's target,
-    /// longest-stalled first. At most 500.
+    /// longest-stalled first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments)]
     async fn stalled_accounts(
         &self,
         ctx: &Context<'_>,
         model_id: ID,
-        #[graphql(default = 50)] first: i32,
-    ) -> async_graphql::Result<Vec<StalledAccount>> {
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<StalledAccountConnection> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
-        let size = PageArgs::new(Some(first), None, None, None)
-            .page("stalled")?
-            .size;
+        let page = PageArgs::new(first, after, last, before).page(STALLED_ORDER)?;
         let model =
             crate::journeys::find(&rc.db, ws, ids::decode(&model_id, NodeType::JourneyModel)?)
                 .await?;
@@ -364,7 +383,8 @@ impl AnalyticsQuery {
             .map(|s| (s.id, s))
             .collect();
         let now = time::now();
-        let mut overdue = Condition::any();
+        // Overdue in its own stage's terms; no stage with a target, no rows.
+        let mut overdue = Condition::any().add(Expr::val(1).eq(0));
         for s in stages.values() {
             let target = chrono::Duration::seconds(s.target_duration_secs.unwrap_or(i64::MAX / 4));
             overdue = overdue.add(
@@ -373,50 +393,61 @@ impl AnalyticsQuery {
                     .add(stage_position::Column::EnteredAt.lt(now - target)),
             );
         }
-        if stages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let positions = stage_position::Entity::find()
+        let base = stage_position::Entity::find()
             .filter(stage_position::Column::WorkspaceId.eq(ws))
             .filter(stage_position::Column::ModelId.eq(model.id))
-            .filter(overdue)
-            .order_by_asc(stage_position::Column::EnteredAt)
-            .order_by_asc(stage_position::Column::Id)
-            .limit(size)
-            .all(&rc.db)
+            .filter(overdue);
+        let rows = STALLED_KEYSET
+            .fetch(&rc.db, base.clone(), &page)
             .await
             .map_err(ApiError::from)?;
+        let cursor = |p: &stage_position::Model| {
+            Cursor::new(STALLED_ORDER, SortKey::Time(p.entered_at), p.id)
+        };
+        let (positions, page_info) = crate::graphql::connection::edges(rows, &page, cursor, |p| p);
+        // One batch for the accounts, one for their newest touchpoints.
         let loader = &rc.loader;
-        let mut out = Vec::with_capacity(positions.len());
-        for p in positions {
-            let Some(stage) = stages.get(&p.stage_id).cloned() else {
+        let account_ids = positions.iter().map(|(_, p)| AccountById(p.account_id));
+        let mut accounts = loader.load_many(account_ids).await.map_err(load_error)?;
+        let newest = PageArgs::new(Some(1), None, None, None)
+            .page(crate::touchpoints::NEWEST_FIRST_ORDER)?;
+        let keys = positions.iter().map(|(_, p)| TouchpointsOf {
+            owner: TouchpointOwner::Account,
+            parent: p.account_id,
+            page: newest.clone(),
+        });
+        let mut latest = loader.load_many(keys).await.map_err(load_error)?;
+        let mut edges = Vec::with_capacity(positions.len());
+        for (cursor, p) in positions {
+            let (Some(stage), Some(account)) = (
+                stages.get(&p.stage_id).cloned(),
+                accounts.remove(&AccountById(p.account_id)),
+            ) else {
                 continue;
             };
-            let Some(account) = crate::accounts::load(ctx, p.account_id).await? else {
-                continue;
-            };
-            let page = PageArgs::new(Some(1), None, None, None)
-                .page(crate::touchpoints::NEWEST_FIRST_ORDER)?;
-            let key = crate::graphql::loaders::TouchpointsOf {
-                owner: crate::graphql::loaders::TouchpointOwner::Account,
+            let key = TouchpointsOf {
+                owner: TouchpointOwner::Account,
                 parent: p.account_id,
-                page,
+                page: newest.clone(),
             };
-            let last = loader
-                .load_one(key)
-                .await
-                .map_err(crate::graphql::connection::load_error)?
-                .and_then(|rows| rows.into_iter().next());
+            let last = latest.remove(&key).and_then(|rows| rows.into_iter().next());
             let target = stage.target_duration_secs.unwrap_or_default() as f64;
-            out.push(StalledAccount {
-                account,
-                overdue_seconds: seconds(p.entered_at, now) - target,
-                stage: Stage(stage),
-                entered_at: p.entered_at,
-                last_touchpoint: last.map(Touchpoint),
+            edges.push(StalledAccountEdge {
+                cursor,
+                node: StalledAccount {
+                    account: Account(account),
+                    overdue_seconds: seconds(p.entered_at, now) - target,
+                    stage: Stage(stage),
+                    entered_at: p.entered_at,
+                    last_touchpoint: last.map(Touchpoint),
+                },
             });
         }
-        Ok(out)
+        Ok(StalledAccountConnection {
+            edges,
+            page_info,
+            total: TotalCount::new(SelectCount(base)),
+        })
     }
 
     /// How long accounts that became MQLs within the window waited for sales'

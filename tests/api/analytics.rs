@@ -158,8 +158,11 @@ async fn stalled_accounts_are_past_their_stage_target() {
     let model =
         app.ok(&token, "{ journeyModels { id } }", json!({})).await["journeyModels"][0]["id"]
             .clone();
-    let q = r#"query($m: ID!) { stalledAccounts(modelId: $m) { account { name } stage { key } enteredAt overdueSeconds lastTouchpoint { externalId } } }"#;
+    let q = r#"query($m: ID!) { stalledAccounts(modelId: $m) { totalCount
+        nodes { account { name } stage { key } enteredAt overdueSeconds lastTouchpoint { externalId } } } }"#;
     let data = app.ok(&token, q, json!({ "m": model })).await;
+    assert_eq!(data["stalledAccounts"]["totalCount"], 2);
+    let data = json!({ "stalledAccounts": data["stalledAccounts"]["nodes"] });
     // B has been in consideration (target 45 days) since 01-25, C in awareness
     // (target 30 days) since 02-01; A is in retention (target 365 days) since 03-12.
     let stalled = data["stalledAccounts"].as_array().unwrap();
@@ -174,6 +177,24 @@ async fn stalled_accounts_are_past_their_stage_target() {
         chrono::DateTime::parse_from_rfc3339(stalled[1]["enteredAt"].as_str().unwrap()).unwrap();
     let expected = (chrono::Utc::now() - entered.to_utc()).num_seconds() as f64 - 30.0 * DAY;
     assert!((stalled[1]["overdueSeconds"].as_f64().unwrap() - expected).abs() < 60.0);
+    // Paged one at a time, backwards too.
+    let paged = r#"query($m: ID!, $a: String) { stalledAccounts(modelId: $m, first: 1, after: $a) {
+        edges { cursor node { account { name } } } pageInfo { hasNextPage endCursor } } }"#;
+    let first = app.ok(&token, paged, json!({ "m": model })).await["stalledAccounts"].clone();
+    assert_eq!(first["edges"][0]["node"]["account"]["name"], "Beta");
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let second = app
+        .ok(
+            &token,
+            paged,
+            json!({ "m": model, "a": first["pageInfo"]["endCursor"] }),
+        )
+        .await;
+    assert_eq!(
+        second["stalledAccounts"]["edges"][0]["node"]["account"]["name"],
+        "Cora"
+    );
+    assert_eq!(second["stalledAccounts"]["pageInfo"]["hasNextPage"], false);
 }
 
 #[tokio::test]
