@@ -88,6 +88,60 @@ struct Snapshot {
     survivor: PersonRow,
     survivor_memberships: Vec<MembershipRow>,
     merged: Vec<Merged>,
+    /// Account-less touchpoints the merge brought into the survivor's account.
+    #[serde(default)]
+    adopted: Option<Adopted>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Adopted {
+    account: Uuid,
+    touchpoints: Vec<Uuid>,
+}
+
+/// Brings the survivor's account-less touchpoints into its primary account, as
+/// if they had always been that person's; returns what moved, for the ledger.
+async fn adopt(db: &impl ConnectionTrait, ws: Uuid, survivor: Uuid) -> ApiResult<Option<Adopted>> {
+    let Some(primary) = membership::Entity::find()
+        .filter(membership::Column::StakeholderId.eq(survivor))
+        .filter(membership::Column::Primary.eq(true))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let orphans: Vec<Uuid> = touchpoint::Entity::find()
+        .select_only()
+        .column(touchpoint::Column::Id)
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::StakeholderId.eq(survivor))
+        .filter(touchpoint::Column::AccountId.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    if orphans.is_empty() {
+        return Ok(None);
+    }
+    set_account(db, &orphans, Some(primary.account_id)).await?;
+    let rules = crate::progression::load_rules(db, ws).await?;
+    crate::progression::replay_all(db, &rules, primary.account_id).await?;
+    Ok(Some(Adopted {
+        account: primary.account_id,
+        touchpoints: orphans,
+    }))
+}
+
+async fn set_account(
+    db: &impl ConnectionTrait,
+    touchpoints: &[Uuid],
+    account: Option<Uuid>,
+) -> ApiResult<()> {
+    touchpoint::Entity::update_many()
+        .col_expr(touchpoint::Column::AccountId, Expr::value(account))
+        .filter(touchpoint::Column::Id.is_in(touchpoints.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 async fn ids_of<E, C>(
@@ -253,7 +307,12 @@ pub async fn merge(
     }
     .update(db)
     .await?;
+    let adopted = adopt(db, ws, survivor).await?;
+    if let Some(a) = &adopted {
+        touched.accounts.insert(a.account, (survivor, time::now()));
+    }
     let snapshot = Snapshot {
+        adopted,
         survivor: PersonRow::from(&survivor_row),
         survivor_memberships: survivor_memberships
             .iter()
@@ -386,6 +445,14 @@ pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Api
     }
     for row in &snapshot.survivor_memberships {
         restore_membership(db, ws, row).await?;
+    }
+    if let Some(adopted) = &snapshot.adopted {
+        set_account(db, &adopted.touchpoints, None).await?;
+        let rules = crate::progression::load_rules(db, ws).await?;
+        crate::progression::replay_all(db, &rules, adopted.account).await?;
+        touched
+            .accounts
+            .insert(adopted.account, (entry.id, time::now()));
     }
     merge::ActiveModel {
         id: Set(entry.id),

@@ -12,7 +12,8 @@ const STATE: &str = r#"{
     touchpoints { nodes { id externalId } }
     lifecycleChanges { from to cause }
   } }
-  accounts { nodes { id score stakeholders { edges { role primary node { id } } } } }
+  accounts { nodes { id score stakeholders { edges { role primary node { id } } }
+    touchpoints { totalCount } journey { currentStage { key } transitions { to { key } occurredAt } } } }
 }"#;
 
 async fn state(app: &TestApp, token: &str) -> Value {
@@ -52,24 +53,56 @@ async fn merge_then_unmerge_returns_to_the_identical_state() {
         ]),
     )
     .await;
+    // And once more as an anonymous web visitor, before anyone knew who it was.
+    let visit = record(
+        &app,
+        &token,
+        json!([{ "source": "web", "externalId": "v1", "channel": "WEB", "kind": "page.visited",
+                 "occurredAt": "2026-02-01T00:00:00Z", "person": { "anonymousId": "cookie-7" } }]),
+    )
+    .await;
+    let visitor = visit["results"][0]["touchpoint"]["stakeholder"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = state(&app, &token).await;
 
     let merge = r#"mutation($s: ID!, $o: [ID!]!) { mergeStakeholders(input: { survivorId: $s, stakeholderIds: $o }) {
         merge { id mergedStakeholderIds } survivor { id score identities { kind value } accounts { edges { role primary node { id } } } touchpoints { totalCount } } } }"#;
     let data = app
-        .ok(&token, merge, json!({ "s": ada, "o": [handle] }))
+        .ok(&token, merge, json!({ "s": ada, "o": [handle, visitor] }))
         .await;
     let survivor = &data["mergeStakeholders"]["survivor"];
+    let mut merged: Vec<String> =
+        serde_json::from_value(data["mergeStakeholders"]["merge"]["mergedStakeholderIds"].clone())
+            .unwrap();
+    merged.sort();
+    let mut expected = vec![handle.clone(), visitor.clone()];
+    expected.sort();
+    assert_eq!(merged, expected);
+    assert_eq!(survivor["touchpoints"]["totalCount"], 3);
+    // The visit now counts in Initech's journey, as if it had always been Ada's.
+    let j = app
+        .ok(
+            &token,
+            "query($id: ID!) { account(id: $id) { touchpoints { totalCount } journey { transitions { to { key } occurredAt } } } }",
+            json!({ "id": initech }),
+        )
+        .await;
+    assert_eq!(j["account"]["touchpoints"]["totalCount"], 3);
     assert_eq!(
-        data["mergeStakeholders"]["merge"]["mergedStakeholderIds"],
-        json!([handle])
+        j["account"]["journey"]["transitions"][0],
+        json!({ "to": { "key": "awareness" }, "occurredAt": "2026-02-01T00:00:00+00:00" })
     );
-    assert_eq!(survivor["touchpoints"]["totalCount"], 2);
     assert_eq!(
         survivor["score"], 10.0,
         "both tweets count for one person now"
     );
-    assert_eq!(survivor["identities"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        survivor["identities"].as_array().unwrap().len(),
+        3,
+        "email, handle and the visitor's cookie"
+    );
     assert_eq!(
         survivor["accounts"]["edges"],
         json!([{ "role": "DECISION_MAKER", "primary": true, "node": { "id": initech } },
