@@ -285,6 +285,19 @@ const ACTIVITIES: [Activity; 12] = [
     },
 ];
 
+/// The name of an account's `person`-th stakeholder.
+fn person_name(account: usize, person: usize) -> (&'static str, &'static str) {
+    (
+        FIRST_NAMES[(account * 3 + person) % FIRST_NAMES.len()],
+        LAST_NAMES[(account + person * 5) % LAST_NAMES.len()],
+    )
+}
+
+fn person_email(account: usize, person: usize, domain: &str) -> String {
+    let (first, last) = person_name(account, person);
+    format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase())
+}
+
 /// Creates the demo workspace unless it exists; returns whether it was created.
 pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
     if workspaces::find_by_slug(db, DEMO_SLUG).await?.is_some() {
@@ -334,14 +347,8 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
         let people = 2 + a % 3;
         let mut emails = Vec::new();
         for p in 0..people {
-            let first = FIRST_NAMES[(a * 3 + p) % FIRST_NAMES.len()];
-            let last = LAST_NAMES[(a + p * 5) % LAST_NAMES.len()];
-            let email = format!(
-                "{}.{}@{}",
-                first.to_lowercase(),
-                last.to_lowercase(),
-                spec.domain
-            );
+            let (first, last) = person_name(a, p);
+            let email = person_email(a, p, spec.domain);
             let (role, title) = ROLES[(a + p) % ROLES.len()];
             let handle = format!("{}{}", first.to_lowercase(), &last[..1].to_lowercase());
             let person = stakeholders::insert(
@@ -431,13 +438,7 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
             account_id: None,
             stakeholder_id: None,
             person: Some(PersonInput {
-                // The account's first person (see the people loop above).
-                email: Some(format!(
-                    "{}.{}@{}",
-                    FIRST_NAMES[(i * 3) % FIRST_NAMES.len()].to_lowercase(),
-                    LAST_NAMES[i % LAST_NAMES.len()].to_lowercase(),
-                    spec.domain
-                )),
+                email: Some(person_email(i, 0, spec.domain)),
                 ..Default::default()
             }),
         });
@@ -449,5 +450,37 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
     for day in &mut days {
         touchpoints::record(db, ws, day.to_vec()).await?;
     }
+    // A slow hand-off: the leads that qualified got their first sales call only
+    // this week.
+    let mut calls = Vec::new();
+    for (i, spec) in ACCOUNTS
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.lifecycle == Lifecycle::Lead)
+    {
+        calls.push(TouchpointInput {
+            source: "api".into(),
+            external_id: format!("demo-call-{i}"),
+            channel: Channel::Phone,
+            kind: "call.held".into(),
+            occurred_at: now - Duration::days(2 + i as i64 % 3),
+            title: Some("First sales call".into()),
+            body: None,
+            url: None,
+            owner_team: Some(OwnerTeam::Sales),
+            actor: Some("sam@journeys.example".into()),
+            emotion: None,
+            sentiment: None,
+            score: None,
+            properties: None,
+            account_id: None,
+            stakeholder_id: None,
+            person: Some(PersonInput {
+                email: Some(person_email(i, 0, spec.domain)),
+                ..Default::default()
+            }),
+        });
+    }
+    touchpoints::record(db, ws, calls).await?;
     Ok(true)
 }
