@@ -181,6 +181,8 @@ pub async fn upsert(
             .await?;
     }
     let model = match existing {
+        // Nothing to change: no write.
+        Some(m) if role.is_none_or(|r| m.role == Some(r)) && m.primary == primary => m,
         Some(m) => {
             let mut active: membership::ActiveModel = m.into();
             if role.is_some() {

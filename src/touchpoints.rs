@@ -634,14 +634,8 @@ async fn record_one(
         (None, None) => None,
     };
     if let (Some(account), Some(person)) = (account, &stakeholder) {
-        let member = membership::Entity::find()
-            .filter(membership::Column::AccountId.eq(account))
-            .filter(membership::Column::StakeholderId.eq(person.id))
-            .one(txn)
-            .await?;
-        if member.is_none() {
-            crate::memberships::upsert(txn, ws, account, person.id, None, None).await?;
-        }
+        // Joins the person to the account; a no-op when they already belong.
+        crate::memberships::upsert(txn, ws, account, person.id, None, None).await?;
     }
     let stakeholder = stakeholder.map(|s| s.id);
     let existing = touchpoint::Entity::find()
