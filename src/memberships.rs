@@ -21,125 +21,76 @@ pub fn cursor(m: &membership::Model) -> Cursor {
     Cursor::new(MEMBERSHIP_ORDER, SortKey::None, m.id)
 }
 
-/// A page of an account's stakeholders.
-pub struct AccountStakeholderConnection {
-    pub edges: Vec<AccountStakeholderEdge>,
-    pub page_info: PageInfo,
-    pub total: TotalCount,
+/// Declares a connection over memberships seen from one side: its edges carry
+/// the membership's role and primary flag, and their nodes (the other side) are
+/// loaded in one batch.
+macro_rules! membership_connection {
+    ($(#[$doc:meta])* $conn:ident, $edge:ident, $node:ident, $key:ident, $other:ident) => {
+        $(#[$doc])*
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub page_info: PageInfo,
+            pub total: TotalCount,
+        }
+
+        #[Object]
+        impl $conn {
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+            /// The nodes of `edges`, for clients that need no cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
+            }
+            async fn page_info(&self) -> &PageInfo {
+                &self.page_info
+            }
+            /// The number of items in the whole list, across all pages.
+            async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+                self.total.resolve(ctx).await
+            }
+        }
+
+        /// One membership: the other side, with the stakeholder's role.
+        #[derive(SimpleObject)]
+        pub struct $edge {
+            pub cursor: String,
+            /// The stakeholder's role in the account's decision-making unit.
+            pub role: Option<DmuRole>,
+            /// Whether this is the stakeholder's main account.
+            pub primary: bool,
+            pub node: $node,
+        }
+
+        impl $edge {
+            /// The edges of a page of memberships, their nodes loaded in one batch.
+            pub async fn load_all(
+                ctx: &Context<'_>,
+                edges: Vec<(String, membership::Model)>,
+            ) -> async_graphql::Result<Vec<Self>> {
+                let ids = edges.iter().map(|(_, m)| $key(m.$other));
+                let mut nodes = request(ctx).loader.load_many(ids).await.map_err(load_error)?;
+                Ok(edges
+                    .into_iter()
+                    .filter_map(|(cursor, m)| {
+                        let node = nodes.remove(&$key(m.$other))?;
+                        Some(Self { cursor, role: m.role.map(Into::into), primary: m.primary, node: $node(node) })
+                    })
+                    .collect())
+            }
+        }
+    };
 }
 
-#[Object]
-impl AccountStakeholderConnection {
-    async fn edges(&self) -> &[AccountStakeholderEdge] {
-        &self.edges
-    }
-    async fn nodes(&self) -> Vec<&Stakeholder> {
-        self.edges.iter().map(|e| &e.node).collect()
-    }
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        self.total.resolve(ctx).await
-    }
-}
+membership_connection!(
+    /// A page of an account's stakeholders.
+    AccountStakeholderConnection, AccountStakeholderEdge, Stakeholder, StakeholderById, stakeholder_id
+);
 
-/// A stakeholder of an account, with the membership's role.
-#[derive(SimpleObject)]
-pub struct AccountStakeholderEdge {
-    pub cursor: String,
-    /// The stakeholder's role in the account's decision-making unit.
-    pub role: Option<DmuRole>,
-    /// Whether this is the stakeholder's main account.
-    pub primary: bool,
-    pub node: Stakeholder,
-}
-
-impl AccountStakeholderEdge {
-    /// The edges of a page of memberships, their stakeholders loaded in one batch.
-    pub async fn load_all(
-        ctx: &Context<'_>,
-        edges: Vec<(String, membership::Model)>,
-    ) -> async_graphql::Result<Vec<Self>> {
-        let ids = edges.iter().map(|(_, m)| StakeholderById(m.stakeholder_id));
-        let mut nodes = request(ctx)
-            .loader
-            .load_many(ids)
-            .await
-            .map_err(load_error)?;
-        Ok(edges
-            .into_iter()
-            .filter_map(|(cursor, m)| {
-                let node = nodes.remove(&StakeholderById(m.stakeholder_id))?;
-                Some(Self {
-                    cursor,
-                    role: m.role.map(Into::into),
-                    primary: m.primary,
-                    node: Stakeholder(node),
-                })
-            })
-            .collect())
-    }
-}
-
-/// A page of a stakeholder's accounts.
-pub struct StakeholderAccountConnection {
-    pub edges: Vec<StakeholderAccountEdge>,
-    pub page_info: PageInfo,
-    pub total: TotalCount,
-}
-
-#[Object]
-impl StakeholderAccountConnection {
-    async fn edges(&self) -> &[StakeholderAccountEdge] {
-        &self.edges
-    }
-    async fn nodes(&self) -> Vec<&Account> {
-        self.edges.iter().map(|e| &e.node).collect()
-    }
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        self.total.resolve(ctx).await
-    }
-}
-
-/// An account of a stakeholder, with the membership's role.
-#[derive(SimpleObject)]
-pub struct StakeholderAccountEdge {
-    pub cursor: String,
-    pub role: Option<DmuRole>,
-    pub primary: bool,
-    pub node: Account,
-}
-
-impl StakeholderAccountEdge {
-    /// The edges of a page of memberships, their accounts loaded in one batch.
-    pub async fn load_all(
-        ctx: &Context<'_>,
-        edges: Vec<(String, membership::Model)>,
-    ) -> async_graphql::Result<Vec<Self>> {
-        let ids = edges.iter().map(|(_, m)| AccountById(m.account_id));
-        let mut nodes = request(ctx)
-            .loader
-            .load_many(ids)
-            .await
-            .map_err(load_error)?;
-        Ok(edges
-            .into_iter()
-            .filter_map(|(cursor, m)| {
-                let node = nodes.remove(&AccountById(m.account_id))?;
-                Some(Self {
-                    cursor,
-                    role: m.role.map(Into::into),
-                    primary: m.primary,
-                    node: Account(node),
-                })
-            })
-            .collect())
-    }
-}
+membership_connection!(
+    /// A page of a stakeholder's accounts.
+    StakeholderAccountConnection, StakeholderAccountEdge, Account, AccountById, account_id
+);
 
 /// Adds `stakeholder` to `account`, or updates the role of an existing membership.
 /// The first membership of a person is their primary one.
