@@ -1,0 +1,1 @@
+//! zendesk connector for Journeys (being written).

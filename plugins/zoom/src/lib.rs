@@ -1,0 +1,1 @@
+//! zoom connector for Journeys (being written).
