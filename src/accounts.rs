@@ -3,9 +3,10 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{account, account_domain, stage_position};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -550,6 +551,33 @@ pub async fn create(
     };
     lifecycle::record(txn, workspace, Subject::Account(model.id), change).await?;
     Ok(model)
+}
+
+/// The account called `name` (ignoring case), created as a visitor when there
+/// is none: how a connector's organisation name becomes an account.
+pub async fn find_or_create_named(
+    txn: &impl ConnectionTrait,
+    workspace: Uuid,
+    name: &str,
+) -> ApiResult<Uuid> {
+    let existing = account::Entity::find()
+        .filter(account::Column::WorkspaceId.eq(workspace))
+        .filter(Expr::expr(Func::lower(Expr::col(account::Column::Name))).eq(name.to_lowercase()))
+        .order_by_asc(account::Column::Id)
+        .one(txn)
+        .await?;
+    if let Some(existing) = existing {
+        return Ok(existing.id);
+    }
+    let input = CreateAccountInput {
+        name: name.to_owned(),
+        domains: Vec::new(),
+        industry: None,
+        employees: None,
+        lifecycle: Lifecycle::Visitor,
+        owner: None,
+    };
+    Ok(create(txn, workspace, input).await?.id)
 }
 
 #[derive(Default)]

@@ -79,6 +79,35 @@ pub enum Command {
     /// Manage workspaces.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Run one sync of a connector in the foreground, with progress and a summary.
+    Sync(SyncArgs),
+}
+
+/// The key that seals connector secrets at rest.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SecretKeyArgs {
+    /// 32 random bytes, base64 (`openssl rand -base64 32`). Needed to create
+    /// connectors and to run them.
+    #[arg(long, env = "JOURNEYS_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+}
+
+impl SecretKeyArgs {
+    pub fn secret_box(&self) -> anyhow::Result<Option<crate::connectors::secrets::SecretBox>> {
+        self.secret_key
+            .as_deref()
+            .map(crate::connectors::secrets::SecretBox::from_base64)
+            .transpose()
+            .map_err(anyhow::Error::from)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The connector's id, as the API shows it.
+    pub connector_id: String,
+    #[command(flatten)]
+    pub secret_key: SecretKeyArgs,
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +124,8 @@ pub struct ServeArgs {
     pub cors_origins: Vec<String>,
     #[command(flatten)]
     pub jwt: JwtArgs,
+    #[command(flatten)]
+    pub secret_key: SecretKeyArgs,
 }
 
 #[derive(Args, Debug)]

@@ -5,6 +5,8 @@
 //! async-graphql-actix-web always answers 200 in one media type, so this module
 //! parses and answers requests itself and hands only execution to the schema.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -316,7 +318,8 @@ async fn execute(
         .variables(async_graphql::Variables::from_json(Value::Object(
             params.variables,
         )))
-        .data(RequestContext::new(state.db.clone(), principal));
+        .data(RequestContext::new(state.db.clone(), principal))
+        .data(Arc::clone(&state.sync));
     let request = match params.operation_name {
         Some(name) => request.operation_name(name),
         None => request,

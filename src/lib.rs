@@ -3,13 +3,14 @@
 //! See ARCHITECTURE.md for the map. In short: `server` and `http` speak HTTP,
 //! `graphql` assembles the schema and its shared machinery, and the domain
 //! modules (`accounts`, `stakeholders`, `memberships`, `identities`,
-//! `touchpoints`, `journeys`, `workspaces`) each own their types, resolvers and
-//! store functions.
+//! `touchpoints`, `journeys`, `workspaces`, `connectors`, …) each own their
+//! types, resolvers and store functions.
 
 pub mod accounts;
 pub mod analytics;
 pub mod auth;
 pub mod config;
+pub mod connectors;
 pub mod db;
 pub mod demo;
 pub mod graphql;

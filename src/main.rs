@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use journeys::auth::{self, Scope, Verifier};
-use journeys::config::{Cli, Command, ServeArgs, TokenArgs, WorkspaceCommand};
+use journeys::config::{Cli, Command, ServeArgs, SyncArgs, TokenArgs, WorkspaceCommand};
+use journeys::connectors::secrets::SecretBox;
+use journeys::connectors::sync::SyncSettings;
 use journeys::db::{self, StatementCounter};
 use journeys::server::{self, ServerConfig};
 use journeys::{demo, graphql, workspaces};
@@ -40,6 +42,7 @@ async fn main() -> ExitCode {
         Command::Workspace(WorkspaceCommand::Create { slug, name }) => {
             create_workspace(cli.database.url(), &slug, &name).await
         }
+        Command::Sync(args) => sync(cli.database.url(), args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -66,12 +69,23 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         "no JWT key configured: set JOURNEYS_JWT_SECRET, JOURNEYS_JWT_PUBLIC_KEY_FILE or JOURNEYS_JWKS_FILE (or run with --demo)"
     );
     args.jwt.jwt_secret = None;
+    let secret_box = match args.secret_key.secret_box()? {
+        Some(key) => Some(key),
+        // Demo data dies with the process, and so may the key to its secrets.
+        None if args.demo => Some(SecretBox::ephemeral()),
+        None => {
+            tracing::warn!("JOURNEYS_SECRET_KEY is not set: connectors cannot be created or run");
+            None
+        }
+    };
     let running = server::start(ServerConfig {
         database_url,
         bind: args.bind,
         verifier,
         workers: None,
         cors_origins: args.cors_origins,
+        secret_box,
+        sync: SyncSettings::default(),
     })
     .await?;
     if args.demo {
@@ -96,11 +110,12 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
     }
     tracing::info!(addr = %running.addr, "serving /graphql");
     let handle = running.handle.clone();
+    let mut task = running.task;
     tokio::select! {
-        result = running.task => { result??; }
+        result = &mut task => { result??; }
         _ = shutdown_signal() => {
-            tracing::info!("shutting down: finishing in-flight requests");
-            handle.stop(true).await;
+            tracing::info!("shutting down: finishing in-flight requests and sync batches");
+            tokio::join!(handle.stop(true), running.sync.shutdown());
         }
     }
     Ok(())
@@ -163,5 +178,16 @@ async fn create_workspace(database_url: String, slug: &str, name: &str) -> anyho
         .await
         .map_err(|e| anyhow::anyhow!(e.message()))?;
     eprintln!("created workspace `{}` ({})", ws.slug, ws.name);
+    Ok(())
+}
+
+async fn sync(database_url: String, args: SyncArgs) -> anyhow::Result<()> {
+    let db = db::connect(&database_url, &StatementCounter::default()).await?;
+    let secret_box = args.secret_key.secret_box()?;
+    let report = journeys::connectors::cli::sync_once(db, secret_box, &args.connector_id)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message()))?;
+    println!("{report}");
+    anyhow::ensure!(report.succeeded(), "the sync did not succeed");
     Ok(())
 }

@@ -14,6 +14,9 @@ use sea_orm::DatabaseConnection;
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::Verifier;
+use crate::connectors::secrets::SecretBox;
+use crate::connectors::sync::{SyncRuntime, SyncSettings};
+use crate::connectors::{Registry, webhooks};
 use crate::db::{self, StatementCounter};
 use crate::graphql::{self, JourneysSchema};
 use crate::http;
@@ -23,6 +26,7 @@ pub struct AppState {
     pub schema: JourneysSchema,
     pub db: DatabaseConnection,
     pub verifier: Arc<Verifier>,
+    pub sync: Arc<SyncRuntime>,
 }
 
 /// How to run a server.
@@ -34,6 +38,9 @@ pub struct ServerConfig {
     pub workers: Option<usize>,
     /// Origins allowed to call from a browser; `*` for any, empty for none.
     pub cors_origins: Vec<String>,
+    /// Seals connector secrets; without it connectors cannot be created.
+    pub secret_box: Option<SecretBox>,
+    pub sync: SyncSettings,
 }
 
 /// A started server.
@@ -42,6 +49,7 @@ pub struct RunningServer {
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     pub handle: actix_web::dev::ServerHandle,
+    pub sync: Arc<SyncRuntime>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -116,10 +124,18 @@ pub fn start_with(
     let listener = TcpListener::bind(&config.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr()?;
+    let sync = SyncRuntime::new(
+        db.clone(),
+        Arc::new(Registry::builtin()),
+        config.secret_box,
+        config.sync,
+    );
+    sync.start_scheduler();
     let state = web::Data::new(AppState {
         schema: graphql::schema(),
         db: db.clone(),
         verifier: Arc::new(config.verifier),
+        sync: Arc::clone(&sync),
     });
     let origins = config.cors_origins;
     let mut server = HttpServer::new(move || {
@@ -133,6 +149,11 @@ pub fn start_with(
                     .route(web::post().to(http::graphql_post))
                     .route(web::get().to(http::graphql_get))
                     .default_service(web::to(http::graphql_other)),
+            )
+            .service(
+                web::resource("/webhooks/{connector_id}")
+                    .route(web::post().to(webhooks::receive))
+                    .route(web::get().to(webhooks::receive)),
             )
             .route("/graphiql", web::get().to(graphiql))
             .route("/healthz", web::get().to(healthz))
@@ -152,6 +173,7 @@ pub fn start_with(
         db,
         statements,
         handle,
+        sync,
         task,
     })
 }

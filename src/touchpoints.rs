@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{account_domain, membership, stakeholder, touchpoint, vocab};
+use entity::{account_domain, account_ref, membership, stakeholder, touchpoint, vocab};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -410,7 +410,7 @@ pub struct RecordTouchpointsPayload {
 }
 
 /// A touchpoint input that passed validation.
-struct CheckedTouchpoint {
+pub(crate) struct CheckedTouchpoint {
     source: String,
     external_id: String,
     channel: vocab::Channel,
@@ -428,6 +428,8 @@ struct CheckedTouchpoint {
     account: Option<Uuid>,
     stakeholder: Option<Uuid>,
     person: Option<(Vec<(vocab::IdentityKind, String)>, PersonInput)>,
+    /// A connector's word on the person's organisation, used when `account` is none.
+    pub(crate) account_hint: Option<journeys_plugin_sdk::AccountHint>,
 }
 
 fn bounded(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
@@ -439,7 +441,7 @@ fn bounded(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<S
     }
 }
 
-fn check(input: TouchpointInput, now: DateTime<Utc>) -> ApiResult<CheckedTouchpoint> {
+pub(crate) fn check(input: TouchpointInput, now: DateTime<Utc>) -> ApiResult<CheckedTouchpoint> {
     let source = input.source.trim().to_owned();
     if source.is_empty() || source.len() > 64 {
         return Err(ApiError::bad_input("`source` must be 1 to 64 characters"));
@@ -512,6 +514,7 @@ fn check(input: TouchpointInput, now: DateTime<Utc>) -> ApiResult<CheckedTouchpo
         account,
         stakeholder,
         person,
+        account_hint: None,
     })
 }
 
@@ -536,7 +539,7 @@ async fn resolve_person(
         .find(|(k, _)| *k == vocab::IdentityKind::Email)
         .map(|(_, v)| v.clone());
     let model = match found {
-        Some(id) => crate::stakeholders::find(txn, ws, id).await?,
+        Some(id) => enrich(txn, crate::stakeholders::find(txn, ws, id).await?, person).await?,
         None => {
             let new = NewStakeholder {
                 seen_at,
@@ -586,6 +589,33 @@ async fn resolve_person(
     Ok(model)
 }
 
+/// Fills a known person's missing name and job title from what a touchpoint
+/// says of them (a webinar registration, say); never overwrites.
+async fn enrich(
+    txn: &impl ConnectionTrait,
+    model: stakeholder::Model,
+    person: &PersonInput,
+) -> ApiResult<stakeholder::Model> {
+    let name = model.name.is_none().then(|| person.name.clone()).flatten();
+    let title = model
+        .title
+        .is_none()
+        .then(|| person.title.clone())
+        .flatten();
+    if name.is_none() && title.is_none() {
+        return Ok(model);
+    }
+    let mut active: stakeholder::ActiveModel = model.clone().into();
+    if let Some(name) = bounded("person.name", name, 200)? {
+        active.name = Set(Some(name));
+    }
+    if let Some(title) = bounded("person.title", title, 200)? {
+        active.title = Set(Some(title));
+    }
+    active.updated_at = Set(time::now());
+    Ok(active.update(txn).await?)
+}
+
 /// The account a touchpoint belongs to when the caller named none: the one
 /// owning the person's email domain, else the person's primary account.
 async fn infer_account(
@@ -612,6 +642,49 @@ async fn infer_account(
     Ok(primary.map(|m| m.account_id))
 }
 
+/// The account a touchpoint belongs to when the caller named none: the one a
+/// connector's organisation id maps to, else the one [`infer_account`] finds,
+/// else the account with the organisation's name, created when there is none.
+/// An organisation id seen for the first time is mapped to the account found,
+/// so later touchpoints from the same organisation land there too.
+async fn resolve_account(
+    txn: &impl ConnectionTrait,
+    ws: Uuid,
+    source: &str,
+    hint: Option<&journeys_plugin_sdk::AccountHint>,
+    person: Option<&stakeholder::Model>,
+) -> ApiResult<Option<Uuid>> {
+    let external_id = hint.and_then(|h| h.external_id.as_deref());
+    if let Some(external_id) = external_id {
+        let key = (ws, source.to_owned(), external_id.to_owned());
+        if let Some(mapped) = account_ref::Entity::find_by_id(key).one(txn).await? {
+            return Ok(Some(mapped.account_id));
+        }
+    }
+    let mut account = match person {
+        Some(person) => infer_account(txn, ws, person).await?,
+        None => None,
+    };
+    let name = hint
+        .and_then(|h| h.name.as_deref())
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if let (None, Some(name)) = (account, name) {
+        account = Some(crate::accounts::find_or_create_named(txn, ws, name).await?);
+    }
+    if let (Some(account_id), Some(external_id)) = (account, external_id) {
+        account_ref::ActiveModel {
+            workspace_id: Set(ws),
+            source: Set(source.to_owned()),
+            external_id: Set(external_id.to_owned()),
+            account_id: Set(account_id),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(account)
+}
+
 /// Records one checked touchpoint inside the batch's transaction.
 async fn record_one(
     txn: &impl ConnectionTrait,
@@ -628,10 +701,12 @@ async fn record_one(
     {
         stakeholder = Some(resolve_person(txn, ws, identities, person, item.occurred_at).await?);
     }
-    let account = match (item.account, &stakeholder) {
-        (Some(id), _) => Some(crate::accounts::find(txn, ws, id).await?.id),
-        (None, Some(person)) => infer_account(txn, ws, person).await?,
-        (None, None) => None,
+    let account = match item.account {
+        Some(id) => Some(crate::accounts::find(txn, ws, id).await?.id),
+        None => {
+            let hint = item.account_hint.as_ref();
+            resolve_account(txn, ws, &item.source, hint, stakeholder.as_ref()).await?
+        }
     };
     if let (Some(account), Some(person)) = (account, &stakeholder) {
         // Joins the person to the account; a no-op when they already belong.
@@ -727,8 +802,7 @@ pub async fn record(
     conn: &sea_orm::DatabaseConnection,
     ws: Uuid,
     inputs: Vec<TouchpointInput>,
-) -> ApiResult<Vec<(RecordStatus, Result<touchpoint::Model, ApiError>)>> {
-    use sea_orm::TransactionTrait;
+) -> ApiResult<Vec<Recorded>> {
     if inputs.len() > MAX_BATCH {
         return Err(ApiError::bad_input(format!(
             "a batch holds at most {MAX_BATCH} touchpoints, got {}",
@@ -736,12 +810,30 @@ pub async fn record(
         )));
     }
     let now = time::now();
+    let items = inputs.into_iter().map(|input| check(input, now)).collect();
     let txn = db::begin_write(conn).await?;
-    let rules = progression::load_rules(&txn, ws).await?;
+    let out = record_checked(&txn, ws, items).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// What recording one item did, and the touchpoint or why it was refused.
+pub type Recorded = (RecordStatus, Result<touchpoint::Model, ApiError>);
+
+/// Records validated items inside the caller's transaction, so a connector can
+/// save its cursor in the same one. Items that failed validation are reported
+/// as errors in place; any other item failing rolls back only its savepoint.
+pub(crate) async fn record_checked(
+    txn: &sea_orm::DatabaseTransaction,
+    ws: Uuid,
+    items: Vec<ApiResult<CheckedTouchpoint>>,
+) -> ApiResult<Vec<Recorded>> {
+    use sea_orm::TransactionTrait;
+    let rules = progression::load_rules(txn, ws).await?;
     let mut touched = scoring::Touched::default();
-    let mut out = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let item = match check(input, now) {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let item = match item {
             Ok(item) => item,
             Err(e) => {
                 out.push((RecordStatus::Error, Err(e)));
@@ -765,8 +857,7 @@ pub async fn record(
         }
     }
     // Scores and qualification once per person and account, not per item.
-    scoring::rescore(&txn, ws, touched).await?;
-    txn.commit().await?;
+    scoring::rescore(txn, ws, touched).await?;
     Ok(out)
 }
 

@@ -107,3 +107,27 @@ pub enum Direction {
     Asc,
     Desc,
 }
+
+/// Where a sync run is.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::vocab::SyncStatus")]
+pub enum SyncStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    /// Stopped at a batch boundary by a shutdown; the next run resumes.
+    Cancelled,
+}
+
+/// What started a sync run.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::vocab::SyncTrigger")]
+pub enum SyncTrigger {
+    /// The connector's schedule.
+    Schedule,
+    /// `triggerSync`.
+    Api,
+    /// `journeys sync`.
+    Cli,
+}

@@ -7,6 +7,8 @@
 
 pub mod account;
 pub mod account_domain;
+pub mod account_ref;
+pub mod connector;
 pub mod consent;
 pub mod identity;
 pub mod journey_model;
@@ -19,6 +21,7 @@ pub mod stage;
 pub mod stage_position;
 pub mod stage_transition;
 pub mod stakeholder;
+pub mod sync_run;
 pub mod touchpoint;
 pub mod vocab;
 pub mod workspace;

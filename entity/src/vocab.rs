@@ -173,3 +173,38 @@ pub enum TransitionCause {
     #[sea_orm(string_value = "MANUAL")]
     Manual,
 }
+
+/// Where a sync run is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum SyncStatus {
+    #[sea_orm(string_value = "QUEUED")]
+    Queued,
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    /// Stopped at a batch boundary by a shutdown; the next run resumes.
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+}
+
+/// What started a sync run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum SyncTrigger {
+    #[sea_orm(string_value = "SCHEDULE")]
+    Schedule,
+    /// `triggerSync`.
+    #[sea_orm(string_value = "API")]
+    Api,
+    /// `journeys sync`.
+    #[sea_orm(string_value = "CLI")]
+    Cli,
+}

@@ -13,6 +13,7 @@ mod m20261122_000003_stage_archive;
 mod m20261122_000004_scoring;
 mod m20261122_000005_analytics_indexes;
 mod m20261122_000006_merges_consent;
+mod m20261123_000007_connectors;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_scoring::Migration),
             Box::new(m20261122_000005_analytics_indexes::Migration),
             Box::new(m20261122_000006_merges_consent::Migration),
+            Box::new(m20261123_000007_connectors::Migration),
         ]
     }
 }

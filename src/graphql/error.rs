@@ -23,6 +23,8 @@ pub enum ApiError {
     BadUserInput(String),
     Conflict(String),
     QueryTooComplex(String),
+    /// The server lacks a setting the operation needs (a key, say).
+    NotConfigured(String),
     /// A failure of ours; the detail is logged, never sent.
     Internal(String),
 }
@@ -36,6 +38,7 @@ impl ApiError {
             Self::BadUserInput(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
+            Self::NotConfigured(_) => "NOT_CONFIGURED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -45,7 +48,10 @@ impl ApiError {
             Self::Unauthenticated(why) => why.clone(),
             Self::Forbidden { scope } => format!("this operation needs the `{scope}` scope"),
             Self::NotFound { what } => format!("{what} not found"),
-            Self::BadUserInput(m) | Self::Conflict(m) | Self::QueryTooComplex(m) => m.clone(),
+            Self::BadUserInput(m)
+            | Self::Conflict(m)
+            | Self::QueryTooComplex(m)
+            | Self::NotConfigured(m) => m.clone(),
             Self::Internal(_) => "internal error".to_owned(),
         }
     }

@@ -18,10 +18,12 @@ pub enum NodeType {
     Stage,
     ScoringRule,
     Merge,
+    Connector,
+    SyncRun,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 10] = [
         Self::Account,
         Self::Stakeholder,
         Self::Touchpoint,
@@ -30,6 +32,8 @@ impl NodeType {
         Self::Stage,
         Self::ScoringRule,
         Self::Merge,
+        Self::Connector,
+        Self::SyncRun,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +46,8 @@ impl NodeType {
             Self::Stage => "Stage",
             Self::ScoringRule => "ScoringRule",
             Self::Merge => "Merge",
+            Self::Connector => "Connector",
+            Self::SyncRun => "SyncRun",
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use entity::{
     account, account_domain, consent, identity, journey_model, lifecycle_change, membership,
-    score_contribution, scoring_rule, stage, stage_transition, stakeholder, touchpoint,
+    score_contribution, scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
 };
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, WindowStatement};
 use sea_orm::{
@@ -636,5 +636,40 @@ impl Loader<TouchpointCount> for Batch {
             }
         }
         Ok(out)
+    }
+}
+
+/// A connector's newest sync run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LastRunOf(pub Uuid);
+
+impl Loader<LastRunOf> for Batch {
+    type Value = sync_run::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[LastRunOf]) -> Result<HashMap<LastRunOf, Self::Value>, LoadError> {
+        let base = sync_run::Entity::find()
+            .filter(sync_run::Column::WorkspaceId.eq(self.workspace))
+            .filter(sync_run::Column::ConnectorId.is_in(keys.iter().map(|k| k.0)));
+        let newest = Keyset {
+            key: None,
+            id: sync_run::Column::Id,
+            descending: true,
+        };
+        let one = Page {
+            size: 0,
+            backward: false,
+            after: None,
+            before: None,
+        };
+        let column = sync_run::Column::ConnectorId;
+        let runs = first_of_each(&self.db, base, column, newest, &one, |r| {
+            Some(r.connector_id)
+        })
+        .await?;
+        Ok(runs
+            .into_iter()
+            .filter_map(|(connector, rows)| Some((LastRunOf(connector), rows.into_iter().next()?)))
+            .collect())
     }
 }

@@ -13,6 +13,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::accounts::{AccountMutation, AccountQuery};
 use crate::analytics::AnalyticsQuery;
+use crate::connectors::{ConnectorMutation, ConnectorQuery};
 use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
@@ -43,6 +44,7 @@ pub struct Query(
     ScoringQuery,
     LifecycleQuery,
     AnalyticsQuery,
+    ConnectorQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -58,6 +60,7 @@ pub struct Mutation(
     LifecycleMutation,
     MergeMutation,
     PrivacyMutation,
+    ConnectorMutation,
 );
 
 pub type JourneysSchema = Schema<Query, Mutation, EmptySubscription>;

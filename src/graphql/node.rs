@@ -1,7 +1,7 @@
 //! Relay's `Node` interface and the `node`/`nodes` lookups.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{identity, journey_model, merge, scoring_rule, stage};
+use entity::{connector, identity, journey_model, merge, scoring_rule, stage, sync_run};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::context::request;
@@ -9,6 +9,7 @@ use super::error::ApiError;
 use super::ids::{self, NodeType};
 use crate::accounts::Account;
 use crate::auth::Scope;
+use crate::connectors::{Connector, SyncRun};
 use crate::identities::Identity;
 use crate::journeys::{JourneyModel, Stage};
 use crate::merges::Merge;
@@ -28,6 +29,8 @@ pub enum Node {
     Stage(Stage),
     ScoringRule(ScoringRule),
     Merge(Merge),
+    Connector(Connector),
+    SyncRun(SyncRun),
 }
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
@@ -85,6 +88,18 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             .await
             .map_err(ApiError::from)?
             .map(|m| Node::Merge(Merge(m))),
+        NodeType::Connector => connector::Entity::find_by_id(key)
+            .filter(connector::Column::WorkspaceId.eq(ws))
+            .one(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .map(|m| Node::Connector(Connector(m))),
+        NodeType::SyncRun => sync_run::Entity::find_by_id(key)
+            .filter(sync_run::Column::WorkspaceId.eq(ws))
+            .one(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .map(|m| Node::SyncRun(SyncRun(m))),
     };
     Ok(node)
 }

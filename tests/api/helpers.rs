@@ -1,10 +1,15 @@
 //! `spawn_app()` and friends.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use journeys::auth::{KeySources, Scope, Verifier, mint_hs256};
+use journeys::connectors::secrets::SecretBox;
+use journeys::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys::db::StatementCounter;
 use journeys::server::{self, ServerConfig};
+use journeys_plugin_sdk::RetryPolicy;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -17,6 +22,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     handle: actix_web::dev::ServerHandle,
+    pub sync: Arc<SyncRuntime>,
     _dir: Option<TempDir>,
 }
 
@@ -54,6 +60,27 @@ async fn fresh_database() -> (String, Option<TempDir>) {
     }
 }
 
+/// The key that seals connector secrets in tests (32 bytes of base64).
+pub const SECRET_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// Sync settings that keep fault tests fast: millisecond backoffs and a short
+/// lease. The scheduler looks only hourly, so that it adds no statements to
+/// tests that count them; `spawn_app_with_sync` sets a shorter tick.
+pub fn quick_sync() -> SyncSettings {
+    SyncSettings {
+        retry: RetryPolicy {
+            max_attempts: 3,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_rate_limit_wait: Duration::from_secs(5),
+            default_rate_limit_wait: Duration::from_millis(50),
+            timeout: Duration::from_secs(5),
+        },
+        lease: Duration::from_secs(30),
+        tick: Duration::from_secs(3600),
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(KeySources {
         hs256_secret: Some(SECRET.into()),
@@ -63,6 +90,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(keys: KeySources) -> TestApp {
+    spawn(keys, quick_sync()).await
+}
+
+pub async fn spawn_app_with_sync(sync: SyncSettings) -> TestApp {
+    let keys = KeySources {
+        hs256_secret: Some(SECRET.into()),
+        ..Default::default()
+    };
+    spawn(keys, sync).await
+}
+
+async fn spawn(keys: KeySources, sync: SyncSettings) -> TestApp {
     // `JOURNEYS_TEST_LOG=journeys=debug` shows the server's logs in a failing test.
     let filter = tracing_subscriber::EnvFilter::try_from_env("JOURNEYS_TEST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
@@ -78,6 +117,8 @@ pub async fn spawn_app_with(keys: KeySources) -> TestApp {
         verifier,
         workers: Some(2),
         cors_origins: vec!["https://dashboard.example".into()],
+        secret_box: Some(SecretBox::from_base64(SECRET_KEY).expect("key")),
+        sync,
     })
     .await
     .expect("server starts");
@@ -87,6 +128,7 @@ pub async fn spawn_app_with(keys: KeySources) -> TestApp {
         db: running.db,
         statements: running.statements,
         handle: running.handle,
+        sync: running.sync,
         _dir: dir,
     }
 }

@@ -1,0 +1,92 @@
+//! `journeys sync <connector-id>`: one run in the foreground, with a progress
+//! line per batch and a summary.
+
+use std::sync::Arc;
+
+use entity::sync_run;
+use entity::vocab::{SyncStatus, SyncTrigger};
+use sea_orm::DatabaseConnection;
+
+use super::secrets::SecretBox;
+use super::sync::{SyncRuntime, SyncSettings};
+use super::{Registry, find_any};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::ids::{self, NodeType};
+
+/// What a foreground sync did.
+pub struct Report(sync_run::Model);
+
+impl Report {
+    pub fn succeeded(&self) -> bool {
+        self.0.status == SyncStatus::Succeeded
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let run = &self.0;
+        write!(
+            f,
+            "{:?}: fetched {}, created {}, updated {}, unchanged {}, failed {} in {} batches",
+            run.status,
+            run.fetched,
+            run.created,
+            run.updated,
+            run.unchanged,
+            run.failed,
+            run.batches
+        )?;
+        if let (Some(start), Some(end)) = (run.started_at, run.finished_at) {
+            write!(f, " ({} ms)", (end - start).num_milliseconds())?;
+        }
+        if let Some(error) = &run.error {
+            write!(
+                f,
+                "\nerror [{}]: {error}",
+                run.error_code.as_deref().unwrap_or("?")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn sync_once(
+    db: DatabaseConnection,
+    secret_box: Option<SecretBox>,
+    connector_id: &str,
+) -> ApiResult<Report> {
+    let id = ids::decode(
+        &async_graphql::ID(connector_id.to_owned()),
+        NodeType::Connector,
+    )?;
+    let connector = find_any(&db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("connector"))?;
+    let runtime = SyncRuntime::new(
+        db,
+        Arc::new(Registry::builtin()),
+        secret_box,
+        SyncSettings::default(),
+    );
+    let (run, queued) = runtime.enqueue(&connector, SyncTrigger::Cli).await?;
+    if !queued {
+        return Err(ApiError::Conflict(format!(
+            "connector `{}` is already syncing (run {})",
+            connector.name,
+            ids::encode(NodeType::SyncRun, run.id).0
+        )));
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!("syncing {} ({})", connector.name, connector.kind));
+    let finished = runtime
+        .execute(run.id, |run| {
+            bar.set_message(format!(
+                "{}: {} batches, {} fetched, {} created, {} updated",
+                connector.name, run.batches, run.fetched, run.created, run.updated
+            ));
+            bar.tick();
+        })
+        .await?;
+    bar.finish_and_clear();
+    Ok(Report(finished))
+}

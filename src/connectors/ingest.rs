@@ -1,0 +1,71 @@
+//! A plugin's touchpoints, as the store records them: the same validation as
+//! `recordTouchpoints`, with the connector's kind as their `source`.
+
+use async_graphql::Json;
+use chrono::{DateTime, Utc};
+use journeys_plugin_sdk as sdk;
+
+use crate::graphql::error::ApiResult;
+use crate::touchpoints::{self, CheckedTouchpoint, PersonInput, TouchpointInput};
+use crate::vocab::Channel;
+
+pub(crate) fn check(
+    kind: &str,
+    touchpoint: sdk::Touchpoint,
+    now: DateTime<Utc>,
+) -> ApiResult<CheckedTouchpoint> {
+    let hint = touchpoint.person;
+    let has_identity = hint.email.is_some()
+        || hint.twitter_user_id.is_some()
+        || hint.twitter_handle.is_some()
+        || hint.zoom_registrant_id.is_some()
+        || hint.zendesk_user_id.is_some();
+    let person = has_identity.then(|| PersonInput {
+        email: hint.email,
+        twitter_user_id: hint.twitter_user_id,
+        twitter_handle: hint.twitter_handle,
+        zoom_registrant_id: hint.zoom_registrant_id,
+        zendesk_user_id: hint.zendesk_user_id,
+        name: hint.name,
+        title: hint.title,
+        ..PersonInput::default()
+    });
+    let input = TouchpointInput {
+        source: kind.to_owned(),
+        external_id: touchpoint.external_id,
+        channel: channel(touchpoint.channel),
+        kind: touchpoint.kind,
+        occurred_at: touchpoint.occurred_at,
+        title: touchpoint.title,
+        body: touchpoint.body,
+        url: touchpoint.url,
+        owner_team: None,
+        actor: None,
+        emotion: None,
+        sentiment: None,
+        score: touchpoint.score.map(f64::from),
+        properties: (!touchpoint.properties.is_empty())
+            .then_some(Json(serde_json::Value::Object(touchpoint.properties))),
+        account_id: None,
+        stakeholder_id: None,
+        person,
+    };
+    let mut checked = touchpoints::check(input, now)?;
+    checked.account_hint = touchpoint.account;
+    Ok(checked)
+}
+
+fn channel(channel: sdk::Channel) -> Channel {
+    match channel {
+        sdk::Channel::Social => Channel::Social,
+        sdk::Channel::Webinar => Channel::Webinar,
+        sdk::Channel::Support => Channel::Support,
+        sdk::Channel::Email => Channel::Email,
+        sdk::Channel::Phone => Channel::Phone,
+        sdk::Channel::Meeting => Channel::Meeting,
+        sdk::Channel::Web => Channel::Web,
+        sdk::Channel::Event => Channel::Event,
+        sdk::Channel::Ad => Channel::Ad,
+        sdk::Channel::Other => Channel::Other,
+    }
+}

@@ -1,0 +1,496 @@
+//! The sync runtime: queues runs, runs them one batch at a time, and records
+//! what each did.
+//!
+//! Invariants:
+//! - At most one QUEUED or RUNNING run per connector, by a partial unique
+//!   index, so it holds across instances sharing one PostgreSQL.
+//! - A batch's touchpoints, the connector's cursor after it, and the run's
+//!   counts are written in one transaction: a crash loses no batch it saved
+//!   and the next run resumes after the last one.
+//! - A RUNNING run holds a lease; each batch renews it, and a batch is saved
+//!   only while the run is still RUNNING, so a run taken over after its lease
+//!   lapsed cannot write behind the new one's back.
+//! - A shutdown stops runs at a batch boundary, as CANCELLED.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::vocab::{SyncStatus, SyncTrigger};
+use entity::{connector, sync_run};
+use journeys_plugin_sdk::{HttpClient, PullError, RetryPolicy};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    SqlErr,
+};
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use super::{Registry, ingest, secrets::SecretBox};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::{db, time, touchpoints};
+
+/// How the runtime behaves; the defaults suit production.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Retries and timeouts of the plugins' HTTP calls.
+    pub retry: RetryPolicy,
+    /// How long a running run may go without saving a batch before another
+    /// instance may take it for abandoned. Longer than the longest pull.
+    pub lease: Duration,
+    /// How often the scheduler looks for connectors that are due.
+    pub tick: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        let retry = RetryPolicy::default();
+        SyncSettings {
+            lease: retry.max_rate_limit_wait + Duration::from_secs(5 * 60),
+            retry,
+            tick: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Counts of one batch, as saved.
+#[derive(Debug, Default, Clone, Copy)]
+struct BatchCounts {
+    fetched: i32,
+    created: i32,
+    updated: i32,
+    unchanged: i32,
+    failed: i32,
+}
+
+/// Runs connector syncs for one server (or one `journeys sync`).
+pub struct SyncRuntime {
+    db: DatabaseConnection,
+    registry: Arc<Registry>,
+    secrets: Option<SecretBox>,
+    settings: SyncSettings,
+    stopping: watch::Sender<bool>,
+    tasks: TaskTracker,
+}
+
+impl SyncRuntime {
+    pub fn new(
+        db: DatabaseConnection,
+        registry: Arc<Registry>,
+        secrets: Option<SecretBox>,
+        settings: SyncSettings,
+    ) -> Arc<Self> {
+        Arc::new(SyncRuntime {
+            db,
+            registry,
+            secrets,
+            settings,
+            stopping: watch::channel(false).0,
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn secret_box(&self) -> Option<&SecretBox> {
+        self.secrets.as_ref()
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Queues a run of `connector`, or returns the one already queued or
+    /// running (`false`): a connector never syncs twice at once.
+    pub async fn enqueue(
+        &self,
+        connector: &connector::Model,
+        trigger: SyncTrigger,
+    ) -> ApiResult<(sync_run::Model, bool)> {
+        // Twice at most: the second try follows closing an abandoned run.
+        for _ in 0..2 {
+            let now = time::now();
+            let run = sync_run::ActiveModel {
+                id: Set(entity::new_id()),
+                workspace_id: Set(connector.workspace_id),
+                connector_id: Set(connector.id),
+                status: Set(SyncStatus::Queued),
+                trigger: Set(trigger),
+                fetched: Set(0),
+                created: Set(0),
+                updated: Set(0),
+                unchanged: Set(0),
+                failed: Set(0),
+                batches: Set(0),
+                error_code: Set(None),
+                error: Set(None),
+                queued_at: Set(now),
+                started_at: Set(None),
+                finished_at: Set(None),
+                lease_expires_at: Set(None),
+            };
+            match run.insert(&self.db).await {
+                Ok(run) => return Ok((run, true)),
+                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    let Some(active) = self.active_run(connector.id).await? else {
+                        // Finished between our insert and our look: try again.
+                        continue;
+                    };
+                    let abandoned = active.status == SyncStatus::Running
+                        && active.lease_expires_at.is_some_and(|t| t < now);
+                    if !abandoned {
+                        return Ok((active, false));
+                    }
+                    let message = "abandoned: the instance running it stopped; the next run resumes from its last batch";
+                    self.finish(active.id, SyncStatus::Failed, Some(("ABANDONED", message)))
+                        .await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Conflict(
+            "the connector's runs changed while queueing; try again".into(),
+        ))
+    }
+
+    async fn active_run(&self, connector: Uuid) -> ApiResult<Option<sync_run::Model>> {
+        Ok(sync_run::Entity::find()
+            .filter(sync_run::Column::ConnectorId.eq(connector))
+            .filter(sync_run::Column::Status.is_in([SyncStatus::Queued, SyncStatus::Running]))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Queues a run and executes it in the background.
+    pub async fn trigger(
+        self: &Arc<Self>,
+        connector: &connector::Model,
+        trigger: SyncTrigger,
+    ) -> ApiResult<sync_run::Model> {
+        let (run, queued) = self.enqueue(connector, trigger).await?;
+        if queued {
+            let runtime = Arc::clone(self);
+            let id = run.id;
+            self.tasks.spawn(async move {
+                if let Err(e) = runtime.execute(id, |_| {}).await {
+                    tracing::error!(run = %id, error = ?e, "sync run failed to record");
+                }
+            });
+        }
+        Ok(run)
+    }
+
+    /// Executes a queued run in the foreground, calling `progress` after each
+    /// saved batch; returns the finished run. A run another instance claimed
+    /// first is returned as it is.
+    pub async fn execute(
+        &self,
+        run_id: Uuid,
+        mut progress: impl FnMut(&sync_run::Model) + Send,
+    ) -> ApiResult<sync_run::Model> {
+        let now = time::now();
+        let claimed = sync_run::Entity::update_many()
+            .col_expr(sync_run::Column::Status, Expr::value(SyncStatus::Running))
+            .col_expr(sync_run::Column::StartedAt, Expr::value(now))
+            .col_expr(
+                sync_run::Column::LeaseExpiresAt,
+                Expr::value(self.lease_from(now)),
+            )
+            .filter(sync_run::Column::Id.eq(run_id))
+            .filter(sync_run::Column::Status.eq(SyncStatus::Queued))
+            .exec(&self.db)
+            .await?;
+        if claimed.rows_affected == 1 {
+            let outcome = self.run_batches(run_id, &mut progress).await;
+            let (status, error) = match &outcome {
+                Ok(status) => (*status, None),
+                Err(RunError::Pull(e)) => (SyncStatus::Failed, Some((e.code(), e.to_string()))),
+                Err(RunError::Setup(code, message)) => {
+                    (SyncStatus::Failed, Some((*code, message.clone())))
+                }
+                Err(RunError::Api(ApiError::Internal(detail))) => {
+                    tracing::error!(run = %run_id, error = %detail, "sync run failed");
+                    (
+                        SyncStatus::Failed,
+                        Some(("INTERNAL", "internal error; see the server log".into())),
+                    )
+                }
+                Err(RunError::Api(e)) => (SyncStatus::Failed, Some((e.code(), e.message()))),
+                Err(RunError::LostLease) => {
+                    tracing::warn!(run = %run_id, "the run was closed by another instance");
+                    return self.find_run(run_id).await;
+                }
+            };
+            let error = error.as_ref().map(|(c, m)| (*c, m.as_str()));
+            self.finish(run_id, status, error).await?;
+            tracing::info!(run = %run_id, status = ?status, "sync run finished");
+        }
+        self.find_run(run_id).await
+    }
+
+    async fn run_batches(
+        &self,
+        run_id: Uuid,
+        progress: &mut (impl FnMut(&sync_run::Model) + Send),
+    ) -> Result<SyncStatus, RunError> {
+        let run = self.find_run(run_id).await?;
+        let connector = connector::Entity::find_by_id(run.connector_id)
+            .one(&self.db)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(RunError::Setup(
+                "NOT_FOUND",
+                "the connector was deleted".into(),
+            ))?;
+        let plugin = self.registry.get(&connector.kind).ok_or_else(|| {
+            RunError::Setup(
+                "CONNECTOR_CONFIG",
+                format!("no plugin of kind `{}` in this build", connector.kind),
+            )
+        })?;
+        let secrets = super::open_secrets(self.secrets.as_ref(), &connector)
+            .map_err(|e| RunError::Setup("CONNECTOR_SECRETS", e.message()))?;
+        let http = HttpClient::new(self.settings.retry.clone());
+        let mut instance = plugin
+            .build(&connector.config, &secrets, http)
+            .map_err(|e| RunError::Setup("CONNECTOR_CONFIG", e))?;
+        let mut cursor = connector.cursor.clone();
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            if *stopping.borrow() {
+                return Ok(SyncStatus::Cancelled);
+            }
+            // A pull may wait out a rate limit: a shutdown does not wait for it,
+            // and nothing of an unsaved batch is lost (the cursor stays put).
+            let batch = tokio::select! {
+                batch = instance.pull(cursor.as_ref()) => batch?,
+                _ = stopping.wait_for(|stop| *stop) => return Ok(SyncStatus::Cancelled),
+            };
+            let more = batch.more;
+            let next = batch.cursor.clone();
+            let saved = self.save_batch(&connector, run_id, batch).await?;
+            progress(&saved);
+            cursor = Some(next);
+            if !more {
+                return Ok(SyncStatus::Succeeded);
+            }
+        }
+    }
+
+    /// Writes one batch, the cursor after it and the run's counts in one
+    /// transaction, if the run is still ours.
+    async fn save_batch(
+        &self,
+        connector: &connector::Model,
+        run_id: Uuid,
+        batch: journeys_plugin_sdk::Batch<serde_json::Value>,
+    ) -> Result<sync_run::Model, RunError> {
+        let now = time::now();
+        let ws = connector.workspace_id;
+        let mut counts = BatchCounts {
+            fetched: len_i32(batch.touchpoints.len()),
+            ..BatchCounts::default()
+        };
+        let items = batch
+            .touchpoints
+            .into_iter()
+            .map(|t| ingest::check(&connector.kind, t, now))
+            .collect();
+        let txn = db::begin_write(&self.db).await.map_err(ApiError::from)?;
+        for chunk in chunks(items) {
+            for (status, _) in touchpoints::record_checked(&txn, ws, chunk).await? {
+                match status {
+                    touchpoints::RecordStatus::Created => counts.created += 1,
+                    touchpoints::RecordStatus::Updated => counts.updated += 1,
+                    touchpoints::RecordStatus::Unchanged => counts.unchanged += 1,
+                    touchpoints::RecordStatus::Error => counts.failed += 1,
+                }
+            }
+        }
+        connector::Entity::update_many()
+            .col_expr(connector::Column::Cursor, Expr::value(batch.cursor))
+            .filter(connector::Column::Id.eq(connector.id))
+            .exec(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        let add = |col: sync_run::Column, n: i32| Expr::col(col).add(n);
+        let renewed = sync_run::Entity::update_many()
+            .col_expr(
+                sync_run::Column::Fetched,
+                add(sync_run::Column::Fetched, counts.fetched),
+            )
+            .col_expr(
+                sync_run::Column::Created,
+                add(sync_run::Column::Created, counts.created),
+            )
+            .col_expr(
+                sync_run::Column::Updated,
+                add(sync_run::Column::Updated, counts.updated),
+            )
+            .col_expr(
+                sync_run::Column::Unchanged,
+                add(sync_run::Column::Unchanged, counts.unchanged),
+            )
+            .col_expr(
+                sync_run::Column::Failed,
+                add(sync_run::Column::Failed, counts.failed),
+            )
+            .col_expr(sync_run::Column::Batches, add(sync_run::Column::Batches, 1))
+            .col_expr(
+                sync_run::Column::LeaseExpiresAt,
+                Expr::value(self.lease_from(now)),
+            )
+            .filter(sync_run::Column::Id.eq(run_id))
+            .filter(sync_run::Column::Status.eq(SyncStatus::Running))
+            .exec(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        if renewed.rows_affected != 1 {
+            txn.rollback().await.map_err(ApiError::from)?;
+            return Err(RunError::LostLease);
+        }
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(self.find_run(run_id).await?)
+    }
+
+    async fn finish(
+        &self,
+        run_id: Uuid,
+        status: SyncStatus,
+        error: Option<(&str, &str)>,
+    ) -> ApiResult<()> {
+        sync_run::Entity::update_many()
+            .col_expr(sync_run::Column::Status, Expr::value(status))
+            .col_expr(
+                sync_run::Column::ErrorCode,
+                Expr::value(error.map(|(code, _)| code.to_owned())),
+            )
+            .col_expr(
+                sync_run::Column::Error,
+                Expr::value(error.map(|(_, message)| message.to_owned())),
+            )
+            .col_expr(sync_run::Column::FinishedAt, Expr::value(time::now()))
+            .col_expr(
+                sync_run::Column::LeaseExpiresAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(sync_run::Column::Id.eq(run_id))
+            .filter(sync_run::Column::Status.is_in([SyncStatus::Queued, SyncStatus::Running]))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_run(&self, run_id: Uuid) -> ApiResult<sync_run::Model> {
+        sync_run::Entity::find_by_id(run_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("sync run"))
+    }
+
+    fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let lease =
+            chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::hours(1));
+        time::to_micros(now + lease)
+    }
+
+    /// Queues runs for enabled connectors whose interval has passed since their
+    /// last run was queued, every `tick`, until [`SyncRuntime::shutdown`].
+    pub fn start_scheduler(self: &Arc<Self>) {
+        let runtime = Arc::clone(self);
+        let mut stopping = self.stopping.subscribe();
+        self.tasks.spawn(async move {
+            let mut tick = tokio::time::interval(runtime.settings.tick);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+                if let Err(e) = runtime.queue_due().await {
+                    tracing::error!(error = ?e, "the sync scheduler could not queue runs");
+                }
+            }
+        });
+    }
+
+    async fn queue_due(self: &Arc<Self>) -> ApiResult<()> {
+        let scheduled = connector::Entity::find()
+            .filter(connector::Column::Enabled.eq(true))
+            .filter(connector::Column::ScheduleSeconds.is_not_null())
+            .all(&self.db)
+            .await?;
+        if scheduled.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = scheduled.iter().map(|c| c.id).collect();
+        // Each connector's newest run: runs are keyed by time-ordered ids.
+        let runs = sync_run::Entity::find()
+            .filter(sync_run::Column::ConnectorId.is_in(ids))
+            .order_by_asc(sync_run::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut last_queued = std::collections::HashMap::new();
+        for run in runs {
+            last_queued.insert(run.connector_id, run.queued_at);
+        }
+        let now = time::now();
+        for connector in scheduled {
+            let every = chrono::Duration::seconds(connector.schedule_seconds.unwrap_or(0).into());
+            let due = last_queued
+                .get(&connector.id)
+                .is_none_or(|queued| *queued + every <= now);
+            if due {
+                self.trigger(&connector, SyncTrigger::Schedule).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the scheduler and lets every run stop at its next batch boundary.
+    pub async fn shutdown(&self) {
+        self.stopping.send_replace(true);
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+/// A plugin's batch may exceed the API's 1,000-item limit; the store takes
+/// it in pieces within the one transaction.
+fn chunks<T>(items: Vec<T>) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        out.push(items.by_ref().take(touchpoints::MAX_BATCH).collect());
+    }
+    out
+}
+
+fn len_i32(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+enum RunError {
+    Pull(PullError),
+    /// The connector cannot run as configured: (code, message).
+    Setup(&'static str, String),
+    Api(ApiError),
+    /// Another instance closed the run (its lease had lapsed).
+    LostLease,
+}
+
+impl From<PullError> for RunError {
+    fn from(e: PullError) -> Self {
+        RunError::Pull(e)
+    }
+}
+
+impl From<ApiError> for RunError {
+    fn from(e: ApiError) -> Self {
+        RunError::Api(e)
+    }
+}
