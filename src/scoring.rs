@@ -6,7 +6,7 @@
 //! computed; every touchpoint a rule counts decays with that rule's half-life,
 //! so reading multiplies by one factor and is exact on the day it is read.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -171,8 +171,10 @@ pub async fn recompute_account(db: &impl ConnectionTrait, account: Uuid) -> ApiR
 #[derive(Default)]
 pub struct Touched {
     /// Each person, with the last touchpoint recorded for them and its time.
-    pub stakeholders: HashMap<Uuid, (Uuid, DateTime<Utc>)>,
-    pub accounts: HashMap<Uuid, (Uuid, DateTime<Utc>)>,
+    /// Ordered, so that concurrent batches update rows in the same order and
+    /// cannot deadlock on PostgreSQL.
+    pub stakeholders: BTreeMap<Uuid, (Uuid, DateTime<Utc>)>,
+    pub accounts: BTreeMap<Uuid, (Uuid, DateTime<Utc>)>,
 }
 
 impl Touched {

@@ -809,12 +809,52 @@ pub async fn record(
             inputs.len()
         )));
     }
-    let now = time::now();
-    let items = inputs.into_iter().map(|input| check(input, now)).collect();
-    let txn = db::begin_write(conn).await?;
-    let out = record_checked(&txn, ws, items).await?;
-    txn.commit().await?;
-    Ok(out)
+    record_retrying(conn, ws, |now| {
+        inputs
+            .iter()
+            .map(|input| check(input.clone(), now))
+            .collect()
+    })
+    .await
+}
+
+/// Tries of a batch that lost a race on a unique key before CONFLICT.
+pub(crate) const WRITE_ATTEMPTS: u32 = 4;
+
+/// A short random pause before retrying a contended write, growing with the
+/// attempts, so the racers do not collide again in step.
+pub(crate) async fn contention_pause(attempts: u32) {
+    use rand::Rng;
+    let millis = rand::rng().random_range(5..=25) * u64::from(attempts);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
+/// Records the items `make` builds (given the time now) in a transaction of
+/// their own. Two batches naming the same new person can race on PostgreSQL:
+/// the loser's insert hits the winner's unique key, and its retry sees the
+/// winner's rows.
+pub(crate) async fn record_retrying(
+    conn: &sea_orm::DatabaseConnection,
+    ws: Uuid,
+    make: impl Fn(DateTime<Utc>) -> Vec<ApiResult<CheckedTouchpoint>>,
+) -> ApiResult<Vec<Recorded>> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let txn = db::begin_write(conn).await?;
+        match record_checked(&txn, ws, make(time::now())).await {
+            Ok(out) => {
+                txn.commit().await?;
+                return Ok(out);
+            }
+            Err(ApiError::Contended(detail)) if attempts < WRITE_ATTEMPTS => {
+                tracing::debug!(attempts, error = %detail, "batch contended; retrying");
+                txn.rollback().await?;
+                contention_pause(attempts).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// What recording one item did, and the touchpoint or why it was refused.
@@ -849,7 +889,8 @@ pub(crate) async fn record_checked(
                 }
                 out.push((status, Ok(model)));
             }
-            Err(ApiError::Internal(detail)) => return Err(ApiError::Internal(detail)),
+            // The whole batch fails (and may be retried), not just this item.
+            Err(e @ (ApiError::Internal(_) | ApiError::Contended(_))) => return Err(e),
             Err(e) => {
                 savepoint.rollback().await?;
                 out.push((RecordStatus::Error, Err(e)));

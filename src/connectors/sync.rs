@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::vocab::{SyncStatus, SyncTrigger};
 use entity::{connector, sync_run};
-use journeys_plugin_sdk::{HttpClient, PullError, RetryPolicy};
+use journeys_plugin_sdk::{Batch, HttpClient, PullError, RetryPolicy};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -270,13 +270,34 @@ impl SyncRuntime {
                 batch = instance.pull(cursor.as_ref()) => batch?,
                 _ = stopping.wait_for(|stop| *stop) => return Ok(SyncStatus::Cancelled),
             };
-            let more = batch.more;
-            let next = batch.cursor.clone();
-            let saved = self.save_batch(&connector, run_id, batch).await?;
+            let saved = self.save_retrying(&connector, run_id, &batch).await?;
             progress(&saved);
-            cursor = Some(next);
-            if !more {
+            if !batch.more {
                 return Ok(SyncStatus::Succeeded);
+            }
+            cursor = Some(batch.cursor);
+        }
+    }
+
+    /// [`SyncRuntime::save_batch`], again when a concurrent write won a
+    /// unique key first.
+    async fn save_retrying(
+        &self,
+        connector: &connector::Model,
+        run_id: Uuid,
+        batch: &Batch<serde_json::Value>,
+    ) -> Result<sync_run::Model, RunError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.save_batch(connector, run_id, batch).await {
+                Err(RunError::Api(ApiError::Contended(detail)))
+                    if attempts < touchpoints::WRITE_ATTEMPTS =>
+                {
+                    tracing::debug!(run = %run_id, attempts, error = %detail, "batch contended; retrying");
+                    touchpoints::contention_pause(attempts).await;
+                }
+                other => return other,
             }
         }
     }
@@ -287,7 +308,7 @@ impl SyncRuntime {
         &self,
         connector: &connector::Model,
         run_id: Uuid,
-        batch: journeys_plugin_sdk::Batch<serde_json::Value>,
+        batch: &Batch<serde_json::Value>,
     ) -> Result<sync_run::Model, RunError> {
         let now = time::now();
         let ws = connector.workspace_id;
@@ -297,8 +318,8 @@ impl SyncRuntime {
         };
         let items = batch
             .touchpoints
-            .into_iter()
-            .map(|t| ingest::check(&connector.kind, t, now))
+            .iter()
+            .map(|t| ingest::check(&connector.kind, t.clone(), now))
             .collect();
         let txn = db::begin_write(&self.db).await.map_err(ApiError::from)?;
         for chunk in chunks(items) {
@@ -312,7 +333,7 @@ impl SyncRuntime {
             }
         }
         connector::Entity::update_many()
-            .col_expr(connector::Column::Cursor, Expr::value(batch.cursor))
+            .col_expr(connector::Column::Cursor, Expr::value(batch.cursor.clone()))
             .filter(connector::Column::Id.eq(connector.id))
             .exec(&txn)
             .await

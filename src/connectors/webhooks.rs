@@ -13,7 +13,7 @@ use super::{find_any, ingest, open_secrets};
 use crate::graphql::error::ApiError;
 use crate::graphql::ids::{self, NodeType};
 use crate::server::AppState;
-use crate::{db, time, touchpoints};
+use crate::{time, touchpoints};
 
 fn refusal(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": { "code": code, "message": message } }))
@@ -92,22 +92,18 @@ pub async fn receive(
             return refusal(status, code, &e.to_string());
         }
     };
-    let touchpoints = match reply {
+    let delivered = match reply {
         WebhookReply::Challenge(answer) => return HttpResponse::Ok().json(answer),
         WebhookReply::Touchpoints(t) => t,
     };
-    let now = time::now();
-    let received = touchpoints.len();
-    let items = touchpoints
-        .into_iter()
-        .map(|t| ingest::check(&connector.kind, t, now))
-        .collect();
-    let recorded = async {
-        let txn = db::begin_write(runtime.db()).await?;
-        let out = touchpoints::record_checked(&txn, connector.workspace_id, items).await?;
-        txn.commit().await?;
-        Ok::<_, ApiError>(out)
-    };
+    let received = delivered.len();
+    let kind = connector.kind.as_str();
+    let recorded = touchpoints::record_retrying(runtime.db(), connector.workspace_id, |now| {
+        delivered
+            .iter()
+            .map(|t| ingest::check(kind, t.clone(), now))
+            .collect()
+    });
     match recorded.await {
         Ok(out) => {
             let failed = out

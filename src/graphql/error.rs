@@ -25,6 +25,9 @@ pub enum ApiError {
     QueryTooComplex(String),
     /// The server lacks a setting the operation needs (a key, say).
     NotConfigured(String),
+    /// A concurrent transaction got in the way (it won a unique key first, or
+    /// PostgreSQL aborted us to break a deadlock); retrying succeeds.
+    Contended(String),
     /// A failure of ours; the detail is logged, never sent.
     Internal(String),
 }
@@ -39,6 +42,7 @@ impl ApiError {
             Self::Conflict(_) => "CONFLICT",
             Self::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
             Self::NotConfigured(_) => "NOT_CONFIGURED",
+            Self::Contended(_) => "CONFLICT",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -52,6 +56,9 @@ impl ApiError {
             | Self::Conflict(m)
             | Self::QueryTooComplex(m)
             | Self::NotConfigured(m) => m.clone(),
+            Self::Contended(_) => {
+                "a concurrent request changed the same data first; retry".to_owned()
+            }
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -65,16 +72,41 @@ impl ApiError {
     }
 }
 
+/// Whether another transaction got in the way: it won a unique key, or
+/// PostgreSQL broke a deadlock or a serialisation conflict by aborting us.
+/// Running the same transaction again is the cure.
+fn is_contention(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    if matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) {
+        return true;
+    }
+    let (DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let code = e.as_database_error().and_then(|d| d.code());
+    matches!(code.as_deref(), Some("40P01" | "40001"))
+}
+
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        Self::Internal(err.to_string())
+        if is_contention(&err) {
+            Self::Contended(err.to_string())
+        } else {
+            Self::Internal(err.to_string())
+        }
     }
 }
 
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
-        if let ApiError::Internal(detail) = &err {
-            tracing::error!(error = %detail, "internal error");
+        match &err {
+            ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            ApiError::Contended(detail) => tracing::warn!(error = %detail, "contended write"),
+            _ => {}
         }
         let code = err.code();
         async_graphql::Error::new(err.message()).extend_with(|_, ext| ext.set("code", code))

@@ -7,6 +7,7 @@ mod analytics;
 mod auth;
 mod batching;
 mod cli;
+mod connectors;
 mod errors;
 mod helpers;
 mod http_spec;

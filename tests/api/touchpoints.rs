@@ -292,3 +292,38 @@ async fn touchpoints_filter_and_order() {
         .await;
     assert_eq!(ids(&data), ["3"]);
 }
+
+#[tokio::test]
+async fn concurrent_batches_naming_the_same_new_people_all_succeed() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let batch =
+        |n: usize| {
+            json!((0..20)
+            .map(|p| json!({
+                "externalId": format!("b{n}-p{p}"), "channel": "EMAIL", "kind": "email.opened",
+                "occurredAt": "2026-02-01T10:00:00Z",
+                "person": { "email": format!("person{p}@shared.example") }
+            }))
+            .collect::<Vec<_>>())
+        };
+    // On PostgreSQL the batches race for the same identities; each loser retries.
+    let results = futures_util::future::join_all((0..6).map(|n| {
+        let (app, token, touchpoints) = (&app, &token, batch(n));
+        async move { crate::helpers::record(app, token, touchpoints).await }
+    }))
+    .await;
+    for payload in results {
+        assert_eq!(payload["created"], 20, "{payload}");
+        assert_eq!(payload["failed"], 0, "{payload}");
+    }
+    let data = app
+        .ok(
+            &token,
+            "{ stakeholders(first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["stakeholders"]["totalCount"], 20);
+}
