@@ -44,9 +44,9 @@ impl Registry {
     /// The built-in plugins. A new connector crate is one line here.
     pub fn builtin() -> Self {
         Registry {
-            plugins: vec![
-                // REGISTRY: the three connector crates are being written.
-            ],
+            plugins: vec![journeys_plugin_sdk::plugin::<
+                journeys_plugin_zendesk::Zendesk,
+            >()],
         }
     }
 

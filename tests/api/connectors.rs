@@ -75,8 +75,8 @@ pub fn export_page(tickets: Vec<Value>, users: Vec<Value>, after: &str, end: boo
     })
 }
 
-const EXPORT: &str = "/api/v2/incremental/tickets/cursor.json";
-const RATINGS: &str = "/api/v2/satisfaction_ratings.json";
+const EXPORT: &str = "/api/v2/incremental/tickets/cursor";
+const RATINGS: &str = "/api/v2/satisfaction_ratings";
 
 /// Three export pages: two tickets; a repeat of the second and a solved
 /// third; then an empty end of stream. No satisfaction ratings.
@@ -197,7 +197,7 @@ fn counts(run: &Value) -> [i64; 6] {
 }
 
 #[tokio::test]
-async fn plugins_list_the_three_kinds_with_their_schemas() {
+async fn plugins_list_their_kinds_with_their_schemas() {
     let app = spawn_app().await;
     app.workspace("acme").await;
     let data = app
@@ -212,8 +212,8 @@ async fn plugins_list_the_three_kinds_with_their_schemas() {
         .iter()
         .map(|p| p["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["twitter", "zoom", "zendesk"]);
-    let zendesk = &plugins[2];
+    assert_eq!(kinds, ["zendesk"]);
+    let zendesk = &plugins[0];
     assert!(zendesk["configSchema"]["properties"]["base_url"].is_object());
     assert_eq!(zendesk["configSchema"]["additionalProperties"], false);
     assert!(zendesk["secretsSchema"]["properties"]["api_token"].is_object());
