@@ -647,3 +647,65 @@ async fn a_shutdown_stops_runs_at_a_batch_boundary() {
     assert_eq!(run["status"], "CANCELLED");
     assert_eq!(counts(&run), [1, 1, 0, 0, 0, 1]);
 }
+
+#[tokio::test]
+async fn server_errors_and_rate_limits_are_waited_out() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({
+                    "error": "APIRateLimitExceeded",
+                    "description": "Number of allowed incremental export API requests per minute exceeded"
+                })),
+        )
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let ana = user(501, "Ana Souza", "ana@acme.example");
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .respond_with(ResponseTemplate::new(200).set_body_json(export_page(
+            vec![ticket(1, "open", 501, 2)],
+            vec![ana],
+            "c1",
+            true,
+        )))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    no_ratings(&server).await;
+    let id = create(&app, &token, zendesk_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = std::time::Instant::now();
+    let run = sync(&app, &token, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(counts(&run), [1, 1, 0, 0, 0, 2]);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was obeyed"
+    );
+    let exports = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == EXPORT)
+        .count();
+    assert_eq!(exports, 3, "503, then 429, then the page");
+}

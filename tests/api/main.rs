@@ -19,3 +19,4 @@ mod progression;
 mod scoring;
 mod stakeholders;
 mod touchpoints;
+mod webhooks;
