@@ -44,9 +44,10 @@ impl Registry {
     /// The built-in plugins. A new connector crate is one line here.
     pub fn builtin() -> Self {
         Registry {
-            plugins: vec![journeys_plugin_sdk::plugin::<
-                journeys_plugin_zendesk::Zendesk,
-            >()],
+            plugins: vec![
+                journeys_plugin_sdk::plugin::<journeys_plugin_twitter::Twitter>(),
+                journeys_plugin_sdk::plugin::<journeys_plugin_zendesk::Zendesk>(),
+            ],
         }
     }
 

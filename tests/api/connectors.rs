@@ -212,8 +212,8 @@ async fn plugins_list_their_kinds_with_their_schemas() {
         .iter()
         .map(|p| p["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["zendesk"]);
-    let zendesk = &plugins[0];
+    assert_eq!(kinds, ["twitter", "zendesk"]);
+    let zendesk = &plugins[1];
     assert!(zendesk["configSchema"]["properties"]["base_url"].is_object());
     assert_eq!(zendesk["configSchema"]["additionalProperties"], false);
     assert!(zendesk["secretsSchema"]["properties"]["api_token"].is_object());

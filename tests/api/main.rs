@@ -19,4 +19,5 @@ mod progression;
 mod scoring;
 mod stakeholders;
 mod touchpoints;
+mod twitter;
 mod webhooks;
