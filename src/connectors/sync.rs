@@ -425,7 +425,8 @@ impl SyncRuntime {
         let runtime = Arc::clone(self);
         let mut stopping = self.stopping.subscribe();
         self.tasks.spawn(async move {
-            let mut tick = tokio::time::interval(runtime.settings.tick);
+            let every = runtime.settings.tick;
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {

@@ -10,8 +10,13 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use entity::sync_run;
+use entity::vocab::{SyncStatus, SyncTrigger};
+use journeys::graphql::ids::NodeType;
+use sea_orm::{ActiveModelTrait, Set};
+
 use crate::helpers::{
-    TestApp, assert_code, create_account, quick_sync, spawn_app, spawn_app_with_sync,
+    TestApp, assert_code, create_account, quick_sync, spawn_app, spawn_app_with_sync, spawn_pair,
 };
 
 const CREATE: &str = "mutation($input: CreateConnectorInput!) {
@@ -708,4 +713,99 @@ async fn server_errors_and_rate_limits_are_waited_out() {
         .filter(|r| r.url.path() == EXPORT)
         .count();
     assert_eq!(exports, 3, "503, then 429, then the page");
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_make_one_run() {
+    let (first, second) = spawn_pair().await;
+    first.workspace("acme").await;
+    let token = first.admin("acme");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(export_page(vec![], vec![], "c1", true))
+                .set_delay(Duration::from_millis(300)),
+        )
+        .mount(&server)
+        .await;
+    no_ratings(&server).await;
+    let id = create(&first, &token, zendesk_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vars = json!({ "id": id });
+    let (a, b) = tokio::join!(
+        first.ok(&token, TRIGGER, vars.clone()),
+        second.ok(&token, TRIGGER, vars.clone())
+    );
+    assert_eq!(a["triggerSync"]["id"], b["triggerSync"]["id"]);
+    let run = wait_for(
+        &second,
+        &token,
+        &id,
+        a["triggerSync"]["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(run["status"], "SUCCEEDED");
+    let exports = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == EXPORT)
+        .count();
+    assert_eq!(exports, 1, "one instance ran it");
+}
+
+#[tokio::test]
+async fn a_run_abandoned_by_a_stopped_instance_is_closed_and_replaced() {
+    let app = spawn_app().await;
+    let ws = app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    zendesk(&server).await;
+    let id = create(&app, &token, zendesk_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An instance died mid-run: its run is RUNNING with a lapsed lease.
+    let connector =
+        journeys::graphql::ids::decode(&async_graphql::ID(id.clone()), NodeType::Connector)
+            .unwrap();
+    let stale = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let dead = sync_run::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        workspace_id: Set(ws),
+        connector_id: Set(connector),
+        status: Set(SyncStatus::Running),
+        trigger: Set(SyncTrigger::Schedule),
+        fetched: Set(0),
+        created: Set(0),
+        updated: Set(0),
+        unchanged: Set(0),
+        failed: Set(0),
+        batches: Set(0),
+        error_code: Set(None),
+        error: Set(None),
+        queued_at: Set(stale),
+        started_at: Set(Some(stale)),
+        finished_at: Set(None),
+        lease_expires_at: Set(Some(stale)),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let run = sync(&app, &token, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    let data = app.ok(&token, RUNS, json!({ "id": id })).await;
+    let runs = data["syncRuns"]["nodes"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        runs[1]["id"],
+        journeys::graphql::ids::encode(NodeType::SyncRun, dead.id).0
+    );
+    assert_eq!(runs[1]["status"], "FAILED");
+    assert_eq!(runs[1]["errorCode"], "ABANDONED");
 }

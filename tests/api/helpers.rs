@@ -102,6 +102,29 @@ pub async fn spawn_app_with_sync(sync: SyncSettings) -> TestApp {
 }
 
 async fn spawn(keys: KeySources, sync: SyncSettings) -> TestApp {
+    let (database_url, dir) = fresh_database().await;
+    spawn_on(keys, sync, database_url, dir).await
+}
+
+/// Two server instances sharing one fresh database, as several instances
+/// share one PostgreSQL in production.
+pub async fn spawn_pair() -> (TestApp, TestApp) {
+    let keys = || KeySources {
+        hs256_secret: Some(SECRET.into()),
+        ..Default::default()
+    };
+    let (database_url, dir) = fresh_database().await;
+    let first = spawn_on(keys(), quick_sync(), database_url.clone(), dir).await;
+    let second = spawn_on(keys(), quick_sync(), database_url, None).await;
+    (first, second)
+}
+
+async fn spawn_on(
+    keys: KeySources,
+    sync: SyncSettings,
+    database_url: String,
+    dir: Option<TempDir>,
+) -> TestApp {
     // `JOURNEYS_TEST_LOG=journeys=debug` shows the server's logs in a failing test.
     let filter = tracing_subscriber::EnvFilter::try_from_env("JOURNEYS_TEST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
@@ -109,7 +132,6 @@ async fn spawn(keys: KeySources, sync: SyncSettings) -> TestApp {
         .with_env_filter(filter)
         .with_test_writer()
         .try_init();
-    let (database_url, dir) = fresh_database().await;
     let verifier = Verifier::from_sources(&keys).expect("keys");
     let running = server::start(ServerConfig {
         database_url,
