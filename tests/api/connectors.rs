@@ -809,3 +809,43 @@ async fn a_run_abandoned_by_a_stopped_instance_is_closed_and_replaced() {
     assert_eq!(runs[1]["status"], "FAILED");
     assert_eq!(runs[1]["errorCode"], "ABANDONED");
 }
+
+#[tokio::test]
+async fn journeys_sync_runs_one_sync_in_the_foreground() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    zendesk(&server).await;
+    let id = create(&app, &token, zendesk_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (url, connector) = (app.database_url.clone(), id.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_journeys"))
+            .args(["sync", &connector])
+            .env("DATABASE_URL", url)
+            .env("JOURNEYS_SECRET_KEY", crate::helpers::SECRET_KEY)
+            .env("JOURNEYS_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "Succeeded: fetched 5, created 4, updated 0, unchanged 1, failed 0 in 4 batches"
+        ),
+        "{stdout}"
+    );
+    let data = app.ok(&token, RUNS, json!({ "id": id })).await;
+    assert_eq!(data["syncRuns"]["nodes"][0]["trigger"], "CLI");
+    assert_eq!(external_ids(&app, &token, "zendesk").await.len(), 4);
+}

@@ -23,6 +23,7 @@ pub struct TestApp {
     pub statements: StatementCounter,
     handle: actix_web::dev::ServerHandle,
     pub sync: Arc<SyncRuntime>,
+    pub database_url: String,
     _dir: Option<TempDir>,
 }
 
@@ -134,7 +135,7 @@ async fn spawn_on(
         .try_init();
     let verifier = Verifier::from_sources(&keys).expect("keys");
     let running = server::start(ServerConfig {
-        database_url,
+        database_url: database_url.clone(),
         bind: "127.0.0.1:0".into(),
         verifier,
         workers: Some(2),
@@ -151,6 +152,7 @@ async fn spawn_on(
         statements: running.statements,
         handle: running.handle,
         sync: running.sync,
+        database_url,
         _dir: dir,
     }
 }
