@@ -274,7 +274,7 @@ pub async fn merge(
         )
         .await?;
         for m in memberships {
-            touched.accounts.insert(m.account_id, (m.id, time::now()));
+            touched.accounts.entry(m.account_id).or_default();
             if held_accounts.contains(&m.account_id) {
                 // The survivor is already a member; the other's copy goes (and
                 // comes back on unmerge from the ledger).
@@ -309,7 +309,7 @@ pub async fn merge(
     .await?;
     let adopted = adopt(db, ws, survivor).await?;
     if let Some(a) = &adopted {
-        touched.accounts.insert(a.account, (survivor, time::now()));
+        touched.accounts.entry(a.account).or_default();
     }
     let snapshot = Snapshot {
         adopted,
@@ -333,9 +333,7 @@ pub async fn merge(
     }
     .insert(db)
     .await?;
-    touched
-        .stakeholders
-        .insert(survivor, (entry.id, time::now()));
+    touched.stakeholders.entry(survivor).or_default();
     rescore_only(db, ws, touched).await?;
     Ok(entry)
 }
@@ -382,9 +380,7 @@ pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Api
     .update(db)
     .await?;
     let mut touched = Touched::default();
-    touched
-        .stakeholders
-        .insert(survivor.id, (entry.id, time::now()));
+    touched.stakeholders.entry(survivor.id).or_default();
     let mut restored = Vec::new();
     for m in &snapshot.merged {
         let p = &m.person;
@@ -436,11 +432,9 @@ pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Api
         .await?;
         for row in &m.memberships {
             restore_membership(db, ws, row).await?;
-            touched
-                .accounts
-                .insert(row.account_id, (row.id, time::now()));
+            touched.accounts.entry(row.account_id).or_default();
         }
-        touched.stakeholders.insert(p.id, (entry.id, time::now()));
+        touched.stakeholders.entry(p.id).or_default();
         restored.push(p.id);
     }
     for row in &snapshot.survivor_memberships {
@@ -450,9 +444,7 @@ pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Api
         set_account(db, &adopted.touchpoints, None).await?;
         let rules = crate::progression::load_rules(db, ws).await?;
         crate::progression::replay_all(db, &rules, adopted.account).await?;
-        touched
-            .accounts
-            .insert(adopted.account, (entry.id, time::now()));
+        touched.accounts.entry(adopted.account).or_default();
     }
     merge::ActiveModel {
         id: Set(entry.id),

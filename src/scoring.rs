@@ -60,6 +60,73 @@ pub async fn rules_of(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<Vec<scor
         .await?)
 }
 
+/// One scored touchpoint: who, what, through what, when.
+type Scored = (Uuid, String, vocab::Channel, DateTime<Utc>);
+
+/// The touchpoints of `people` that some rule counts, newest first.
+async fn scored_touchpoints(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    rules: &[scoring_rule::Model],
+    people: &[Uuid],
+) -> ApiResult<Vec<Scored>> {
+    if rules.is_empty() || people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kinds: Vec<String> = rules.iter().filter_map(|r| r.kind.clone()).collect();
+    let channels: Vec<vocab::Channel> = rules.iter().filter_map(|r| r.channel).collect();
+    Ok(touchpoint::Entity::find()
+        .select_only()
+        .columns([
+            touchpoint::Column::StakeholderId,
+            touchpoint::Column::Kind,
+            touchpoint::Column::Channel,
+            touchpoint::Column::OccurredAt,
+        ])
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::StakeholderId.is_in(people.iter().copied()))
+        .filter(
+            Condition::any()
+                .add(touchpoint::Column::Kind.is_in(kinds))
+                .add(touchpoint::Column::Channel.is_in(channels)),
+        )
+        .order_by_desc(touchpoint::Column::OccurredAt)
+        .order_by_desc(touchpoint::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Each rule's (count, points) over one person's touchpoints (newest first)
+/// as of `now`: a rule counts at most its cap of the newest it matches.
+fn contributions<'a>(
+    rules: &'a [scoring_rule::Model],
+    touchpoints: &[&Scored],
+    now: DateTime<Utc>,
+) -> Vec<(&'a scoring_rule::Model, usize, f64)> {
+    let mut out = Vec::new();
+    for rule in rules {
+        let cap = rule
+            .max_count
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(0));
+        let counted: Vec<DateTime<Utc>> = touchpoints
+            .iter()
+            .filter(|(_, k, c, _)| matches(rule, k, *c))
+            .take(cap)
+            .map(|(_, _, _, t)| *t)
+            .collect();
+        if counted.is_empty() {
+            continue;
+        }
+        let points = counted
+            .iter()
+            .map(|t| decayed(rule.points, rule.half_life_days, *t, now))
+            .sum();
+        out.push((rule, counted.len(), points));
+    }
+    out
+}
+
 /// Recomputes a stakeholder's contributions as of `now`; returns the score.
 pub async fn recompute_stakeholder(
     db: &impl ConnectionTrait,
@@ -72,63 +139,26 @@ pub async fn recompute_stakeholder(
         .filter(score_contribution::Column::StakeholderId.eq(person))
         .exec(db)
         .await?;
+    let touchpoints = scored_touchpoints(db, ws, rules, &[person]).await?;
+    let all: Vec<&Scored> = touchpoints.iter().collect();
     let mut score = 0.0;
-    if !rules.is_empty() {
-        let kinds: Vec<String> = rules.iter().filter_map(|r| r.kind.clone()).collect();
-        let channels: Vec<vocab::Channel> = rules.iter().filter_map(|r| r.channel).collect();
-        let touchpoints: Vec<(String, vocab::Channel, DateTime<Utc>)> = touchpoint::Entity::find()
-            .select_only()
-            .columns([
-                touchpoint::Column::Kind,
-                touchpoint::Column::Channel,
-                touchpoint::Column::OccurredAt,
-            ])
-            .filter(touchpoint::Column::WorkspaceId.eq(ws))
-            .filter(touchpoint::Column::StakeholderId.eq(person))
-            .filter(
-                Condition::any()
-                    .add(touchpoint::Column::Kind.is_in(kinds))
-                    .add(touchpoint::Column::Channel.is_in(channels)),
-            )
-            .order_by_desc(touchpoint::Column::OccurredAt)
-            .order_by_desc(touchpoint::Column::Id)
-            .into_tuple()
-            .all(db)
+    let mut rows = Vec::new();
+    for (rule, count, points) in contributions(rules, &all, now) {
+        score += points;
+        rows.push(score_contribution::ActiveModel {
+            id: Set(entity::new_id()),
+            workspace_id: Set(ws),
+            stakeholder_id: Set(person),
+            rule_id: Set(rule.id),
+            count: Set(i32::try_from(count).unwrap_or(i32::MAX)),
+            points: Set(points),
+            reference_at: Set(now),
+        });
+    }
+    if !rows.is_empty() {
+        score_contribution::Entity::insert_many(rows)
+            .exec(db)
             .await?;
-        let mut rows = Vec::new();
-        for rule in rules {
-            let cap = rule
-                .max_count
-                .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(0));
-            let counted: Vec<DateTime<Utc>> = touchpoints
-                .iter()
-                .filter(|(k, c, _)| matches(rule, k, *c))
-                .take(cap)
-                .map(|(_, _, t)| *t)
-                .collect();
-            if counted.is_empty() {
-                continue;
-            }
-            let points: f64 = counted
-                .iter()
-                .map(|t| decayed(rule.points, rule.half_life_days, *t, now))
-                .sum();
-            score += points;
-            rows.push(score_contribution::ActiveModel {
-                id: Set(entity::new_id()),
-                workspace_id: Set(ws),
-                stakeholder_id: Set(person),
-                rule_id: Set(rule.id),
-                count: Set(i32::try_from(counted.len()).unwrap_or(i32::MAX)),
-                points: Set(points),
-                reference_at: Set(now),
-            });
-        }
-        if !rows.is_empty() {
-            score_contribution::Entity::insert_many(rows)
-                .exec(db)
-                .await?;
-        }
     }
     stakeholder::ActiveModel {
         id: Set(person),
@@ -138,6 +168,45 @@ pub async fn recompute_stakeholder(
     .update(db)
     .await?;
     Ok(score)
+}
+
+/// Which of a batch's touchpoints took `people`'s combined score to the
+/// threshold: the earliest whose moment, counting only what had happened by
+/// then, scores enough. When none did (the threshold was lowered, say), the
+/// latest is credited.
+async fn crossing(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    rules: &[scoring_rule::Model],
+    people: &[Uuid],
+    candidates: &[(Uuid, DateTime<Utc>)],
+    threshold: f64,
+) -> ApiResult<Option<(Uuid, DateTime<Utc>)>> {
+    let mut candidates = candidates.to_vec();
+    candidates.sort_by_key(|&(id, at)| (at, id));
+    if candidates.len() < 2 {
+        return Ok(candidates.pop());
+    }
+    let touchpoints = scored_touchpoints(db, ws, rules, people).await?;
+    for &(id, at) in &candidates {
+        let score: f64 = people
+            .iter()
+            .map(|person| {
+                let by_then: Vec<&Scored> = touchpoints
+                    .iter()
+                    .filter(|t| t.0 == *person && t.3 <= at)
+                    .collect();
+                contributions(rules, &by_then, at)
+                    .iter()
+                    .map(|(_, _, points)| points)
+                    .sum::<f64>()
+            })
+            .sum();
+        if score >= threshold {
+            return Ok(Some((id, at)));
+        }
+    }
+    Ok(candidates.pop())
 }
 
 /// Sums an account's people's stored scores into the account's score.
@@ -170,21 +239,21 @@ pub async fn recompute_account(db: &impl ConnectionTrait, account: Uuid) -> ApiR
 /// What a batch of touchpoints changed, to rescore once at its end.
 #[derive(Default)]
 pub struct Touched {
-    /// Each person, with the last touchpoint recorded for them and its time.
+    /// Each person, with the touchpoints recorded for them and their times.
     /// Ordered, so that concurrent batches update rows in the same order and
     /// cannot deadlock on PostgreSQL.
-    pub stakeholders: BTreeMap<Uuid, (Uuid, DateTime<Utc>)>,
-    pub accounts: BTreeMap<Uuid, (Uuid, DateTime<Utc>)>,
+    pub stakeholders: BTreeMap<Uuid, Vec<(Uuid, DateTime<Utc>)>>,
+    pub accounts: BTreeMap<Uuid, Vec<(Uuid, DateTime<Utc>)>>,
 }
 
 impl Touched {
     pub fn add(&mut self, tp: &touchpoint::Model) {
         let cause = (tp.id, tp.occurred_at);
         if let Some(s) = tp.stakeholder_id {
-            self.stakeholders.insert(s, cause);
+            self.stakeholders.entry(s).or_default().push(cause);
         }
         if let Some(a) = tp.account_id {
-            self.accounts.insert(a, cause);
+            self.accounts.entry(a).or_default().push(cause);
         }
     }
 }
@@ -199,19 +268,22 @@ pub async fn rescore(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> A
         .map_or(DEFAULT_MQL_THRESHOLD, |w| w.mql_threshold);
     let now = time::now();
     let mut accounts = touched.accounts;
-    for (person, (tp, at)) in touched.stakeholders {
+    for (person, causes) in touched.stakeholders {
         let score = recompute_stakeholder(db, ws, &rules, person, now).await?;
         let model = crate::stakeholders::find(db, ws, person).await?;
-        qualify(
-            db,
-            ws,
-            Subject::Stakeholder(person),
-            model.lifecycle,
-            score,
-            threshold,
-            (tp, at),
-        )
-        .await?;
+        if qualifies(model.lifecycle, score, threshold) {
+            let cause = crossing(db, ws, &rules, &[person], &causes, threshold).await?;
+            qualify(
+                db,
+                ws,
+                Subject::Stakeholder(person),
+                model.lifecycle,
+                score,
+                threshold,
+                cause,
+            )
+            .await?;
+        }
         let memberships: Vec<Uuid> = membership::Entity::find()
             .select_only()
             .column(membership::Column::AccountId)
@@ -220,26 +292,50 @@ pub async fn rescore(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> A
             .all(db)
             .await?;
         for account in memberships {
-            accounts.entry(account).or_insert((tp, at));
+            accounts
+                .entry(account)
+                .or_default()
+                .extend(causes.iter().copied());
         }
     }
-    for (account, (tp, at)) in accounts {
+    for (account, mut causes) in accounts {
         let score = recompute_account(db, account).await?;
         let model = crate::accounts::find(db, ws, account).await?;
-        qualify(
-            db,
-            ws,
-            Subject::Account(account),
-            model.lifecycle,
-            score,
-            threshold,
-            (tp, at),
-        )
-        .await?;
+        if qualifies(model.lifecycle, score, threshold) {
+            causes.sort();
+            causes.dedup();
+            let people = members(db, account).await?;
+            let cause = crossing(db, ws, &rules, &people, &causes, threshold).await?;
+            qualify(
+                db,
+                ws,
+                Subject::Account(account),
+                model.lifecycle,
+                score,
+                threshold,
+                cause,
+            )
+            .await?;
+        }
     }
     Ok(())
 }
 
+fn qualifies(lifecycle: L, score: f64, threshold: f64) -> bool {
+    score >= threshold && lifecycle::is_unqualified(lifecycle)
+}
+
+async fn members(db: &impl ConnectionTrait, account: Uuid) -> ApiResult<Vec<Uuid>> {
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(membership::Column::StakeholderId)
+        .filter(membership::Column::AccountId.eq(account))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Records the move to MQL, caused by `cause` when a touchpoint caused it.
 async fn qualify(
     db: &impl ConnectionTrait,
     ws: Uuid,
@@ -247,19 +343,16 @@ async fn qualify(
     lifecycle: L,
     score: f64,
     threshold: f64,
-    (touchpoint, at): (Uuid, DateTime<Utc>),
+    cause: Option<(Uuid, DateTime<Utc>)>,
 ) -> ApiResult<()> {
-    if score < threshold || !lifecycle::is_unqualified(lifecycle) {
-        return Ok(());
-    }
-    let cause = format!("score {score:.1} reached the MQL threshold {threshold}");
+    let cause_text = format!("score {score:.1} reached the MQL threshold {threshold}");
     let change = Change {
         from: Some(lifecycle),
         to: L::Mql,
-        at,
-        cause: &cause,
+        at: cause.map_or_else(time::now, |(_, at)| at),
+        cause: &cause_text,
         actor: None,
-        touchpoint: Some(touchpoint),
+        touchpoint: cause.map(|(id, _)| id),
     };
     lifecycle::set(db, ws, subject, change).await
 }

@@ -247,3 +247,34 @@ async fn bad_rules_are_refused() {
         "BAD_USER_INPUT",
     );
 }
+
+#[tokio::test]
+async fn the_touchpoint_that_crossed_the_threshold_is_credited_whatever_the_batch_order() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    rule(
+        &app,
+        &token,
+        json!({ "name": "webinar", "kind": "webinar.attended", "points": 20 }),
+    )
+    .await;
+    let ada = "ada@initech.com";
+    // 20, 40, 60 points on days -3, -2, -1: the third crosses 50. The batch
+    // lists it first and the second last.
+    record(
+        &app,
+        &token,
+        json!([
+            tp("w3", "webinar.attended", "WEBINAR", days_ago(1), ada),
+            tp("w1", "webinar.attended", "WEBINAR", days_ago(3), ada),
+            tp("w2", "webinar.attended", "WEBINAR", days_ago(2), ada),
+        ]),
+    )
+    .await;
+    let p = person(&app, &token, ada).await;
+    assert_eq!(p["lifecycle"], "MQL");
+    let mql = &p["lifecycleChanges"][1];
+    assert_eq!(mql["to"], "MQL");
+    assert_eq!(mql["touchpoint"]["externalId"], "w3", "{p}");
+}
