@@ -527,13 +527,11 @@ async fn resolve_person(
     person: &PersonInput,
     seen_at: DateTime<Utc>,
 ) -> ApiResult<stakeholder::Model> {
-    let mut found = None;
+    let mut owners = Vec::with_capacity(identities.len());
     for (kind, value) in identities {
-        if let Some(id) = crate::identities::owner(txn, ws, *kind, value).await? {
-            found = Some(id);
-            break;
-        }
+        owners.push(crate::identities::owner(txn, ws, *kind, value).await?);
     }
+    let found = owners.iter().flatten().next().copied();
     let email = identities
         .iter()
         .find(|(k, _)| *k == vocab::IdentityKind::Email)
@@ -556,13 +554,10 @@ async fn resolve_person(
             crate::stakeholders::insert(txn, ws, new).await?
         }
     };
-    for (kind, value) in identities {
+    for ((kind, value), owner) in identities.iter().zip(owners) {
         // An identity already held by someone else is left there: deciding that
         // two records are one person is a merge, not ingestion's call.
-        if crate::identities::owner(txn, ws, *kind, value)
-            .await?
-            .is_none()
-        {
+        if owner.is_none() {
             crate::identities::attach(txn, ws, model.id, *kind, value).await?;
         }
     }
