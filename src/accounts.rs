@@ -196,7 +196,8 @@ pub struct AccountFilter {
     pub search: Option<String>,
     /// Accounts changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
-    /// Accounts scoring at least this much.
+    /// Accounts scoring at least this much. Filters compare the stored score,
+    /// which is brought up to date with decay at least daily.
     pub min_score: Option<f64>,
     /// Accounts scoring at most this much.
     pub max_score: Option<f64>,

@@ -86,6 +86,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         cors_origins: args.cors_origins,
         secret_box,
         sync: SyncSettings::default(),
+        score_refresh: std::time::Duration::from_secs(3600),
     })
     .await?;
     if args.demo {

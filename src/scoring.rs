@@ -357,6 +357,91 @@ async fn qualify(
     lifecycle::set(db, ws, subject, change).await
 }
 
+/// How old a decaying stored score may grow before [`refresh_decayed`]
+/// recomputes it.
+pub const STORED_SCORE_MAX_AGE: chrono::Duration = chrono::Duration::days(1);
+
+/// Recomputes stored scores whose decaying contributions were computed more
+/// than [`STORED_SCORE_MAX_AGE`] ago, at most `limit` people per call, with
+/// their accounts. Score fields decay exactly when read; this keeps the
+/// stored columns behind the `minScore`/`maxScore` filters correct to the
+/// day. Returns how many people it rescored.
+pub async fn refresh_decayed(db: &sea_orm::DatabaseConnection, limit: u64) -> ApiResult<usize> {
+    let now = time::now();
+    let decaying: Vec<Uuid> = scoring_rule::Entity::find()
+        .select_only()
+        .column(scoring_rule::Column::Id)
+        .filter(scoring_rule::Column::HalfLifeDays.gt(0.0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if decaying.is_empty() {
+        return Ok(0);
+    }
+    let stale: Vec<(Uuid, Uuid)> = score_contribution::Entity::find()
+        .select_only()
+        .column(score_contribution::Column::WorkspaceId)
+        .column(score_contribution::Column::StakeholderId)
+        .distinct()
+        .filter(score_contribution::Column::RuleId.is_in(decaying))
+        .filter(score_contribution::Column::ReferenceAt.lt(now - STORED_SCORE_MAX_AGE))
+        .order_by_asc(score_contribution::Column::WorkspaceId)
+        .order_by_asc(score_contribution::Column::StakeholderId)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_workspace: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (ws, person) in &stale {
+        by_workspace.entry(*ws).or_default().push(*person);
+    }
+    for (ws, people) in by_workspace {
+        let txn = db::begin_write(db).await?;
+        let rules = rules_of(&txn, ws).await?;
+        let mut accounts = std::collections::BTreeSet::new();
+        for person in people {
+            recompute_stakeholder(&txn, ws, &rules, person, now).await?;
+            let held: Vec<Uuid> = membership::Entity::find()
+                .select_only()
+                .column(membership::Column::AccountId)
+                .filter(membership::Column::StakeholderId.eq(person))
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            accounts.extend(held);
+        }
+        for account in accounts {
+            recompute_account(&txn, account).await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(stale.len())
+}
+
+/// Runs [`refresh_decayed`] every `every`, in pages, for the life of the process.
+pub fn keep_decay_fresh(db: sea_orm::DatabaseConnection, every: std::time::Duration) {
+    const PAGE: u64 = 500;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            loop {
+                match refresh_decayed(&db, PAGE).await {
+                    Ok(n) if n as u64 == PAGE => continue,
+                    Ok(n) => {
+                        tracing::debug!(rescored = n, "refreshed decayed scores");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = ?e, "could not refresh decayed scores");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// Rescores every person (and account) of a workspace, after its rules changed.
 async fn rescore_workspace(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<()> {
     let rules = rules_of(db, ws).await?;

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     /// Seals connector secrets; without it connectors cannot be created.
     pub secret_box: Option<SecretBox>,
     pub sync: SyncSettings,
+    /// How often stored scores are brought up to date with decay.
+    pub score_refresh: std::time::Duration,
 }
 
 /// A started server.
@@ -131,6 +133,7 @@ pub fn start_with(
         config.sync,
     );
     sync.start_scheduler();
+    crate::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
     let state = web::Data::new(AppState {
         schema: graphql::schema(),
         db: db.clone(),

@@ -186,7 +186,10 @@ pub struct StakeholderFilter {
     /// Case-insensitive text in the name or email.
     pub search: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
+    /// People scoring at least this much. Filters compare the stored score,
+    /// which is brought up to date with decay at least daily.
     pub min_score: Option<f64>,
+    /// People scoring at most this much (the stored score, as for `minScore`).
     pub max_score: Option<f64>,
 }
 

@@ -142,6 +142,7 @@ async fn spawn_on(
         cors_origins: vec!["https://dashboard.example".into()],
         secret_box: Some(SecretBox::from_base64(SECRET_KEY).expect("key")),
         sync,
+        score_refresh: Duration::from_secs(3600),
     })
     .await
     .expect("server starts");

@@ -278,3 +278,68 @@ async fn the_touchpoint_that_crossed_the_threshold_is_credited_whatever_the_batc
     assert_eq!(mql["to"], "MQL");
     assert_eq!(mql["touchpoint"]["externalId"], "w3", "{p}");
 }
+
+#[tokio::test]
+async fn stored_scores_behind_the_filters_catch_up_with_decay() {
+    use entity::{score_contribution, stakeholder};
+    use sea_orm::EntityTrait;
+    use sea_orm::sea_query::Expr;
+
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    rule(
+        &app,
+        &token,
+        json!({ "name": "tweets", "kind": "tweet.mention", "points": 8, "halfLifeDays": 7 }),
+    )
+    .await;
+    let ada = "ada@initech.com";
+    record(
+        &app,
+        &token,
+        json!([tp("t1", "tweet.mention", "SOCIAL", days_ago(14), ada)]),
+    )
+    .await;
+    // As if the score had been stored two weeks ago, when the tweet was new:
+    // 8 then, 8 × ½ × ½ = 2 now.
+    let then = chrono::Utc::now() - chrono::Duration::days(14);
+    score_contribution::Entity::update_many()
+        .col_expr(score_contribution::Column::Points, Expr::value(8.0))
+        .col_expr(score_contribution::Column::ReferenceAt, Expr::value(then))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    stakeholder::Entity::update_many()
+        .col_expr(stakeholder::Column::Score, Expr::value(8.0))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let above = "{ stakeholders(filter: { minScore: 5 }) { totalCount nodes { score } } }";
+    let stale = app.ok(&token, above, json!({})).await["stakeholders"].clone();
+    assert_eq!(stale["totalCount"], 1, "the stored score is two weeks old");
+    assert!(
+        close(&stale["nodes"][0]["score"], 2.0),
+        "the field is exact: {stale}"
+    );
+
+    let rescored = journeys::scoring::refresh_decayed(&app.db, 500)
+        .await
+        .map_err(|e| e.message())
+        .unwrap();
+    assert_eq!(rescored, 1);
+    assert_eq!(
+        app.ok(&token, above, json!({})).await["stakeholders"]["totalCount"],
+        0
+    );
+    let p = person(&app, &token, ada).await;
+    assert!(close(&p["score"], 2.0), "{p}");
+    // Fresh scores are left alone.
+    assert_eq!(
+        journeys::scoring::refresh_decayed(&app.db, 500)
+            .await
+            .map_err(|e| e.message())
+            .unwrap(),
+        0
+    );
+}
