@@ -46,6 +46,7 @@ impl Registry {
         Registry {
             plugins: vec![
                 journeys_plugin_sdk::plugin::<journeys_plugin_twitter::Twitter>(),
+                journeys_plugin_sdk::plugin::<journeys_plugin_zoom::Zoom>(),
                 journeys_plugin_sdk::plugin::<journeys_plugin_zendesk::Zendesk>(),
             ],
         }

@@ -189,7 +189,8 @@ pub async fn external_ids(app: &TestApp, token: &str, source: &str) -> Vec<Strin
     ids
 }
 
-fn counts(run: &Value) -> [i64; 6] {
+/// A run's fetched, created, updated, unchanged, failed and batches.
+pub fn counts(run: &Value) -> [i64; 6] {
     [
         "fetched",
         "created",
@@ -217,8 +218,8 @@ async fn plugins_list_their_kinds_with_their_schemas() {
         .iter()
         .map(|p| p["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["twitter", "zendesk"]);
-    let zendesk = &plugins[1];
+    assert_eq!(kinds, ["twitter", "zoom", "zendesk"]);
+    let zendesk = &plugins[2];
     assert!(zendesk["configSchema"]["properties"]["base_url"].is_object());
     assert_eq!(zendesk["configSchema"]["additionalProperties"], false);
     assert!(zendesk["secretsSchema"]["properties"]["api_token"].is_object());

@@ -21,3 +21,4 @@ mod stakeholders;
 mod touchpoints;
 mod twitter;
 mod webhooks;
+mod zoom;

@@ -1,55 +1,83 @@
 //! Zendesk Support connector for Journeys (kind `zendesk`).
 //!
-//! - **Tickets** come from the incremental cursor export
-//!   (`GET /api/v2/incremental/tickets/cursor`, with `include=users`): every
-//!   ticket is a `ticket.opened` touchpoint (`ticket:{id}:opened`, at its
-//!   creation), and a solved or closed one also a `ticket.solved`
-//!   (`ticket:{id}:solved`, at its last update). SUPPORT channel; the requester
-//!   is resolved by Zendesk user id and email; the organisation id maps to an
-//!   account.
-//! - **Satisfaction ratings** (`GET /api/v2/satisfaction_ratings`, cursor pages)
-//!   rated good or bad become `satisfaction.rated` (`satisfaction:{id}`).
-//! - **Cursor:** the export's `after_cursor` is kept across runs (also at end of
-//!   stream, so the next poll starts there); ratings keep a `start_time`
-//!   watermark and, while paging, `page[after]`. One batch per vendor page.
-//! - **Limits:** the export allows 10 requests a minute; requests are spaced to
-//!   `export_requests_per_minute`, and a 429's `Retry-After` (seconds) is obeyed.
-//! - **Webhooks:** `X-Zendesk-Webhook-Signature` is base64 HMAC-SHA256 of the
-//!   signature timestamp followed by the raw body; stale timestamps are refused.
-//!   `ticket.created` and a status change to solved or closed make the same
-//!   touchpoints (same external ids) as the export.
+//! **Config:** `base_url` (the account, e.g. `https://acme.zendesk.com`),
+//! `email` (the API user), optional `start_time` (Unix seconds the first export
+//! starts from; 0, everything, by default; never less than a minute ago, as the
+//! API requires) and optional `export_requests_per_minute` (10, the export's
+//! documented allowance). **Secrets:** `api_token` (Basic auth as
+//! `{email}/token:{api_token}`) and an optional `webhook_signing_secret`
+//! (without it, webhooks are refused).
+//!
+//! **Touchpoints** (SUPPORT channel):
+//! - `ticket.opened`, external id `ticket:{id}:opened`, at the ticket's
+//!   `created_at`, for every ticket of the incremental export
+//!   (`GET /api/v2/incremental/tickets/cursor`, sideloading `users` and
+//!   `organizations`); subject as title, description as body, the agent page
+//!   `{base_url}/agent/tickets/{id}` as url, and `ticket_id`, `status`,
+//!   `priority`, `type`, `tags` and `via_channel` as properties. The requester
+//!   is a person by Zendesk user id, email and name; the ticket's (else the
+//!   requester's) organisation is the account, by id and name.
+//! - `ticket.solved`, external id `ticket:{id}:solved`, the same facts at the
+//!   ticket's `updated_at`, when it is solved or closed. (The export has no
+//!   solve time: a ticket updated again once solved, e.g. when closed, moves
+//!   it to that update.)
+//! - `satisfaction.rated`, external id `satisfaction:{id}`, for ratings scored
+//!   good or bad (`GET /api/v2/satisfaction_ratings`), at the rating's
+//!   `updated_at` (when it was given), with `rating`, `comment` and
+//!   `ticket_id` as properties and the requester by Zendesk user id.
+//!
+//! **Cursor** (see [`Cursor`]): a run reads the export until `end_of_stream`,
+//! then one pass over the ratings, one batch per page. The export's
+//! `after_cursor` is kept, at the end of the stream too, so the next poll asks
+//! only for tickets changed since. Ratings keep a `start_time` watermark: the
+//! newest rating of the last pass, or the oldest survey in it still awaiting
+//! an answer (for up to 7 days), since a rating is scored on the record made
+//! when its survey was offered. While a pass pages, `page[after]` is kept too.
+//!
+//! **Limits:** export requests are kept to `export_requests_per_minute` in any
+//! minute; a 429 (the export's `APIRateLimitExceeded`, or any other) waits its
+//! `Retry-After` seconds. 401/403 name `api_token`.
+//!
+//! **Webhooks:** see the `webhook` module: signed ticket events make the same
+//! touchpoints, under the same external ids, as the export.
 
+mod api;
+mod cursor;
+mod limiter;
+mod touchpoints;
 mod webhook;
 mod wire;
 
-use std::time::Duration;
-
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use journeys_plugin_sdk::{
-    AccountHint, Batch, Channel, Connector, HttpClient, PersonHint, PullError, Touchpoint,
-    WebhookError, WebhookReply, WebhookRequest, async_trait,
+    Batch, Connector, HttpClient, PullError, WebhookError, WebhookReply, WebhookRequest,
+    async_trait,
 };
-use reqwest::header::HeaderMap;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Deserialize;
 
-const EXPORT_PATH: &str = "/api/v2/incremental/tickets/cursor";
-const RATINGS_PATH: &str = "/api/v2/satisfaction_ratings";
-const RATINGS_PAGE_SIZE: &str = "100";
+pub use cursor::{Cursor, Phase, RatingsCursor, UNANSWERED_WAIT};
 
-/// Where the Zendesk account is and who calls it.
+use api::{Api, ExportFrom};
+
+/// Zendesk's documented allowance of incremental export requests a minute.
+const DEFAULT_EXPORT_REQUESTS_PER_MINUTE: u32 = 10;
+/// An export's `start_time` must be at least this far in the past.
+const EXPORT_START_MIN_AGE_SECONDS: i64 = 60;
+
+/// Which Zendesk account to read, and as whom.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The account's URL, e.g. `https://acme.zendesk.com`.
     pub base_url: String,
-    /// The agent whose API token is used.
+    /// The email of the agent or admin whose API token is used.
     pub email: String,
-    /// Unix seconds to start the first export from; 0 (everything) by default.
+    /// Unix seconds the first export (and ratings pass) starts from; 0,
+    /// everything, by default. Later syncs continue where the last stopped.
     #[serde(default)]
     pub start_time: Option<i64>,
-    /// Export requests a minute at most; Zendesk allows 10.
+    /// The most incremental export requests to make in any minute; Zendesk
+    /// allows 10.
     #[serde(default)]
     pub export_requests_per_minute: Option<u32>,
 }
@@ -58,103 +86,70 @@ pub struct Config {
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Secrets {
-    /// An API token of `email`.
+    /// An API token of `email` (Admin Center > Apps and integrations > Zendesk API).
     pub api_token: String,
     /// The webhook's signing secret; without it, webhooks are refused.
     #[serde(default)]
     pub webhook_signing_secret: Option<String>,
 }
 
-/// Where the next pull starts.
-#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Cursor {
-    /// Tickets first, then ratings; a run ends after the ratings.
-    #[serde(default)]
-    pub phase: Phase,
-    /// The export's `after_cursor`; none before the first export.
-    #[serde(default)]
-    pub export_cursor: Option<String>,
-    /// Ratings created at or after this time (Unix seconds) are fetched.
-    #[serde(default)]
-    pub ratings_since: Option<i64>,
-    /// The newest rating seen in the ratings pass under way.
-    #[serde(default)]
-    pub ratings_newest: Option<i64>,
-    /// `page[after]` within the ratings pass under way.
-    #[serde(default)]
-    pub ratings_after: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    #[default]
-    Tickets,
-    Ratings,
-}
-
+/// The Zendesk Support connector.
 pub struct Zendesk {
-    base_url: reqwest::Url,
-    authorization: String,
-    start_time: i64,
-    export_interval: Duration,
-    last_export: Option<tokio::time::Instant>,
+    api: Api,
+    start_time: Option<i64>,
     signing_secret: Option<String>,
-    http: HttpClient,
-}
-
-/// Zendesk says how long to wait in `Retry-After`, in seconds.
-fn retry_after_seconds(headers: &HeaderMap, _now: DateTime<Utc>) -> Option<Duration> {
-    let seconds: u64 = headers
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds))
 }
 
 #[async_trait]
 impl Connector for Zendesk {
     const KIND: &'static str = "zendesk";
-    const DESCRIPTION: &'static str = "Zendesk Support: tickets opened and solved, and satisfaction ratings, by incremental export and webhooks.";
+    const DESCRIPTION: &'static str = "Zendesk Support: tickets opened and solved (incremental export and ticket webhooks) and satisfaction ratings.";
     type Config = Config;
     type Secrets = Secrets;
     type Cursor = Cursor;
 
     fn new(config: Config, secrets: Secrets, http: HttpClient) -> Result<Self, String> {
-        let base_url = reqwest::Url::parse(&config.base_url)
+        let base_url = reqwest::Url::parse(config.base_url.trim())
             .map_err(|e| format!("config: base_url is not a URL ({e})"))?;
-        if config.email.trim().is_empty() {
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
+            return Err(
+                "config: base_url must be an http(s) URL such as https://acme.zendesk.com".into(),
+            );
+        }
+        let email = config.email.trim();
+        if email.is_empty() {
             return Err("config: email must not be empty".into());
         }
-        if secrets.api_token.is_empty() {
-            return Err("secrets: api_token must not be empty".into());
+        if config.start_time.is_some_and(|t| t < 0) {
+            return Err("config: start_time must be Unix seconds, 0 or more".into());
         }
-        let per_minute = config.export_requests_per_minute.unwrap_or(10);
+        let per_minute = config
+            .export_requests_per_minute
+            .unwrap_or(DEFAULT_EXPORT_REQUESTS_PER_MINUTE);
         if per_minute == 0 {
             return Err("config: export_requests_per_minute must be at least 1".into());
         }
-        let credentials = format!("{}/token:{}", config.email.trim(), secrets.api_token);
+        if secrets.api_token.trim().is_empty() {
+            return Err("secrets: api_token must not be empty".into());
+        }
+        if secrets
+            .webhook_signing_secret
+            .as_deref()
+            .is_some_and(|s| s.is_empty())
+        {
+            return Err("secrets: webhook_signing_secret must not be empty when given".into());
+        }
         Ok(Zendesk {
-            base_url,
-            authorization: format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(credentials)
-            ),
-            start_time: config.start_time.unwrap_or(0),
-            export_interval: Duration::from_secs(60) / per_minute,
-            last_export: None,
+            api: Api::new(base_url, email, secrets.api_token.trim(), per_minute, http)?,
+            start_time: config.start_time,
             signing_secret: secrets.webhook_signing_secret,
-            http,
         })
     }
 
     async fn pull(&mut self, cursor: Cursor) -> Result<Batch<Cursor>, PullError> {
         match cursor.phase {
-            Phase::Tickets => self.export_page(cursor).await,
-            Phase::Ratings => self.ratings_page(cursor).await,
+            Phase::Tickets => self.export_page(cursor, Utc::now()).await,
+            Phase::Ratings => self.ratings_page(cursor, Utc::now()).await,
         }
     }
 
@@ -167,202 +162,86 @@ impl Connector for Zendesk {
             .signing_secret
             .as_deref()
             .ok_or(WebhookError::BadSignature)?;
-        webhook::receive(secret, request, now)
+        webhook::receive(secret, self.api.base_url(), request, now)
     }
 }
 
 impl Zendesk {
-    fn url(&self, path: &str) -> reqwest::Url {
-        let mut url = self.base_url.clone();
-        url.set_path(path);
-        url
-    }
-
-    /// Spaces export requests to the configured rate.
-    async fn pace_export(&mut self) {
-        if let Some(last) = self.last_export {
-            tokio::time::sleep_until(last + self.export_interval).await;
-        }
-        self.last_export = Some(tokio::time::Instant::now());
-    }
-
-    async fn export_page(&mut self, mut cursor: Cursor) -> Result<Batch<Cursor>, PullError> {
-        self.pace_export().await;
-        let mut request = self
-            .http
-            .client()
-            .get(self.url(EXPORT_PATH))
-            .header("authorization", &self.authorization)
-            .query(&[("include", "users")]);
-        request = match &cursor.export_cursor {
-            Some(after) => request.query(&[("cursor", after)]),
-            None => request.query(&[("start_time", self.start_time)]),
+    /// One export page: its tickets' touchpoints, then the page after it, or
+    /// the ratings once the stream has ended.
+    async fn export_page(
+        &mut self,
+        mut cursor: Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<Batch<Cursor>, PullError> {
+        let start_time = self
+            .start_time
+            .unwrap_or(0)
+            .min(now.timestamp() - EXPORT_START_MIN_AGE_SECONDS);
+        let from = match &cursor.export_after {
+            Some(after) => ExportFrom::Cursor(after),
+            None => ExportFrom::StartTime(start_time),
         };
-        let page: wire::ExportPage = self
-            .http
-            .send(request, "api_token", retry_after_seconds)
-            .await?
-            .json()?;
-        let touchpoints = page
+        let page = self.api.export(from).await?;
+        let sideloads = touchpoints::Sideloads::of(&page);
+        let found = page
             .tickets
             .iter()
-            .flat_map(|ticket| ticket_touchpoints(ticket, &page.users))
+            .flat_map(|ticket| touchpoints::from_export(ticket, &sideloads, self.api.base_url()))
             .collect();
-        if let Some(after) = page.after_cursor {
-            cursor.export_cursor = Some(after);
+        match (&page.after_cursor, page.end_of_stream) {
+            (Some(after), _) => cursor.export_after = Some(after.clone()),
+            // An empty account may end the stream without a cursor: the next
+            // poll starts from `start_time` again.
+            (None, true) => {}
+            (None, false) => {
+                return Err(PullError::Malformed {
+                    endpoint: api::EXPORT_PATH.into(),
+                    detail: "a page before the end of the stream has no after_cursor".into(),
+                });
+            }
         }
         if page.end_of_stream {
             cursor.phase = Phase::Ratings;
         }
         Ok(Batch {
-            touchpoints,
+            touchpoints: found,
             cursor,
             more: true,
         })
     }
 
-    async fn ratings_page(&mut self, mut cursor: Cursor) -> Result<Batch<Cursor>, PullError> {
-        let mut request = self
-            .http
-            .client()
-            .get(self.url(RATINGS_PATH))
-            .header("authorization", &self.authorization)
-            .query(&[("page[size]", RATINGS_PAGE_SIZE)]);
-        if let Some(since) = cursor.ratings_since {
-            request = request.query(&[("start_time", since)]);
-        }
-        if let Some(after) = &cursor.ratings_after {
-            request = request.query(&[("page[after]", after)]);
-        }
-        let page: wire::RatingsPage = self
-            .http
-            .send(request, "api_token", retry_after_seconds)
-            .await?
-            .json()?;
-        let mut touchpoints = Vec::new();
+    /// One page of the ratings pass; its last page ends the run.
+    async fn ratings_page(
+        &mut self,
+        mut cursor: Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<Batch<Cursor>, PullError> {
+        let since = cursor.ratings.since.or(self.start_time);
+        let page = self
+            .api
+            .ratings(since, cursor.ratings.page_after.as_deref())
+            .await?;
+        let mut found = Vec::new();
         for rating in &page.satisfaction_ratings {
-            let created = rating.created_at.timestamp();
-            cursor.ratings_newest = Some(cursor.ratings_newest.map_or(created, |n| n.max(created)));
-            touchpoints.extend(rating_touchpoint(rating));
+            cursor.ratings.saw(rating, now);
+            found.extend(touchpoints::from_rating(rating));
         }
-        let has_more = page.meta.as_ref().is_some_and(|m| m.has_more);
-        let after = page.meta.and_then(|m| m.after_cursor);
-        match (has_more, after) {
-            (true, Some(after)) => {
-                cursor.ratings_after = Some(after);
-                Ok(Batch {
-                    touchpoints,
-                    cursor,
-                    more: true,
-                })
-            }
-            _ => {
-                // The pass is done: the next starts at the newest rating seen
-                // (re-reading it is harmless) and with the tickets again.
-                if let Some(newest) = cursor.ratings_newest.take() {
-                    cursor.ratings_since = Some(newest);
-                }
-                cursor.ratings_after = None;
-                cursor.phase = Phase::Tickets;
-                Ok(Batch {
-                    touchpoints,
-                    cursor,
-                    more: false,
-                })
-            }
+        let more = page.meta.has_more;
+        if more {
+            let after = page.meta.after_cursor.ok_or_else(|| PullError::Malformed {
+                endpoint: api::RATINGS_PATH.into(),
+                detail: "meta.has_more without meta.after_cursor".into(),
+            })?;
+            cursor.ratings.page_after = Some(after);
+        } else {
+            cursor.ratings.finish_pass();
+            cursor.phase = Phase::Tickets;
         }
+        Ok(Batch {
+            touchpoints: found,
+            cursor,
+            more,
+        })
     }
-}
-
-fn person(user_id: u64, users: &[wire::User]) -> PersonHint {
-    let user = users.iter().find(|u| u.id == user_id);
-    PersonHint {
-        zendesk_user_id: Some(user_id.to_string()),
-        email: user.and_then(|u| u.email.clone()),
-        name: user.and_then(|u| u.name.clone()),
-        ..PersonHint::default()
-    }
-}
-
-fn organisation(id: Option<u64>) -> Option<AccountHint> {
-    id.map(|id| AccountHint {
-        external_id: Some(id.to_string()),
-        name: None,
-    })
-}
-
-pub(crate) fn is_solved(status: &str) -> bool {
-    status.eq_ignore_ascii_case("solved") || status.eq_ignore_ascii_case("closed")
-}
-
-fn ticket_touchpoints(ticket: &wire::Ticket, users: &[wire::User]) -> Vec<Touchpoint> {
-    let mut properties = serde_json::Map::new();
-    properties.insert("ticket_id".into(), json!(ticket.id));
-    properties.insert("status".into(), json!(ticket.status));
-    if let Some(priority) = &ticket.priority {
-        properties.insert("priority".into(), json!(priority));
-    }
-    if let Some(kind) = &ticket.r#type {
-        properties.insert("type".into(), json!(kind));
-    }
-    if !ticket.tags.is_empty() {
-        properties.insert("tags".into(), json!(ticket.tags));
-    }
-    if let Some(channel) = ticket.via.as_ref().and_then(|v| v.channel.as_ref()) {
-        properties.insert("via".into(), json!(channel));
-    }
-    let opened = Touchpoint {
-        external_id: format!("ticket:{}:opened", ticket.id),
-        kind: "ticket.opened".into(),
-        channel: Channel::Support,
-        occurred_at: ticket.created_at,
-        title: ticket.subject.clone(),
-        body: ticket.description.clone(),
-        url: ticket.url.clone(),
-        score: None,
-        properties,
-        person: person(ticket.requester_id, users),
-        account: organisation(ticket.organization_id),
-    };
-    let mut out = Vec::with_capacity(2);
-    if is_solved(&ticket.status) {
-        out.push(Touchpoint {
-            external_id: format!("ticket:{}:solved", ticket.id),
-            kind: "ticket.solved".into(),
-            occurred_at: ticket.updated_at,
-            ..opened.clone()
-        });
-    }
-    out.insert(0, opened);
-    out
-}
-
-fn rating_touchpoint(rating: &wire::Rating) -> Option<Touchpoint> {
-    if rating.score != "good" && rating.score != "bad" {
-        return None;
-    }
-    let mut properties = serde_json::Map::new();
-    properties.insert("rating".into(), json!(rating.score));
-    if let Some(ticket) = rating.ticket_id {
-        properties.insert("ticket_id".into(), json!(ticket));
-    }
-    if let Some(comment) = &rating.comment {
-        properties.insert("comment".into(), json!(comment));
-    }
-    Some(Touchpoint {
-        external_id: format!("satisfaction:{}", rating.id),
-        kind: "satisfaction.rated".into(),
-        channel: Channel::Support,
-        occurred_at: rating.created_at,
-        title: None,
-        body: rating.comment.clone(),
-        url: None,
-        score: None,
-        properties,
-        person: PersonHint {
-            zendesk_user_id: rating.requester_id.map(|id| id.to_string()),
-            ..PersonHint::default()
-        },
-        account: None,
-    })
 }

@@ -1,49 +1,49 @@
-//! Zendesk webhooks: event-subscription payloads signed with the webhook's
-//! signing secret.
+//! Zendesk webhooks subscribed to ticket events.
+//!
+//! Each delivery carries `X-Zendesk-Webhook-Signature`, the base64
+//! HMAC-SHA256 (keyed with the webhook's signing secret) of
+//! `X-Zendesk-Webhook-Signature-Timestamp` (ISO 8601) followed directly by the
+//! raw body. Zendesk has no endpoint challenge: every request is an event.
+//!
+//! `zen:event-type:ticket.created` makes `ticket.opened` (and `ticket.solved`
+//! for a ticket created solved); `zen:event-type:ticket.status_changed` to
+//! solved or closed makes `ticket.solved`. Both carry the same external ids as
+//! the export's. The payload names the requester only by id. Other events are
+//! accepted and make nothing.
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use journeys_plugin_sdk::{
-    AccountHint, Channel, PersonHint, Touchpoint, WebhookError, WebhookReply, WebhookRequest,
-    check_fresh, verify_hmac_sha256,
+    AccountHint, PersonHint, Touchpoint, WebhookError, WebhookReply, WebhookRequest, check_fresh,
+    verify_hmac_sha256,
 };
-use serde::Deserialize;
 
-/// An event-subscription payload; ids inside `detail` are strings.
-#[derive(Deserialize)]
-struct Event {
-    #[serde(rename = "type")]
-    kind: String,
-    time: Option<DateTime<Utc>>,
-    detail: Detail,
-}
+use crate::touchpoints::{self, TicketFacts};
+use crate::wire;
 
-#[derive(Deserialize)]
-struct Detail {
-    id: String,
-    requester_id: Option<String>,
-    organization_id: Option<String>,
-    status: Option<String>,
-    subject: Option<String>,
-    description: Option<String>,
-    created_at: Option<DateTime<Utc>>,
-    updated_at: Option<DateTime<Utc>>,
-}
+const TICKET_CREATED: &str = "zen:event-type:ticket.created";
+const TICKET_STATUS_CHANGED: &str = "zen:event-type:ticket.status_changed";
 
+/// Verifies one delivery and turns it into touchpoints.
 pub fn receive(
-    secret: &str,
+    signing_secret: &str,
+    base_url: &reqwest::Url,
     request: &WebhookRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<WebhookReply, WebhookError> {
     let signature = request
         .header("x-zendesk-webhook-signature")
-        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        .and_then(|s| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .ok()
+        })
         .ok_or(WebhookError::BadSignature)?;
     let timestamp = request
         .header("x-zendesk-webhook-signature-timestamp")
         .ok_or(WebhookError::Stale)?;
     if !verify_hmac_sha256(
-        secret.as_bytes(),
+        signing_secret.as_bytes(),
         &[timestamp.as_bytes(), request.body],
         &signature,
     ) {
@@ -53,47 +53,77 @@ pub fn receive(
         .map_err(|_| WebhookError::Stale)?
         .with_timezone(&Utc);
     check_fresh(signed_at, now)?;
-    let event: Event =
+    let event: wire::Event =
         serde_json::from_slice(request.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-    Ok(WebhookReply::Touchpoints(touchpoints(event)?))
+    Ok(WebhookReply::Touchpoints(event_touchpoints(
+        event, base_url,
+    )?))
 }
 
-fn touchpoints(event: Event) -> Result<Vec<Touchpoint>, WebhookError> {
-    let detail = event.detail;
-    let ticket: u64 = detail
+fn event_touchpoints(
+    event: wire::Event,
+    base_url: &reqwest::Url,
+) -> Result<Vec<Touchpoint>, WebhookError> {
+    let tracked = [TICKET_CREATED, TICKET_STATUS_CHANGED];
+    if !tracked.contains(&event.event_type.as_str()) {
+        return Ok(Vec::new());
+    }
+    let detail: wire::EventTicket = serde_json::from_value(event.detail)
+        .map_err(|e| WebhookError::Malformed(format!("detail: {e}")))?;
+    let changed_to = serde_json::from_value::<wire::StatusChange>(event.event)
+        .ok()
+        .and_then(|change| change.current);
+    // The status the ticket has after this event.
+    let status = changed_to
+        .or(detail.status.clone())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let created_at = detail.created_at.or(event.time);
+    let updated_at = detail.updated_at.or(event.time);
+    let facts = facts(detail, status, base_url)?;
+    let solved = touchpoints::is_solved(&facts.status);
+    let mut out = Vec::new();
+    if event.event_type == TICKET_CREATED {
+        out.push(touchpoints::opened(&facts, required(created_at)?));
+    }
+    if solved {
+        out.push(touchpoints::solved(&facts, required(updated_at)?));
+    }
+    Ok(out)
+}
+
+fn required(time: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, WebhookError> {
+    time.ok_or_else(|| WebhookError::Malformed("the event says nothing of when".into()))
+}
+
+fn facts(
+    detail: wire::EventTicket,
+    status: String,
+    base_url: &reqwest::Url,
+) -> Result<TicketFacts, WebhookError> {
+    let id: u64 = detail
         .id
+        .trim()
         .parse()
         .map_err(|_| WebhookError::Malformed("detail.id is not a ticket id".into()))?;
-    let status = detail.status.clone().unwrap_or_default();
-    let (kind, occurred_at) = match event.kind.as_str() {
-        "zen:event-type:ticket.created" => ("opened", detail.created_at.or(event.time)),
-        "zen:event-type:ticket.status_changed" if crate::is_solved(&status) => {
-            ("solved", detail.updated_at.or(event.time))
-        }
-        _ => return Ok(Vec::new()),
-    };
-    let occurred_at =
-        occurred_at.ok_or_else(|| WebhookError::Malformed("the event has no time".into()))?;
-    let mut properties = serde_json::Map::new();
-    properties.insert("ticket_id".into(), ticket.into());
-    properties.insert("status".into(), status.to_ascii_lowercase().into());
-    Ok(vec![Touchpoint {
-        external_id: format!("ticket:{ticket}:{kind}"),
-        kind: format!("ticket.{kind}"),
-        channel: Channel::Support,
-        occurred_at,
-        title: detail.subject,
-        body: detail.description,
-        url: None,
-        score: None,
-        properties,
-        person: PersonHint {
-            zendesk_user_id: detail.requester_id,
+    let present = |id: Option<String>| id.filter(|id| !id.trim().is_empty());
+    Ok(TicketFacts {
+        id,
+        status,
+        priority: detail.priority.map(|p| p.to_ascii_lowercase()),
+        ticket_type: detail.ticket_type.map(|t| t.to_ascii_lowercase()),
+        subject: detail.subject,
+        description: detail.description,
+        tags: detail.tags.unwrap_or_default(),
+        via_channel: detail.via.and_then(|v| v.channel),
+        url: touchpoints::agent_url(base_url, id),
+        requester: PersonHint {
+            zendesk_user_id: present(detail.requester_id),
             ..PersonHint::default()
         },
-        account: detail.organization_id.map(|id| AccountHint {
+        account: present(detail.organization_id).map(|id| AccountHint {
             external_id: Some(id),
             name: None,
         }),
-    }])
+    })
 }

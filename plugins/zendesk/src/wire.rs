@@ -1,14 +1,20 @@
-//! Zendesk's JSON, as the OpenAPI description has it (only the fields used).
+//! Zendesk's JSON as the OpenAPI description and its examples have it, only
+//! the fields the connector reads. Ids in the REST API are numbers; ids inside
+//! event-subscription (webhook) payloads are strings.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-/// `CursorBasedExportIncrementalTicketsResponse`, with `include=users`.
+/// `CursorBasedExportIncrementalTicketsResponse`, with the `users` and
+/// `organizations` sideloads.
 #[derive(Debug, Deserialize)]
 pub struct ExportPage {
     pub tickets: Vec<Ticket>,
     #[serde(default)]
     pub users: Vec<User>,
+    #[serde(default)]
+    pub organizations: Vec<Organization>,
+    /// Where the next request starts; given at the end of the stream too.
     pub after_cursor: Option<String>,
     pub end_of_stream: bool,
 }
@@ -17,13 +23,14 @@ pub struct ExportPage {
 #[derive(Debug, Deserialize)]
 pub struct Ticket {
     pub id: u64,
-    pub url: Option<String>,
     pub subject: Option<String>,
     pub description: Option<String>,
+    /// new, open, pending, hold, solved or closed (and `deleted` in exports).
     pub status: String,
     pub priority: Option<String>,
-    pub r#type: Option<String>,
-    pub requester_id: u64,
+    #[serde(rename = "type")]
+    pub ticket_type: Option<String>,
+    pub requester_id: Option<u64>,
     pub organization_id: Option<u64>,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -37,24 +44,32 @@ pub struct Via {
     pub channel: Option<String>,
 }
 
-/// `UserObject`.
+/// `UserObject`, as sideloaded.
 #[derive(Debug, Deserialize)]
 pub struct User {
     pub id: u64,
     pub name: Option<String>,
     pub email: Option<String>,
+    pub organization_id: Option<u64>,
 }
 
-/// `SatisfactionRatingsResponse` with cursor pagination.
+/// `OrganizationObject`, as sideloaded.
+#[derive(Debug, Deserialize)]
+pub struct Organization {
+    pub id: u64,
+    pub name: Option<String>,
+}
+
+/// `SatisfactionRatingsResponse`, cursor-paginated (`page[size]` given).
 #[derive(Debug, Deserialize)]
 pub struct RatingsPage {
     pub satisfaction_ratings: Vec<Rating>,
-    pub meta: Option<PageMeta>,
+    pub meta: PageMeta,
 }
 
+/// The `meta` of a cursor-paginated list.
 #[derive(Debug, Deserialize)]
 pub struct PageMeta {
-    #[serde(default)]
     pub has_more: bool,
     pub after_cursor: Option<String>,
 }
@@ -68,5 +83,47 @@ pub struct Rating {
     /// good, bad, offered or unoffered.
     pub score: String,
     pub comment: Option<String>,
+    /// When the survey was offered (the rating's record was made).
     pub created_at: DateTime<Utc>,
+    /// When the rating last changed: when the score was given, for a rated one.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// An event-subscription webhook payload:
+/// `{"type":"zen:event-type:ticket.created","id":"…","time":"…","detail":{…},"event":{…}}`.
+#[derive(Debug, Deserialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub time: Option<DateTime<Utc>>,
+    /// The ticket, for ticket events; read only once the type is known.
+    #[serde(default)]
+    pub detail: serde_json::Value,
+    /// What changed, e.g. `{"current":"SOLVED","previous":"OPEN"}`.
+    #[serde(default)]
+    pub event: serde_json::Value,
+}
+
+/// A ticket event's `detail`: ids are strings, enumerations upper case.
+#[derive(Debug, Deserialize)]
+pub struct EventTicket {
+    pub id: String,
+    pub requester_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    #[serde(rename = "type")]
+    pub ticket_type: Option<String>,
+    pub subject: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub via: Option<Via>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// `event` of `zen:event-type:ticket.status_changed`.
+#[derive(Debug, Deserialize)]
+pub struct StatusChange {
+    pub current: Option<String>,
 }

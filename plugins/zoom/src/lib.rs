@@ -1,1 +1,317 @@
-//! zoom connector for Journeys (being written).
+//! Zoom webinars connector for Journeys (kind `zoom`), on the Zoom REST API v2
+//! with Server-to-Server OAuth.
+//!
+//! **Config:** `base_url` (`https://api.zoom.us/v2`), `oauth_url` (the token
+//! endpoint, `https://zoom.us/oauth/token`), `account_id` and `user_id` (the
+//! host whose webinars are synced; `me` is the app's user). **Secrets:**
+//! `client_id`, `client_secret` and an optional `webhook_secret_token`
+//! (without it, webhooks are refused).
+//!
+//! **Touchpoints** (WEBINAR channel, the webinar's topic as title, its id and
+//! topic in the properties; people by email, name and Zoom registrant id):
+//! - `webinar.registered`, external id `registered:{webinar id}:{registrant
+//!   id}`, at the registration's `create_time`, with the registrant's job
+//!   title, organisation (as the account's name) and qualification answers
+//!   (`industry`, `purchasing_time_frame`, `role_in_purchase_process`,
+//!   `no_of_employees`, `custom_questions`);
+//! - `webinar.attended`, external id `attended:{webinar id}:{person key}`,
+//!   one per person per webinar: the stays of someone who rejoined are folded
+//!   together, at the first join, with `minutes_attended` (all stays, rounded)
+//!   and `stays`. The person key is `registrant:{id}`, else
+//!   `email:{lower-cased email}`, else `name:{display name}`; anonymous guests
+//!   are left out;
+//! - `webinar.missed`, external id `missed:{webinar id}:{registrant id}`, a
+//!   registrant who did not come (Zoom's absentees), at the webinar's start.
+//!
+//! **Sync:** a run lists the user's webinars (all list pages in its first
+//! batch), then visits each: the registrants of every webinar (Zoom lists the
+//! approved ones), one batch per page; and for a webinar that has ended (`start_time` + `duration` minutes
+//! before now), its participants (all pages in ONE batch, because rejoins are
+//! folded across pages) and then its absentees, one batch per page.
+//!
+//! **Cursor** (see [`Cursor`]): the ids of finished webinars already fully
+//! synced, which later runs skip entirely (never fetching them again), and
+//! the run in progress: the webinars left to visit, the phase of the current
+//! one and its page token. A killed run resumes right after the last saved
+//! batch. Zoom's page tokens expire after 15 minutes, so a saved token older
+//! than 10 minutes is dropped and its list read again from the start: the
+//! pages come again under the same external ids, which creates nothing new.
+//! Upcoming webinars' registrants are read again every run (idempotently).
+//! When Zoom has no past instance of an ended webinar (404: never held, or not
+//! processed yet), it is left unsynced and tried again on the next run.
+//!
+//! **Errors:** a 429 waits until its `Retry-After` date-time (or the SDK's
+//! default when absent). The access token is cached until a minute before it
+//! expires; a 401 on a call fetches a new one and retries once, and a second
+//! 401 names `client_id/client_secret`. The token endpoint's own 401 names
+//! `client_secret`.
+//!
+//! **Webhooks:** see the `webhook` module: `x-zm-signature` verified over
+//! `v0:{timestamp}:{body}`, URL validation answered, and
+//! `webinar.registration_created` and `webinar.participant_joined` recorded
+//! under the pull's external ids (a join has no minutes: the pull after the
+//! webinar adds them).
+
+mod api;
+mod cursor;
+mod touchpoints;
+mod webhook;
+mod wire;
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use journeys_plugin_sdk::{
+    Batch, Connector, HttpClient, PullError, Touchpoint, WebhookError, WebhookReply,
+    WebhookRequest, async_trait,
+};
+use reqwest::Url;
+use serde::Deserialize;
+
+pub use cursor::{Cursor, PageToken, QueuedWebinar, Run, Step};
+
+use api::Api;
+use touchpoints::WebinarRef;
+use wire::{Page, Webinar};
+
+/// Whose webinars to sync, and where Zoom is.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The REST API's base URL, e.g. `https://api.zoom.us/v2`.
+    pub base_url: String,
+    /// The OAuth token endpoint's full URL, e.g. `https://zoom.us/oauth/token`.
+    pub oauth_url: String,
+    /// The Zoom account id of the Server-to-Server OAuth app.
+    pub account_id: String,
+    /// The host whose webinars are synced: a user id, an email, or `me`.
+    pub user_id: String,
+}
+
+/// The Server-to-Server OAuth app's credentials, stored encrypted.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Secrets {
+    /// The app's client id.
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: String,
+    /// The app's webhook secret token, which signs webhooks; without it,
+    /// webhooks are refused.
+    #[serde(default)]
+    pub webhook_secret_token: Option<String>,
+}
+
+/// The Zoom webinars connector.
+pub struct Zoom {
+    api: Api,
+    webhook_secret: Option<String>,
+}
+
+#[async_trait]
+impl Connector for Zoom {
+    const KIND: &'static str = "zoom";
+    const DESCRIPTION: &'static str =
+        "Zoom webinars: registrations, attendance (with minutes) and no-shows.";
+    type Config = Config;
+    type Secrets = Secrets;
+    type Cursor = Cursor;
+
+    fn new(config: Config, secrets: Secrets, http: HttpClient) -> Result<Self, String> {
+        let webhook_secret = match secrets.webhook_secret_token {
+            Some(token) if token.trim().is_empty() => {
+                return Err(
+                    "secrets: webhook_secret_token must not be empty (leave it out to refuse webhooks)"
+                        .into(),
+                );
+            }
+            other => other,
+        };
+        let api = Api {
+            http,
+            base_url: http_url("base_url", &config.base_url)?,
+            oauth_url: http_url("oauth_url", &config.oauth_url)?,
+            account_id: required("config", "account_id", config.account_id)?,
+            user_id: required("config", "user_id", config.user_id)?,
+            client_id: required("secrets", "client_id", secrets.client_id)?,
+            client_secret: required("secrets", "client_secret", secrets.client_secret)?,
+            token: None,
+        };
+        Ok(Zoom {
+            api,
+            webhook_secret,
+        })
+    }
+
+    async fn pull(&mut self, mut cursor: Cursor) -> Result<Batch<Cursor>, PullError> {
+        let now = Utc::now();
+        let Some(mut run) = cursor.run.take() else {
+            let queue: VecDeque<QueuedWebinar> = self
+                .api
+                .webinars()
+                .await?
+                .into_iter()
+                .map(|webinar| queued(webinar, now))
+                .filter(|w| !(w.finished() && cursor.synced_webinars.contains(&w.id)))
+                .collect();
+            cursor.run = (!queue.is_empty()).then_some(Run {
+                queue,
+                step: Step::Registrants { page: None },
+            });
+            return Ok(batch(Vec::new(), cursor));
+        };
+        let Some(webinar) = run.queue.front().cloned() else {
+            return Ok(batch(Vec::new(), cursor));
+        };
+        let about = WebinarRef {
+            id: webinar.id,
+            topic: webinar.topic.as_deref(),
+        };
+        let mut touchpoints = Vec::new();
+        let next = match &run.step {
+            Step::Registrants { page } => {
+                let page = self
+                    .api
+                    .registrants(webinar.id, PageToken::usable(page, now))
+                    .await?;
+                for registrant in &page.registrants {
+                    let endpoint = || format!("/webinars/{}/registrants", webinar.id);
+                    let created = registrant
+                        .create_time
+                        .ok_or_else(|| malformed(endpoint(), "a registrant without create_time"))?;
+                    let touchpoint = touchpoints::registered(about, registrant, created)
+                        .ok_or_else(|| malformed(endpoint(), "a registrant without an id"))?;
+                    touchpoints.push(touchpoint);
+                }
+                match page.next_page_token() {
+                    Some(token) => Some(Step::Registrants {
+                        page: Some(page_token(token, now)),
+                    }),
+                    None if webinar.finished() => Some(Step::Participants),
+                    None => None,
+                }
+            }
+            Step::Participants => match self.api.participants(webinar.id).await? {
+                Some(participants) => {
+                    touchpoints = touchpoints::fold(&participants)
+                        .iter()
+                        .map(|attendance| touchpoints::attended(about, attendance))
+                        .collect();
+                    Some(Step::Absentees { page: None })
+                }
+                None => {
+                    tracing::info!(
+                        webinar = webinar.id,
+                        "Zoom has no past instance of this ended webinar yet; trying again next run"
+                    );
+                    None
+                }
+            },
+            Step::Absentees { page } => {
+                let Some(started_at) = webinar.started_at else {
+                    return Err(malformed(
+                        "the saved cursor".into(),
+                        "absentees of a webinar that has not started",
+                    ));
+                };
+                let page = self
+                    .api
+                    .absentees(webinar.id, PageToken::usable(page, now))
+                    .await?;
+                let mut next_page = None;
+                if let Some(page) = page {
+                    for registrant in &page.registrants {
+                        let touchpoint = touchpoints::missed(about, registrant, started_at)
+                            .ok_or_else(|| {
+                                malformed(
+                                    format!("/past_webinars/{}/absentees", webinar.id),
+                                    "an absentee without an id",
+                                )
+                            })?;
+                        touchpoints.push(touchpoint);
+                    }
+                    next_page = page.next_page_token().map(|token| page_token(token, now));
+                }
+                if next_page.is_none() {
+                    cursor.synced_webinars.insert(webinar.id);
+                }
+                next_page.map(|page| Step::Absentees { page: Some(page) })
+            }
+        };
+        match next {
+            Some(step) => run.step = step,
+            None => {
+                run.queue.pop_front();
+                run.step = Step::Registrants { page: None };
+            }
+        }
+        cursor.run = (!run.queue.is_empty()).then_some(run);
+        Ok(batch(touchpoints, cursor))
+    }
+
+    fn webhook(
+        &self,
+        request: &WebhookRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookReply, WebhookError> {
+        webhook::handle(self.webhook_secret.as_deref(), request, now)
+    }
+}
+
+impl QueuedWebinar {
+    fn finished(&self) -> bool {
+        self.started_at.is_some()
+    }
+}
+
+/// A listed webinar, marked finished when its scheduled end has passed.
+fn queued(webinar: Webinar, now: DateTime<Utc>) -> QueuedWebinar {
+    let started_at = webinar.start_time.filter(|start| {
+        chrono::Duration::try_minutes(webinar.duration.unwrap_or(0))
+            .and_then(|duration| start.checked_add_signed(duration))
+            .is_some_and(|end| end < now)
+    });
+    QueuedWebinar {
+        id: webinar.id,
+        topic: webinar.topic,
+        started_at,
+    }
+}
+
+fn page_token(token: &str, now: DateTime<Utc>) -> PageToken {
+    PageToken {
+        token: token.to_owned(),
+        received_at: now,
+    }
+}
+
+fn batch(touchpoints: Vec<Touchpoint>, cursor: Cursor) -> Batch<Cursor> {
+    Batch {
+        touchpoints,
+        more: cursor.run.is_some(),
+        cursor,
+    }
+}
+
+fn malformed(endpoint: String, detail: &str) -> PullError {
+    PullError::Malformed {
+        endpoint,
+        detail: detail.to_owned(),
+    }
+}
+
+fn http_url(field: &str, value: &str) -> Result<Url, String> {
+    let url = Url::parse(value.trim()).map_err(|e| format!("config: {field} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(format!("config: {field} must be an http(s) URL"));
+    }
+    Ok(url)
+}
+
+fn required(section: &str, field: &str, value: String) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("{section}: {field} must not be empty"));
+    }
+    Ok(value.to_owned())
+}

@@ -1,0 +1,152 @@
+//! Where a sync resumes. A run reads the ticket export to its end, then one
+//! pass over the satisfaction ratings, one batch per vendor page; the cursor
+//! saved with each batch holds everything the next request needs.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::wire;
+
+/// How long a survey may stay unanswered and still hold back the ratings
+/// watermark (see [`RatingsCursor::oldest_unanswered`]).
+pub const UNANSWERED_WAIT: Duration = Duration::days(7);
+
+/// Where the next pull starts; `Default` is a first sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Which endpoint the next pull reads.
+    #[serde(default)]
+    pub phase: Phase,
+    /// The export's last `after_cursor`: the next export request continues
+    /// from it, in this run or the next poll. `None` until the first page,
+    /// which starts from the configured `start_time`.
+    #[serde(default)]
+    pub export_after: Option<String>,
+    #[serde(default)]
+    pub ratings: RatingsCursor,
+}
+
+/// The endpoint a pull reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The incremental ticket export, until `end_of_stream`.
+    #[default]
+    Tickets,
+    /// One pass over the satisfaction ratings; the run ends after it.
+    Ratings,
+}
+
+/// The satisfaction ratings' watermark and the pass under way.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingsCursor {
+    /// `start_time` (Unix seconds) of every page of the next or current pass;
+    /// `None` before the first pass completes.
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// `page[after]` for the pass's next page; `None` at its first.
+    #[serde(default)]
+    pub page_after: Option<String>,
+    /// The newest `created_at` seen in the pass so far.
+    #[serde(default)]
+    pub newest: Option<i64>,
+    /// The oldest `created_at` of a survey seen unanswered (offered or
+    /// unoffered) in the pass, when less than [`UNANSWERED_WAIT`] old. A
+    /// survey's record is made when it is offered and scored when answered,
+    /// so the next pass starts no later than this to see the answer.
+    #[serde(default)]
+    pub oldest_unanswered: Option<i64>,
+}
+
+impl RatingsCursor {
+    /// Notes one rating of the pass under way.
+    pub fn saw(&mut self, rating: &wire::Rating, now: DateTime<Utc>) {
+        let created = rating.created_at.timestamp();
+        self.newest = Some(self.newest.map_or(created, |n| n.max(created)));
+        let answered = ["good", "bad"]
+            .iter()
+            .any(|score| rating.score.eq_ignore_ascii_case(score));
+        if !answered && rating.created_at > now - UNANSWERED_WAIT {
+            self.oldest_unanswered = Some(
+                self.oldest_unanswered
+                    .map_or(created, |oldest| oldest.min(created)),
+            );
+        }
+    }
+
+    /// Ends the pass: the next starts at the oldest survey still awaiting an
+    /// answer, else at the newest rating seen (re-reading it is harmless:
+    /// touchpoints are upserted), and never earlier than this one did.
+    pub fn finish_pass(&mut self) {
+        let next = self.oldest_unanswered.take().or(self.newest.take());
+        self.since = match (self.since, next) {
+            (Some(since), Some(next)) => Some(since.max(next)),
+            (since, next) => next.or(since),
+        };
+        self.page_after = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rating(score: &str, created_at: DateTime<Utc>) -> wire::Rating {
+        wire::Rating {
+            id: 1,
+            ticket_id: None,
+            requester_id: None,
+            score: score.into(),
+            comment: None,
+            created_at,
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn the_next_pass_starts_at_the_newest_rating() {
+        let now = Utc::now();
+        let mut ratings = RatingsCursor {
+            since: Some(100),
+            ..RatingsCursor::default()
+        };
+        ratings.saw(&rating("good", now - Duration::hours(3)), now);
+        ratings.saw(&rating("bad", now - Duration::hours(1)), now);
+        ratings.saw(&rating("good", now - Duration::hours(2)), now);
+        ratings.page_after = Some("xyz".into());
+        ratings.finish_pass();
+        assert_eq!(
+            ratings,
+            RatingsCursor {
+                since: Some((now - Duration::hours(1)).timestamp()),
+                ..RatingsCursor::default()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unanswered_survey_holds_the_watermark_until_it_is_too_old() {
+        let now = Utc::now();
+        let offered = now - Duration::days(2);
+        let mut ratings = RatingsCursor::default();
+        ratings.saw(&rating("offered", now - Duration::days(9)), now);
+        ratings.saw(&rating("offered", offered), now);
+        ratings.saw(&rating("unoffered", now - Duration::days(1)), now);
+        ratings.saw(&rating("good", now - Duration::hours(1)), now);
+        ratings.finish_pass();
+        assert_eq!(ratings.since, Some(offered.timestamp()));
+    }
+
+    #[test]
+    fn an_empty_pass_keeps_the_watermark() {
+        let mut ratings = RatingsCursor {
+            since: Some(1_700_000_000),
+            ..RatingsCursor::default()
+        };
+        ratings.finish_pass();
+        assert_eq!(ratings.since, Some(1_700_000_000));
+        let mut first = RatingsCursor::default();
+        first.finish_pass();
+        assert_eq!(first.since, None);
+    }
+}

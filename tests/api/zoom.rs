@@ -1,0 +1,502 @@
+//! The Zoom webinars connector against a local server speaking Zoom's REST
+//! API v2 (Server-to-Server OAuth, `next_page_token` pages, past webinar
+//! participants and absentees) and its signed webhooks.
+
+use hmac::{KeyInit, Mac};
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, path_regex, query_param, query_param_is_missing};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+use crate::connectors::{counts, create, external_ids, sync};
+use crate::helpers::{create_account, spawn_app};
+
+const ACCOUNT_ID: &str = "lAAAAAAAAAAAAA";
+const WEBHOOK_SECRET: &str = "zoom-webhook-s3cret";
+/// Ended long ago.
+const LAUNCH: i64 = 81234567890;
+/// Far in the future.
+const ROADMAP: i64 = 89876543210;
+
+/// A request for one page of a list under `/v2`, with the renewed token.
+fn page_request(endpoint: String, token: Option<&str>) -> MockBuilder {
+    let builder = Mock::given(method("GET"))
+        .and(path(format!("/v2{endpoint}")))
+        .and(query_param("page_size", "300"))
+        .and(header("authorization", "Bearer tok-2"));
+    match token {
+        Some(token) => builder.and(query_param("next_page_token", token)),
+        None => builder.and(query_param_is_missing("next_page_token")),
+    }
+}
+
+fn page(endpoint: String, token: Option<&str>, body: Value) -> Mock {
+    page_request(endpoint, token).respond_with(ResponseTemplate::new(200).set_body_json(body))
+}
+
+fn webinar(id: i64, topic: &str, start_time: &str) -> Value {
+    json!({
+        "uuid": format!("{id}uuid=="), "id": id, "host_id": "x1yCzABCDEfg23HiJKl4mN",
+        "topic": topic, "type": 5, "start_time": start_time, "duration": 60,
+        "timezone": "UTC", "created_at": "2024-01-10T08:00:00Z",
+        "join_url": format!("https://example.zoom.us/j/{id}")
+    })
+}
+
+fn registrant(id: &str, first: &str, email: &str, org: &str, job_title: &str) -> Value {
+    json!({
+        "id": id, "first_name": first, "last_name": "Tester", "email": email,
+        "address": "", "city": "", "country": "US", "zip": "", "state": "", "phone": "",
+        "industry": "Food", "org": org, "job_title": job_title,
+        "purchasing_time_frame": "1-3 months", "role_in_purchase_process": "Influencer",
+        "no_of_employees": "1-20", "comments": "", "custom_questions": [],
+        "status": "approved", "create_time": "2024-01-20T09:15:00Z",
+        "join_url": format!("https://example.zoom.us/w/{id}")
+    })
+}
+
+fn jill() -> Value {
+    registrant(
+        "jill-r",
+        "Jill",
+        "jill@cooking.example",
+        "Cooking Org",
+        "Head Chef",
+    )
+}
+fn bob() -> Value {
+    registrant("bob-r", "Bob", "bob@builders.example", "", "")
+}
+
+fn list(key: &str, next: &str, items: Vec<Value>) -> Value {
+    json!({ "page_size": 300, "total_records": items.len(), "next_page_token": next, key: items })
+}
+
+fn stay(registrant_id: &str, email: &str, join: &str, leave: &str, seconds: u64) -> Value {
+    json!({
+        "id": "30R7kT7bTIKSNUFEuH_Qlg", "name": email, "user_id": "27423744",
+        "registrant_id": registrant_id, "user_email": email, "join_time": join,
+        "leave_time": leave, "duration": seconds, "status": "in_meeting", "internal_user": false
+    })
+}
+
+/// Zoom as the first sync sees it, but for the participants' second page. The first access token is revoked: every
+/// call with it is a 401, so the connector must fetch a new one.
+async fn mount_zoom(server: &MockServer) {
+    let grant = |token: &str| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": token, "token_type": "bearer", "expires_in": 3600,
+            "scope": "webinar:read:admin report:read:admin"
+        }))
+    };
+    let token_request = || {
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .and(query_param("grant_type", "account_credentials"))
+            .and(query_param("account_id", ACCOUNT_ID))
+            // base64("zoom-client:zoom-s3cret"), worked out by hand.
+            .and(header(
+                "authorization",
+                "Basic em9vbS1jbGllbnQ6em9vbS1zM2NyZXQ=",
+            ))
+    };
+    token_request()
+        .respond_with(grant("tok-1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    token_request()
+        .respond_with(grant("tok-2"))
+        .with_priority(2)
+        .mount(server)
+        .await;
+    Mock::given(path_regex("^/v2/"))
+        .and(header("authorization", "Bearer tok-1"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"code": 124, "message": "Invalid access token."})),
+        )
+        .with_priority(1)
+        .mount(server)
+        .await;
+
+    let webinars = vec![
+        webinar(LAUNCH, "Launch", "2024-02-01T12:00:00Z"),
+        webinar(ROADMAP, "Roadmap", "2099-03-01T17:00:00Z"),
+    ];
+    page(
+        "/users/me/webinars".into(),
+        None,
+        list("webinars", "", webinars),
+    )
+    .mount(server)
+    .await;
+    let registrants = format!("/webinars/{LAUNCH}/registrants");
+    // Bob is on both pages: Zoom's pages shift as people register.
+    page(
+        registrants.clone(),
+        None,
+        list("registrants", "ra-2", vec![jill(), bob()]),
+    )
+    .mount(server)
+    .await;
+    let carol = registrant("carol-r", "Carol", "carol@cooking.example", "", "");
+    page(
+        registrants,
+        Some("ra-2"),
+        list("registrants", "", vec![bob(), carol]),
+    )
+    .mount(server)
+    .await;
+    // Jill left and rejoined; her stays are on both pages.
+    page(
+        format!("/past_webinars/{LAUNCH}/participants"),
+        None,
+        list(
+            "participants",
+            "pa-2",
+            vec![stay(
+                "jill-r",
+                "jill@cooking.example",
+                "2024-02-01T12:01:00Z",
+                "2024-02-01T12:21:00Z",
+                1200,
+            )],
+        ),
+    )
+    .mount(server)
+    .await;
+    page(
+        format!("/past_webinars/{LAUNCH}/absentees"),
+        None,
+        list("registrants", "", vec![bob()]),
+    )
+    .mount(server)
+    .await;
+    let erin = registrant("erin-r", "Erin", "erin@early.example", "", "");
+    page(
+        format!("/webinars/{ROADMAP}/registrants"),
+        None,
+        list("registrants", "", vec![erin]),
+    )
+    .mount(server)
+    .await;
+}
+
+/// The participants' second page: Jill's second stay and Carol.
+fn second_participants_page() -> Mock {
+    page(
+        format!("/past_webinars/{LAUNCH}/participants"),
+        Some("pa-2"),
+        list(
+            "participants",
+            "",
+            vec![
+                stay(
+                    "jill-r",
+                    "jill@cooking.example",
+                    "2024-02-01T12:40:00Z",
+                    "2024-02-01T12:55:10Z",
+                    910,
+                ),
+                stay(
+                    "carol-r",
+                    "carol@cooking.example",
+                    "2024-02-01T12:05:00Z",
+                    "2024-02-01T12:06:00Z",
+                    60,
+                ),
+            ],
+        ),
+    )
+}
+
+fn zoom_input(server: &MockServer) -> Value {
+    json!({
+        "kind": "zoom", "name": "Webinars",
+        "config": {
+            "base_url": format!("{}/v2", server.uri()),
+            "oauth_url": format!("{}/oauth/token", server.uri()),
+            "account_id": ACCOUNT_ID, "user_id": "me"
+        },
+        "secrets": {
+            "client_id": "zoom-client", "client_secret": "zoom-s3cret",
+            "webhook_secret_token": WEBHOOK_SECRET
+        }
+    })
+}
+
+/// Requests for `endpoint` (under `/v2`) that Zoom answered: those with
+/// the renewed token (the revoked one only ever gets a 401).
+async fn requests_to(server: &MockServer, endpoint: &str) -> usize {
+    let full = format!("/v2{endpoint}");
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r.url.path() == full
+                && r.headers
+                    .get("authorization")
+                    .is_some_and(|v| v == "Bearer tok-2")
+        })
+        .count()
+}
+
+/// Zoom's webhook signature, computed here with the `hmac` crate:
+/// `v0=` + hex(HMAC-SHA256(secret token, "v0:{timestamp}:{body}")).
+fn zoom_signature(timestamp: i64, body: &str) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn webinars_sync_into_stakeholders_and_accounts_and_webhooks_match_the_pull() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let cooking = create_account(&app, &token, "Cooking Org", &[]).await;
+    let server = MockServer::start().await;
+    mount_zoom(&server).await;
+    second_participants_page().mount(&server).await;
+    let connector = create(&app, &token, zoom_input(&server)).await;
+    let id = connector["id"].as_str().unwrap();
+
+    let run = sync(&app, &token, id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    // Batches: the webinar list; two registrant pages (Jill, Bob | Bob, Carol);
+    // the participants folded (Jill, Carol); the absentees (Bob); the
+    // roadmap's registrants (Erin). Bob's second registration is unchanged.
+    assert_eq!(counts(&run), [8, 7, 0, 1, 0, 6]);
+    assert_eq!(
+        external_ids(&app, &token, "zoom").await,
+        [
+            format!("attended:{LAUNCH}:registrant:carol-r"),
+            format!("attended:{LAUNCH}:registrant:jill-r"),
+            format!("missed:{LAUNCH}:bob-r"),
+            format!("registered:{LAUNCH}:bob-r"),
+            format!("registered:{LAUNCH}:carol-r"),
+            format!("registered:{LAUNCH}:jill-r"),
+            format!("registered:{ROADMAP}:erin-r"),
+        ]
+    );
+
+    // Jill is enriched from her registration and lands in the account of her
+    // organisation; her two stays are one attendance of 20 + 15 min 10 s.
+    let data = app
+        .ok(
+            &token,
+            r#"{ touchpoints(filter: {source: "zoom"}, first: 50) { nodes {
+                externalId kind channel occurredAt properties
+                stakeholder { name email title } account { id name } } } }"#,
+            json!({}),
+        )
+        .await;
+    let nodes = data["touchpoints"]["nodes"].as_array().unwrap();
+    let find = |external_id: String| {
+        nodes
+            .iter()
+            .find(|t| t["externalId"] == external_id.as_str())
+            .unwrap()
+            .clone()
+    };
+    assert!(nodes.iter().all(|t| t["channel"] == "WEBINAR"));
+    let attended = find(format!("attended:{LAUNCH}:registrant:jill-r"));
+    assert_eq!(attended["kind"], "webinar.attended");
+    assert_eq!(attended["occurredAt"], "2024-02-01T12:01:00+00:00");
+    assert_eq!(attended["properties"]["minutes_attended"], 35);
+    assert_eq!(attended["properties"]["stays"], 2);
+    assert_eq!(
+        attended["stakeholder"],
+        json!({"name": "Jill Tester", "email": "jill@cooking.example", "title": "Head Chef"})
+    );
+    assert_eq!(attended["account"]["id"], cooking.as_str());
+    let missed = find(format!("missed:{LAUNCH}:bob-r"));
+    assert_eq!(missed["kind"], "webinar.missed");
+    assert_eq!(missed["occurredAt"], "2024-02-01T12:00:00+00:00");
+    assert_eq!(missed["stakeholder"]["email"], "bob@builders.example");
+    let registered = find(format!("registered:{LAUNCH}:jill-r"));
+    assert_eq!(
+        registered["properties"]["purchasing_time_frame"],
+        "1-3 months"
+    );
+    let data = app
+        .ok(
+            &token,
+            "{ accounts(first: 10) { nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["accounts"]["nodes"].as_array().unwrap().len(),
+        1,
+        "Jill's organisation matched the existing account: {data}"
+    );
+
+    // The next run skips the finished webinar: its participants are never
+    // fetched again; the upcoming one's registrants are read again.
+    let again = sync(&app, &token, id).await;
+    assert_eq!(again["status"], "SUCCEEDED", "{again}");
+    assert_eq!(counts(&again), [1, 0, 0, 1, 0, 2]);
+    let participant_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == format!("/v2/past_webinars/{LAUNCH}/participants"))
+        .count();
+    assert_eq!(
+        participant_calls, 2,
+        "one call per page, in the first run only"
+    );
+
+    let webhook = app.url(connector["webhookPath"].as_str().unwrap());
+    let post = |body: String, timestamp: i64, signature: String| {
+        app.client
+            .post(&webhook)
+            .header("content-type", "application/json")
+            .header("x-zm-request-timestamp", timestamp.to_string())
+            .header("x-zm-signature", signature)
+            .body(body)
+            .send()
+    };
+    let now = chrono::Utc::now().timestamp();
+
+    // URL validation: the plain token, and its HMAC under the secret token.
+    let body = json!({
+        "event": "endpoint.url_validation", "event_ts": now * 1000,
+        "payload": { "plainToken": "qgg8vlvZRS6UYooatFL8Aw" }
+    })
+    .to_string();
+    let res = post(body.clone(), now, zoom_signature(now, &body))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: Value = res.json().await.unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+    mac.update(b"qgg8vlvZRS6UYooatFL8Aw");
+    assert_eq!(
+        answer,
+        json!({
+            "plainToken": "qgg8vlvZRS6UYooatFL8Aw",
+            "encryptedToken": hex::encode(mac.finalize().into_bytes())
+        })
+    );
+
+    // A registration already pulled adds nothing; a new one is recorded
+    // under the pull's external id.
+    let registration = |registrant: Value| {
+        json!({
+            "event": "webinar.registration_created", "event_ts": now * 1000,
+            "payload": { "account_id": ACCOUNT_ID, "object": {
+                "uuid": "roadmapuuid==", "id": ROADMAP.to_string(), "host_id": "x1yCzABCDEfg23HiJKl4mN",
+                "topic": "Roadmap", "type": 5, "start_time": "2099-03-01T17:00:00Z", "duration": 60,
+                "timezone": "UTC", "registrant": registrant
+            } }
+        })
+        .to_string()
+    };
+    for registrant in [
+        registrant("erin-r", "Erin", "erin@early.example", "", ""),
+        registrant("finn-r", "Finn", "finn@cooking.example", "", ""),
+    ] {
+        let body = registration(registrant);
+        let res = post(body.clone(), now, zoom_signature(now, &body))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    // Tampered, and stale (signed correctly, ten minutes ago): refused.
+    let body = registration(registrant("gus-r", "Gus", "gus@x.example", "", ""));
+    let res = post(body.clone(), now, zoom_signature(now, "{}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = post(body.clone(), now - 600, zoom_signature(now - 600, &body))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // A late join delivery knows no minutes: it keeps the pull's.
+    let body = json!({
+        "event": "webinar.participant_joined", "event_ts": now * 1000,
+        "payload": { "account_id": ACCOUNT_ID, "object": {
+            "uuid": "launchuuid==", "id": LAUNCH.to_string(), "host_id": "x1yCzABCDEfg23HiJKl4mN",
+            "topic": "Launch", "type": 5, "start_time": "2024-02-01T12:00:00Z", "duration": 60,
+            "timezone": "UTC", "participant": {
+                "user_id": "16778240", "user_name": "Jill Tester", "id": "iFxeBPYun6SAiWUzBcEkX",
+                "join_time": "2024-02-01T12:01:00Z", "email": "jill@cooking.example",
+                "registrant_id": "jill-r", "participant_user_id": "rstuvwxyza789-cde"
+            }
+        } }
+    })
+    .to_string();
+    let res = post(body.clone(), now, zoom_signature(now, &body))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let data = app
+        .ok(
+            &token,
+            r#"{ touchpoints(filter: {source: "zoom"}, first: 50) { nodes { externalId properties } } }"#,
+            json!({}),
+        )
+        .await;
+    let attended = data["touchpoints"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["externalId"] == format!("attended:{LAUNCH}:registrant:jill-r").as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(attended["properties"]["minutes_attended"], 35, "{attended}");
+
+    let ids = external_ids(&app, &token, "zoom").await;
+    assert_eq!(ids.len(), 8, "{ids:?}");
+    assert!(ids.contains(&format!("registered:{ROADMAP}:finn-r")));
+    assert!(!ids.iter().any(|id| id.contains("gus-r")));
+}
+
+#[tokio::test]
+async fn a_sync_killed_mid_webinar_resumes_with_nothing_lost_or_doubled() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    mount_zoom(&server).await;
+    // The participants' second page dies mid-body, for now.
+    let broken = page_request(
+        format!("/past_webinars/{LAUNCH}/participants"),
+        Some("pa-2"),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"participants":[{"id":"#))
+    .mount_as_scoped(&server)
+    .await;
+    let id = create(&app, &token, zoom_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let failed = sync(&app, &token, &id).await;
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    assert_eq!(failed["errorCode"], "CONNECTOR_MALFORMED");
+    // Saved: the webinar list and both registrant pages (Bob twice).
+    assert_eq!(counts(&failed), [4, 3, 0, 1, 0, 3], "{failed}");
+
+    drop(broken);
+    second_participants_page().mount(&server).await;
+    let resumed = sync(&app, &token, &id).await;
+    assert_eq!(resumed["status"], "SUCCEEDED", "{resumed}");
+    // The attendances (Jill, Carol), the absentee, the roadmap's registrant.
+    assert_eq!(counts(&resumed), [4, 4, 0, 0, 0, 3], "{resumed}");
+    assert_eq!(external_ids(&app, &token, "zoom").await.len(), 7);
+    // The resumed run picked up at the participants: neither the webinar
+    // list nor the launch's registrants were read again.
+    assert_eq!(requests_to(&server, "/users/me/webinars").await, 1);
+    assert_eq!(
+        requests_to(&server, &format!("/webinars/{LAUNCH}/registrants")).await,
+        2
+    );
+}
