@@ -20,6 +20,7 @@ use crate::graphql::loaders::{
     MembershipsOf, TouchpointCount, TouchpointOwner, TouchpointsOf,
 };
 use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
+use crate::graphql::patch::patch;
 use crate::identities::normalise_domain;
 use crate::lifecycle::{self, Change, Subject};
 use crate::memberships::{AccountStakeholderConnection, AccountStakeholderEdge};
@@ -620,16 +621,12 @@ impl AccountMutation {
         if let Some(name) = name {
             model.name = Set(name);
         }
-        match input.industry {
-            MaybeUndefined::Value(v) => model.industry = Set(Some(v.trim().to_owned())),
-            MaybeUndefined::Null => model.industry = Set(None),
-            MaybeUndefined::Undefined => {}
-        }
-        match input.employees {
-            MaybeUndefined::Value(v) => model.employees = Set(Some(check_employees(v)?)),
-            MaybeUndefined::Null => model.employees = Set(None),
-            MaybeUndefined::Undefined => {}
-        }
+        patch(&mut model.industry, input.industry, |v| {
+            Ok(Some(v.trim().to_owned()))
+        })?;
+        patch(&mut model.employees, input.employees, |v| {
+            check_employees(v).map(Some)
+        })?;
         if let Some(lifecycle) = input.lifecycle.map(Into::into).filter(|l| *l != before) {
             model.lifecycle = Set(lifecycle);
             let change = Change {
@@ -642,11 +639,9 @@ impl AccountMutation {
             };
             lifecycle::record(&txn, principal.workspace_id, Subject::Account(id), change).await?;
         }
-        match input.owner {
-            MaybeUndefined::Value(v) => model.owner = Set(Some(v.trim().to_owned())),
-            MaybeUndefined::Null => model.owner = Set(None),
-            MaybeUndefined::Undefined => {}
-        }
+        patch(&mut model.owner, input.owner, |v| {
+            Ok(Some(v.trim().to_owned()))
+        })?;
         model.updated_at = Set(time::now());
         let updated = model.update(&txn).await.map_err(ApiError::from)?;
         if let Some(domains) = domains {

@@ -20,6 +20,7 @@ use crate::graphql::loaders::{
     StakeholderById, TouchpointCount, TouchpointOwner, TouchpointsOf,
 };
 use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
+use crate::graphql::patch::patch;
 use crate::identities::{self, Identity, normalise, normalise_email};
 use crate::lifecycle::{self, Change, Subject};
 use crate::memberships::{StakeholderAccountConnection, StakeholderAccountEdge};
@@ -566,26 +567,16 @@ impl StakeholderMutation {
         let current = find(&txn, ws, id).await?;
         let before = current.lifecycle;
         let mut model: stakeholder::ActiveModel = current.into();
-        match input.name {
-            MaybeUndefined::Value(v) => model.name = Set(check_text("name", &v, 200)?),
-            MaybeUndefined::Null => model.name = Set(None),
-            MaybeUndefined::Undefined => {}
-        }
+        patch(&mut model.name, input.name, |v| check_text("name", &v, 200))?;
         let mut new_email = None;
-        match input.email {
-            MaybeUndefined::Value(v) => {
-                let email = normalise_email(&v)?;
-                model.email = Set(Some(email.clone()));
-                new_email = Some(email);
-            }
-            MaybeUndefined::Null => model.email = Set(None),
-            MaybeUndefined::Undefined => {}
-        }
-        match input.title {
-            MaybeUndefined::Value(v) => model.title = Set(check_text("title", &v, 200)?),
-            MaybeUndefined::Null => model.title = Set(None),
-            MaybeUndefined::Undefined => {}
-        }
+        patch(&mut model.email, input.email, |v| {
+            let email = normalise_email(&v)?;
+            new_email = Some(email.clone());
+            Ok(Some(email))
+        })?;
+        patch(&mut model.title, input.title, |v| {
+            check_text("title", &v, 200)
+        })?;
         if let Some(lifecycle) = input.lifecycle.map(Into::into).filter(|l| *l != before) {
             model.lifecycle = Set(lifecycle);
             let change = Change {

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod loaders;
 pub mod node;
 pub mod pagination;
+pub mod patch;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 

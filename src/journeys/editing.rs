@@ -13,6 +13,7 @@ use crate::auth::Scope;
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
+use crate::graphql::patch::patch;
 use crate::vocab::{Channel, OwnerTeam};
 use crate::{db, time};
 
@@ -214,14 +215,14 @@ impl StageEditingMutation {
         if let Some(team) = input.owner_team {
             active.owner_team = Set(team.into());
         }
-        match input.target_duration_seconds {
-            MaybeUndefined::Value(secs) if secs <= 0 => {
-                return Err(ApiError::bad_input("a target duration must be positive").into());
-            }
-            MaybeUndefined::Value(secs) => active.target_duration_secs = Set(Some(i64::from(secs))),
-            MaybeUndefined::Null => active.target_duration_secs = Set(None),
-            MaybeUndefined::Undefined => {}
-        }
+        patch(
+            &mut active.target_duration_secs,
+            input.target_duration_seconds,
+            |secs| match secs {
+                ..=0 => Err(ApiError::bad_input("a target duration must be positive")),
+                secs => Ok(Some(i64::from(secs))),
+            },
+        )?;
         if let Some(continuous) = input.continuous {
             active.continuous = Set(continuous);
         }
