@@ -1,8 +1,9 @@
 //! Consent per stakeholder and channel, and erasure (the right to be forgotten).
 //!
 //! Erasure removes what identifies a person: their name, email and title,
-//! identities, consents, the contents of their touchpoints, and their rows in
-//! merge snapshots. The stakeholder and touchpoint rows stay, anonymous, so
+//! identities, consents, the contents of their touchpoints (and their external
+//! ids, which become digests that re-deliveries still match), and their rows
+//! in merge snapshots. The stakeholder and touchpoint rows stay, anonymous, so
 //! funnels, scores and NPS totals do not change.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -91,6 +92,26 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> ApiResu
         .filter(consent::Column::StakeholderId.eq(person))
         .exec(db)
         .await?;
+    // External ids are rewritten one by one (each to its own digest); an
+    // erasure touches one person's touchpoints, and it is rare.
+    let touchpoints = touchpoint::Entity::find()
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::StakeholderId.eq(person))
+        .all(db)
+        .await?;
+    for old in touchpoints {
+        touchpoint::ActiveModel {
+            id: Set(old.id),
+            external_id: Set(crate::touchpoints::erased_external_id(
+                ws,
+                &old.source,
+                &old.external_id,
+            )),
+            ..Default::default()
+        }
+        .update(db)
+        .await?;
+    }
     touchpoint::Entity::update_many()
         .col_expr(
             touchpoint::Column::Title,
@@ -231,7 +252,11 @@ impl PrivacyMutation {
         })
     }
 
-    /// Erases a person's data (the right to be forgotten). Needs `admin`.
+    /// Erases a person's data (the right to be forgotten): their name, email,
+    /// title, identities and consents, and their touchpoints' title, body, url
+    /// and properties; counts, funnels and NPS totals stay. A touchpoint
+    /// delivered again later (same source and external id) stays erased.
+    /// Needs `admin`.
     async fn erase_stakeholder(
         &self,
         ctx: &Context<'_>,

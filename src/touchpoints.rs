@@ -52,7 +52,8 @@ impl Touchpoint {
     async fn source(&self) -> &str {
         &self.0.source
     }
-    /// Unique within its source; re-recording the same one is a no-op.
+    /// Unique within its source; re-recording the same one is a no-op. Once
+    /// its person is erased, `erased:` and a digest of the original.
     async fn external_id(&self) -> &str {
         &self.0.external_id
     }
@@ -430,6 +431,38 @@ pub(crate) struct CheckedTouchpoint {
     person: Option<(Vec<(vocab::IdentityKind, String)>, PersonInput)>,
     /// A connector's word on the person's organisation, used when `account` is none.
     pub(crate) account_hint: Option<journeys_plugin_sdk::AccountHint>,
+    pub(crate) properties_update: PropertiesUpdate,
+}
+
+/// What a new delivery of a recorded touchpoint does to its properties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PropertiesUpdate {
+    /// The delivery's properties are the touchpoint's (`recordTouchpoints`:
+    /// the caller states the whole touchpoint).
+    Replace,
+    /// The delivery's keys are set and the others kept: a connector's
+    /// webhook may know less than its pull (a Zoom join has no minutes yet),
+    /// and a late one must not erase what the pull found.
+    Merge,
+}
+
+impl PropertiesUpdate {
+    fn apply(
+        self,
+        old: Option<&serde_json::Value>,
+        new: Option<serde_json::Value>,
+    ) -> Option<serde_json::Value> {
+        match (self, old, new) {
+            (PropertiesUpdate::Merge, Some(serde_json::Value::Object(old)), new) => {
+                let mut merged = old.clone();
+                if let Some(serde_json::Value::Object(new)) = new {
+                    merged.extend(new);
+                }
+                Some(serde_json::Value::Object(merged))
+            }
+            (_, _, new) => new,
+        }
+    }
 }
 
 fn bounded(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
@@ -515,6 +548,7 @@ pub(crate) fn check(input: TouchpointInput, now: DateTime<Utc>) -> ApiResult<Che
         stakeholder,
         person,
         account_hint: None,
+        properties_update: PropertiesUpdate::Replace,
     })
 }
 
@@ -680,6 +714,20 @@ async fn resolve_account(
     Ok(account)
 }
 
+/// What an erased person's touchpoint is known by instead of its external id,
+/// which may itself identify them (`attended:81:email:ada@example.com`): a
+/// digest that a later delivery of the same touchpoint still finds.
+pub(crate) fn erased_external_id(ws: Uuid, source: &str, external_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(ws.as_bytes())
+        .chain_update(source.as_bytes())
+        .chain_update([0])
+        .chain_update(external_id.as_bytes())
+        .finalize();
+    format!("erased:{}", hex::encode(digest))
+}
+
 /// Records one checked touchpoint inside the batch's transaction.
 async fn record_one(
     txn: &impl ConnectionTrait,
@@ -687,6 +735,21 @@ async fn record_one(
     rules: &[ModelRules],
     item: CheckedTouchpoint,
 ) -> ApiResult<(RecordStatus, touchpoint::Model)> {
+    let erased_id = erased_external_id(ws, &item.source, &item.external_id);
+    let existing = touchpoint::Entity::find()
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::Source.eq(item.source.as_str()))
+        .filter(touchpoint::Column::ExternalId.is_in([item.external_id.as_str(), &erased_id]))
+        .one(txn)
+        .await?;
+    // An erased person stays erased: a re-delivery (a connector's next pull,
+    // a webhook, a client's retry) neither refills their touchpoint nor
+    // finds them again by identity.
+    if let Some(old) = &existing
+        && old.external_id == erased_id
+    {
+        return Ok((RecordStatus::Unchanged, old.clone()));
+    }
     let mut stakeholder = match item.stakeholder {
         Some(id) => Some(crate::stakeholders::find(txn, ws, id).await?),
         None => None,
@@ -708,15 +771,12 @@ async fn record_one(
         crate::memberships::upsert(txn, ws, account, person.id, None, None).await?;
     }
     let stakeholder = stakeholder.map(|s| s.id);
-    let existing = touchpoint::Entity::find()
-        .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(touchpoint::Column::Source.eq(item.source.as_str()))
-        .filter(touchpoint::Column::ExternalId.eq(item.external_id.as_str()))
-        .one(txn)
-        .await?;
     let now = time::now();
     match existing {
         Some(old) => {
+            let properties = item
+                .properties_update
+                .apply(old.properties.as_ref(), item.properties);
             let same = old.account_id == account.or(old.account_id)
                 && old.stakeholder_id == stakeholder.or(old.stakeholder_id)
                 && old.channel == item.channel
@@ -730,7 +790,7 @@ async fn record_one(
                 && old.emotion == item.emotion
                 && old.sentiment == item.sentiment
                 && old.score == item.score
-                && old.properties == item.properties;
+                && old.properties == properties;
             if same {
                 return Ok((RecordStatus::Unchanged, old));
             }
@@ -748,7 +808,7 @@ async fn record_one(
             active.emotion = Set(item.emotion);
             active.sentiment = Set(item.sentiment);
             active.score = Set(item.score);
-            active.properties = Set(item.properties);
+            active.properties = Set(properties);
             active.updated_at = Set(now);
             let updated = active.update(txn).await?;
             // Its time, kind or account may have changed: rebuild the paths it was on.

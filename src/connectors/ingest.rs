@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use journeys_plugin_sdk as sdk;
 
 use crate::graphql::error::ApiResult;
-use crate::touchpoints::{self, CheckedTouchpoint, PersonInput, TouchpointInput};
+use crate::touchpoints::{self, CheckedTouchpoint, PersonInput, PropertiesUpdate, TouchpointInput};
 use crate::vocab::Channel;
 
 pub(crate) fn check(
@@ -52,6 +52,7 @@ pub(crate) fn check(
     };
     let mut checked = touchpoints::check(input, now)?;
     checked.account_hint = touchpoint.account;
+    checked.properties_update = PropertiesUpdate::Merge;
     Ok(checked)
 }
 

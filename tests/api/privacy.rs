@@ -152,7 +152,10 @@ async fn erasure_leaves_no_personal_data_and_keeps_the_counts() {
             { "source": "survey", "externalId": "n1", "channel": "EMAIL", "kind": "nps.responded", "occurredAt": "2026-04-02T00:00:00Z",
               "score": 3, "body": "Ada Lovelace says: too slow", "person": { "email": email } },
             { "source": "twitter", "externalId": "t1", "channel": "SOCIAL", "kind": "tweet.mention", "occurredAt": "2026-04-03T00:00:00Z",
-              "person": { "twitterHandle": "ada_lovelace" } }
+              "person": { "twitterHandle": "ada_lovelace" } },
+            // As Zoom's connector keys a guest's attendance.
+            { "source": "zoom", "externalId": format!("attended:81:email:{email}"), "channel": "WEBINAR", "kind": "webinar.attended",
+              "occurredAt": "2026-04-04T00:00:00Z", "person": { "email": email } }
         ]),
     )
     .await;
@@ -203,6 +206,25 @@ async fn erasure_leaves_no_personal_data_and_keeps_the_counts() {
         app.ok(&token, funnel_q, json!({ "m": model })).await,
         funnel_before
     );
+    // The same touchpoints delivered again (a connector's next pull, a
+    // retry) neither refill them nor bring Ada back by her email.
+    let again = record(
+        &app,
+        &token,
+        json!([
+            { "source": "zendesk", "externalId": "z1", "channel": "SUPPORT", "kind": "ticket.opened", "occurredAt": "2026-04-01T00:00:00Z",
+              "title": "Ada Lovelace cannot log in", "properties": { "requester": email }, "person": { "email": email } },
+            { "source": "zoom", "externalId": format!("attended:81:email:{email}"), "channel": "WEBINAR", "kind": "webinar.attended",
+              "occurredAt": "2026-04-04T00:00:00Z", "properties": { "minutes_attended": 40 }, "person": { "email": email } }
+        ]),
+    )
+    .await;
+    assert_eq!(
+        [&again["created"], &again["updated"], &again["unchanged"]],
+        [0, 0, 2]
+    );
+    assert_eq!(find_everywhere(&app, email).await, Vec::<String>::new());
+    assert_eq!(app.ok(&token, counts, json!({})).await, before);
     let writer = app.token(
         "acme",
         &[journeys::auth::Scope::Read, journeys::auth::Scope::Write],
