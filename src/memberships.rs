@@ -119,8 +119,9 @@ pub async fn upsert(
                 .is_none(),
         },
     };
-    if primary {
-        // One primary account per person.
+    // One primary account per person: the others are demoted when this one
+    // becomes primary (when it already was, they already are not).
+    if primary && existing.as_ref().is_none_or(|m| !m.primary) {
         membership::Entity::update_many()
             .col_expr(
                 membership::Column::Primary,
