@@ -3,6 +3,10 @@
 //! each and prints the ratio. The funnel reads stage transitions, not
 //! touchpoints, so the ratio should stay far below the ratio of the sizes.
 //!
+//! Then it times a scoring rule change on each, which rescores the whole
+//! workspace: that one is expected to grow with the data, and the ratio says
+//! how close to linearly.
+//!
 //! `cargo bench --bench funnel` (sizes: JOURNEYS_BENCH_SMALL, JOURNEYS_BENCH_LARGE
 //! touchpoints; 10,000 and 200,000 by default, 1,000,000 for the full run).
 
@@ -134,6 +138,29 @@ async fn time_funnel(
     times[runs / 2]
 }
 
+/// The median time of three `upsertScoringRule` calls, each rescoring the
+/// workspace (the first also warms the cache).
+async fn time_rule_change(
+    schema: &graphql::JourneysSchema,
+    db: &sea_orm::DatabaseConnection,
+    who: &Principal,
+) -> Duration {
+    let mut times = Vec::with_capacity(3);
+    for points in [3, 4, 5] {
+        let query = format!(
+            r#"mutation {{ upsertScoringRule(input: {{ name: "visits", kind: "page.visited", points: {points}, maxCount: 5, halfLifeDays: 30 }}) {{ scoringRule {{ id }} }} }}"#
+        );
+        let started = Instant::now();
+        let response = schema
+            .execute(Request::new(query).data(RequestContext::new(db.clone(), Some(who.clone()))))
+            .await;
+        times.push(started.elapsed());
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+    }
+    times.sort();
+    times[1]
+}
+
 #[tokio::main]
 async fn main() {
     let small = size("JOURNEYS_BENCH_SMALL", 10_000);
@@ -160,5 +187,14 @@ async fn main() {
         "data grew {:.0}x, funnel time grew {:.1}x",
         large as f64 / small as f64,
         t_large.as_secs_f64() / t_small.as_secs_f64()
+    );
+    let r_small = time_rule_change(&schema, &db, &small_ws).await;
+    let r_large = time_rule_change(&schema, &db, &large_ws).await;
+    println!("rule change over {small} touchpoints: {r_small:.2?} (median of 3)");
+    println!("rule change over {large} touchpoints: {r_large:.2?} (median of 3)");
+    println!(
+        "data grew {:.0}x, rule change time grew {:.1}x",
+        large as f64 / small as f64,
+        r_large.as_secs_f64() / r_small.as_secs_f64()
     );
 }

@@ -306,7 +306,9 @@ impl LifecycleMutation {
         .await
     }
 
-    /// Sets the score at which leads become MQLs. Needs `admin`.
+    /// Sets the score at which leads become MQLs; unqualified people and
+    /// accounts already at or above it qualify now. Raising it qualifies no
+    /// one and takes no one back. Needs `admin`.
     async fn set_qualification_thresholds(
         &self,
         ctx: &Context<'_>,
@@ -317,14 +319,17 @@ impl LifecycleMutation {
         if !input.mql.is_finite() || input.mql <= 0.0 {
             return Err(ApiError::bad_input("`mql` must be a positive number").into());
         }
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         workspace::ActiveModel {
             id: Set(ws),
             mql_threshold: Set(input.mql),
             ..Default::default()
         }
-        .update(&rc.db)
+        .update(&txn)
         .await
         .map_err(ApiError::from)?;
+        crate::scoring::qualify_workspace(&txn, ws, "the MQL threshold changed").await?;
+        txn.commit().await.map_err(ApiError::from)?;
         Ok(QualificationThresholds { mql: input.mql })
     }
 }

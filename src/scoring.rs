@@ -15,7 +15,7 @@ use entity::{
     account, membership, score_contribution, scoring_rule, stakeholder, touchpoint, vocab,
     workspace,
 };
-use sea_orm::sea_query::Condition;
+use sea_orm::sea_query::{Condition, Expr, Func, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -63,7 +63,8 @@ pub async fn rules_of(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<Vec<scor
 /// One scored touchpoint: who, what, through what, when.
 type Scored = (Uuid, String, vocab::Channel, DateTime<Utc>);
 
-/// The touchpoints of `people` that some rule counts, newest first.
+/// The touchpoints of `people` that some rule counts, person by person, each
+/// person's newest first.
 async fn scored_touchpoints(
     db: &impl ConnectionTrait,
     ws: Uuid,
@@ -90,6 +91,9 @@ async fn scored_touchpoints(
                 .add(touchpoint::Column::Kind.is_in(kinds))
                 .add(touchpoint::Column::Channel.is_in(channels)),
         )
+        // Person first, so the (workspace, stakeholder, time) index serves
+        // both the filter and the order, however many people are asked for.
+        .order_by_asc(touchpoint::Column::StakeholderId)
         .order_by_desc(touchpoint::Column::OccurredAt)
         .order_by_desc(touchpoint::Column::Id)
         .into_tuple()
@@ -127,14 +131,34 @@ fn contributions<'a>(
     out
 }
 
-/// Recomputes a stakeholder's contributions as of `now`; returns the score.
+fn contribution_row(
+    ws: Uuid,
+    person: Uuid,
+    rule: &scoring_rule::Model,
+    count: usize,
+    points: f64,
+    now: DateTime<Utc>,
+) -> score_contribution::ActiveModel {
+    score_contribution::ActiveModel {
+        id: Set(entity::new_id()),
+        workspace_id: Set(ws),
+        stakeholder_id: Set(person),
+        rule_id: Set(rule.id),
+        count: Set(i32::try_from(count).unwrap_or(i32::MAX)),
+        points: Set(points),
+        reference_at: Set(now),
+    }
+}
+
+/// Recomputes a stakeholder's contributions as of `now`; returns the person
+/// with their new score.
 pub async fn recompute_stakeholder(
     db: &impl ConnectionTrait,
     ws: Uuid,
     rules: &[scoring_rule::Model],
     person: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<f64> {
+) -> ApiResult<stakeholder::Model> {
     score_contribution::Entity::delete_many()
         .filter(score_contribution::Column::StakeholderId.eq(person))
         .exec(db)
@@ -145,29 +169,20 @@ pub async fn recompute_stakeholder(
     let mut rows = Vec::new();
     for (rule, count, points) in contributions(rules, &all, now) {
         score += points;
-        rows.push(score_contribution::ActiveModel {
-            id: Set(entity::new_id()),
-            workspace_id: Set(ws),
-            stakeholder_id: Set(person),
-            rule_id: Set(rule.id),
-            count: Set(i32::try_from(count).unwrap_or(i32::MAX)),
-            points: Set(points),
-            reference_at: Set(now),
-        });
+        rows.push(contribution_row(ws, person, rule, count, points, now));
     }
     if !rows.is_empty() {
         score_contribution::Entity::insert_many(rows)
             .exec(db)
             .await?;
     }
-    stakeholder::ActiveModel {
+    Ok(stakeholder::ActiveModel {
         id: Set(person),
         score: Set(score),
         ..Default::default()
     }
     .update(db)
-    .await?;
-    Ok(score)
+    .await?)
 }
 
 /// Which of a batch's touchpoints took `people`'s combined score to the
@@ -209,31 +224,40 @@ async fn crossing(
     Ok(candidates.pop())
 }
 
-/// Sums an account's people's stored scores into the account's score.
-pub async fn recompute_account(db: &impl ConnectionTrait, account: Uuid) -> ApiResult<f64> {
-    let people: Vec<Uuid> = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::StakeholderId)
-        .filter(membership::Column::AccountId.eq(account))
-        .into_tuple()
-        .all(db)
+/// Sums an account's people's stored scores into the account's score, in one
+/// statement; returns the account with its new score.
+pub async fn recompute_account(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+) -> ApiResult<account::Model> {
+    let updated = account::Entity::update_many()
+        .col_expr(account::Column::Score, sum_or_zero(members_scores()))
+        .filter(account::Column::Id.eq(account))
+        .exec_with_returning(db)
         .await?;
-    let scores: Vec<f64> = stakeholder::Entity::find()
-        .select_only()
-        .column(stakeholder::Column::Score)
-        .filter(stakeholder::Column::Id.is_in(people))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let score = scores.iter().sum();
-    account::ActiveModel {
-        id: Set(account),
-        score: Set(score),
-        ..Default::default()
-    }
-    .update(db)
-    .await?;
-    Ok(score)
+    updated
+        .into_iter()
+        .next()
+        .ok_or(ApiError::not_found("account"))
+}
+
+/// The sum of the stored scores of the people of the account being updated,
+/// as a correlated subquery.
+fn members_scores() -> SelectStatement {
+    use sea_orm::sea_query::ExprTrait;
+    Query::select()
+        .expr(Expr::col((stakeholder::Entity, stakeholder::Column::Score)).sum())
+        .from(membership::Entity)
+        .inner_join(
+            stakeholder::Entity,
+            Expr::col((stakeholder::Entity, stakeholder::Column::Id))
+                .equals((membership::Entity, membership::Column::StakeholderId)),
+        )
+        .and_where(
+            Expr::col((membership::Entity, membership::Column::AccountId))
+                .equals((account::Entity, account::Column::Id)),
+        )
+        .to_owned()
 }
 
 /// What a batch of touchpoints changed, to rescore once at its end.
@@ -262,25 +286,26 @@ impl Touched {
 /// workspace's MQL threshold.
 pub async fn rescore(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> ApiResult<()> {
     let rules = rules_of(db, ws).await?;
-    let threshold = workspace::Entity::find_by_id(ws)
-        .one(db)
-        .await?
-        .map_or(DEFAULT_MQL_THRESHOLD, |w| w.mql_threshold);
+    let threshold = mql_threshold(db, ws).await?;
     let now = time::now();
     let mut accounts = touched.accounts;
     for (person, causes) in touched.stakeholders {
-        let score = recompute_stakeholder(db, ws, &rules, person, now).await?;
-        let model = crate::stakeholders::find(db, ws, person).await?;
+        let model = recompute_stakeholder(db, ws, &rules, person, now).await?;
+        let score = model.score;
         if qualifies(model.lifecycle, score, threshold) {
             let cause = crossing(db, ws, &rules, &[person], &causes, threshold).await?;
+            let reached = Reached {
+                score,
+                threshold,
+                touchpoint: cause,
+                because: None,
+            };
             qualify(
                 db,
                 ws,
                 Subject::Stakeholder(person),
                 model.lifecycle,
-                score,
-                threshold,
-                cause,
+                reached,
             )
             .await?;
         }
@@ -299,23 +324,20 @@ pub async fn rescore(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> A
         }
     }
     for (account, mut causes) in accounts {
-        let score = recompute_account(db, account).await?;
-        let model = crate::accounts::find(db, ws, account).await?;
+        let model = recompute_account(db, account).await?;
+        let score = model.score;
         if qualifies(model.lifecycle, score, threshold) {
             causes.sort();
             causes.dedup();
             let people = members(db, account).await?;
             let cause = crossing(db, ws, &rules, &people, &causes, threshold).await?;
-            qualify(
-                db,
-                ws,
-                Subject::Account(account),
-                model.lifecycle,
+            let reached = Reached {
                 score,
                 threshold,
-                cause,
-            )
-            .await?;
+                touchpoint: cause,
+                because: None,
+            };
+            qualify(db, ws, Subject::Account(account), model.lifecycle, reached).await?;
         }
     }
     Ok(())
@@ -335,26 +357,51 @@ async fn members(db: &impl ConnectionTrait, account: Uuid) -> ApiResult<Vec<Uuid
         .await?)
 }
 
-/// Records the move to MQL, caused by `cause` when a touchpoint caused it.
+/// A score that reached the MQL threshold, and what took it there.
+struct Reached<'a> {
+    score: f64,
+    threshold: f64,
+    /// The touchpoint that did, and when it happened.
+    touchpoint: Option<(Uuid, DateTime<Utc>)>,
+    /// What did instead, when no touchpoint did (a rule changed).
+    because: Option<&'a str>,
+}
+
+/// Records the move to MQL, at the touchpoint that caused it or now.
 async fn qualify(
     db: &impl ConnectionTrait,
     ws: Uuid,
     subject: Subject,
     lifecycle: L,
-    score: f64,
-    threshold: f64,
-    cause: Option<(Uuid, DateTime<Utc>)>,
+    reached: Reached<'_>,
 ) -> ApiResult<()> {
-    let cause_text = format!("score {score:.1} reached the MQL threshold {threshold}");
+    let Reached {
+        score,
+        threshold,
+        touchpoint,
+        because,
+    } = reached;
+    let mut cause_text = format!("score {score:.1} reached the MQL threshold {threshold}");
+    if let Some(because) = because {
+        cause_text = format!("{cause_text} ({because})");
+    }
     let change = Change {
         from: Some(lifecycle),
         to: L::Mql,
-        at: cause.map_or_else(time::now, |(_, at)| at),
+        at: touchpoint.map_or_else(time::now, |(_, at)| at),
         cause: &cause_text,
         actor: None,
-        touchpoint: cause.map(|(id, _)| id),
+        touchpoint: touchpoint.map(|(id, _)| id),
     };
     lifecycle::set(db, ws, subject, change).await
+}
+
+/// The workspace's MQL threshold.
+async fn mql_threshold(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<f64> {
+    Ok(workspace::Entity::find_by_id(ws)
+        .one(db)
+        .await?
+        .map_or(DEFAULT_MQL_THRESHOLD, |w| w.mql_threshold))
 }
 
 /// How old a decaying stored score may grow before [`refresh_decayed`]
@@ -442,29 +489,141 @@ pub fn keep_decay_fresh(db: sea_orm::DatabaseConnection, every: std::time::Durat
     });
 }
 
-/// Rescores every person (and account) of a workspace, after its rules changed.
+/// People rescored per round of [`rescore_workspace`]: one read of their
+/// touchpoints and one delete and insert of their contributions.
+const RESCORE_CHUNK: usize = 500;
+/// Contribution rows per insert, under SQLite's bound-parameter limit.
+const INSERT_CHUNK: usize = 1_000;
+
+/// Rescores every person and account of a workspace after its rules changed,
+/// a chunk of people at a time, then sets every stored score from the new
+/// contributions in one statement per table; people and accounts whose new
+/// score reaches the MQL threshold qualify.
 async fn rescore_workspace(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<()> {
+    // Its `max` would shadow `Ord::max` in the whole module.
+    use sea_orm::sea_query::ExprTrait;
     let rules = rules_of(db, ws).await?;
     let now = time::now();
     let people: Vec<Uuid> = stakeholder::Entity::find()
         .select_only()
         .column(stakeholder::Column::Id)
         .filter(stakeholder::Column::WorkspaceId.eq(ws))
+        .order_by_asc(stakeholder::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    for person in people {
-        recompute_stakeholder(db, ws, &rules, person, now).await?;
+    for chunk in people.chunks(RESCORE_CHUNK) {
+        score_contribution::Entity::delete_many()
+            .filter(score_contribution::Column::StakeholderId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+        let touchpoints = scored_touchpoints(db, ws, &rules, chunk).await?;
+        let mut by_person: BTreeMap<Uuid, Vec<&Scored>> = BTreeMap::new();
+        for scored in &touchpoints {
+            by_person.entry(scored.0).or_default().push(scored);
+        }
+        let rows: Vec<score_contribution::ActiveModel> = by_person
+            .iter()
+            .flat_map(|(person, scored)| {
+                contributions(&rules, scored, now)
+                    .into_iter()
+                    .map(|(rule, count, points)| {
+                        contribution_row(ws, *person, rule, count, points, now)
+                    })
+            })
+            .collect();
+        for rows in rows.chunks(INSERT_CHUNK) {
+            score_contribution::Entity::insert_many(rows.to_vec())
+                .exec(db)
+                .await?;
+        }
     }
-    let accounts: Vec<Uuid> = account::Entity::find()
-        .select_only()
-        .column(account::Column::Id)
+    let contributed = Query::select()
+        .expr(
+            Expr::col((
+                score_contribution::Entity,
+                score_contribution::Column::Points,
+            ))
+            .sum(),
+        )
+        .from(score_contribution::Entity)
+        .and_where(
+            Expr::col((
+                score_contribution::Entity,
+                score_contribution::Column::StakeholderId,
+            ))
+            .equals((stakeholder::Entity, stakeholder::Column::Id)),
+        )
+        .to_owned();
+    stakeholder::Entity::update_many()
+        .col_expr(stakeholder::Column::Score, sum_or_zero(contributed))
+        .filter(stakeholder::Column::WorkspaceId.eq(ws))
+        .exec(db)
+        .await?;
+    account::Entity::update_many()
+        .col_expr(account::Column::Score, sum_or_zero(members_scores()))
         .filter(account::Column::WorkspaceId.eq(ws))
+        .exec(db)
+        .await?;
+    qualify_workspace(db, ws, "a scoring rule changed").await
+}
+
+/// `COALESCE((subquery), 0)`: a scalar sum that is 0 over no rows.
+fn sum_or_zero(sum: SelectStatement) -> Expr {
+    Func::coalesce([
+        Expr::SubQuery(None, Box::new(sum.into_sub_query_statement())),
+        Expr::val(0.0),
+    ])
+    .into()
+}
+
+/// Qualifies every unqualified person and account of the workspace whose
+/// stored score has reached the MQL threshold, for `why` (no touchpoint
+/// caused it: a rule or the threshold changed).
+pub async fn qualify_workspace(db: &impl ConnectionTrait, ws: Uuid, why: &str) -> ApiResult<()> {
+    let threshold = mql_threshold(db, ws).await?;
+    let people: Vec<(Uuid, L, f64)> = stakeholder::Entity::find()
+        .select_only()
+        .columns([
+            stakeholder::Column::Id,
+            stakeholder::Column::Lifecycle,
+            stakeholder::Column::Score,
+        ])
+        .filter(stakeholder::Column::WorkspaceId.eq(ws))
+        .filter(stakeholder::Column::Score.gte(threshold))
+        .order_by_asc(stakeholder::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    for account in accounts {
-        recompute_account(db, account).await?;
+    let accounts: Vec<(Uuid, L, f64)> = account::Entity::find()
+        .select_only()
+        .columns([
+            account::Column::Id,
+            account::Column::Lifecycle,
+            account::Column::Score,
+        ])
+        .filter(account::Column::WorkspaceId.eq(ws))
+        .filter(account::Column::Score.gte(threshold))
+        .order_by_asc(account::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let people = people
+        .into_iter()
+        .map(|(id, lifecycle, score)| (Subject::Stakeholder(id), lifecycle, score));
+    let accounts = accounts
+        .into_iter()
+        .map(|(id, lifecycle, score)| (Subject::Account(id), lifecycle, score));
+    for (subject, lifecycle, score) in people.chain(accounts) {
+        if qualifies(lifecycle, score, threshold) {
+            let reached = Reached {
+                score,
+                threshold,
+                touchpoint: None,
+                because: Some(why),
+            };
+            qualify(db, ws, subject, lifecycle, reached).await?;
+        }
     }
     Ok(())
 }
@@ -587,7 +746,9 @@ pub struct ScoringMutation;
 
 #[Object]
 impl ScoringMutation {
-    /// Creates or replaces a rule, then rescores the workspace. Needs `admin`.
+    /// Creates or replaces a rule, then rescores the workspace (people and
+    /// accounts whose score now reaches the MQL threshold qualify). Needs
+    /// `admin`.
     async fn upsert_scoring_rule(
         &self,
         ctx: &Context<'_>,

@@ -124,16 +124,32 @@ async fn scores_sum_capped_and_decayed_contributions_and_qualify_leads() {
         "Ada 30 + Bob 10: {data}"
     );
 
+    // Lowered under the account's 40 but over Ada's 30: the account
+    // qualifies now, for the threshold change; Ada when a touchpoint takes her
+    // there, credited to it.
     app.ok(
         &token,
-        "mutation { setQualificationThresholds(input: { mql: 25 }) { mql } }",
+        "mutation { setQualificationThresholds(input: { mql: 35 }) { mql } }",
         json!({}),
     )
     .await;
+    let data = app
+        .ok(
+            &token,
+            "query($id: ID!) { account(id: $id) { lifecycle lifecycleChanges { to cause touchpoint { id } } } }",
+            json!({ "id": account }),
+        )
+        .await;
+    assert_eq!(data["account"]["lifecycle"], "MQL");
+    assert_eq!(
+        data["account"]["lifecycleChanges"][1],
+        json!({ "to": "MQL", "cause": "score 40.0 reached the MQL threshold 35 (the MQL threshold changed)", "touchpoint": null })
+    );
+    assert_eq!(person(&app, &token, ada).await["lifecycle"], "LEAD");
     record(
         &app,
         &token,
-        json!([tp("e9", "email.opened", "EMAIL", days_ago(1), ada)]),
+        json!([tp("t2", "tweet.mention", "SOCIAL", days_ago(0), ada)]),
     )
     .await;
     let p = person(&app, &token, ada).await;
@@ -144,19 +160,12 @@ async fn scores_sum_capped_and_decayed_contributions_and_qualify_leads() {
         json!({ "from": null, "to": "LEAD", "cause": "left their details", "touchpoint": null })
     );
     assert_eq!(changes[1]["to"], "MQL");
+    // 30 + a fresh tweet's 8.
     assert_eq!(
         changes[1]["cause"],
-        "score 30.0 reached the MQL threshold 25"
+        "score 38.0 reached the MQL threshold 35"
     );
-    assert_eq!(changes[1]["touchpoint"]["externalId"], "e9");
-    let data = app
-        .ok(
-            &token,
-            "query($id: ID!) { account(id: $id) { lifecycle lifecycleChanges { to cause } } }",
-            json!({ "id": account }),
-        )
-        .await;
-    assert_eq!(data["account"]["lifecycle"], "MQL");
+    assert_eq!(changes[1]["touchpoint"]["externalId"], "t2");
 
     // Sales decides.
     let accept = r#"mutation($id: ID!) { acceptLead(input: { id: $id, reason: "Budget confirmed" }) { stakeholder { lifecycle } } }"#;
@@ -194,7 +203,8 @@ async fn scores_sum_capped_and_decayed_contributions_and_qualify_leads() {
         json!({ "name": "webinar", "kind": "webinar.attended", "points": 5 }),
     )
     .await;
-    assert!(close(&person(&app, &token, ada).await["score"], 20.0));
+    // Webinars 2 x 5, emails 6, the old tweet 4, the new one 8.
+    assert!(close(&person(&app, &token, ada).await["score"], 28.0));
     app.ok(
         &token,
         "mutation($id: ID!) { deleteScoringRule(input: { id: $id }) { deletedId } }",
@@ -342,4 +352,95 @@ async fn stored_scores_behind_the_filters_catch_up_with_decay() {
             .unwrap(),
         0
     );
+}
+
+#[tokio::test]
+async fn a_rule_change_rescores_everyone_and_qualifies_who_now_reaches_the_threshold() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let initech = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    let globex = create_account(&app, &token, "Globex", &["globex.com"]).await;
+    rule(
+        &app,
+        &token,
+        json!({ "name": "webinar", "kind": "webinar.attended", "points": 1 }),
+    )
+    .await;
+    // Cara twice; 519 more Globex people once each: more than one rescoring
+    // round of 500.
+    let mut items = vec![
+        tp(
+            "c1",
+            "webinar.attended",
+            "WEBINAR",
+            days_ago(3),
+            "cara@initech.com",
+        ),
+        tp(
+            "c2",
+            "webinar.attended",
+            "WEBINAR",
+            days_ago(2),
+            "cara@initech.com",
+        ),
+    ];
+    for i in 0..519 {
+        items.push(tp(
+            &format!("g{i}"),
+            "webinar.attended",
+            "WEBINAR",
+            days_ago(1),
+            &format!("p{i}@globex.com"),
+        ));
+    }
+    record(&app, &token, json!(items)).await;
+    let scores = r#"query($i: ID!, $g: ID!) {
+        initech: account(id: $i) { score lifecycle }
+        globex: account(id: $g) { score lifecycle } }"#;
+    let ids = json!({ "i": initech, "g": globex });
+    let data = app.ok(&token, scores, ids.clone()).await;
+    assert!(close(&data["initech"]["score"], 2.0) && close(&data["globex"]["score"], 519.0));
+
+    // 30 a webinar: Cara 60, over the default threshold of 50; each Globex
+    // person 30, under it; Initech 60 and Globex 15,570, over it.
+    rule(
+        &app,
+        &token,
+        json!({ "name": "webinar", "kind": "webinar.attended", "points": 30 }),
+    )
+    .await;
+    let cara = person(&app, &token, "cara@initech.com").await;
+    assert!(close(&cara["score"], 60.0), "{cara}");
+    assert_eq!(cara["lifecycle"], "MQL");
+    assert_eq!(
+        cara["lifecycleChanges"][1],
+        json!({ "from": "LEAD", "to": "MQL", "cause": "score 60.0 reached the MQL threshold 50 (a scoring rule changed)", "touchpoint": null })
+    );
+    let last = person(&app, &token, "p518@globex.com").await;
+    assert!(close(&last["score"], 30.0), "{last}");
+    assert_eq!(last["lifecycle"], "LEAD");
+    let data = app.ok(&token, scores, ids.clone()).await;
+    assert!(close(&data["initech"]["score"], 60.0), "{data}");
+    assert!(close(&data["globex"]["score"], 15_570.0), "{data}");
+    assert_eq!(data["initech"]["lifecycle"], "MQL");
+    assert_eq!(data["globex"]["lifecycle"], "MQL");
+
+    // Without rules every score is 0, and no one is taken back from MQL.
+    let id =
+        app.ok(&token, "{ scoringRules { id } }", json!({})).await["scoringRules"][0]["id"].clone();
+    app.ok(
+        &token,
+        "mutation($id: ID!) { deleteScoringRule(input: { id: $id }) { deletedId } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let cara = person(&app, &token, "cara@initech.com").await;
+    assert!(
+        close(&cara["score"], 0.0) && cara["scoreBreakdown"] == json!([]),
+        "{cara}"
+    );
+    assert_eq!(cara["lifecycle"], "MQL");
+    let data = app.ok(&token, scores, ids).await;
+    assert!(close(&data["globex"]["score"], 0.0), "{data}");
 }
