@@ -1,8 +1,12 @@
 //! Memberships: which people belong to which accounts, in what role.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 use entity::{membership, touchpoint};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use crate::accounts::Account;
@@ -33,8 +37,10 @@ macro_rules! membership_connection {
             pub total: TotalCount,
         }
 
+        $(#[$doc])*
         #[Object]
         impl $conn {
+            /// The page's memberships in list order, each with its cursor.
             async fn edges(&self) -> &[$edge] {
                 &self.edges
             }
@@ -42,6 +48,8 @@ macro_rules! membership_connection {
             async fn nodes(&self) -> Vec<&$node> {
                 self.edges.iter().map(|e| &e.node).collect()
             }
+            /// Whether more items lie before or after this page, and the
+            /// cursors to fetch them with.
             async fn page_info(&self) -> &PageInfo {
                 &self.page_info
             }
@@ -54,11 +62,14 @@ macro_rules! membership_connection {
         /// One membership: the other side, with the stakeholder's role.
         #[derive(SimpleObject)]
         pub struct $edge {
+            /// An opaque position in this list; pass it as `after` or `before`
+            /// to page on from this membership.
             pub cursor: String,
             /// The stakeholder's role in the account's decision-making unit.
             pub role: Option<DmuRole>,
             /// Whether this is the stakeholder's main account.
             pub primary: bool,
+            /// The other side of the membership.
             pub node: $node,
         }
 
@@ -83,12 +94,12 @@ macro_rules! membership_connection {
 }
 
 membership_connection!(
-    /// A page of an account's stakeholders.
+    /// A page of an account's stakeholders, in the order they joined it.
     AccountStakeholderConnection, AccountStakeholderEdge, Stakeholder, StakeholderById, stakeholder_id
 );
 
 membership_connection!(
-    /// A page of a stakeholder's accounts.
+    /// A page of a stakeholder's accounts, in the order they joined them.
     StakeholderAccountConnection, StakeholderAccountEdge, Account, AccountById, account_id
 );
 
@@ -177,49 +188,77 @@ async fn adopt_anonymous_touchpoints(
     account: Uuid,
     stakeholder: Uuid,
 ) -> ApiResult<()> {
-    let moved = touchpoint::Entity::update_many()
+    let anonymous = || {
+        Condition::all()
+            .add(touchpoint::Column::WorkspaceId.eq(workspace))
+            .add(touchpoint::Column::StakeholderId.eq(stakeholder))
+            .add(touchpoint::Column::AccountId.is_null())
+    };
+    let earliest: Option<DateTime<Utc>> = touchpoint::Entity::find()
+        .select_only()
+        .expr(touchpoint::Column::OccurredAt.min())
+        .filter(anonymous())
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(txn)
+        .await?
+        .flatten();
+    let Some(since) = earliest else {
+        return Ok(());
+    };
+    touchpoint::Entity::update_many()
         .col_expr(
             touchpoint::Column::AccountId,
             sea_orm::sea_query::Expr::value(account),
         )
-        .filter(touchpoint::Column::WorkspaceId.eq(workspace))
-        .filter(touchpoint::Column::StakeholderId.eq(stakeholder))
-        .filter(touchpoint::Column::AccountId.is_null())
+        .filter(anonymous())
         .exec(txn)
         .await?;
-    if moved.rows_affected > 0 {
-        let rules = crate::progression::load_rules(txn, workspace).await?;
-        crate::progression::replay_all(txn, &rules, account).await?;
-    }
-    Ok(())
+    let rules = crate::progression::load_rules(txn, workspace).await?;
+    crate::progression::replay_all(txn, &rules, account, since).await
 }
 
+/// A stakeholder to add to an account, or a membership to change.
 #[derive(InputObject)]
 pub struct AddStakeholderToAccountInput {
+    /// The account to join.
     pub account_id: ID,
+    /// The person joining it.
     pub stakeholder_id: ID,
+    /// Their role in the account's decision-making unit; when left out, an
+    /// existing membership keeps its role.
     pub role: Option<DmuRole>,
     /// Make this the stakeholder's main account; the first account is by default.
     pub primary: Option<bool>,
 }
 
+/// A membership to end.
 #[derive(InputObject)]
 pub struct RemoveStakeholderFromAccountInput {
+    /// The account the person leaves.
     pub account_id: ID,
+    /// The person leaving it.
     pub stakeholder_id: ID,
 }
 
+/// The membership after `addStakeholderToAccount`.
 #[derive(SimpleObject)]
 pub struct MembershipPayload {
+    /// The account.
     pub account: Account,
+    /// The member.
     pub stakeholder: Stakeholder,
+    /// The member's role in the account's decision-making unit, if known.
     pub role: Option<DmuRole>,
+    /// Whether this is now the stakeholder's main account.
     pub primary: bool,
 }
 
+/// What `removeStakeholderFromAccount` did.
 #[derive(SimpleObject)]
 pub struct RemoveStakeholderFromAccountPayload {
+    /// The account.
     pub account: Account,
+    /// The former member.
     pub stakeholder: Stakeholder,
     /// False when the stakeholder was not a member.
     pub removed: bool,
@@ -235,6 +274,7 @@ impl MembershipMutation {
     async fn add_stakeholder_to_account(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The account, the person and their role.")]
         input: AddStakeholderToAccountInput,
     ) -> async_graphql::Result<MembershipPayload> {
         let rc = request(ctx);
@@ -259,6 +299,7 @@ impl MembershipMutation {
     async fn remove_stakeholder_from_account(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The account and the person leaving it.")]
         input: RemoveStakeholderFromAccountInput,
     ) -> async_graphql::Result<RemoveStakeholderFromAccountPayload> {
         let rc = request(ctx);

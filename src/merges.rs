@@ -122,9 +122,12 @@ async fn adopt(db: &impl ConnectionTrait, ws: Uuid, survivor: Uuid) -> ApiResult
     if orphans.is_empty() {
         return Ok(None);
     }
+    let since = crate::progression::earliest(db, &orphans).await?;
     set_account(db, &orphans, Some(primary.account_id)).await?;
-    let rules = crate::progression::load_rules(db, ws).await?;
-    crate::progression::replay_all(db, &rules, primary.account_id).await?;
+    if let Some(since) = since {
+        let rules = crate::progression::load_rules(db, ws).await?;
+        crate::progression::replay_all(db, &rules, primary.account_id, since).await?;
+    }
     Ok(Some(Adopted {
         account: primary.account_id,
         touchpoints: orphans,
@@ -441,9 +444,12 @@ pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Api
         restore_membership(db, ws, row).await?;
     }
     if let Some(adopted) = &snapshot.adopted {
+        let since = crate::progression::earliest(db, &adopted.touchpoints).await?;
         set_account(db, &adopted.touchpoints, None).await?;
-        let rules = crate::progression::load_rules(db, ws).await?;
-        crate::progression::replay_all(db, &rules, adopted.account).await?;
+        if let Some(since) = since {
+            let rules = crate::progression::load_rules(db, ws).await?;
+            crate::progression::replay_all(db, &rules, adopted.account, since).await?;
+        }
         touched.accounts.entry(adopted.account).or_default();
     }
     merge::ActiveModel {

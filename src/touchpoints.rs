@@ -814,8 +814,9 @@ async fn record_one(
             // Its time, kind or account may have changed: rebuild the paths it was on.
             let mut accounts = vec![old.account_id, updated.account_id];
             accounts.dedup();
+            let since = old.occurred_at.min(updated.occurred_at);
             for account in accounts.into_iter().flatten() {
-                progression::replay_all(txn, rules, account).await?;
+                progression::replay_all(txn, rules, account, since).await?;
             }
             Ok((RecordStatus::Updated, updated))
         }

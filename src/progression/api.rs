@@ -311,8 +311,8 @@ pub struct ProgressionMutation;
 
 #[Object]
 impl ProgressionMutation {
-    /// Moves an account to any stage of a model, now, with a reason. Later
-    /// touchpoints move it on from there as usual.
+    /// Moves an account to any stage of a model (not a removed one), now, with
+    /// a reason. Later touchpoints move it on from there as usual.
     async fn move_account_to_stage(
         &self,
         ctx: &Context<'_>,
@@ -335,6 +335,9 @@ impl ProgressionMutation {
             .await
             .map_err(ApiError::from)?
             .ok_or(ApiError::not_found("stage"))?;
+        if stage.archived_at.is_some() {
+            return Err(ApiError::bad_input("that stage was removed from its model").into());
+        }
         let cause = Cause::Manual {
             actor: principal.subject.clone(),
             reason,

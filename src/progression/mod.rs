@@ -3,8 +3,11 @@
 //! An account's path in a model is a function of its touchpoints in time order
 //! and of the manual moves made on it. A touchpoint that arrives in order is
 //! applied on top of the current position; one older than the position's last
-//! move (it arrived late) makes the whole path be replayed from the start, so
-//! the result is the same as if everything had arrived in order.
+//! move (it arrived late), or in a model where order matters (circular, or with
+//! a continuous phase) older than any of the account's touchpoints, makes the
+//! path be replayed from its time on, so the result is the same as if
+//! everything had arrived in order. Moves before that time are kept as they
+//! are, so history through stages removed since is never rewritten.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,8 @@ use entity::vocab::{Channel, TransitionCause};
 use entity::{journey_model, stage, stage_position, stage_transition, touchpoint};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -67,8 +71,11 @@ pub fn during_stage(stage: Uuid) -> Expr {
 #[derive(Debug, Clone)]
 pub struct ModelRules {
     pub model: journey_model::Model,
-    /// By position.
+    /// The active stages, by position.
     pub stages: Vec<StageRule>,
+    /// Removed stages: accounts may still be in them, and touchpoints from
+    /// before a stage's removal still enter it, so replays keep history.
+    pub archived: Vec<StageRule>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,42 +91,111 @@ impl StageRule {
     }
 }
 
+/// Where an account stands in a model, as automatic moves see it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// The stage it is in.
+    pub current: Option<Uuid>,
+    /// The furthest point of the model's sequence it has reached: its current
+    /// stage, or while it is in a continuous phase, the stage it was in before.
+    pub reached: Option<Uuid>,
+}
+
 impl ModelRules {
-    fn position_of(&self, stage: Uuid) -> Option<usize> {
-        self.stages.iter().position(|s| s.stage.id == stage)
-    }
-
-    /// Whether any stage of the model reacts to this touchpoint.
-    pub fn reacts_to(&self, kind: &str, channel: Channel) -> bool {
-        self.stages.iter().any(|s| s.matches(kind, channel))
-    }
-
-    /// The stage a touchpoint moves an account to from `current`, if any:
-    /// the furthest matching stage ahead; in a circular model, the loop stage
-    /// when the account is past it.
-    pub fn next(&self, current: Option<Uuid>, kind: &str, channel: Channel) -> Option<Uuid> {
-        let current_pos = current.and_then(|c| self.position_of(c));
-        let furthest = self
-            .stages
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.matches(kind, channel))
-            .map(|(i, _)| i)
-            .max()?;
-        match current_pos {
-            None => Some(self.stages[furthest].stage.id),
-            Some(pos) if furthest > pos => Some(self.stages[furthest].stage.id),
-            Some(pos) if self.model.circular => {
-                let loop_key = self.model.loop_to_stage_key.as_deref()?;
-                let (loop_pos, loop_stage) = self
-                    .stages
-                    .iter()
-                    .enumerate()
-                    .find(|(_, s)| s.stage.key == loop_key)?;
-                (loop_pos < pos && loop_stage.matches(kind, channel)).then_some(loop_stage.stage.id)
-            }
-            Some(_) => None,
+    /// A stage's place in the sequence, comparable across active and removed
+    /// stages: active stage `i` ranks `2i + 1`; a removed stage ranks between
+    /// the active stages that were on either side of it when it was removed.
+    fn rank(&self, stage: Uuid) -> Option<i64> {
+        if let Some(i) = self.stages.iter().position(|s| s.stage.id == stage) {
+            return Some(2 * i as i64 + 1);
         }
+        let removed = self.archived.iter().find(|s| s.stage.id == stage)?;
+        Some(2 * i64::from(removed.stage.position))
+    }
+
+    fn is_continuous(&self, stage: Uuid) -> bool {
+        self.stages
+            .iter()
+            .chain(&self.archived)
+            .any(|s| s.stage.id == stage && s.stage.continuous)
+    }
+
+    /// The stages a touchpoint of time `at` can enter, with their ranks: the
+    /// active ones, and removed ones that still existed then.
+    fn open_at(&self, at: DateTime<Utc>) -> impl Iterator<Item = (i64, &StageRule)> {
+        let active = (self.stages.iter().enumerate()).map(|(i, s)| (2 * i as i64 + 1, s));
+        let removed = self
+            .archived
+            .iter()
+            .filter(move |s| s.stage.archived_at.is_some_and(|gone| at < gone))
+            .map(|s| (2 * i64::from(s.stage.position), s));
+        active.chain(removed)
+    }
+
+    /// Whether any stage of the model, removed ones included, reacts to this
+    /// touchpoint.
+    pub fn reacts_to(&self, kind: &str, channel: Channel) -> bool {
+        (self.stages.iter().chain(&self.archived)).any(|s| s.matches(kind, channel))
+    }
+
+    /// Whether a touchpoint arriving after later ones can change the path even
+    /// when the account has not moved since it happened: in a circular model or
+    /// one with a continuous phase, where the account went depends on order.
+    fn order_sensitive(&self) -> bool {
+        self.model.circular || self.stages.iter().any(|s| s.stage.continuous)
+    }
+
+    /// The standing after moving to `to`.
+    fn standing_after(&self, before: Standing, to: Uuid) -> Standing {
+        Standing {
+            current: Some(to),
+            reached: if self.is_continuous(to) {
+                before.reached
+            } else {
+                Some(to)
+            },
+        }
+    }
+
+    /// The stage a touchpoint of time `at` moves an account to, if any: the
+    /// furthest matching stage of the sequence ahead of where it has reached;
+    /// in a circular model, the loop stage when the account is past it;
+    /// otherwise a matching continuous phase it is not in yet.
+    pub fn next(
+        &self,
+        standing: Standing,
+        kind: &str,
+        channel: Channel,
+        at: DateTime<Utc>,
+    ) -> Option<Uuid> {
+        let reached = standing.reached.and_then(|s| self.rank(s));
+        let furthest = self
+            .open_at(at)
+            .filter(|(_, s)| !s.stage.continuous && s.matches(kind, channel))
+            .map(|(rank, s)| (rank, s.stage.id))
+            .max();
+        if let Some((rank, stage)) = furthest
+            && reached.is_none_or(|r| rank > r)
+        {
+            return Some(stage);
+        }
+        if self.model.circular
+            && let (Some(loop_key), Some(reached)) =
+                (self.model.loop_to_stage_key.as_deref(), reached)
+            && let Some((i, looped)) = self
+                .stages
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.stage.key == loop_key)
+            && (2 * i as i64 + 1) < reached
+            && looped.matches(kind, channel)
+        {
+            return Some(looped.stage.id);
+        }
+        self.open_at(at)
+            .find(|(_, s)| s.stage.continuous && s.matches(kind, channel))
+            .map(|(_, s)| s.stage.id)
+            .filter(|phase| standing.current != Some(*phase))
     }
 }
 
@@ -132,16 +208,21 @@ pub async fn load_rules(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<Vec<Mo
         .await?;
     let stages = stage::Entity::find()
         .filter(stage::Column::WorkspaceId.eq(ws))
-        .filter(stage::Column::ArchivedAt.is_null())
         .order_by_asc(stage::Column::Position)
         .order_by_asc(stage::Column::Id)
         .all(db)
         .await?;
-    let mut by_model: HashMap<Uuid, Vec<StageRule>> = HashMap::new();
+    let mut by_model: HashMap<Uuid, ModelStages> = HashMap::new();
     for s in stages {
+        let of_model = by_model.entry(s.model_id).or_default();
+        let list = if s.archived_at.is_some() {
+            &mut of_model.archived
+        } else {
+            &mut of_model.active
+        };
         let kinds = serde_json::from_value(s.entry_kinds.clone()).unwrap_or_default();
         let channels = serde_json::from_value(s.entry_channels.clone()).unwrap_or_default();
-        by_model.entry(s.model_id).or_default().push(StageRule {
+        list.push(StageRule {
             stage: s,
             kinds,
             channels,
@@ -151,9 +232,19 @@ pub async fn load_rules(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<Vec<Mo
         .into_iter()
         .map(|model| {
             let stages = by_model.remove(&model.id).unwrap_or_default();
-            ModelRules { model, stages }
+            ModelRules {
+                model,
+                stages: stages.active,
+                archived: stages.archived,
+            }
         })
         .collect())
+}
+
+#[derive(Default)]
+struct ModelStages {
+    active: Vec<StageRule>,
+    archived: Vec<StageRule>,
 }
 
 async fn position(
@@ -214,10 +305,12 @@ async fn set_position(
 ) -> ApiResult<()> {
     match (current, target) {
         (Some(p), Some((stage, at))) => {
-            let mut active: stage_position::ActiveModel = p.into();
-            active.stage_id = Set(stage);
-            active.entered_at = Set(at);
-            active.update(db).await?;
+            if p.stage_id != stage || p.entered_at != at {
+                let mut active: stage_position::ActiveModel = p.into();
+                active.stage_id = Set(stage);
+                active.entered_at = Set(at);
+                active.update(db).await?;
+            }
         }
         (None, Some((stage, at))) => {
             stage_position::ActiveModel {
@@ -245,6 +338,39 @@ pub enum Cause {
     Manual { actor: String, reason: String },
 }
 
+/// The account's standing in a model from its position and, while it is in a
+/// continuous phase, its last move into the sequence.
+async fn standing(
+    db: &impl ConnectionTrait,
+    rules: &ModelRules,
+    account: Uuid,
+    current: Option<&stage_position::Model>,
+) -> ApiResult<Standing> {
+    let Some(current) = current.map(|p| p.stage_id) else {
+        return Ok(Standing::default());
+    };
+    if !rules.is_continuous(current) {
+        return Ok(Standing {
+            current: Some(current),
+            reached: Some(current),
+        });
+    }
+    let moves = stage_transition::Entity::find()
+        .filter(stage_transition::Column::AccountId.eq(account))
+        .filter(stage_transition::Column::ModelId.eq(rules.model.id))
+        .order_by_desc(stage_transition::Column::OccurredAt)
+        .order_by_desc(stage_transition::Column::Id)
+        .all(db)
+        .await?;
+    Ok(Standing {
+        current: Some(current),
+        reached: moves
+            .iter()
+            .map(|t| t.to_stage_id)
+            .find(|s| !rules.is_continuous(*s)),
+    })
+}
+
 /// Applies a newly recorded touchpoint of an account to every model.
 pub async fn apply(
     db: &impl ConnectionTrait,
@@ -256,72 +382,140 @@ pub async fn apply(
     };
     for model in rules.iter().filter(|m| m.reacts_to(&tp.kind, tp.channel)) {
         let current = position(db, account, model.model.id).await?;
-        match current {
-            Some(p) if tp.occurred_at < p.entered_at => replay(db, model, account).await?,
-            current => {
-                if let Some(to) = model.next(current.map(|p| p.stage_id), &tp.kind, tp.channel) {
-                    let ws = tp.workspace_id;
-                    move_to(
-                        db,
-                        ws,
-                        account,
-                        model.model.id,
-                        to,
-                        tp.occurred_at,
-                        Cause::Touchpoint(tp.id),
-                    )
-                    .await?;
-                }
-            }
+        let late = match &current {
+            Some(p) if tp.occurred_at < p.entered_at => true,
+            _ => model.order_sensitive() && has_later(db, model, account, tp).await?,
+        };
+        if late {
+            replay(db, model, account, tp.occurred_at).await?;
+            continue;
+        }
+        let standing = standing(db, model, account, current.as_ref()).await?;
+        if let Some(to) = model.next(standing, &tp.kind, tp.channel, tp.occurred_at) {
+            let ws = tp.workspace_id;
+            move_to(
+                db,
+                ws,
+                account,
+                model.model.id,
+                to,
+                tp.occurred_at,
+                Cause::Touchpoint(tp.id),
+            )
+            .await?;
         }
     }
     Ok(())
 }
 
-/// Rebuilds an account's path through every model from its touchpoints and
-/// manual moves, e.g. after a touchpoint changed or left the account.
+/// The model's entry rules as a filter on touchpoints.
+fn reacting(rules: &ModelRules) -> Condition {
+    let stages = || rules.stages.iter().chain(&rules.archived);
+    let kinds: Vec<String> = stages().flat_map(|s| s.kinds.clone()).collect();
+    let channels: Vec<Channel> = stages().flat_map(|s| s.channels.clone()).collect();
+    Condition::any()
+        .add(touchpoint::Column::Kind.is_in(kinds))
+        .add(touchpoint::Column::Channel.is_in(channels))
+}
+
+/// Whether the account has a touchpoint the model reacts to after `tp`.
+async fn has_later(
+    db: &impl ConnectionTrait,
+    rules: &ModelRules,
+    account: Uuid,
+    tp: &touchpoint::Model,
+) -> ApiResult<bool> {
+    let later = touchpoint::Entity::find()
+        .select_only()
+        .column(touchpoint::Column::Id)
+        .filter(touchpoint::Column::WorkspaceId.eq(tp.workspace_id))
+        .filter(touchpoint::Column::AccountId.eq(account))
+        .filter(
+            Condition::any()
+                .add(touchpoint::Column::OccurredAt.gt(tp.occurred_at))
+                .add(
+                    Condition::all()
+                        .add(touchpoint::Column::OccurredAt.eq(tp.occurred_at))
+                        .add(touchpoint::Column::Id.gt(tp.id)),
+                ),
+        )
+        .filter(reacting(rules))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(later.is_some())
+}
+
+/// The earliest time among these touchpoints: where a path that gains or loses
+/// them has to be rebuilt from.
+pub async fn earliest(
+    db: &impl ConnectionTrait,
+    touchpoints: &[Uuid],
+) -> ApiResult<Option<DateTime<Utc>>> {
+    if touchpoints.is_empty() {
+        return Ok(None);
+    }
+    let times: Vec<DateTime<Utc>> = touchpoint::Entity::find()
+        .select_only()
+        .column(touchpoint::Column::OccurredAt)
+        .filter(touchpoint::Column::Id.is_in(touchpoints.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(times.into_iter().min())
+}
+
+/// Rebuilds an account's path through every model from `since` on, e.g. after
+/// a touchpoint of that time changed, joined or left the account.
 pub async fn replay_all(
     db: &impl ConnectionTrait,
     rules: &[ModelRules],
     account: Uuid,
+    since: DateTime<Utc>,
 ) -> ApiResult<()> {
     for model in rules {
-        replay(db, model, account).await?;
+        replay(db, model, account, since).await?;
     }
     Ok(())
 }
 
-/// Rebuilds an account's path through one model, in time order.
-pub async fn replay(db: &impl ConnectionTrait, rules: &ModelRules, account: Uuid) -> ApiResult<()> {
+/// Rebuilds an account's path through one model from `since` on, in time
+/// order. Moves before `since` stay as they are, so history through stages
+/// that were removed or changed since is kept.
+pub async fn replay(
+    db: &impl ConnectionTrait,
+    rules: &ModelRules,
+    account: Uuid,
+    since: DateTime<Utc>,
+) -> ApiResult<()> {
     let model = rules.model.id;
     let ws = rules.model.workspace_id;
     stage_transition::Entity::delete_many()
         .filter(stage_transition::Column::AccountId.eq(account))
         .filter(stage_transition::Column::ModelId.eq(model))
         .filter(stage_transition::Column::Cause.eq(TransitionCause::Touchpoint))
+        .filter(stage_transition::Column::OccurredAt.gte(since))
         .exec(db)
         .await?;
-    let manual = stage_transition::Entity::find()
+    let moves = stage_transition::Entity::find()
         .filter(stage_transition::Column::AccountId.eq(account))
         .filter(stage_transition::Column::ModelId.eq(model))
         .order_by_asc(stage_transition::Column::OccurredAt)
         .order_by_asc(stage_transition::Column::Id)
         .all(db)
         .await?;
-    let kinds: Vec<String> = rules.stages.iter().flat_map(|s| s.kinds.clone()).collect();
-    let channels: Vec<Channel> = rules
-        .stages
-        .iter()
-        .flat_map(|s| s.channels.clone())
-        .collect();
+    let (before, manual): (Vec<_>, Vec<_>) = moves.into_iter().partition(|t| t.occurred_at < since);
+    let mut standing = Standing::default();
+    let mut entered = None;
+    for t in &before {
+        standing = rules.standing_after(standing, t.to_stage_id);
+        entered = Some(t.occurred_at);
+    }
     let touchpoints = touchpoint::Entity::find()
         .filter(touchpoint::Column::WorkspaceId.eq(ws))
         .filter(touchpoint::Column::AccountId.eq(account))
-        .filter(
-            Condition::any()
-                .add(touchpoint::Column::Kind.is_in(kinds))
-                .add(touchpoint::Column::Channel.is_in(channels)),
-        )
+        .filter(touchpoint::Column::OccurredAt.gte(since))
+        .filter(reacting(rules))
         .order_by_asc(touchpoint::Column::OccurredAt)
         .order_by_asc(touchpoint::Column::Id)
         .all(db)
@@ -329,7 +523,6 @@ pub async fn replay(db: &impl ConnectionTrait, rules: &ModelRules, account: Uuid
 
     // Merge the two time-ordered streams; a touchpoint comes before a manual
     // move made at the same instant.
-    let mut current: Option<(Uuid, DateTime<Utc>)> = None;
     let mut new_transitions = Vec::new();
     let mut manual = manual.into_iter().peekable();
     let mut touchpoints = touchpoints.into_iter().peekable();
@@ -342,22 +535,22 @@ pub async fn replay(db: &impl ConnectionTrait, rules: &ModelRules, account: Uuid
         };
         if take_manual {
             let Some(m) = manual.next() else { break };
-            let from = current.map(|(stage, _)| stage);
-            if m.from_stage_id != from {
+            if m.from_stage_id != standing.current {
                 let mut active: stage_transition::ActiveModel = m.clone().into();
-                active.from_stage_id = Set(from);
+                active.from_stage_id = Set(standing.current);
                 active.update(db).await?;
             }
-            current = Some((m.to_stage_id, m.occurred_at));
+            standing = rules.standing_after(standing, m.to_stage_id);
+            entered = Some(m.occurred_at);
         } else {
             let Some(t) = touchpoints.next() else { break };
-            if let Some(to) = rules.next(current.map(|(s, _)| s), &t.kind, t.channel) {
+            if let Some(to) = rules.next(standing, &t.kind, t.channel, t.occurred_at) {
                 new_transitions.push(stage_transition::ActiveModel {
                     id: Set(entity::new_id()),
                     workspace_id: Set(ws),
                     account_id: Set(account),
                     model_id: Set(model),
-                    from_stage_id: Set(current.map(|(s, _)| s)),
+                    from_stage_id: Set(standing.current),
                     to_stage_id: Set(to),
                     occurred_at: Set(t.occurred_at),
                     cause: Set(TransitionCause::Touchpoint),
@@ -365,7 +558,8 @@ pub async fn replay(db: &impl ConnectionTrait, rules: &ModelRules, account: Uuid
                     actor: Set(None),
                     reason: Set(None),
                 });
-                current = Some((to, t.occurred_at));
+                standing = rules.standing_after(standing, to);
+                entered = Some(t.occurred_at);
             }
         }
     }
@@ -375,7 +569,8 @@ pub async fn replay(db: &impl ConnectionTrait, rules: &ModelRules, account: Uuid
             .await?;
     }
     let existing = position(db, account, model).await?;
-    set_position(db, ws, account, model, existing, current).await
+    let target = standing.current.zip(entered);
+    set_position(db, ws, account, model, existing, target).await
 }
 
 #[cfg(test)]
@@ -419,6 +614,18 @@ mod tests {
                     channels: vec![],
                 })
                 .collect(),
+            archived: vec![],
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    fn at(stage: Uuid) -> Standing {
+        Standing {
+            current: Some(stage),
+            reached: Some(stage),
         }
     }
 
@@ -426,17 +633,66 @@ mod tests {
     fn linear_models_only_move_forward() {
         let r = rules(false, &[("a", &["x"]), ("b", &["y"]), ("c", &["z"])]);
         let [a, b, c] = [0, 1, 2].map(|i| r.stages[i].stage.id);
-        assert_eq!(r.next(None, "y", Channel::Other), Some(b));
-        assert_eq!(r.next(Some(b), "x", Channel::Other), None);
-        assert_eq!(r.next(Some(a), "z", Channel::Other), Some(c));
-        assert_eq!(r.next(Some(c), "nothing", Channel::Other), None);
+        assert_eq!(
+            r.next(Standing::default(), "y", Channel::Other, now()),
+            Some(b)
+        );
+        assert_eq!(r.next(at(b), "x", Channel::Other, now()), None);
+        assert_eq!(r.next(at(a), "z", Channel::Other, now()), Some(c));
+        assert_eq!(r.next(at(c), "nothing", Channel::Other, now()), None);
     }
 
     #[test]
     fn circular_models_loop_back_to_their_loop_stage() {
         let r = rules(true, &[("a", &["x"]), ("b", &["y"]), ("c", &["z"])]);
         let [_, b, c] = [0, 1, 2].map(|i| r.stages[i].stage.id);
-        assert_eq!(r.next(Some(c), "y", Channel::Other), Some(b));
-        assert_eq!(r.next(Some(c), "x", Channel::Other), None);
+        assert_eq!(r.next(at(c), "y", Channel::Other, now()), Some(b));
+        assert_eq!(r.next(at(c), "x", Channel::Other, now()), None);
+    }
+
+    #[test]
+    fn a_continuous_phase_runs_beside_the_sequence() {
+        let mut r = rules(false, &[("a", &["x"]), ("b", &["y"]), ("adv", &["m"])]);
+        r.stages[2].stage.continuous = true;
+        let [a, b, adv] = [0, 1, 2].map(|i| r.stages[i].stage.id);
+        // A mention puts a new account in the phase; it still enters the sequence.
+        assert_eq!(
+            r.next(Standing::default(), "m", Channel::Other, now()),
+            Some(adv)
+        );
+        let in_phase = r.standing_after(Standing::default(), adv);
+        assert_eq!(r.next(in_phase, "x", Channel::Other, now()), Some(a));
+        // In the phase after reaching `b`, only moves past `b` take it out.
+        let after_b = r.standing_after(r.standing_after(at(a), b), adv);
+        assert_eq!(after_b.reached, Some(b));
+        assert_eq!(r.next(after_b, "x", Channel::Other, now()), None);
+        assert_eq!(r.next(after_b, "m", Channel::Other, now()), None);
+        assert_eq!(r.next(at(b), "m", Channel::Other, now()), Some(adv));
+    }
+
+    #[test]
+    fn removed_stages_take_in_only_touchpoints_from_before_their_removal() {
+        let mut r = rules(false, &[("a", &["x"]), ("b", &["y"]), ("c", &["z"])]);
+        // `b` is removed: it sat between `a` and `c`.
+        let mut removed = r.stages.remove(1);
+        let removed_at = now();
+        removed.stage.archived_at = Some(removed_at);
+        r.stages[1].stage.position = 1;
+        r.archived.push(removed.clone());
+        let b = removed.stage.id;
+        let c = r.stages[1].stage.id;
+        let before = removed_at - chrono::Duration::days(1);
+        let after = removed_at + chrono::Duration::days(1);
+        assert_eq!(
+            r.next(Standing::default(), "y", Channel::Other, before),
+            Some(b)
+        );
+        assert_eq!(
+            r.next(Standing::default(), "y", Channel::Other, after),
+            None
+        );
+        // An account left in it moves forward only.
+        assert_eq!(r.next(at(b), "x", Channel::Other, after), None);
+        assert_eq!(r.next(at(b), "z", Channel::Other, after), Some(c));
     }
 }

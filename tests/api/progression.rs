@@ -388,3 +388,159 @@ async fn an_identified_visitor_brings_their_touchpoints_into_the_account() {
         ]
     );
 }
+
+/// The keys of the stages an account moved to in a model, in order.
+async fn moves(app: &TestApp, token: &str, account: &str, model: &Value) -> Vec<String> {
+    let j = app
+        .ok(token, JOURNEY, json!({ "id": account, "model": model }))
+        .await["journey"]
+        .clone();
+    path(&j).into_iter().map(|(_, to, _, _)| to).collect()
+}
+
+async fn create_model(app: &TestApp, token: &str, template: &str) -> Value {
+    let data = app
+        .ok(
+            token,
+            "mutation($t: JourneyTemplate!) { createJourneyModel(input: { template: $t }) { journeyModel { id } } }",
+            json!({ "t": template }),
+        )
+        .await;
+    data["createJourneyModel"]["journeyModel"]["id"].clone()
+}
+
+#[tokio::test]
+async fn late_touchpoints_in_a_circular_model_give_the_same_loops() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let mckinsey = create_model(&app, &token, "MCKINSEY").await;
+    let fixture = |d: &str| {
+        vec![
+            tp("l1", "deal.won", "OTHER", "2026-01-10T09:00:00Z", d),
+            tp("l2", "ticket.opened", "SUPPORT", "2026-02-01T09:00:00Z", d),
+            tp("l3", "renewal.signed", "OTHER", "2026-06-01T09:00:00Z", d),
+            tp("l4", "ticket.opened", "SUPPORT", "2026-07-01T09:00:00Z", d),
+        ]
+    };
+    let punctual = create_account(&app, &token, "Punctual", &["punctual.com"]).await;
+    let late = create_account(&app, &token, "Late", &["late.com"]).await;
+    record(&app, &token, json!(fixture("punctual.com"))).await;
+    // The renewal arrives after the ticket that followed it: the account has
+    // not moved since the renewal happened, but its loop still has to be
+    // placed before that ticket.
+    let shuffled = fixture("late.com");
+    for i in [0, 1, 3, 2] {
+        record(&app, &token, json!([shuffled[i].clone()])).await;
+    }
+    let expected = ["purchase", "experience", "purchase", "experience"];
+    assert_eq!(moves(&app, &token, &punctual, &mckinsey).await, expected);
+    assert_eq!(moves(&app, &token, &late, &mckinsey).await, expected);
+}
+
+#[tokio::test]
+async fn advocacy_is_a_continuous_phase_beside_the_babcock_jenkins_sequence() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let bj = create_model(&app, &token, "BABCOCK_JENKINS").await;
+    let fixture = |d: &str| {
+        vec![
+            tp("b1", "tweet.mention", "SOCIAL", "2026-01-01T09:00:00Z", d),
+            tp("b2", "page.visited", "WEB", "2026-01-05T09:00:00Z", d),
+            tp("b3", "meeting.held", "MEETING", "2026-01-10T09:00:00Z", d),
+            tp("b4", "review.posted", "OTHER", "2026-02-01T09:00:00Z", d),
+            // Behind where the account has reached: no move.
+            tp("b5", "page.visited", "WEB", "2026-02-10T09:00:00Z", d),
+            tp("b6", "proposal.sent", "OTHER", "2026-03-01T09:00:00Z", d),
+        ]
+    };
+    let punctual = create_account(&app, &token, "Punctual", &["punctual.com"]).await;
+    let late = create_account(&app, &token, "Late", &["late.com"]).await;
+    record(&app, &token, json!(fixture("punctual.com"))).await;
+    let shuffled = fixture("late.com");
+    for i in [1, 5, 3, 0, 4, 2] {
+        record(&app, &token, json!([shuffled[i].clone()])).await;
+    }
+    // A first mention no longer parks a prospect in Advocate for good: the
+    // phase runs beside Discover, Consider and Decide.
+    let expected = ["advocate", "discover", "consider", "advocate", "decide"];
+    assert_eq!(moves(&app, &token, &punctual, &bj).await, expected);
+    assert_eq!(moves(&app, &token, &late, &bj).await, expected);
+}
+
+#[tokio::test]
+async fn a_removed_stage_stays_in_journeys_through_later_replays() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let account = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    let d = "initech.com";
+    record(&app, &token, json!(fixture(d)[..2])).await;
+    let stages = app
+        .ok(
+            &token,
+            "{ journeyModels { id stages { id key } } }",
+            json!({}),
+        )
+        .await;
+    let model = stages["journeyModels"][0]["id"].clone();
+    let consideration = stages["journeyModels"][0]["stages"][1].clone();
+    assert_eq!(consideration["key"], "consideration");
+    app.ok(
+        &token,
+        "mutation($id: ID!) { removeStage(input: { id: $id }) { stage { archivedAt } } }",
+        json!({ "id": consideration["id"] }),
+    )
+    .await;
+
+    // A late touchpoint replays the path from its time on; the move into the
+    // removed stage happened before its removal, so it stays.
+    record(
+        &app,
+        &token,
+        json!([tp(
+            "late",
+            "tweet.mention",
+            "SOCIAL",
+            "2026-01-05T09:00:00Z",
+            d
+        )]),
+    )
+    .await;
+    assert_eq!(
+        moves(&app, &token, &account, &model).await,
+        ["awareness", "consideration"]
+    );
+    // From the removed stage the account still only moves forward.
+    record(&app, &token, json!([fixture(d)[3].clone()])).await;
+    let j = journey(&app, &token, &account).await;
+    assert_eq!(
+        path(&j)
+            .into_iter()
+            .map(|(from, to, _, _)| (from, to))
+            .collect::<Vec<_>>(),
+        [
+            (Value::Null, "awareness".to_owned()),
+            (json!("awareness"), "consideration".to_owned()),
+            (json!("consideration"), "purchase_decision".to_owned()),
+        ]
+    );
+    let kept: Vec<&str> = j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"]["key"].as_str().unwrap())
+        .collect();
+    assert!(kept.contains(&"consideration"), "{kept:?}");
+
+    let mv = r#"mutation($input: MoveAccountToStageInput!) { moveAccountToStage(input: $input) { transition { to { key } } } }"#;
+    let refused = app
+        .gql(
+            &token,
+            mv,
+            json!({ "input": { "accountId": account, "stageId": consideration["id"], "reason": "back" } }),
+        )
+        .await;
+    crate::helpers::assert_code(&refused, "BAD_USER_INPUT");
+}
