@@ -107,14 +107,20 @@ pub fn is_unqualified(lifecycle: L) -> bool {
 /// One recorded lifecycle change.
 pub struct LifecycleChange(pub lifecycle_change::Model);
 
+/// One recorded change of an account's or a person's lifecycle, with its time
+/// and cause.
 #[Object]
 impl LifecycleChange {
+    /// The lifecycle before; null for the first one recorded.
     async fn from(&self) -> Option<Lifecycle> {
         self.0.from_lifecycle.map(Into::into)
     }
+    /// The lifecycle after.
     async fn to(&self) -> Lifecycle {
         self.0.to_lifecycle.into()
     }
+    /// When the change took effect (UTC); for a change a touchpoint caused,
+    /// the touchpoint's time.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
@@ -162,20 +168,25 @@ pub async fn history(
         .collect())
 }
 
+/// A lead that sales accepts.
 #[derive(InputObject)]
 pub struct AcceptLeadInput {
     /// A stakeholder or an account.
     pub id: ID,
+    /// Why, at most 1,000 characters; kept in the lifecycle change's cause.
     pub reason: Option<String>,
 }
 
+/// A lead that sales rejects.
 #[derive(InputObject)]
 pub struct DisqualifyLeadInput {
     /// A stakeholder or an account.
     pub id: ID,
+    /// Why, 1 to 1,000 characters; kept in the lifecycle change's cause.
     pub reason: String,
 }
 
+/// New qualification thresholds for the workspace.
 #[derive(InputObject)]
 pub struct SetQualificationThresholdsInput {
     /// The score at which a lead becomes an MQL.
@@ -185,13 +196,32 @@ pub struct SetQualificationThresholdsInput {
 /// The subject of a sales decision, after it.
 #[derive(SimpleObject)]
 pub struct LeadPayload {
+    /// The stakeholder, when the id named one; null otherwise.
     pub stakeholder: Option<Stakeholder>,
+    /// The account, when the id named one; null otherwise.
     pub account: Option<Account>,
 }
 
+/// The scores at which the workspace qualifies leads.
 #[derive(SimpleObject)]
 pub struct QualificationThresholds {
+    /// The score (positive) at which a lead becomes an MQL.
     pub mql: f64,
+}
+
+/// Refuses a lead decision on someone already past qualification: accepting a
+/// customer would take them back to SQL. A disqualified lead may be accepted
+/// after all, and an SQL disqualified.
+fn check_undecided(what: &str, lifecycle: L) -> ApiResult<()> {
+    match lifecycle {
+        L::Opportunity | L::Customer | L::Promoter | L::Churned => {
+            Err(ApiError::Conflict(format!(
+                "the {what} is {}, past lead qualification",
+                sea_orm::ActiveEnum::to_value(&lifecycle)
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Moves a lead to `to` by a person's decision.
@@ -217,6 +247,7 @@ async fn decide(
     let payload = match ty {
         NodeType::Stakeholder => {
             let s = crate::stakeholders::find(&txn, ws, key).await?;
+            check_undecided("stakeholder", s.lifecycle)?;
             set(&txn, ws, Subject::Stakeholder(key), change(s.lifecycle)).await?;
             let s = crate::stakeholders::find(&txn, ws, key).await?;
             LeadPayload {
@@ -226,6 +257,7 @@ async fn decide(
         }
         NodeType::Account => {
             let a = crate::accounts::find(&txn, ws, key).await?;
+            check_undecided("account", a.lifecycle)?;
             set(&txn, ws, Subject::Account(key), change(a.lifecycle)).await?;
             let a = crate::accounts::find(&txn, ws, key).await?;
             LeadPayload {
@@ -271,7 +303,7 @@ impl LifecycleMutation {
     async fn accept_lead(
         &self,
         ctx: &Context<'_>,
-        input: AcceptLeadInput,
+        #[graphql(desc = "The lead and an optional reason.")] input: AcceptLeadInput,
     ) -> async_graphql::Result<LeadPayload> {
         let reason = input
             .reason
@@ -291,7 +323,7 @@ impl LifecycleMutation {
     async fn disqualify_lead(
         &self,
         ctx: &Context<'_>,
-        input: DisqualifyLeadInput,
+        #[graphql(desc = "The lead and the reason.")] input: DisqualifyLeadInput,
     ) -> async_graphql::Result<LeadPayload> {
         let reason = input.reason.trim();
         if reason.is_empty() || reason.chars().count() > 1_000 {
@@ -312,7 +344,7 @@ impl LifecycleMutation {
     async fn set_qualification_thresholds(
         &self,
         ctx: &Context<'_>,
-        input: SetQualificationThresholdsInput,
+        #[graphql(desc = "The new thresholds.")] input: SetQualificationThresholdsInput,
     ) -> async_graphql::Result<QualificationThresholds> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;

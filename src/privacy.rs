@@ -8,7 +8,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{consent, identity, merge, stakeholder, touchpoint};
+use entity::{consent, identity, lifecycle_change, merge, stakeholder, touchpoint};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
@@ -25,11 +25,14 @@ use crate::{db, time};
 /// A consent given or taken back.
 pub struct Consent(pub consent::Model);
 
+/// A stakeholder's consent to be contacted on one channel, given or taken back.
 #[Object]
 impl Consent {
+    /// The channel it applies to.
     async fn channel(&self) -> Channel {
         self.0.channel.into()
     }
+    /// True when consent was given, false when it was taken back.
     async fn granted(&self) -> bool {
         self.0.granted
     }
@@ -37,6 +40,7 @@ impl Consent {
     async fn source(&self) -> &str {
         &self.0.source
     }
+    /// When it was recorded (UTC).
     async fn recorded_at(&self) -> DateTime<Utc> {
         self.0.recorded_at
     }
@@ -131,6 +135,24 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> ApiResu
         .filter(touchpoint::Column::StakeholderId.eq(person))
         .exec(db)
         .await?;
+    // Sales' free-text reasons for their lifecycle changes may describe them;
+    // the kind of decision stays ("disqualified by sales").
+    for change in lifecycle_change::Entity::find()
+        .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
+        .filter(lifecycle_change::Column::StakeholderId.eq(person))
+        .all(db)
+        .await?
+    {
+        if let Some((decision, _reason)) = change.cause.split_once(": ") {
+            lifecycle_change::ActiveModel {
+                id: Set(change.id),
+                cause: Set(format!("{decision} (reason erased)")),
+                ..Default::default()
+            }
+            .update(db)
+            .await?;
+        }
+    }
     // Merge snapshots keep copies of people's rows: scrub this person's, and
     // in merges into them, the rows of the records found to be them too.
     for entry in merge::Entity::find()
@@ -184,26 +206,36 @@ fn scrub(value: &mut Value, person: Option<&str>) -> bool {
     changed
 }
 
+/// A consent given or taken back.
 #[derive(InputObject)]
 pub struct SetConsentInput {
+    /// The person; CONFLICT when they were erased.
     pub stakeholder_id: ID,
+    /// The channel it applies to.
     pub channel: Channel,
+    /// True to give consent, false to take it back.
     pub granted: bool,
     /// Where it was given or taken back: a form, an email reply, a call.
     pub source: String,
 }
 
+/// The result of `setConsent`.
 #[derive(SimpleObject)]
 pub struct SetConsentPayload {
+    /// The person.
     pub stakeholder: Stakeholder,
+    /// The consent just recorded.
     pub consent: Consent,
 }
 
+/// The person to erase.
 #[derive(InputObject)]
 pub struct EraseStakeholderInput {
+    /// The stakeholder's global id.
     pub stakeholder_id: ID,
 }
 
+/// The result of `eraseStakeholder`.
 #[derive(SimpleObject)]
 pub struct EraseStakeholderPayload {
     /// The stakeholder, now anonymous.
@@ -219,6 +251,7 @@ impl PrivacyMutation {
     async fn set_consent(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The person, the channel, and whether consent is given.")]
         input: SetConsentInput,
     ) -> async_graphql::Result<SetConsentPayload> {
         let rc = request(ctx);
@@ -260,7 +293,7 @@ impl PrivacyMutation {
     async fn erase_stakeholder(
         &self,
         ctx: &Context<'_>,
-        input: EraseStakeholderInput,
+        #[graphql(desc = "The person to erase.")] input: EraseStakeholderInput,
     ) -> async_graphql::Result<EraseStakeholderPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;

@@ -31,11 +31,15 @@ use crate::{db, time};
 /// A person: a contact at one or more accounts, or an anonymous visitor.
 pub struct Stakeholder(pub stakeholder::Model);
 
+/// A person: a contact at one or more accounts, or an anonymous visitor not
+/// yet tied to any account. Found across sources through their identities.
 #[Object]
 impl Stakeholder {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Stakeholder, self.0.id)
     }
+    /// Full name; null when unknown or erased.
     async fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
     }
@@ -47,6 +51,8 @@ impl Stakeholder {
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
     }
+    /// Where the person stands now, from VISITOR to PROMOTER; see
+    /// `lifecycleChanges` for how they got there.
     async fn lifecycle(&self) -> Lifecycle {
         self.0.lifecycle.into()
     }
@@ -65,7 +71,11 @@ impl Stakeholder {
     async fn consents(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] history: bool,
+        #[graphql(
+            default,
+            desc = "Every consent change, newest first, instead of only the current consent per channel."
+        )]
+        history: bool,
     ) -> async_graphql::Result<Vec<crate::privacy::Consent>> {
         crate::privacy::consents_of(ctx, self.0.id, history).await
     }
@@ -89,9 +99,12 @@ impl Stakeholder {
             .map_err(load_error)?;
         Ok(n.unwrap_or(0) == 0)
     }
+    /// When the record was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the person's details or lifecycle last changed (UTC); score
+    /// changes do not count.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -104,16 +117,29 @@ impl Stakeholder {
             .map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(Identity).collect())
     }
-    /// The accounts this person belongs to; each edge carries the role.
+    /// The accounts this person belongs to, in the order they joined; each
+    /// edge carries the role.
     #[graphql(
         complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
     )]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<StakeholderAccountConnection> {
         let page = PageArgs::new(first, after, last, before).page(MEMBERSHIP_ORDER)?;
@@ -145,9 +171,21 @@ impl Stakeholder {
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<TouchpointConnection> {
         let page = PageArgs::new(first, after, last, before).page(NEWEST_FIRST_ORDER)?;
@@ -176,16 +214,18 @@ impl Stakeholder {
 }
 
 connection!(
-    /// A page of stakeholders.
+    /// A page of stakeholders, in the order the query asked for.
     StakeholderConnection, StakeholderEdge, Stakeholder
 );
 
 /// Which stakeholders to list.
 #[derive(InputObject, Default)]
 pub struct StakeholderFilter {
+    /// People in any of these lifecycle stages.
     pub lifecycle: Option<Vec<Lifecycle>>,
     /// Case-insensitive text in the name or email.
     pub search: Option<String>,
+    /// People changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
     /// People scoring at least this much. Filters compare the stored score,
     /// which is brought up to date with decay at least daily.
@@ -194,18 +234,23 @@ pub struct StakeholderFilter {
     pub max_score: Option<f64>,
 }
 
+/// What stakeholders are sorted by.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StakeholderSortField {
+    /// When the person's record was created.
     #[default]
     CreatedAt,
+    /// When the person's details or lifecycle last changed.
     UpdatedAt,
 }
 
 /// How stakeholders are sorted; ties are broken by id.
 #[derive(InputObject, Default, Clone, Copy)]
 pub struct StakeholderOrder {
+    /// What to sort by.
     #[graphql(default)]
     pub field: StakeholderSortField,
+    /// Ascending or descending.
     #[graphql(default)]
     pub direction: Direction,
 }
@@ -313,11 +358,26 @@ impl StakeholderQuery {
     async fn stakeholders(
         &self,
         ctx: &Context<'_>,
-        filter: Option<StakeholderFilter>,
+        #[graphql(desc = "Which people to list; everyone when left out.")] filter: Option<
+            StakeholderFilter,
+        >,
+        #[graphql(desc = "The order; by creation time, ascending, when left out.")]
         order_by: Option<StakeholderOrder>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<StakeholderConnection> {
         let rc = request(ctx);
@@ -348,7 +408,7 @@ impl StakeholderQuery {
     async fn stakeholder(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The stakeholder's global id.")] id: ID,
     ) -> async_graphql::Result<Option<Stakeholder>> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
@@ -362,50 +422,72 @@ impl StakeholderQuery {
 /// An identity to give a stakeholder.
 #[derive(InputObject, Clone)]
 pub struct IdentityInput {
+    /// What kind of identifier `value` is.
     pub kind: IdentityKind,
+    /// The identifier; normalised for its kind (emails lower-cased, handles
+    /// without `@`, phones to digits and a leading `+`); BAD_USER_INPUT when
+    /// it is not valid for its kind.
     pub value: String,
 }
 
+/// A new stakeholder.
 #[derive(InputObject)]
 pub struct CreateStakeholderInput {
+    /// Full name, at most 200 characters.
     pub name: Option<String>,
     /// Also recorded as an EMAIL identity.
     pub email: Option<String>,
+    /// Job title, at most 200 characters.
     pub title: Option<String>,
     /// Defaults to LEAD with an email (they left their details), else VISITOR.
     pub lifecycle: Option<Lifecycle>,
+    /// Up to 50 more identities; CONFLICT when another stakeholder holds one.
     #[graphql(default)]
     pub identities: Vec<IdentityInput>,
     /// An account to join at once.
     pub account_id: Option<ID>,
+    /// The role in `accountId`'s decision-making unit.
     pub role: Option<DmuRole>,
 }
 
 /// Changes to a stakeholder; absent fields stay, `null` clears.
 #[derive(InputObject)]
 pub struct UpdateStakeholderInput {
+    /// The stakeholder to change.
     pub id: ID,
+    /// A new full name (at most 200 characters), or `null` to clear it.
     pub name: MaybeUndefined<String>,
+    /// A new primary email, also added as an EMAIL identity; `null` clears the
+    /// field but keeps the identities. A VISITOR given an email has left their
+    /// details and becomes a LEAD, unless `lifecycle` says otherwise.
     pub email: MaybeUndefined<String>,
+    /// A new job title (at most 200 characters), or `null` to clear it.
     pub title: MaybeUndefined<String>,
+    /// A new lifecycle, recorded as a change made by hand by the token's subject.
     pub lifecycle: Option<Lifecycle>,
     /// Identities to add.
     #[graphql(default)]
     pub add_identities: Vec<IdentityInput>,
 }
 
+/// The stakeholder to delete.
 #[derive(InputObject)]
 pub struct DeleteStakeholderInput {
+    /// The stakeholder's global id.
     pub id: ID,
 }
 
+/// The stakeholder after a create or update.
 #[derive(SimpleObject)]
 pub struct StakeholderPayload {
+    /// The stakeholder as saved.
     pub stakeholder: Stakeholder,
 }
 
+/// What `deleteStakeholder` removed.
 #[derive(SimpleObject)]
 pub struct DeleteStakeholderPayload {
+    /// The id of the deleted stakeholder.
     pub deleted_id: ID,
 }
 
@@ -495,6 +577,7 @@ impl StakeholderMutation {
     async fn create_stakeholder(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new stakeholder's fields and identities.")]
         input: CreateStakeholderInput,
     ) -> async_graphql::Result<StakeholderPayload> {
         let rc = request(ctx);
@@ -556,6 +639,7 @@ impl StakeholderMutation {
     async fn update_stakeholder(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The stakeholder and the fields to change.")]
         input: UpdateStakeholderInput,
     ) -> async_graphql::Result<StakeholderPayload> {
         let rc = request(ctx);
@@ -577,14 +661,22 @@ impl StakeholderMutation {
         patch(&mut model.title, input.title, |v| {
             check_text("title", &v, 200)
         })?;
-        if let Some(lifecycle) = input.lifecycle.map(Into::into).filter(|l| *l != before) {
+        // A visitor given an email has left their details, unless the same
+        // update sets the lifecycle by hand.
+        let left_details = new_email.is_some() && before == vocab::Lifecycle::Visitor;
+        let change = match input.lifecycle.map(Into::into) {
+            Some(lifecycle) => Some((lifecycle, "set by hand", Some(principal.subject.as_str()))),
+            None if left_details => Some((vocab::Lifecycle::Lead, "left their details", None)),
+            None => None,
+        };
+        if let Some((lifecycle, cause, actor)) = change.filter(|(l, _, _)| *l != before) {
             model.lifecycle = Set(lifecycle);
             let change = Change {
                 from: Some(before),
                 to: lifecycle,
                 at: time::now(),
-                cause: "set by hand",
-                actor: Some(&principal.subject),
+                cause,
+                actor,
                 touchpoint: None,
             };
             lifecycle::record(&txn, ws, Subject::Stakeholder(id), change).await?;
@@ -606,7 +698,7 @@ impl StakeholderMutation {
     async fn delete_stakeholder(
         &self,
         ctx: &Context<'_>,
-        input: DeleteStakeholderInput,
+        #[graphql(desc = "The stakeholder to delete.")] input: DeleteStakeholderInput,
     ) -> async_graphql::Result<DeleteStakeholderPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;

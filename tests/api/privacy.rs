@@ -142,6 +142,13 @@ async fn erasure_leaves_no_personal_data_and_keeps_the_counts() {
         json!({ "id": ada }),
     )
     .await;
+    // Sales' reason names her.
+    app.ok(
+        &token,
+        r#"mutation($id: ID!) { disqualifyLead(input: { id: $id, reason: "Ada Lovelace has no budget" }) { stakeholder { lifecycle } } }"#,
+        json!({ "id": ada }),
+    )
+    .await;
     record(
         &app,
         &token,

@@ -195,6 +195,19 @@ async fn scores_sum_capped_and_decayed_contributions_and_qualify_leads() {
         .await,
         "BAD_USER_INPUT",
     );
+    // A customer is past lead qualification: accepting them again would take
+    // them back to SQL, so it is refused and nothing changes.
+    app.ok(
+        &token,
+        "mutation($id: ID!) { updateStakeholder(input: { id: $id, lifecycle: CUSTOMER }) { stakeholder { lifecycle } } }",
+        json!({ "id": p["id"] }),
+    )
+    .await;
+    assert_code(
+        &app.gql(&token, accept, json!({ "id": p["id"] })).await,
+        "CONFLICT",
+    );
+    assert_eq!(person(&app, &token, ada).await["lifecycle"], "CUSTOMER");
 
     // Changing the rules rescores everyone.
     rule(

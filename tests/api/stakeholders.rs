@@ -144,3 +144,51 @@ async fn stakeholders_update_and_delete() {
         .await;
     assert_eq!(data["stakeholders"]["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn a_visitor_given_an_email_becomes_a_lead() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let visitor = create_stakeholder(&app, &token, json!({ "name": "Anon" })).await;
+    let update = r#"mutation($input: UpdateStakeholderInput!) {
+      updateStakeholder(input: $input) { stakeholder { lifecycle lifecycleChanges { from to cause actor } } }
+    }"#;
+    let data = app
+        .ok(
+            &token,
+            update,
+            json!({ "input": { "id": visitor, "email": "anon@initech.com" } }),
+        )
+        .await;
+    let person = &data["updateStakeholder"]["stakeholder"];
+    assert_eq!(person["lifecycle"], "LEAD");
+    let changes = person["lifecycleChanges"].as_array().unwrap();
+    assert_eq!(
+        changes.last().unwrap(),
+        &json!({ "from": "VISITOR", "to": "LEAD", "cause": "left their details", "actor": null })
+    );
+    // A lifecycle set in the same update wins; a new email alone changes nothing more.
+    let other = create_stakeholder(&app, &token, json!({ "name": "Bo" })).await;
+    let data = app
+        .ok(
+            &token,
+            update,
+            json!({ "input": { "id": other, "email": "bo@initech.com", "lifecycle": "MQL" } }),
+        )
+        .await;
+    assert_eq!(data["updateStakeholder"]["stakeholder"]["lifecycle"], "MQL");
+    let data = app
+        .ok(
+            &token,
+            update,
+            json!({ "input": { "id": visitor, "email": "anon@umbrella.com" } }),
+        )
+        .await;
+    let person = &data["updateStakeholder"]["stakeholder"];
+    assert_eq!(person["lifecycle"], "LEAD");
+    assert_eq!(
+        person["lifecycleChanges"].as_array().unwrap().len(),
+        changes.len()
+    );
+}
