@@ -288,3 +288,49 @@ pub async fn record(app: &TestApp, token: &str, touchpoints: Value) -> Value {
         .await;
     data["recordTouchpoints"].clone()
 }
+
+/// A connector's runs as `syncRuns` lists them, newest first: each as
+/// `[status, errorCode, [fetched, created, updated, unchanged, failed,
+/// batches]]`. Also checks what every listing must hold: `totalCount` counts
+/// them all, the connector's `lastRun` is the newest, and a finished run has
+/// its finish time.
+pub async fn sync_runs(app: &TestApp, token: &str, connector: &str) -> Value {
+    let data = app
+        .ok(
+            token,
+            "query($id: ID!) {
+              syncRuns(connectorId: $id, first: 50) {
+                totalCount
+                nodes { id status errorCode fetched created updated unchanged failed batches finishedAt }
+              }
+              connector(id: $id) { lastRun { id } }
+            }",
+            json!({ "id": connector }),
+        )
+        .await;
+    let nodes = data["syncRuns"]["nodes"].as_array().unwrap();
+    assert_eq!(data["syncRuns"]["totalCount"], nodes.len(), "{data}");
+    assert_eq!(
+        data["connector"]["lastRun"]["id"],
+        nodes.first().map_or(Value::Null, |run| run["id"].clone()),
+        "{data}"
+    );
+    nodes
+        .iter()
+        .map(|run| {
+            if !matches!(run["status"].as_str(), Some("QUEUED" | "RUNNING")) {
+                assert!(run["finishedAt"].is_string(), "{run}");
+            }
+            let counts = [
+                "fetched",
+                "created",
+                "updated",
+                "unchanged",
+                "failed",
+                "batches",
+            ]
+            .map(|k| run[k].clone());
+            json!([run["status"], run["errorCode"], counts])
+        })
+        .collect()
+}

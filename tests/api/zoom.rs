@@ -8,7 +8,7 @@ use wiremock::matchers::{header, method, path, path_regex, query_param, query_pa
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 use crate::connectors::{counts, create, external_ids, sync};
-use crate::helpers::{create_account, spawn_app};
+use crate::helpers::{TestApp, create_account, spawn_app, sync_runs};
 
 const ACCOUNT_ID: &str = "lAAAAAAAAAAAAA";
 const WEBHOOK_SECRET: &str = "zoom-webhook-s3cret";
@@ -79,26 +79,29 @@ fn stay(registrant_id: &str, email: &str, join: &str, leave: &str, seconds: u64)
     })
 }
 
+/// The documented Server-to-Server OAuth token request, from this app.
+fn token_request() -> MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(query_param("grant_type", "account_credentials"))
+        .and(query_param("account_id", ACCOUNT_ID))
+        // base64("zoom-client:zoom-s3cret"), worked out by hand.
+        .and(header(
+            "authorization",
+            "Basic em9vbS1jbGllbnQ6em9vbS1zM2NyZXQ=",
+        ))
+}
+
+fn grant(token: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": token, "token_type": "bearer", "expires_in": 3600,
+        "scope": "webinar:read:admin report:read:admin"
+    }))
+}
+
 /// Zoom as the first sync sees it, but for the participants' second page. The first access token is revoked: every
 /// call with it is a 401, so the connector must fetch a new one.
 async fn mount_zoom(server: &MockServer) {
-    let grant = |token: &str| {
-        ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": token, "token_type": "bearer", "expires_in": 3600,
-            "scope": "webinar:read:admin report:read:admin"
-        }))
-    };
-    let token_request = || {
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .and(query_param("grant_type", "account_credentials"))
-            .and(query_param("account_id", ACCOUNT_ID))
-            // base64("zoom-client:zoom-s3cret"), worked out by hand.
-            .and(header(
-                "authorization",
-                "Basic em9vbS1jbGllbnQ6em9vbS1zM2NyZXQ=",
-            ))
-    };
     token_request()
         .respond_with(grant("tok-1"))
         .up_to_n_times(1)
@@ -498,5 +501,441 @@ async fn a_sync_killed_mid_webinar_resumes_with_nothing_lost_or_doubled() {
     assert_eq!(
         requests_to(&server, &format!("/webinars/{LAUNCH}/registrants")).await,
         2
+    );
+}
+
+const CLIENT_SECRET: &str = "zoom-s3cret";
+const REGISTRANTS_PAGE_2: &str = "ra-2";
+
+/// The upcoming webinar's registrants: Jill and Bob, then Bob again and Carol.
+fn roadmap_registrants() -> [Mock; 2] {
+    let registrants = format!("/webinars/{ROADMAP}/registrants");
+    let carol = registrant("carol-r", "Carol", "carol@cooking.example", "", "");
+    [
+        page(
+            registrants.clone(),
+            None,
+            list("registrants", REGISTRANTS_PAGE_2, vec![jill(), bob()]),
+        ),
+        page(
+            registrants,
+            Some(REGISTRANTS_PAGE_2),
+            list("registrants", "", vec![bob(), carol]),
+        ),
+    ]
+}
+
+/// Zoom with one upcoming webinar and its two registrant pages, and a token
+/// endpoint that grants `tok-2` every time.
+async fn mount_roadmap(server: &MockServer) {
+    token_request()
+        .respond_with(grant("tok-2"))
+        .mount(server)
+        .await;
+    page(
+        "/users/me/webinars".into(),
+        None,
+        list(
+            "webinars",
+            "",
+            vec![webinar(ROADMAP, "Roadmap", "2099-03-01T17:00:00Z")],
+        ),
+    )
+    .mount(server)
+    .await;
+    for mock in roadmap_registrants() {
+        mock.mount(server).await;
+    }
+}
+
+/// Any request for the registrants' second page, whatever its token.
+fn second_registrants_page() -> MockBuilder {
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/webinars/{ROADMAP}/registrants")))
+        .and(query_param("next_page_token", REGISTRANTS_PAGE_2))
+}
+
+/// Requests to `full_path`, with `next_page_token` equal to `page` (or
+/// without one), whatever their token.
+async fn requests_for(server: &MockServer, full_path: &str, page: Option<&str>) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r.url.path() == full_path
+                && r.url
+                    .query_pairs()
+                    .find(|(k, _)| k == "next_page_token")
+                    .map(|(_, v)| v.into_owned())
+                    == page.map(str::to_owned)
+        })
+        .count()
+}
+
+async fn token_requests(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/oauth/token")
+        .count()
+}
+
+/// Zoom's 429: per-second limits name their category, daily limits say
+/// when to come back in `Retry-After`, an ISO-8601 date-time.
+fn too_many_requests(retry_after: Option<&str>) -> ResponseTemplate {
+    let response = ResponseTemplate::new(429).set_body_json(json!({
+        "code": 429,
+        "message": "You have exceeded the daily rate limit (6000) of Get Webinar Registrants API requests permitted for this particular user. You may resume these requests at GMT 00:00:00."
+    }));
+    match retry_after {
+        Some(at) => response
+            .insert_header("x-ratelimit-type", "Daily-limit")
+            .insert_header("x-ratelimit-limit", "6000")
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("retry-after", at),
+        None => response
+            .insert_header("x-ratelimit-category", "Medium")
+            .insert_header("x-ratelimit-type", "QPS"),
+    }
+}
+
+/// Whole seconds, as Zoom writes it.
+fn zoom_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+async fn create_zoom(app: &TestApp, token: &str, server: &MockServer) -> String {
+    create(app, token, zoom_input(server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn registered(ids: &[&str]) -> Vec<String> {
+    ids.iter()
+        .map(|id| format!("registered:{ROADMAP}:{id}-r"))
+        .collect()
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_are_waited_out() {
+    let app = spawn_app().await;
+    let registrants = format!("/v2/webinars/{ROADMAP}/registrants");
+    enum Fault {
+        RetryAfterDateTime,
+        RateLimitWithoutRetryAfter,
+        ServerError,
+    }
+    let cases = [
+        (
+            "a 429 until a Retry-After date-time",
+            Fault::RetryAfterDateTime,
+        ),
+        (
+            "a 429 without Retry-After",
+            Fault::RateLimitWithoutRetryAfter,
+        ),
+        ("a 503", Fault::ServerError),
+    ];
+    for (n, (what, fault)) in cases.into_iter().enumerate() {
+        let slug = format!("case{n}");
+        app.workspace(&slug).await;
+        let token = app.admin(&slug);
+        let server = MockServer::start().await;
+        mount_roadmap(&server).await;
+        let id = create_zoom(&app, &token, &server).await;
+        // Zoom says to come back in 1–2 s; the run cannot end before then.
+        let started = std::time::Instant::now();
+        let retry_at = zoom_time(chrono::Utc::now() + chrono::Duration::seconds(2));
+        let dated = matches!(fault, Fault::RetryAfterDateTime);
+        let answer = match fault {
+            Fault::RetryAfterDateTime => too_many_requests(Some(&retry_at)),
+            Fault::RateLimitWithoutRetryAfter => too_many_requests(None),
+            Fault::ServerError => ResponseTemplate::new(503).set_body_string("Service Unavailable"),
+        };
+        second_registrants_page()
+            .respond_with(answer)
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+
+        let run = sync(&app, &token, &id).await;
+        let waited = started.elapsed();
+        assert_eq!(run["status"], "SUCCEEDED", "{what}: {run}");
+        // The list; Jill and Bob; Bob again (unchanged) and Carol.
+        assert_eq!(counts(&run), [4, 3, 0, 1, 0, 3], "{what}: {run}");
+        if dated {
+            assert!(
+                waited >= std::time::Duration::from_secs(1),
+                "{what}: waited only {waited:?}"
+            );
+        }
+        assert_eq!(
+            requests_for(&server, &registrants, Some(REGISTRANTS_PAGE_2)).await,
+            2,
+            "{what}: the fault, then the page"
+        );
+        assert_eq!(requests_for(&server, &registrants, None).await, 1, "{what}");
+        assert_eq!(
+            token_requests(&server).await,
+            1,
+            "{what}: the token was kept"
+        );
+        assert_eq!(
+            external_ids(&app, &token, "zoom").await,
+            registered(&["bob", "carol", "jill"]),
+            "{what}"
+        );
+        assert_eq!(
+            sync_runs(&app, &token, &id).await,
+            json!([["SUCCEEDED", null, [4, 3, 0, 1, 0, 3]]]),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_endpoint_error_is_waited_out() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    token_request()
+        .respond_with(ResponseTemplate::new(500).set_body_string("Internal Server Error"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_roadmap(&server).await;
+    let id = create_zoom(&app, &token, &server).await;
+    let run = sync(&app, &token, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(counts(&run), [4, 3, 0, 1, 0, 3], "{run}");
+    assert_eq!(token_requests(&server).await, 2, "the 500, then the grant");
+    assert_eq!(
+        sync_runs(&app, &token, &id).await,
+        json!([["SUCCEEDED", null, [4, 3, 0, 1, 0, 3]]])
+    );
+}
+
+#[tokio::test]
+async fn a_refused_credential_or_a_bad_page_fails_the_run_keeping_the_pages_before_it() {
+    let app = spawn_app().await;
+    let registrants = format!("/v2/webinars/{ROADMAP}/registrants");
+    // Where it parses, the page would hold Carol.
+    let whole = list(
+        "registrants",
+        "",
+        vec![registrant(
+            "carol-r",
+            "Carol",
+            "carol@cooking.example",
+            "",
+            "",
+        )],
+    )
+    .to_string();
+    let cut = whole[..whole.find("carol@").unwrap()].to_owned();
+    let raw = |body: String| ResponseTemplate::new(200).set_body_raw(body, "application/json");
+    let revoked = || {
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"code": 124, "message": "Invalid access token."}))
+    };
+    let an_hour = zoom_time(chrono::Utc::now() + chrono::Duration::hours(1));
+    struct Case {
+        what: &'static str,
+        answer: ResponseTemplate,
+        /// The token endpoint refuses the app once its first token is spent.
+        secret_rotated: bool,
+        code: &'static str,
+        credential: Option<&'static str>,
+        page_requests: usize,
+        token_requests: usize,
+    }
+    let case = |what, answer, code| Case {
+        what,
+        answer,
+        secret_rotated: false,
+        code,
+        credential: None,
+        page_requests: 1,
+        token_requests: 1,
+    };
+    let cases = [
+        Case {
+            credential: Some("`client_id/client_secret`"),
+            page_requests: 2,
+            token_requests: 2,
+            ..case(
+                "a 401 even with a fresh token",
+                revoked(),
+                "CONNECTOR_UNAUTHORIZED",
+            )
+        },
+        Case {
+            secret_rotated: true,
+            credential: Some("`client_secret`"),
+            token_requests: 2,
+            ..case(
+                "a 401, and the token endpoint refuses the secret",
+                revoked(),
+                "CONNECTOR_UNAUTHORIZED",
+            )
+        },
+        case(
+            "not JSON",
+            raw("<html><body>Bad Gateway</body></html>".into()),
+            "CONNECTOR_MALFORMED",
+        ),
+        case("truncated JSON", raw(cut), "CONNECTOR_MALFORMED"),
+        case(
+            "a Retry-After beyond the allowed wait",
+            too_many_requests(Some(&an_hour)),
+            "CONNECTOR_RATE_LIMITED",
+        ),
+        Case {
+            page_requests: 3,
+            ..case(
+                "503 every time",
+                ResponseTemplate::new(503),
+                "CONNECTOR_UNAVAILABLE",
+            )
+        },
+    ];
+    for (n, case) in cases.into_iter().enumerate() {
+        let what = case.what;
+        let slug = format!("case{n}");
+        app.workspace(&slug).await;
+        let token = app.admin(&slug);
+        let server = MockServer::start().await;
+        second_registrants_page()
+            .respond_with(case.answer)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        if case.secret_rotated {
+            token_request()
+                .respond_with(grant("tok-2"))
+                .up_to_n_times(1)
+                .with_priority(1)
+                .mount(&server)
+                .await;
+            token_request()
+                .respond_with(ResponseTemplate::new(401).set_body_json(
+                    json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"}),
+                ))
+                .with_priority(2)
+                .mount(&server)
+                .await;
+        }
+        mount_roadmap(&server).await;
+        let id = create_zoom(&app, &token, &server).await;
+
+        let run = sync(&app, &token, &id).await;
+        assert_eq!(
+            [&run["status"], &run["errorCode"]],
+            [&json!("FAILED"), &json!(case.code)],
+            "{what}: {run}"
+        );
+        assert_eq!(
+            counts(&run),
+            [2, 2, 0, 0, 0, 2],
+            "{what}: the list and the first page only"
+        );
+        assert_eq!(
+            external_ids(&app, &token, "zoom").await,
+            registered(&["bob", "jill"]),
+            "{what}"
+        );
+        let error = run["error"].as_str().unwrap();
+        assert!(
+            !error.contains(CLIENT_SECRET) && !error.contains("tok-2"),
+            "{what}: {error}"
+        );
+        if let Some(credential) = case.credential {
+            assert!(error.contains(credential), "{what}: {error}");
+        }
+        assert_eq!(
+            requests_for(&server, &registrants, Some(REGISTRANTS_PAGE_2)).await,
+            case.page_requests,
+            "{what}"
+        );
+        assert_eq!(token_requests(&server).await, case.token_requests, "{what}");
+        assert_eq!(
+            sync_runs(&app, &token, &id).await,
+            json!([["FAILED", case.code, [2, 2, 0, 0, 0, 2]]]),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_webinar_list_is_a_run_with_nothing_to_record() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    token_request()
+        .respond_with(grant("tok-2"))
+        .mount(&server)
+        .await;
+    let nothing = page(
+        "/users/me/webinars".into(),
+        None,
+        list("webinars", "", vec![]),
+    )
+    .mount_as_scoped(&server)
+    .await;
+    let id = create_zoom(&app, &token, &server).await;
+
+    let run = sync(&app, &token, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(counts(&run), [0, 0, 0, 0, 0, 1], "{run}");
+    assert!(external_ids(&app, &token, "zoom").await.is_empty());
+    let v2_calls: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().starts_with("/v2/"))
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(v2_calls, ["/v2/users/me/webinars"]);
+
+    // Then a webinar is scheduled, nobody has registered yet: an empty page.
+    drop(nothing);
+    page(
+        "/users/me/webinars".into(),
+        None,
+        list(
+            "webinars",
+            "",
+            vec![webinar(ROADMAP, "Roadmap", "2099-03-01T17:00:00Z")],
+        ),
+    )
+    .mount(&server)
+    .await;
+    page(
+        format!("/webinars/{ROADMAP}/registrants"),
+        None,
+        list("registrants", "", vec![]),
+    )
+    .mount(&server)
+    .await;
+    let next = sync(&app, &token, &id).await;
+    assert_eq!(next["status"], "SUCCEEDED", "{next}");
+    assert_eq!(counts(&next), [0, 0, 0, 0, 0, 2], "{next}");
+    assert!(external_ids(&app, &token, "zoom").await.is_empty());
+    assert_eq!(
+        sync_runs(&app, &token, &id).await,
+        json!([
+            ["SUCCEEDED", null, [0, 0, 0, 0, 0, 2]],
+            ["SUCCEEDED", null, [0, 0, 0, 0, 0, 1]]
+        ])
     );
 }
