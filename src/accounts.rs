@@ -31,11 +31,15 @@ use crate::{db, time};
 /// A customer or prospect organisation.
 pub struct Account(pub account::Model);
 
+/// A customer or prospect organisation: its details, lifecycle, score, the
+/// people involved and its journey.
 #[Object]
 impl Account {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Account, self.0.id)
     }
+    /// The organisation's name, 1 to 200 characters.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -48,6 +52,7 @@ impl Account {
             .map_err(load_error)?;
         Ok(loaded.unwrap_or_default())
     }
+    /// The industry, as free text.
     async fn industry(&self) -> Option<&str> {
         self.0.industry.as_deref()
     }
@@ -55,6 +60,8 @@ impl Account {
     async fn employees(&self) -> Option<i32> {
         self.0.employees
     }
+    /// Where the account stands now, from VISITOR to PROMOTER; see
+    /// `lifecycleChanges` for how it got there.
     async fn lifecycle(&self) -> Lifecycle {
         self.0.lifecycle.into()
     }
@@ -90,22 +97,38 @@ impl Account {
     ) -> async_graphql::Result<Vec<crate::lifecycle::LifecycleChange>> {
         crate::lifecycle::history(ctx, crate::lifecycle::Subject::Account(self.0.id)).await
     }
+    /// When the account was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the account's details or lifecycle last changed (UTC); score
+    /// changes do not count.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-    /// The people at this account; each edge carries the membership's role.
+    /// The people at this account, in the order they joined; each edge
+    /// carries the membership's role.
     #[graphql(
         complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
     )]
     async fn stakeholders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<AccountStakeholderConnection> {
         let page = PageArgs::new(first, after, last, before)
@@ -135,6 +158,9 @@ impl Account {
     async fn journey(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The journey model to follow; the workspace's default model when left out."
+        )]
         model_id: Option<ID>,
     ) -> async_graphql::Result<crate::progression::api::Journey> {
         let model = model_id
@@ -150,9 +176,21 @@ impl Account {
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<TouchpointConnection> {
         let page = PageArgs::new(first, after, last, before)
@@ -182,7 +220,7 @@ impl Account {
 }
 
 connection!(
-    /// A page of accounts.
+    /// A page of accounts, in the order the query asked for.
     AccountConnection, AccountEdge, Account
 );
 
@@ -209,17 +247,22 @@ pub struct AccountFilter {
 /// What accounts are sorted by.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AccountSortField {
+    /// The account's name, as the database collates it.
     #[default]
     Name,
+    /// When the account was created.
     CreatedAt,
+    /// When the account's details or lifecycle last changed.
     UpdatedAt,
 }
 
 /// How accounts are sorted; ties are broken by id.
 #[derive(InputObject, Default, Clone, Copy)]
 pub struct AccountOrder {
+    /// What to sort by.
     #[graphql(default)]
     pub field: AccountSortField,
+    /// Ascending or descending.
     #[graphql(default)]
     pub direction: Direction,
 }
@@ -364,11 +407,27 @@ impl AccountQuery {
     async fn accounts(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AccountFilter>,
-        order_by: Option<AccountOrder>,
+        #[graphql(desc = "Which accounts to list; every account when left out.")] filter: Option<
+            AccountFilter,
+        >,
+        #[graphql(desc = "The order; by name, ascending, when left out.")] order_by: Option<
+            AccountOrder,
+        >,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<AccountConnection> {
         let rc = request(ctx);
@@ -396,7 +455,11 @@ impl AccountQuery {
     }
 
     /// One account; NOT_FOUND when it is not in the token's workspace.
-    async fn account(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Account>> {
+    async fn account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's global id.")] id: ID,
+    ) -> async_graphql::Result<Option<Account>> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
         let id = ids::decode(&id, NodeType::Account)?;
@@ -406,41 +469,60 @@ impl AccountQuery {
     }
 }
 
+/// A new account.
 #[derive(InputObject)]
 pub struct CreateAccountInput {
+    /// The organisation's name, 1 to 200 characters once trimmed.
     pub name: String,
+    /// Up to 50 web domains, normalised (lower case, no scheme, path or
+    /// `www.`); each may belong to one account only.
     #[graphql(default)]
     pub domains: Vec<String>,
+    /// The industry, as free text.
     pub industry: Option<String>,
+    /// Number of employees; not negative.
     pub employees: Option<i32>,
+    /// The starting lifecycle, recorded as the account's first lifecycle change.
     #[graphql(default_with = "Lifecycle::Visitor")]
     pub lifecycle: Lifecycle,
+    /// The employee who owns the account.
     pub owner: Option<String>,
 }
 
 /// Changes to an account; absent fields stay as they are, `null` clears.
 #[derive(InputObject)]
 pub struct UpdateAccountInput {
+    /// The account to change.
     pub id: ID,
+    /// A new name, 1 to 200 characters once trimmed.
     pub name: Option<String>,
     /// Replaces the account's domains.
     pub domains: Option<Vec<String>>,
+    /// A new industry, or `null` to clear it.
     pub industry: MaybeUndefined<String>,
+    /// A new number of employees (not negative), or `null` to clear it.
     pub employees: MaybeUndefined<i32>,
+    /// A new lifecycle, recorded as a change made by hand by the token's subject.
     pub lifecycle: Option<Lifecycle>,
+    /// A new owning employee, or `null` to clear it.
     pub owner: MaybeUndefined<String>,
 }
 
+/// The account to delete.
 #[derive(InputObject)]
 pub struct DeleteAccountInput {
+    /// The account's global id.
     pub id: ID,
 }
 
+/// The account after a create or update.
 #[derive(SimpleObject)]
 pub struct AccountPayload {
+    /// The account as saved.
     pub account: Account,
 }
 
+/// What `deleteAccount` removed.
 #[derive(SimpleObject)]
 pub struct DeleteAccountPayload {
     /// The id of the deleted account.
@@ -591,7 +673,7 @@ impl AccountMutation {
     async fn create_account(
         &self,
         ctx: &Context<'_>,
-        input: CreateAccountInput,
+        #[graphql(desc = "The new account's fields.")] input: CreateAccountInput,
     ) -> async_graphql::Result<AccountPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
@@ -607,7 +689,7 @@ impl AccountMutation {
     async fn update_account(
         &self,
         ctx: &Context<'_>,
-        input: UpdateAccountInput,
+        #[graphql(desc = "The account and the fields to change.")] input: UpdateAccountInput,
     ) -> async_graphql::Result<AccountPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
@@ -658,7 +740,7 @@ impl AccountMutation {
     async fn delete_account(
         &self,
         ctx: &Context<'_>,
-        input: DeleteAccountInput,
+        #[graphql(desc = "The account to delete.")] input: DeleteAccountInput,
     ) -> async_graphql::Result<DeleteAccountPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;

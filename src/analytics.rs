@@ -53,8 +53,11 @@ fn check_window(from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<()> {
 /// Which accounts an analysis covers.
 #[derive(InputObject, Default)]
 pub struct SegmentFilter {
+    /// Accounts now in any of these lifecycle stages.
     pub lifecycle: Option<Vec<Lifecycle>>,
+    /// Accounts owned by this employee.
     pub owner: Option<String>,
+    /// Accounts in this industry, matched exactly.
     pub industry: Option<String>,
 }
 
@@ -85,6 +88,7 @@ impl SegmentFilter {
 /// One stage of a funnel.
 #[derive(SimpleObject)]
 pub struct FunnelStage {
+    /// The model's stage.
     pub stage: Stage,
     /// Accounts that entered the stage within the window.
     pub entered: i32,
@@ -94,27 +98,39 @@ pub struct FunnelStage {
     pub conversion: Option<f64>,
     /// `1 - conversion`.
     pub drop_off: Option<f64>,
-    /// Time in the stage of the accounts that moved on, in seconds (nearest rank).
+    /// The median time in the stage of the accounts that moved on, in seconds
+    /// (nearest rank); null when none moved on.
     pub median_seconds: Option<f64>,
+    /// The 90th percentile of the same times in the stage, in seconds
+    /// (nearest rank); null when none moved on.
     pub p90_seconds: Option<f64>,
 }
 
+/// Where accounts drop off in a journey model over a time window.
 #[derive(SimpleObject)]
 pub struct Funnel {
+    /// The journey model measured.
     pub model: JourneyModel,
+    /// The window's start (inclusive, UTC).
     pub from: DateTime<Utc>,
+    /// The window's end (exclusive, UTC).
     pub to: DateTime<Utc>,
+    /// One entry per active stage, by position.
     pub stages: Vec<FunnelStage>,
 }
 
 /// An account that has stayed in a stage longer than the stage's target.
 #[derive(SimpleObject)]
 pub struct StalledAccount {
+    /// The stalled account.
     pub account: Account,
+    /// The stage it is stuck in.
     pub stage: Stage,
+    /// When it entered that stage (UTC).
     pub entered_at: DateTime<Utc>,
     /// How long past the target, in seconds.
     pub overdue_seconds: f64,
+    /// The account's newest touchpoint, from any source; null when it has none.
     pub last_touchpoint: Option<Touchpoint>,
 }
 
@@ -126,7 +142,7 @@ const STALLED_KEYSET: Keyset<stage_position::Column> = Keyset {
 };
 
 connection!(
-    /// A page of stalled accounts.
+    /// A page of stalled accounts, those that entered their stage earliest first.
     StalledAccountConnection, StalledAccountEdge, StalledAccount
 );
 
@@ -137,11 +153,14 @@ pub struct HandoffEntry {
     first_sales_touch: Option<touchpoint::Model>,
 }
 
+/// One account's wait from becoming an MQL to sales' first touchpoint.
 #[Object]
 impl HandoffEntry {
+    /// The account.
     async fn account(&self) -> Account {
         Account(self.account.clone())
     }
+    /// When the account first became an MQL within the window (UTC).
     async fn mql_at(&self) -> DateTime<Utc> {
         self.mql_at
     }
@@ -162,9 +181,21 @@ impl HandoffEntry {
     async fn touchpoints_between(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<TouchpointConnection> {
         let mut base = touchpoint::Entity::find()
@@ -179,21 +210,31 @@ impl HandoffEntry {
     }
 }
 
+/// How long accounts that became MQLs in a window waited for sales' first
+/// touchpoint, per account and as a distribution.
 #[derive(SimpleObject)]
 pub struct HandoffGap {
     /// Accounts that became MQLs within the window, by MQL time.
     pub accounts: Vec<HandoffEntry>,
     /// Of those, how many sales has touched.
     pub handed_off: i32,
+    /// Of those, how many sales has not touched yet.
     pub waiting: i32,
+    /// The median gap of the handed-off accounts, in seconds (nearest rank);
+    /// null when none was handed off.
     pub median_seconds: Option<f64>,
+    /// The 90th percentile of the same gaps, in seconds (nearest rank); null
+    /// when none was handed off.
     pub p90_seconds: Option<f64>,
 }
 
+/// Net promoter score over a window, from the `nps.responded` touchpoints'
+/// 0-10 scores.
 #[derive(SimpleObject)]
 pub struct Nps {
     /// Promoters minus detractors, as a percentage from -100 to 100; null without answers.
     pub score: Option<f64>,
+    /// Answers within the window.
     pub responses: i32,
     /// 9 or 10.
     pub promoters: i32,
@@ -211,11 +252,14 @@ pub struct AttributionEntry {
     last: Option<touchpoint::Model>,
 }
 
+/// Where an account that became a customer first and last came from.
 #[Object]
 impl AttributionEntry {
+    /// The account.
     async fn account(&self) -> Account {
         Account(self.account.clone())
     }
+    /// When it first became a CUSTOMER within the window (UTC).
     async fn customer_at(&self) -> DateTime<Utc> {
         self.customer_at
     }
@@ -232,15 +276,26 @@ impl AttributionEntry {
 /// How many customers a source and channel brought, first- or last-touch.
 #[derive(SimpleObject, Clone)]
 pub struct AttributionShare {
+    /// The touchpoints' source: a connector kind or `api`.
     pub source: String,
+    /// The touchpoints' channel.
     pub channel: crate::vocab::Channel,
+    /// How many customers' first (or last) touchpoint came from this source
+    /// and channel.
     pub accounts: i32,
 }
 
+/// First- and last-touch attribution of the accounts that became customers
+/// within a window.
 #[derive(SimpleObject)]
 pub struct Attribution {
+    /// Each account that became a customer within the window, by when it did.
     pub customers: Vec<AttributionEntry>,
+    /// Customers counted by their first touchpoint's source and channel, most
+    /// first.
     pub first_touch: Vec<AttributionShare>,
+    /// Customers counted by their last touchpoint before becoming customers,
+    /// by source and channel, most first.
     pub last_touch: Vec<AttributionShare>,
 }
 
@@ -274,9 +329,10 @@ impl AnalyticsQuery {
     async fn funnel(
         &self,
         ctx: &Context<'_>,
-        model_id: ID,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "The journey model to measure.")] model_id: ID,
+        #[graphql(desc = "The window's start, inclusive; before `to`.")] from: DateTime<Utc>,
+        #[graphql(desc = "The window's end, exclusive.")] to: DateTime<Utc>,
+        #[graphql(desc = "Only the accounts of this segment; every account when left out.")]
         filter: Option<SegmentFilter>,
     ) -> async_graphql::Result<Funnel> {
         let rc = request(ctx);
@@ -361,10 +417,22 @@ impl AnalyticsQuery {
     async fn stalled_accounts(
         &self,
         ctx: &Context<'_>,
-        model_id: ID,
+        #[graphql(desc = "The journey model whose stages' targets apply.")] model_id: ID,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<StalledAccountConnection> {
         let rc = request(ctx);
@@ -455,7 +523,11 @@ impl AnalyticsQuery {
     async fn handoff_gap(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Start of the window in which accounts became MQLs, inclusive; before `to`."
+        )]
         from: DateTime<Utc>,
+        #[graphql(desc = "End of the window in which accounts became MQLs, exclusive.")]
         to: DateTime<Utc>,
     ) -> async_graphql::Result<HandoffGap> {
         let rc = request(ctx);
@@ -525,8 +597,11 @@ impl AnalyticsQuery {
     async fn nps(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Start of the window the answers occurred in, inclusive; before `to`.")]
         from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "End of the window the answers occurred in, exclusive.")] to: DateTime<
+            Utc,
+        >,
     ) -> async_graphql::Result<Nps> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
@@ -561,11 +636,26 @@ impl AnalyticsQuery {
     async fn nps_detractors(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Start of the window the answers occurred in, inclusive; before `to`.")]
         from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "End of the window the answers occurred in, exclusive.")] to: DateTime<
+            Utc,
+        >,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<TouchpointConnection> {
         let rc = request(ctx);
@@ -588,7 +678,11 @@ impl AnalyticsQuery {
     async fn attribution(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Start of the window in which accounts became customers, inclusive; before `to`."
+        )]
         from: DateTime<Utc>,
+        #[graphql(desc = "End of the window in which accounts became customers, exclusive.")]
         to: DateTime<Utc>,
     ) -> async_graphql::Result<Attribution> {
         let rc = request(ctx);

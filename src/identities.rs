@@ -119,11 +119,16 @@ pub fn normalise_domain(value: &str) -> ApiResult<String> {
 /// One of a stakeholder's identities.
 pub struct Identity(pub identity::Model);
 
+/// One identifier of a stakeholder in some system (an email, a Twitter user
+/// id, a Zendesk user id…). A `(kind, value)` pair points to one stakeholder
+/// in the workspace.
 #[Object]
 impl Identity {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Identity, self.0.id)
     }
+    /// What kind of identifier `value` is.
     async fn kind(&self) -> crate::vocab::IdentityKind {
         self.0.kind.into()
     }
@@ -131,9 +136,11 @@ impl Identity {
     async fn value(&self) -> &str {
         &self.0.value
     }
+    /// When the identity was recorded (UTC).
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.created_at
     }
+    /// The person it identifies.
     async fn stakeholder(
         &self,
         ctx: &Context<'_>,

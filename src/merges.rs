@@ -494,11 +494,16 @@ async fn restore_membership(
 /// A merge in the ledger.
 pub struct Merge(pub merge::Model);
 
+/// A merge in the ledger: stakeholders found to be one person, merged into a
+/// survivor. It records everything it moved, so `unmergeStakeholders` can
+/// undo it exactly.
 #[Object]
 impl Merge {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Merge, self.0.id)
     }
+    /// The stakeholder the others were merged into.
     async fn survivor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Stakeholder>> {
         crate::stakeholders::load(ctx, self.0.survivor_id).await
     }
@@ -514,37 +519,50 @@ impl Merge {
             })
             .unwrap_or_default()
     }
+    /// Who merged them: the subject of the token used.
     async fn actor(&self) -> Option<&str> {
         self.0.actor.as_deref()
     }
+    /// When the merge was made (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the merge was undone (UTC); null while it stands.
     async fn undone_at(&self) -> Option<DateTime<Utc>> {
         self.0.undone_at
     }
 }
 
+/// Stakeholders to merge into one.
 #[derive(InputObject)]
 pub struct MergeStakeholdersInput {
+    /// The stakeholder who remains and receives the others' touchpoints,
+    /// identities, memberships, consents and lifecycle history.
     pub survivor_id: ID,
     /// The stakeholders merged into the survivor; they cease to exist.
     pub stakeholder_ids: Vec<ID>,
 }
 
+/// The merge to undo.
 #[derive(InputObject)]
 pub struct UnmergeStakeholdersInput {
+    /// The merge's global id; CONFLICT when it was already undone.
     pub merge_id: ID,
 }
 
+/// The result of `mergeStakeholders`.
 #[derive(SimpleObject)]
 pub struct MergeStakeholdersPayload {
+    /// The ledger entry, for undoing the merge later.
     pub merge: Merge,
+    /// The survivor, now holding everything the others had.
     pub survivor: Stakeholder,
 }
 
+/// The result of `unmergeStakeholders`.
 #[derive(SimpleObject)]
 pub struct UnmergeStakeholdersPayload {
+    /// The ledger entry, now with `undoneAt` set.
     pub merge: Merge,
     /// The survivor first, then the restored stakeholders.
     pub stakeholders: Vec<Stakeholder>,
@@ -559,6 +577,7 @@ impl MergeMutation {
     async fn merge_stakeholders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The survivor and the 1 to 50 stakeholders to merge into it.")]
         input: MergeStakeholdersInput,
     ) -> async_graphql::Result<MergeStakeholdersPayload> {
         let rc = request(ctx);
@@ -592,7 +611,7 @@ impl MergeMutation {
     async fn unmerge_stakeholders(
         &self,
         ctx: &Context<'_>,
-        input: UnmergeStakeholdersInput,
+        #[graphql(desc = "The merge to undo.")] input: UnmergeStakeholdersInput,
     ) -> async_graphql::Result<UnmergeStakeholdersPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;

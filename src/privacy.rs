@@ -25,7 +25,8 @@ use crate::{db, time};
 /// A consent given or taken back.
 pub struct Consent(pub consent::Model);
 
-/// A stakeholder's consent to be contacted on one channel, given or taken back.
+/// A stakeholder's consent for one channel, given or taken back, with where
+/// and when.
 #[Object]
 impl Consent {
     /// The channel it applies to.

@@ -631,11 +631,15 @@ pub async fn qualify_workspace(db: &impl ConnectionTrait, ws: Uuid, why: &str) -
 /// A scoring rule.
 pub struct ScoringRule(pub scoring_rule::Model);
 
+/// A scoring rule: points a stakeholder earns for each touchpoint of a kind
+/// and/or channel, optionally capped and decaying with a half-life.
 #[Object]
 impl ScoringRule {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::ScoringRule, self.0.id)
     }
+    /// Unique in the workspace; `upsertScoringRule` replaces a rule by name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -647,6 +651,8 @@ impl ScoringRule {
     async fn channel(&self) -> Option<Channel> {
         self.0.channel.map(Into::into)
     }
+    /// Points per matching touchpoint when it happens (may be negative),
+    /// before decay.
     async fn points(&self) -> f64 {
         self.0.points
     }
@@ -663,6 +669,7 @@ impl ScoringRule {
 /// One rule's share of a stakeholder's score.
 #[derive(SimpleObject)]
 pub struct ScoreContribution {
+    /// The rule contributing.
     pub rule: ScoringRule,
     /// How many touchpoints the rule counted.
     pub count: i32,
@@ -698,29 +705,44 @@ pub async fn stakeholder_score(ctx: &Context<'_>, person: Uuid) -> async_graphql
     Ok(breakdown(ctx, person).await?.iter().map(|c| c.points).sum())
 }
 
+/// A scoring rule to create, or to replace by name. It needs a `kind`, a
+/// `channel`, or both.
 #[derive(InputObject)]
 pub struct UpsertScoringRuleInput {
     /// Unique in the workspace: an existing rule of this name is replaced.
     pub name: String,
+    /// Only touchpoints of this kind count; any kind when left out.
     pub kind: Option<String>,
+    /// Only touchpoints on this channel count; any channel when left out.
     pub channel: Option<Channel>,
+    /// Points per matching touchpoint, before decay; may be negative.
     pub points: f64,
+    /// Count at most this many (the newest) matching touchpoints per person;
+    /// at least 1. No cap when left out.
     pub max_count: Option<i32>,
+    /// Points halve every this many days after the touchpoint (positive); no
+    /// decay when left out.
     pub half_life_days: Option<f64>,
 }
 
+/// The scoring rule to delete.
 #[derive(InputObject)]
 pub struct DeleteScoringRuleInput {
+    /// The rule's global id.
     pub id: ID,
 }
 
+/// A scoring rule after `upsertScoringRule`.
 #[derive(SimpleObject)]
 pub struct ScoringRulePayload {
+    /// The rule as saved.
     pub scoring_rule: ScoringRule,
 }
 
+/// What `deleteScoringRule` removed.
 #[derive(SimpleObject)]
 pub struct DeleteScoringRulePayload {
+    /// The id of the deleted rule.
     pub deleted_id: ID,
 }
 
@@ -752,7 +774,7 @@ impl ScoringMutation {
     async fn upsert_scoring_rule(
         &self,
         ctx: &Context<'_>,
-        input: UpsertScoringRuleInput,
+        #[graphql(desc = "The rule, identified by its name.")] input: UpsertScoringRuleInput,
     ) -> async_graphql::Result<ScoringRulePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
@@ -822,7 +844,7 @@ impl ScoringMutation {
     async fn delete_scoring_rule(
         &self,
         ctx: &Context<'_>,
-        input: DeleteScoringRuleInput,
+        #[graphql(desc = "The rule to delete.")] input: DeleteScoringRuleInput,
     ) -> async_graphql::Result<DeleteScoringRulePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;

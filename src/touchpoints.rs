@@ -43,8 +43,12 @@ const OLDEST_FIRST: Keyset<touchpoint::Column> = Keyset {
 /// One interaction between the company and an account's people.
 pub struct Touchpoint(pub touchpoint::Model);
 
+/// One interaction between the company and an account's people (a tweet, a
+/// webinar attendance, a ticket, an email, a call, a page visit…), from any
+/// source.
 #[Object]
 impl Touchpoint {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Touchpoint, self.0.id)
     }
@@ -57,6 +61,7 @@ impl Touchpoint {
     async fn external_id(&self) -> &str {
         &self.0.external_id
     }
+    /// The medium it happened through.
     async fn channel(&self) -> Channel {
         self.0.channel.into()
     }
@@ -64,18 +69,23 @@ impl Touchpoint {
     async fn kind(&self) -> &str {
         &self.0.kind
     }
+    /// When it happened (UTC), as its source reports it.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
+    /// A short summary, such as a ticket's subject; null once its person is erased.
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
     }
+    /// The content, such as a tweet's text; null once its person is erased.
     async fn body(&self) -> Option<&str> {
         self.0.body.as_deref()
     }
+    /// A link to it in its source system; null once its person is erased.
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
+    /// The team on the company's side that owns it.
     async fn owner_team(&self) -> Option<OwnerTeam> {
         self.0.owner_team.map(Into::into)
     }
@@ -83,6 +93,7 @@ impl Touchpoint {
     async fn actor(&self) -> Option<&str> {
         self.0.actor.as_deref()
     }
+    /// The emotion it expresses, when known.
     async fn emotion(&self) -> Option<Emotion> {
         self.0.emotion.map(Into::into)
     }
@@ -98,9 +109,12 @@ impl Touchpoint {
     async fn properties(&self) -> Option<Json<serde_json::Value>> {
         self.0.properties.clone().map(Json)
     }
+    /// When it was first recorded here (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When its content last changed (UTC), by a later delivery or an erasure;
+    /// `createdAt` until then.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -109,6 +123,9 @@ impl Touchpoint {
     async fn stage(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The journey model to look in; the workspace's default model when left out."
+        )]
         model_id: Option<ID>,
     ) -> async_graphql::Result<Option<crate::journeys::Stage>> {
         use crate::graphql::connection::load_error;
@@ -138,6 +155,8 @@ impl Touchpoint {
             .map_err(load_error)?;
         Ok(stage.map(crate::journeys::Stage))
     }
+    /// The account it belongs to; null when none is known yet (an anonymous
+    /// visitor's, say).
     async fn account(
         &self,
         ctx: &Context<'_>,
@@ -147,6 +166,7 @@ impl Touchpoint {
             None => Ok(None),
         }
     }
+    /// The person it was with; null when it names no one.
     async fn stakeholder(
         &self,
         ctx: &Context<'_>,
@@ -159,7 +179,7 @@ impl Touchpoint {
 }
 
 connection!(
-    /// A page of touchpoints.
+    /// A page of touchpoints, in the order the field states.
     TouchpointConnection, TouchpointEdge, Touchpoint
 );
 
@@ -187,10 +207,15 @@ pub fn touchpoint_connection_from(
 /// Which touchpoints to list.
 #[derive(InputObject, Default)]
 pub struct TouchpointFilter {
+    /// Touchpoints of this account.
     pub account_id: Option<ID>,
+    /// Touchpoints with this person.
     pub stakeholder_id: Option<ID>,
+    /// Touchpoints from this source: a connector kind or `api`.
     pub source: Option<String>,
+    /// Touchpoints on any of these channels.
     pub channels: Option<Vec<Channel>>,
+    /// Touchpoints of any of these kinds (at most 100), matched exactly.
     pub kinds: Option<Vec<String>>,
     /// At or after this time.
     pub occurred_after: Option<DateTime<Utc>>,
@@ -203,8 +228,10 @@ pub struct TouchpointFilter {
 /// The order of a list of touchpoints; ties are broken by id.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TouchpointOrder {
+    /// Latest `occurredAt` first.
     #[default]
     NewestFirst,
+    /// Earliest `occurredAt` first.
     OldestFirst,
 }
 
@@ -258,11 +285,26 @@ impl TouchpointQuery {
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TouchpointFilter>,
+        #[graphql(desc = "Which touchpoints to list; every one when left out.")] filter: Option<
+            TouchpointFilter,
+        >,
+        #[graphql(desc = "The order by `occurredAt`; NEWEST_FIRST when left out.")]
         order_by: Option<TouchpointOrder>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<TouchpointConnection> {
         let rc = request(ctx);
@@ -301,16 +343,23 @@ pub async fn list(
 /// none matches.
 #[derive(InputObject, Default, Clone)]
 pub struct PersonInput {
+    /// An email address; a new person with one starts as a LEAD.
     pub email: Option<String>,
+    /// A Twitter/X numeric user id.
     pub twitter_user_id: Option<String>,
+    /// A Twitter/X handle, with or without the `@`.
     pub twitter_handle: Option<String>,
+    /// A Zoom webinar registrant id.
     pub zoom_registrant_id: Option<String>,
+    /// A Zendesk numeric user id.
     pub zendesk_user_id: Option<String>,
+    /// A phone number, in any punctuation.
     pub phone: Option<String>,
     /// A web visitor's anonymous id, before they are identified.
     pub anonymous_id: Option<String>,
-    /// Used when the person is created.
+    /// Full name: given to a new person, or to a known one who has none.
     pub name: Option<String>,
+    /// Job title: given to a new person, or to a known one who has none.
     pub title: Option<String>,
 }
 
@@ -347,25 +396,41 @@ pub struct TouchpointInput {
     pub source: String,
     /// Unique within `source`: recording it again updates or leaves it.
     pub external_id: String,
+    /// The medium it happened through.
     pub channel: Channel,
+    /// What happened, 1 to 128 characters, such as `webinar.attended`; stage
+    /// entry rules and scoring rules match on it.
     pub kind: String,
+    /// When it happened; at most 5 minutes in the future.
     pub occurred_at: DateTime<Utc>,
+    /// A short summary, at most 1,000 characters.
     pub title: Option<String>,
+    /// The content, at most 64 KiB.
     pub body: Option<String>,
+    /// A link to it in its source system, at most 2,048 characters.
     pub url: Option<String>,
+    /// The team on the company's side that owns it; SALES touchpoints end the
+    /// hand-off gap.
     pub owner_team: Option<OwnerTeam>,
+    /// The employee on the company's side, at most 200 characters.
     pub actor: Option<String>,
+    /// The emotion it expresses.
     pub emotion: Option<Emotion>,
+    /// From -1 (negative) to 1 (positive).
     pub sentiment: Option<f64>,
+    /// A rating it carries, such as an NPS answer (0 to 10) or a CSAT score.
     pub score: Option<f64>,
+    /// Free properties: a JSON object of at most 64 KiB.
     pub properties: Option<Json<serde_json::Value>>,
     /// The account; else found from the person's email domain or primary account.
     pub account_id: Option<ID>,
     /// The person; else found or created from `person`.
     pub stakeholder_id: Option<ID>,
+    /// Who it was with, by identities, when there is no `stakeholderId`.
     pub person: Option<PersonInput>,
 }
 
+/// A batch of touchpoints to record.
 #[derive(InputObject)]
 pub struct RecordTouchpointsInput {
     /// At most 1,000 touchpoints, written in one transaction.
@@ -375,7 +440,9 @@ pub struct RecordTouchpointsInput {
 /// What recording one touchpoint did.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RecordStatus {
+    /// Recorded for the first time.
     Created,
+    /// Already recorded under the same `(source, externalId)`; its content changed.
     Updated,
     /// Already recorded with the same content.
     Unchanged,
@@ -388,25 +455,35 @@ pub enum RecordStatus {
 pub struct ItemError {
     /// A stable code, as in `extensions.code`.
     pub code: String,
+    /// What was wrong with the item, for people.
     pub message: String,
 }
 
+/// What happened to one item of a `recordTouchpoints` batch.
 #[derive(SimpleObject)]
 pub struct RecordTouchpointResult {
     /// The item's position in the input list.
     pub index: i32,
+    /// Whether it was created, updated, unchanged or refused.
     pub status: RecordStatus,
+    /// The touchpoint as recorded; null when the item was refused.
     pub touchpoint: Option<Touchpoint>,
+    /// Why the item was refused; null unless `status` is ERROR.
     pub error: Option<ItemError>,
 }
 
+/// The outcome of a `recordTouchpoints` batch.
 #[derive(SimpleObject)]
 pub struct RecordTouchpointsPayload {
     /// One result per input item, in input order.
     pub results: Vec<RecordTouchpointResult>,
+    /// How many items were CREATED.
     pub created: i32,
+    /// How many items were UPDATED.
     pub updated: i32,
+    /// How many items were UNCHANGED.
     pub unchanged: i32,
+    /// How many items were refused (ERROR).
     pub failed: i32,
 }
 
@@ -969,6 +1046,7 @@ impl TouchpointMutation {
     async fn record_touchpoints(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The touchpoints to record, at most 1,000.")]
         input: RecordTouchpointsInput,
     ) -> async_graphql::Result<RecordTouchpointsPayload> {
         let rc = request(ctx);

@@ -80,6 +80,7 @@ pub struct Viewer {
     pub subject: String,
     /// The slug of the token's workspace.
     pub workspace: String,
+    /// The display name of the token's workspace.
     pub workspace_name: String,
     /// The token's recognised scopes.
     pub scopes: Vec<String>,

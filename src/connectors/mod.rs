@@ -89,6 +89,7 @@ fn missing_key() -> ApiError {
 pub struct PluginInfo {
     /// The value for `CreateConnectorInput.kind`.
     kind: String,
+    /// What the plugin pulls, in words.
     description: String,
     /// JSON schema of `config`.
     config_schema: Json<Value>,
@@ -100,20 +101,27 @@ pub struct PluginInfo {
 /// write-only secrets, and its schedule.
 pub struct Connector(pub connector::Model);
 
+/// A configured source of touchpoints: a plugin kind, its settings and
+/// write-only secrets, and its schedule.
 #[Object]
 impl Connector {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Connector, self.0.id)
     }
 
+    /// The plugin it runs: a `Plugin.kind`.
     async fn kind(&self) -> &str {
         &self.0.kind
     }
 
+    /// A display name, 1 to 200 characters.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// The plugin's settings, as described by its `configSchema`; holds no
+    /// secrets.
     async fn config(&self) -> Json<&Value> {
         Json(&self.0.config)
     }
@@ -128,6 +136,8 @@ impl Connector {
         self.0.schedule_seconds
     }
 
+    /// Whether it runs: a disabled connector is not scheduled, `triggerSync`
+    /// refuses it (CONFLICT) and its webhook path answers NOT_FOUND.
     async fn enabled(&self) -> bool {
         self.0.enabled
     }
@@ -141,10 +151,12 @@ impl Connector {
         )
     }
 
+    /// When the connector was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When its settings last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -163,20 +175,26 @@ impl Connector {
 /// One sync of one connector.
 pub struct SyncRun(pub sync_run::Model);
 
+/// One sync of one connector: its status, what started it, its counts, its
+/// error and its timing.
 #[Object]
 impl SyncRun {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::SyncRun, self.0.id)
     }
 
+    /// The global id of the connector that ran.
     async fn connector_id(&self) -> ID {
         ids::encode(NodeType::Connector, self.0.connector_id)
     }
 
+    /// Where the run is.
     async fn status(&self) -> SyncStatus {
         self.0.status.into()
     }
 
+    /// What started the run.
     async fn trigger(&self) -> SyncTrigger {
         self.0.trigger.into()
     }
@@ -186,10 +204,12 @@ impl SyncRun {
         self.0.fetched
     }
 
+    /// Touchpoints recorded for the first time.
     async fn created(&self) -> i32 {
         self.0.created
     }
 
+    /// Touchpoints already recorded whose content changed.
     async fn updated(&self) -> i32 {
         self.0.updated
     }
@@ -217,18 +237,22 @@ impl SyncRun {
         self.0.error_code.as_deref()
     }
 
+    /// What went wrong, for people; null unless the run failed.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
 
+    /// When the run was queued (UTC).
     async fn queued_at(&self) -> DateTime<Utc> {
         self.0.queued_at
     }
 
+    /// When the run started (UTC); null while queued.
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
     }
 
+    /// When the run ended (UTC); null while queued or running.
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
@@ -257,6 +281,7 @@ const RUN_ORDER: &str = "syncRuns";
 pub struct CreateConnectorInput {
     /// A plugin's `kind`.
     kind: String,
+    /// A display name, 1 to 200 characters.
     name: String,
     /// Checked against the plugin's config schema; unknown fields are refused.
     config: Json<Value>,
@@ -265,6 +290,7 @@ pub struct CreateConnectorInput {
     secrets: Json<Value>,
     /// Seconds between scheduled syncs (at least 60); omit to sync on demand.
     schedule_seconds: Option<i32>,
+    /// Whether it runs; see `Connector.enabled`.
     #[graphql(default = true)]
     enabled: bool,
 }
@@ -272,7 +298,9 @@ pub struct CreateConnectorInput {
 /// Changes to a connector; absent fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateConnectorInput {
+    /// The connector to change.
     id: ID,
+    /// A new display name, 1 to 200 characters.
     name: Option<String>,
     /// Replaces the whole config.
     config: Option<Json<Value>>,
@@ -280,11 +308,14 @@ pub struct UpdateConnectorInput {
     secrets: Option<Json<Value>>,
     /// `null` stops the schedule.
     schedule_seconds: MaybeUndefined<i32>,
+    /// Turns the connector on or off; see `Connector.enabled`.
     enabled: Option<bool>,
 }
 
+/// What `deleteConnector` removed.
 #[derive(SimpleObject)]
 pub struct DeleteConnectorPayload {
+    /// The id of the deleted connector.
     deleted_id: ID,
 }
 
@@ -383,9 +414,21 @@ impl ConnectorQuery {
     async fn connectors(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<ConnectorConnection> {
         let rc = request(ctx);
@@ -414,7 +457,11 @@ impl ConnectorQuery {
     }
 
     /// One connector; NOT_FOUND when it is not in the token's workspace.
-    async fn connector(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Connector> {
+    async fn connector(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The connector's global id.")] id: ID,
+    ) -> async_graphql::Result<Connector> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let id = ids::decode(&id, NodeType::Connector)?;
@@ -428,10 +475,22 @@ impl ConnectorQuery {
     async fn sync_runs(
         &self,
         ctx: &Context<'_>,
-        connector_id: ID,
+        #[graphql(desc = "The connector whose runs to list.")] connector_id: ID,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<SyncRunConnection> {
         let rc = request(ctx);
@@ -474,6 +533,7 @@ impl ConnectorMutation {
     async fn create_connector(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The plugin kind, settings, secrets and schedule.")]
         input: CreateConnectorInput,
     ) -> async_graphql::Result<Connector> {
         let rt = runtime(ctx)?;
@@ -517,7 +577,7 @@ impl ConnectorMutation {
     async fn update_connector(
         &self,
         ctx: &Context<'_>,
-        input: UpdateConnectorInput,
+        #[graphql(desc = "The connector and the settings to change.")] input: UpdateConnectorInput,
     ) -> async_graphql::Result<Connector> {
         let rt = runtime(ctx)?;
         let rc = request(ctx);
@@ -576,7 +636,7 @@ impl ConnectorMutation {
     async fn delete_connector(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The connector's global id.")] id: ID,
     ) -> async_graphql::Result<DeleteConnectorPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
@@ -601,7 +661,7 @@ impl ConnectorMutation {
     async fn trigger_sync(
         &self,
         ctx: &Context<'_>,
-        connector_id: ID,
+        #[graphql(desc = "The connector to sync; CONFLICT when it is disabled.")] connector_id: ID,
     ) -> async_graphql::Result<SyncRun> {
         let rt = runtime(ctx)?;
         let rc = request(ctx);

@@ -33,6 +33,8 @@ pub const MAX_DEPTH: usize = 16;
 /// Most fields a query may select, each counted once per row its page may return.
 pub const MAX_COMPLEXITY: usize = 50_000;
 
+/// Reads. Every query needs a bearer token with the `journeys:read` scope
+/// (`viewer` takes any valid token) and sees only the token's workspace.
 #[derive(MergedObject, Default)]
 pub struct Query(
     ViewerQuery,
@@ -48,6 +50,11 @@ pub struct Query(
     ConnectorQuery,
 );
 
+/// Writes, confined to the token's workspace. Expected failures are errors
+/// with a stable `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT…), and
+/// a mutation that fails writes nothing. Each needs the `journeys:write`
+/// scope, except those whose description says they need `admin`, and the
+/// connector mutations, which need `connectors:manage`.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     AccountMutation,

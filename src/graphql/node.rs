@@ -19,7 +19,11 @@ use crate::touchpoints::Touchpoint;
 
 /// An object with a global id.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Opaque global id: pass it to `node` or `nodes`, or to any argument that takes this type's id."
+))]
 pub enum Node {
     Account(Account),
     Stakeholder(Stakeholder),
@@ -110,7 +114,11 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by its global id; NOT_FOUND when it is not in the token's workspace.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id of any type.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         match resolve(ctx, &id).await? {
             Some(node) => Ok(Some(node)),
             None => Err(ApiError::not_found("node").into()),
@@ -121,7 +129,7 @@ impl NodeQuery {
     async fn nodes(
         &self,
         ctx: &Context<'_>,
-        ids: Vec<ID>,
+        #[graphql(desc = "Up to 500 global ids, of any types.")] ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > 500 {
             return Err(ApiError::bad_input("at most 500 ids").into());

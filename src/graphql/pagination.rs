@@ -259,9 +259,17 @@ pub struct PageInfoFlags {
 /// Relay's page information.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct PageInfo {
+    /// Whether items follow this page. Exact when paging forward; when paging
+    /// backward it is true whenever `before` was given.
     pub has_next_page: bool,
+    /// Whether items precede this page. Exact when paging backward; when
+    /// paging forward it is true whenever `after` was given.
     pub has_previous_page: bool,
+    /// The cursor of the page's first item (pass it as `before` for the page
+    /// before); null when the page is empty.
     pub start_cursor: Option<String>,
+    /// The cursor of the page's last item (pass it as `after` for the next
+    /// page); null when the page is empty.
     pub end_cursor: Option<String>,
 }
 
@@ -306,8 +314,10 @@ macro_rules! connection {
             pub total: $crate::graphql::pagination::TotalCount,
         }
 
+        $(#[$doc])*
         #[async_graphql::Object]
         impl $conn {
+            /// The page's items in list order, each with its cursor.
             async fn edges(&self) -> &[$edge] {
                 &self.edges
             }
@@ -315,6 +325,8 @@ macro_rules! connection {
             async fn nodes(&self) -> Vec<&$node> {
                 self.edges.iter().map(|e| &e.node).collect()
             }
+            /// Whether more items lie before or after this page, and the
+            /// cursors to fetch them with.
             async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
                 &self.page_info
             }
@@ -324,9 +336,13 @@ macro_rules! connection {
             }
         }
 
+        /// One item of a page, with the cursor that points at it.
         #[derive(async_graphql::SimpleObject)]
         pub struct $edge {
+            /// An opaque position in this list and order; pass it as `after`
+            /// or `before` to page on from this item.
             pub cursor: String,
+            /// The item.
             pub node: $node,
         }
     };

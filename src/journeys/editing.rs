@@ -54,9 +54,12 @@ async fn find_stage(db: &impl ConnectionTrait, ws: Uuid, id: &ID) -> ApiResult<s
         .ok_or(ApiError::not_found("stage"))
 }
 
+/// A stage to add to a model.
 #[derive(InputObject)]
 pub struct AddStageInput {
+    /// The model to add it to.
     pub model_id: ID,
+    /// The new stage; its key must be new to the model, archived stages included.
     pub stage: StageInput,
     /// Where to insert it, from 0; at the end by default.
     pub position: Option<i32>,
@@ -65,31 +68,46 @@ pub struct AddStageInput {
 /// Changes to a stage; absent fields stay, `null` clears the target duration.
 #[derive(InputObject)]
 pub struct UpdateStageInput {
+    /// The stage to change; an archived stage is NOT_FOUND.
     pub id: ID,
+    /// A new display name, 1 to 200 characters.
     pub name: Option<String>,
+    /// A new owning team.
     pub owner_team: Option<OwnerTeam>,
+    /// A new target in seconds (positive), or `null` for no target.
     pub target_duration_seconds: MaybeUndefined<i32>,
+    /// A continuous phase (like Babcock-Jenkins' Advocate) runs beside the
+    /// sequence: its entry rules take an account in from any stage, and a
+    /// touchpoint for a stage beyond the furthest one reached takes it on.
     pub continuous: Option<bool>,
     /// Replaces the entry kinds; later touchpoints follow the new rules.
     pub entry_kinds: Option<Vec<String>>,
+    /// Replaces the entry channels; later touchpoints follow the new rules.
     pub entry_channels: Option<Vec<Channel>>,
 }
 
+/// A new order for a model's stages.
 #[derive(InputObject)]
 pub struct ReorderStagesInput {
+    /// The model whose stages to reorder.
     pub model_id: ID,
     /// Every active stage of the model, once, in the new order.
     pub stage_ids: Vec<ID>,
 }
 
+/// The stage to remove.
 #[derive(InputObject)]
 pub struct RemoveStageInput {
+    /// The stage's global id; the model must keep at least one other stage.
     pub id: ID,
 }
 
+/// A stage after a change, with its model.
 #[derive(SimpleObject)]
 pub struct StagePayload {
+    /// The stage as saved.
     pub stage: Stage,
+    /// The model it belongs to.
     pub journey_model: JourneyModel,
 }
 
@@ -113,7 +131,7 @@ impl StageEditingMutation {
     async fn add_stage(
         &self,
         ctx: &Context<'_>,
-        input: AddStageInput,
+        #[graphql(desc = "The model, the new stage and where to put it.")] input: AddStageInput,
     ) -> async_graphql::Result<StagePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
@@ -198,7 +216,7 @@ impl StageEditingMutation {
     async fn update_stage(
         &self,
         ctx: &Context<'_>,
-        input: UpdateStageInput,
+        #[graphql(desc = "The stage and the fields to change.")] input: UpdateStageInput,
     ) -> async_graphql::Result<StagePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
@@ -249,7 +267,7 @@ impl StageEditingMutation {
     async fn reorder_stages(
         &self,
         ctx: &Context<'_>,
-        input: ReorderStagesInput,
+        #[graphql(desc = "The model and its stages in the new order.")] input: ReorderStagesInput,
     ) -> async_graphql::Result<super::JourneyModelPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
@@ -291,7 +309,7 @@ impl StageEditingMutation {
     async fn remove_stage(
         &self,
         ctx: &Context<'_>,
-        input: RemoveStageInput,
+        #[graphql(desc = "The stage to remove.")] input: RemoveStageInput,
     ) -> async_graphql::Result<StagePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;

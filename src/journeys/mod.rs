@@ -485,14 +485,19 @@ pub async fn create_from_template(
 /// A journey model: the ordered stages an account moves through.
 pub struct JourneyModel(pub journey_model::Model);
 
+/// A journey model: the ordered stages an account moves through, built from a
+/// template or custom. A workspace can run several side by side.
 #[Object]
 impl JourneyModel {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::JourneyModel, self.0.id)
     }
+    /// The model's name, 1 to 200 characters.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The template it was created from, or CUSTOM.
     async fn template(&self) -> JourneyTemplate {
         self.0.template.into()
     }
@@ -508,6 +513,7 @@ impl JourneyModel {
     async fn is_default(&self) -> bool {
         self.0.is_default
     }
+    /// When the model was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -515,7 +521,11 @@ impl JourneyModel {
     async fn stages(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] include_archived: bool,
+        #[graphql(
+            default,
+            desc = "Also list removed (archived) stages, which accounts' history may still name."
+        )]
+        include_archived: bool,
     ) -> async_graphql::Result<Vec<Stage>> {
         let rows = request(ctx)
             .loader
@@ -534,8 +544,11 @@ impl JourneyModel {
 /// One stage of a journey model.
 pub struct Stage(pub stage::Model);
 
+/// One stage of a journey model, owned by one team, with the rules that move
+/// accounts into it and the time they should take to move on.
 #[Object]
 impl Stage {
+    /// Opaque global id; resolves with `node`.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Stage, self.0.id)
     }
@@ -543,9 +556,12 @@ impl Stage {
     async fn key(&self) -> &str {
         &self.0.key
     }
+    /// The display name, 1 to 200 characters.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Its place in the model's order, from 0. An archived stage keeps the
+    /// position it last had.
     async fn position(&self) -> i32 {
         self.0.position
     }
@@ -559,7 +575,9 @@ impl Stage {
             .target_duration_secs
             .map(|s| i32::try_from(s).unwrap_or(i32::MAX))
     }
-    /// A continuous phase runs beside the others.
+    /// A continuous phase (like Babcock-Jenkins' Advocate) runs beside the
+    /// sequence: its entry rules take an account in from any stage, and a
+    /// touchpoint for a stage beyond the furthest one reached takes it on.
     async fn continuous(&self) -> bool {
         self.0.continuous
     }
@@ -585,27 +603,39 @@ impl Stage {
     }
 }
 
-/// A stage of a CUSTOM model.
+/// A stage of a CUSTOM model, or one to add to a model with `addStage`.
 #[derive(InputObject)]
 pub struct StageInput {
+    /// Unique within the model: 1 to 64 of a-z, 0-9 and `_`.
     pub key: String,
+    /// The display name, 1 to 200 characters.
     pub name: String,
+    /// The team that owns accounts in this stage.
     pub owner_team: OwnerTeam,
+    /// How long an account should stay, in seconds (positive), before it
+    /// counts as stalled; no target when left out.
     pub target_duration_seconds: Option<i32>,
+    /// A continuous phase (like Babcock-Jenkins' Advocate) runs beside the
+    /// sequence: its entry rules take an account in from any stage, and a
+    /// touchpoint for a stage beyond the furthest one reached takes it on.
     #[graphql(default)]
     pub continuous: bool,
     /// The key of the phase this stage sits under.
     pub parent_key: Option<String>,
+    /// Touchpoint kinds that move an account into this stage.
     #[graphql(default)]
     pub entry_kinds: Vec<String>,
+    /// Touchpoint channels that move an account into this stage.
     #[graphql(default)]
     pub entry_channels: Vec<Channel>,
 }
 
+/// A new journey model.
 #[derive(InputObject)]
 pub struct CreateJourneyModelInput {
     /// Defaults to the template's name.
     pub name: Option<String>,
+    /// A built-in template, or CUSTOM with `stages`.
     pub template: JourneyTemplate,
     /// Required for CUSTOM, refused otherwise.
     pub stages: Option<Vec<StageInput>>,
@@ -616,8 +646,10 @@ pub struct CreateJourneyModelInput {
     pub loop_to_stage_key: Option<String>,
 }
 
+/// A journey model after a change.
 #[derive(SimpleObject)]
 pub struct JourneyModelPayload {
+    /// The model, with its stages as they are now.
     pub journey_model: JourneyModel,
 }
 
@@ -652,10 +684,11 @@ impl JourneyQuery {
         Ok(rows.into_iter().map(JourneyModel).collect())
     }
 
+    /// One journey model; NOT_FOUND when it is not in the token's workspace.
     async fn journey_model(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The model's global id.")] id: ID,
     ) -> async_graphql::Result<Option<JourneyModel>> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
@@ -674,6 +707,7 @@ impl JourneyMutation {
     async fn create_journey_model(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The template, or the custom stages, and a name.")]
         input: CreateJourneyModelInput,
     ) -> async_graphql::Result<JourneyModelPayload> {
         let rc = request(ctx);

@@ -92,11 +92,16 @@ impl Journey {
     }
 }
 
+/// An account's unified journey through one model: where it is now, each
+/// stage with when it entered and left, every move, and a cross-source
+/// timeline of its touchpoints.
 #[Object]
 impl Journey {
+    /// The account travelling.
     async fn account(&self) -> Account {
         Account(self.account.clone())
     }
+    /// The journey model followed.
     async fn model(&self) -> JourneyModel {
         JourneyModel(self.model.clone())
     }
@@ -148,10 +153,23 @@ impl Journey {
     async fn timeline(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The order by `occurredAt`; OLDEST_FIRST when left out.")]
         order_by: Option<TouchpointOrder>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<TouchpointConnection> {
         let base = touchpoint::Entity::find()
@@ -178,8 +196,10 @@ pub struct JourneyStage {
     current: bool,
 }
 
+/// One stage of an account's journey, with the account's latest visit of it.
 #[Object]
 impl JourneyStage {
+    /// The model's stage.
     async fn stage(&self) -> Stage {
         Stage(self.stage.clone())
     }
@@ -202,9 +222,21 @@ impl JourneyStage {
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<TouchpointConnection> {
         let mut base = touchpoint::Entity::find()
@@ -230,18 +262,23 @@ pub struct StageTransition {
     to: Option<Stage>,
 }
 
+/// One move of an account from one stage of a model to another.
 #[Object]
 impl StageTransition {
     /// Null for the account's first move.
     async fn from(&self) -> Option<&Stage> {
         self.from.as_ref()
     }
+    /// The stage the account moved into.
     async fn to(&self) -> Option<&Stage> {
         self.to.as_ref()
     }
+    /// When the move happened (UTC): the causing touchpoint's time, or when a
+    /// person made it.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.transition.occurred_at
     }
+    /// Whether a touchpoint or a person caused the move.
     async fn cause(&self) -> TransitionCause {
         self.transition.cause.into()
     }
@@ -276,7 +313,10 @@ impl ProgressionQuery {
     async fn journey(
         &self,
         ctx: &Context<'_>,
-        account_id: ID,
+        #[graphql(desc = "The account whose journey to show.")] account_id: ID,
+        #[graphql(
+            desc = "The journey model to follow; the workspace's default model when left out."
+        )]
         model_id: Option<ID>,
     ) -> async_graphql::Result<Journey> {
         let rc = request(ctx);
@@ -291,18 +331,23 @@ impl ProgressionQuery {
     }
 }
 
+/// A manual move of an account.
 #[derive(InputObject)]
 pub struct MoveAccountToStageInput {
+    /// The account to move.
     pub account_id: ID,
     /// The stage to move to; it names its model.
     pub stage_id: ID,
-    /// Why: kept on the transition for the record.
+    /// Why, 1 to 1,000 characters: kept on the transition for the record.
     pub reason: String,
 }
 
+/// The result of a manual move.
 #[derive(SimpleObject)]
 pub struct MoveAccountToStagePayload {
+    /// The move just recorded.
     pub transition: StageTransition,
+    /// The account's journey through the stage's model, after the move.
     pub journey: Journey,
 }
 
@@ -316,6 +361,7 @@ impl ProgressionMutation {
     async fn move_account_to_stage(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The account, the stage to move it to and why.")]
         input: MoveAccountToStageInput,
     ) -> async_graphql::Result<MoveAccountToStagePayload> {
         let rc = request(ctx);
