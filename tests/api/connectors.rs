@@ -80,7 +80,7 @@ pub fn export_page(tickets: Vec<Value>, users: Vec<Value>, after: &str, end: boo
     })
 }
 
-const EXPORT: &str = "/api/v2/incremental/tickets/cursor";
+pub const EXPORT: &str = "/api/v2/incremental/tickets/cursor";
 const RATINGS: &str = "/api/v2/satisfaction_ratings";
 
 /// Three export pages: two tickets; a repeat of the second and a solved
@@ -122,7 +122,7 @@ async fn zendesk(server: &MockServer) {
     no_ratings(server).await;
 }
 
-async fn no_ratings(server: &MockServer) {
+pub async fn no_ratings(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path(RATINGS))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -849,4 +849,424 @@ async fn journeys_sync_runs_one_sync_in_the_foreground() {
     let data = app.ok(&token, RUNS, json!({ "id": id })).await;
     assert_eq!(data["syncRuns"]["nodes"][0]["trigger"], "CLI");
     assert_eq!(external_ids(&app, &token, "zendesk").await.len(), 4);
+}
+
+/// An organisation as the export sideloads it (`include=organizations`), the
+/// documented `OrganizationObject`.
+fn organization(id: u64, name: &str, domains: &[&str]) -> Value {
+    json!({
+        "id": id,
+        "url": format!("https://acme.zendesk.com/api/v2/organizations/{id}.json"),
+        "name": name,
+        "domain_names": domains,
+        "details": "",
+        "notes": "",
+        "external_id": null,
+        "group_id": null,
+        "shared_tickets": false,
+        "shared_comments": false,
+        "tags": [],
+        "organization_fields": {},
+        "created_at": "2026-01-10T08:00:00Z",
+        "updated_at": "2026-01-10T08:00:00Z",
+    })
+}
+
+/// A ticket or user of `ticket`/`user`, moved to organisation `org`.
+fn in_org(mut value: Value, org: u64) -> Value {
+    value["organization_id"] = json!(org);
+    value
+}
+
+/// Answers the export request made with `cursor` (the first, when `None`).
+async fn mount_export(server: &MockServer, cursor: Option<&str>, body: Value) {
+    let mock = Mock::given(method("GET")).and(path(EXPORT));
+    let mock = match cursor {
+        None => mock.and(query_param_is_missing("cursor")),
+        Some(c) => mock.and(query_param("cursor", c)),
+    };
+    mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+/// Every touchpoint of `source`, in `externalId` order.
+async fn touchpoints_by_id(app: &TestApp, token: &str, source: &str) -> Vec<Value> {
+    let data = app
+        .ok(
+            token,
+            r#"query($s: String!) { touchpoints(filter: {source: $s}, first: 100) { nodes {
+                externalId kind score properties updatedAt
+                stakeholder { id name } account { id name } } } }"#,
+            json!({ "s": source }),
+        )
+        .await;
+    let mut nodes = data["touchpoints"]["nodes"].as_array().unwrap().clone();
+    nodes.sort_by_key(|t| t["externalId"].as_str().unwrap().to_owned());
+    nodes
+}
+
+#[tokio::test]
+async fn tickets_land_in_their_organisations_account_when_no_email_domain_matches() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    create_account(&app, &token, "Acme", &["acme.example"]).await;
+    // An account named like one organisation (in another case), with no domains.
+    let initech = create_account(&app, &token, "INITECH", &[]).await;
+    // No requester's email domain belongs to any account.
+    let carol = in_org(user(601, "Carol Reyes", "carol@mail.example"), 7001);
+    let dan = in_org(user(602, "Dan Oyelaran", "dan@initech-corp.example"), 7002);
+    let mut first = export_page(
+        vec![
+            in_org(ticket(11, "open", 601, 2), 7001),
+            in_org(ticket(12, "open", 602, 3), 7002),
+        ],
+        vec![carol, dan],
+        "c1",
+        false,
+    );
+    first["organizations"] = json!([
+        organization(7001, "Globex Corporation", &["globex.example"]),
+        organization(7002, "Initech", &["initech.example"]),
+    ]);
+    mount_export(&server, None, first).await;
+    // The next page names organisation 7001 by id alone: no sideload, and a
+    // requester at yet another domain.
+    let eve = in_org(user(603, "Eve Ito", "eve@elsewhere.example"), 7001);
+    let second = export_page(
+        vec![in_org(ticket(13, "new", 603, 4), 7001)],
+        vec![eve],
+        "c2",
+        true,
+    );
+    mount_export(&server, Some("c1"), second).await;
+    no_ratings(&server).await;
+    let id = create(&app, &token, zendesk_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let run = sync(&app, &token, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    // Two export pages and the empty ratings list.
+    assert_eq!(counts(&run), [3, 3, 0, 0, 0, 3], "{run}");
+
+    // An organisation with no account of its name makes one, named as Zendesk
+    // has it; one whose name an account has (in any case) lands there.
+    let data = app
+        .ok(
+            &token,
+            "{ accounts(first: 10) { totalCount nodes { id name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["accounts"]["totalCount"], 3, "{data}");
+    let mut names: Vec<&str> = data["accounts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Acme", "Globex Corporation", "INITECH"]);
+
+    let tickets = touchpoints_by_id(&app, &token, "zendesk").await;
+    let placed: Vec<(&str, &str, &str)> = tickets
+        .iter()
+        .map(|t| {
+            (
+                t["externalId"].as_str().unwrap(),
+                t["stakeholder"]["name"].as_str().unwrap(),
+                t["account"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("ticket:11:opened", "Carol Reyes", "Globex Corporation"),
+            ("ticket:12:opened", "Dan Oyelaran", "INITECH"),
+            // Organisation 7001 is now mapped: its id alone finds the account.
+            ("ticket:13:opened", "Eve Ito", "Globex Corporation"),
+        ]
+    );
+    assert_eq!(tickets[1]["account"]["id"], initech.as_str());
+    assert_eq!(tickets[0]["account"]["id"], tickets[2]["account"]["id"]);
+
+    // The requesters joined those accounts, and nobody joined Acme.
+    let data = app
+        .ok(
+            &token,
+            "{ stakeholders(first: 10) { nodes { name accounts(first: 5) { nodes { name } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut people: Vec<(String, Value)> = data["stakeholders"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["accounts"]["nodes"].clone(),
+            )
+        })
+        .collect();
+    people.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        people,
+        [
+            (
+                "Carol Reyes".to_owned(),
+                json!([{ "name": "Globex Corporation" }])
+            ),
+            ("Dan Oyelaran".to_owned(), json!([{ "name": "INITECH" }])),
+            (
+                "Eve Ito".to_owned(),
+                json!([{ "name": "Globex Corporation" }])
+            ),
+        ]
+    );
+}
+
+/// A satisfaction rating, as the documented `SatisfactionRatingObject` has one.
+fn rating(id: u64, score: &str, ticket: u64, requester: u64, at: &str) -> Value {
+    json!({
+        "id": id,
+        "url": format!("https://acme.zendesk.com/api/v2/satisfaction_ratings/{id}.json"),
+        "assignee_id": 135,
+        "group_id": 44,
+        "requester_id": requester,
+        "ticket_id": ticket,
+        "score": score,
+        "comment": if score == "good" { "Quick and kind" } else { "" },
+        "reason": null,
+        "created_at": at,
+        "updated_at": at,
+    })
+}
+
+/// A cursor-paginated page of ratings; `after` when there are more.
+fn ratings_page(ratings: Vec<Value>, after: Option<&str>) -> Value {
+    json!({
+        "satisfaction_ratings": ratings,
+        "meta": { "has_more": after.is_some(), "after_cursor": after, "before_cursor": null },
+        "links": {
+            "prev": null,
+            "next": after.map(|a| format!("https://acme.zendesk.com/api/v2/satisfaction_ratings.json?page%5Bafter%5D={a}&page%5Bsize%5D=100")),
+        },
+    })
+}
+
+#[tokio::test]
+async fn satisfaction_ratings_are_recorded_scored_one_for_good_and_zero_for_bad() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    create_account(&app, &token, "Acme", &["acme.example"]).await;
+    let ana = user(501, "Ana Souza", "ana@acme.example");
+    let ben = user(502, "Ben Ode", "ben@acme.example");
+    mount_export(
+        &server,
+        None,
+        export_page(
+            vec![ticket(1, "solved", 501, 2), ticket(2, "closed", 502, 3)],
+            vec![ana, ben],
+            "c1",
+            true,
+        ),
+    )
+    .await;
+    mount_export(&server, Some("c1"), export_page(vec![], vec![], "c1", true)).await;
+    // Two pages of ratings: Ana's good one and a survey still unanswered, then
+    // Ben's bad one.
+    Mock::given(method("GET"))
+        .and(path(RATINGS))
+        .and(query_param_is_missing("page[after]"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ratings_page(
+            vec![
+                rating(7001, "good", 1, 501, "2026-03-05T10:00:00Z"),
+                rating(7003, "offered", 2, 502, "2026-03-05T11:00:00Z"),
+            ],
+            Some("r1"),
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(RATINGS))
+        .and(query_param("page[after]", "r1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ratings_page(
+            vec![rating(7002, "bad", 2, 502, "2026-03-06T10:00:00Z")],
+            None,
+        )))
+        .mount(&server)
+        .await;
+    let id = create(&app, &token, zendesk_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let run = sync(&app, &token, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    // The export page (two tickets opened and solved), then one rating per
+    // ratings page: the offered survey is no rating yet.
+    assert_eq!(counts(&run), [6, 6, 0, 0, 0, 3], "{run}");
+
+    let data = app
+        .ok(
+            &token,
+            r#"{ touchpoints(filter: {source: "zendesk", kinds: ["satisfaction.rated"]}, first: 10) {
+                totalCount nodes { externalId channel score title properties occurredAt
+                                   stakeholder { name email } account { name } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["touchpoints"]["totalCount"], 2, "{data}");
+    let mut ratings = data["touchpoints"]["nodes"].as_array().unwrap().clone();
+    ratings.sort_by_key(|t| t["externalId"].as_str().unwrap().to_owned());
+    let seen: Vec<(&str, Option<f64>, &str, &str)> = ratings
+        .iter()
+        .map(|t| {
+            (
+                t["externalId"].as_str().unwrap(),
+                t["score"].as_f64(),
+                t["properties"]["rating"].as_str().unwrap(),
+                t["stakeholder"]["email"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("satisfaction:7001", Some(1.0), "good", "ana@acme.example"),
+            ("satisfaction:7002", Some(0.0), "bad", "ben@acme.example"),
+        ]
+    );
+    assert_eq!(ratings[0]["channel"], "SUPPORT");
+    assert_eq!(ratings[0]["title"], "Rated good");
+    assert_eq!(ratings[0]["properties"]["ticket_id"], 1);
+    assert_eq!(ratings[1]["occurredAt"], "2026-03-06T10:00:00+00:00");
+    assert_eq!(ratings[1]["account"]["name"], "Acme");
+    // The tickets themselves carry no score.
+    let tickets = touchpoints_by_id(&app, &token, "zendesk").await;
+    let unscored = tickets
+        .iter()
+        .filter(|t| t["kind"] != "satisfaction.rated")
+        .all(|t| t["score"].is_null());
+    assert!(unscored, "{tickets:?}");
+
+    // CSAT scores are not NPS answers.
+    let nps = app
+        .ok(
+            &token,
+            r#"{ nps(from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z") { score responses detractors } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        nps["nps"],
+        json!({ "score": null, "responses": 0, "detractors": 0 })
+    );
+
+    // The next poll reads the same ratings again: nothing changes.
+    let again = sync(&app, &token, &id).await;
+    assert_eq!(again["status"], "SUCCEEDED", "{again}");
+    assert_eq!(counts(&again), [2, 0, 0, 2, 0, 3], "{again}");
+}
+
+/// Every connector row, in any workspace.
+async fn connector_rows(app: &TestApp) -> i64 {
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM connectors",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_connector_input_writes_no_row() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+
+    // A config value of the wrong type. (That the message names the field is
+    // `a_config_value_of_the_wrong_type_is_refused_naming_it`.)
+    let mut input = zendesk_input(&server);
+    input["config"]["export_requests_per_minute"] = json!("ten");
+    let body = app.gql(&token, CREATE, json!({ "input": input })).await;
+    assert_code(&body, "BAD_USER_INPUT");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("config.export_requests_per_minute: "),
+        "{body}"
+    );
+
+    // A required secret left out.
+    let mut input = zendesk_input(&server);
+    input["secrets"]
+        .as_object_mut()
+        .unwrap()
+        .remove("api_token");
+    let body = app.gql(&token, CREATE, json!({ "input": input })).await;
+    assert_code(&body, "BAD_USER_INPUT");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("secrets: ") && message.contains("`api_token`"),
+        "{body}"
+    );
+
+    let data = app
+        .ok(
+            &token,
+            "{ connectors(first: 10) { totalCount nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["connectors"],
+        json!({ "totalCount": 0, "nodes": [] }),
+        "{data}"
+    );
+    assert_eq!(connector_rows(&app).await, 0);
+    // The same input, put right, is accepted: the refusals were about the field.
+    create(&app, &token, zendesk_input(&server)).await;
+    let data = app
+        .ok(
+            &token,
+            "{ connectors(first: 10) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["connectors"]["totalCount"], 1);
+    assert_eq!(connector_rows(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_config_value_of_the_wrong_type_is_refused_naming_it() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    for (field, wrong) in [
+        ("export_requests_per_minute", json!("ten")),
+        ("base_url", json!(42)),
+        ("start_time", json!("yesterday")),
+    ] {
+        let mut input = zendesk_input(&server);
+        input["config"][field] = wrong;
+        let body = app.gql(&token, CREATE, json!({ "input": input })).await;
+        assert_code(&body, "BAD_USER_INPUT");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{field}: {body}");
+    }
+    assert_eq!(connector_rows(&app).await, 0);
 }

@@ -104,8 +104,9 @@ pub struct Touchpoint {
     pub title: Option<String>,
     pub body: Option<String>,
     pub url: Option<String>,
-    /// A rating on the touchpoint, when the vendor has one (0–10 for NPS-like
-    /// answers); other scores go in `properties`.
+    /// A rating on the touchpoint, when the vendor has one: 0–10 for NPS-like
+    /// answers, 1 (good) or 0 (bad) for CSAT; the vendor's own wording goes in
+    /// `properties`.
     pub score: Option<i32>,
     /// Vendor facts worth keeping (JSON object), e.g. `{"minutes": 42}`.
     pub properties: serde_json::Map<String, serde_json::Value>,

@@ -66,7 +66,13 @@ impl<C: Connector> Plugin for PluginOf<C> {
         secrets: &Value,
         http: HttpClient,
     ) -> Result<Box<dyn DynConnector>, String> {
-        let config = C::Config::deserialize(config).map_err(|e| format!("config: {e}"))?;
+        // The path names the setting: `config.schedule: invalid type…`.
+        let config: C::Config = serde_path_to_error::deserialize(config).map_err(|e| {
+            match e.path().to_string().as_str() {
+                "." => format!("config: {}", e.inner()),
+                path => format!("config.{path}: {}", e.inner()),
+            }
+        })?;
         let secrets = C::Secrets::deserialize(secrets).map_err(|e| {
             // serde's type errors quote the value; a secret's must not be.
             let message = e.to_string();

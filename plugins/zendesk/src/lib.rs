@@ -23,8 +23,11 @@
 //!   it to that update.)
 //! - `satisfaction.rated`, external id `satisfaction:{id}`, for ratings scored
 //!   good or bad (`GET /api/v2/satisfaction_ratings`), at the rating's
-//!   `updated_at` (when it was given), with `rating`, `comment` and
-//!   `ticket_id` as properties and the requester by Zendesk user id.
+//!   `updated_at` (when it was given), scored 1 for good and 0 for bad (so
+//!   the mean score is the CSAT share), with `rating`, `comment` and
+//!   `ticket_id` as properties and the requester by Zendesk user id. Ratings
+//!   come only from this pull: no webhook event this connector handles
+//!   carries one.
 //!
 //! **Cursor** (see [`Cursor`]): a run reads the export until `end_of_stream`,
 //! then one pass over the ratings, one batch per page. The export's

@@ -154,14 +154,19 @@ pub fn from_export(
 
 /// `satisfaction.rated`, external id `satisfaction:{id}`, for a rating scored
 /// good or bad (offered and unoffered surveys are not ratings yet), at the
-/// time it was given.
+/// time it was given. Its `score` is 1 for good and 0 for bad, so the mean
+/// score of a set of ratings is their CSAT (the share rated good); the rating
+/// itself stays in `properties.rating`. CSAT is not NPS: NPS analytics read
+/// only `nps.responded` touchpoints.
 pub fn from_rating(rating: &wire::Rating) -> Option<Touchpoint> {
-    let score = rating.score.to_ascii_lowercase();
-    if score != "good" && score != "bad" {
-        return None;
-    }
+    let given = rating.score.to_ascii_lowercase();
+    let score = match given.as_str() {
+        "good" => 1,
+        "bad" => 0,
+        _ => return None,
+    };
     let mut properties = Map::new();
-    properties.insert("rating".into(), json!(score));
+    properties.insert("rating".into(), json!(given));
     if let Some(comment) = &rating.comment {
         properties.insert("comment".into(), json!(comment));
     }
@@ -173,10 +178,10 @@ pub fn from_rating(rating: &wire::Rating) -> Option<Touchpoint> {
         kind: "satisfaction.rated".into(),
         channel: Channel::Support,
         occurred_at: rating.updated_at.unwrap_or(rating.created_at),
-        title: Some(format!("Rated {score}")),
+        title: Some(format!("Rated {given}")),
         body: rating.comment.clone().filter(|c| !c.is_empty()),
         url: None,
-        score: None,
+        score: Some(score),
         properties,
         person: PersonHint {
             zendesk_user_id: rating.requester_id.map(|id| id.to_string()),

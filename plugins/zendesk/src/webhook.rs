@@ -10,6 +10,10 @@
 //! solved or closed makes `ticket.solved`. Both carry the same external ids as
 //! the export's. The payload names the requester only by id. Other events are
 //! accepted and make nothing.
+//!
+//! Satisfaction ratings never arrive here: no ticket event type is a rating
+//! and a ticket event's `detail` carries no `satisfaction_rating`, so
+//! `satisfaction.rated` (and its score) comes only from the ratings pull.
 
 use base64::Engine;
 use chrono::{DateTime, Utc};

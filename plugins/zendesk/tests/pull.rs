@@ -195,7 +195,7 @@ async fn a_sync_reads_every_export_page_then_the_ratings() {
             title: Some("Rated good".into()),
             body: Some("Awesome support!".into()),
             url: None,
-            score: None,
+            score: Some(1),
             properties: props(json!({
                 "rating": "good", "comment": "Awesome support!", "ticket_id": 102
             })),
@@ -207,6 +207,7 @@ async fn a_sync_reads_every_export_page_then_the_ratings() {
         }
     );
     assert_eq!(run.touchpoints[6].title.as_deref(), Some("Rated bad"));
+    assert_eq!(run.touchpoints[6].score, Some(0), "bad is 0, good is 1");
     assert_eq!(run.touchpoints[6].body, None, "an empty comment is no body");
     assert_eq!(
         run.touchpoints[6].properties,
@@ -597,6 +598,11 @@ async fn a_survey_awaiting_its_answer_is_read_again_until_answered() {
         second.touchpoints[0].occurred_at.timestamp(),
         answered_at.timestamp(),
         "a rating counts from when it was given"
+    );
+    assert_eq!(
+        (second.touchpoints[0].score, second.touchpoints[1].score),
+        (Some(0), Some(1)),
+        "the answered survey is scored as it was rated"
     );
     assert_eq!(second.cursor.ratings.since, Some(rated_at.timestamp()));
 }
