@@ -1,5 +1,5 @@
 //! `journeys sync <connector-id>`: one run in the foreground, with a progress
-//! line per batch and a summary.
+//! line per batch and a summary; Ctrl-C cancels it at a batch boundary.
 
 use std::sync::Arc;
 
@@ -76,6 +76,17 @@ pub async fn sync_once(
             ids::encode(NodeType::SyncRun, run.id).0
         )));
     }
+    // Ctrl-C ends the run at its next batch boundary, as CANCELLED, rather
+    // than leaving it RUNNING until its lease lapses.
+    let interrupt = {
+        let runtime = Arc::clone(&runtime);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: stopping after the current batch");
+                runtime.stop();
+            }
+        })
+    };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message(format!("syncing {} ({})", connector.name, connector.kind));
     let finished = runtime
@@ -87,6 +98,7 @@ pub async fn sync_once(
             bar.tick();
         })
         .await?;
+    interrupt.abort();
     bar.finish_and_clear();
     Ok(Report(finished))
 }

@@ -7,9 +7,11 @@
 //! - A batch's touchpoints, the connector's cursor after it, and the run's
 //!   counts are written in one transaction: a crash loses no batch it saved
 //!   and the next run resumes after the last one.
-//! - A RUNNING run holds a lease; each batch renews it, and a batch is saved
-//!   only while the run is still RUNNING, so a run taken over after its lease
-//!   lapsed cannot write behind the new one's back.
+//! - A RUNNING run holds a lease, renewed while it pulls and with each batch;
+//!   a batch is saved only while the run is still RUNNING, so a run taken over
+//!   after its lease lapsed cannot write behind the new one's back. A QUEUED
+//!   run older than a lease (its instance stopped before starting it) is
+//!   closed and replaced as well, so no connector stays blocked.
 //! - A shutdown stops runs at a batch boundary, as CANCELLED.
 
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use entity::{connector, sync_run};
 use journeys_plugin_sdk::{Batch, HttpClient, PullError, RetryPolicy};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
     SqlErr,
 };
 use tokio::sync::watch;
@@ -37,8 +39,9 @@ use crate::{db, time, touchpoints};
 pub struct SyncSettings {
     /// Retries and timeouts of the plugins' HTTP calls.
     pub retry: RetryPolicy,
-    /// How long a running run may go without saving a batch before another
-    /// instance may take it for abandoned. Longer than the longest pull.
+    /// How long a run may go without renewing its lease before another
+    /// instance may take it for abandoned. A live run renews it every third of
+    /// this while it pulls, and with each batch it saves.
     pub lease: Duration,
     /// How often the scheduler looks for connectors that are due.
     pub tick: Duration,
@@ -140,12 +143,9 @@ impl SyncRuntime {
                         // Finished between our insert and our look: try again.
                         continue;
                     };
-                    let abandoned = active.status == SyncStatus::Running
-                        && active.lease_expires_at.is_some_and(|t| t < now);
-                    if !abandoned {
+                    let Some(message) = self.abandoned(&active, now) else {
                         return Ok((active, false));
-                    }
-                    let message = "abandoned: the instance running it stopped; the next run resumes from its last batch";
+                    };
                     self.finish(active.id, SyncStatus::Failed, Some(("ABANDONED", message)))
                         .await?;
                 }
@@ -155,6 +155,19 @@ impl SyncRuntime {
         Err(ApiError::Conflict(
             "the connector's runs changed while queueing; try again".into(),
         ))
+    }
+
+    /// Why an active run is taken for abandoned, if it is.
+    fn abandoned(&self, run: &sync_run::Model, now: DateTime<Utc>) -> Option<&'static str> {
+        match run.status {
+            SyncStatus::Running if run.lease_expires_at.is_some_and(|t| t < now) => Some(
+                "abandoned: the instance running it stopped; the next run resumes from its last batch",
+            ),
+            SyncStatus::Queued if self.lease_from(run.queued_at) < now => {
+                Some("abandoned: the instance that queued it stopped before starting it")
+            }
+            _ => None,
+        }
     }
 
     async fn active_run(&self, connector: Uuid) -> ApiResult<Option<sync_run::Model>> {
@@ -269,6 +282,7 @@ impl SyncRuntime {
             let batch = tokio::select! {
                 batch = instance.pull(cursor.as_ref()) => batch?,
                 _ = stopping.wait_for(|stop| *stop) => return Ok(SyncStatus::Cancelled),
+                lost = self.keep_lease(run_id) => return Err(lost),
             };
             let saved = self.save_retrying(&connector, run_id, &batch).await?;
             progress(&saved);
@@ -276,6 +290,33 @@ impl SyncRuntime {
                 return Ok(SyncStatus::Succeeded);
             }
             cursor = Some(batch.cursor);
+        }
+    }
+
+    /// Renews the run's lease every third of its length, for as long as it is
+    /// polled (a pull may wait out long rate limits); returns only when the run
+    /// is no longer ours.
+    async fn keep_lease(&self, run_id: Uuid) -> RunError {
+        let every = self.settings.lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            let renewed = sync_run::Entity::update_many()
+                .col_expr(
+                    sync_run::Column::LeaseExpiresAt,
+                    Expr::value(self.lease_from(time::now())),
+                )
+                .filter(sync_run::Column::Id.eq(run_id))
+                .filter(sync_run::Column::Status.eq(SyncStatus::Running))
+                .exec(&self.db)
+                .await;
+            match renewed {
+                Ok(r) if r.rows_affected == 1 => {}
+                Ok(_) => return RunError::LostLease,
+                // The next renewal or the batch's save tries again.
+                Err(e) => {
+                    tracing::warn!(run = %run_id, error = %e, "could not renew the run's lease")
+                }
+            }
         }
     }
 
@@ -450,32 +491,40 @@ impl SyncRuntime {
             return Ok(());
         }
         let ids: Vec<Uuid> = scheduled.iter().map(|c| c.id).collect();
-        // Each connector's newest run: runs are keyed by time-ordered ids.
-        let runs = sync_run::Entity::find()
+        let last_queued: std::collections::HashMap<Uuid, DateTime<Utc>> = sync_run::Entity::find()
+            .select_only()
+            .column(sync_run::Column::ConnectorId)
+            .column_as(sync_run::Column::QueuedAt.max(), "last_queued")
             .filter(sync_run::Column::ConnectorId.is_in(ids))
-            .order_by_asc(sync_run::Column::Id)
+            .group_by(sync_run::Column::ConnectorId)
+            .into_tuple::<(Uuid, DateTime<Utc>)>()
             .all(&self.db)
-            .await?;
-        let mut last_queued = std::collections::HashMap::new();
-        for run in runs {
-            last_queued.insert(run.connector_id, run.queued_at);
-        }
+            .await?
+            .into_iter()
+            .collect();
         let now = time::now();
         for connector in scheduled {
             let every = chrono::Duration::seconds(connector.schedule_seconds.unwrap_or(0).into());
             let due = last_queued
                 .get(&connector.id)
                 .is_none_or(|queued| *queued + every <= now);
-            if due {
-                self.trigger(&connector, SyncTrigger::Schedule).await?;
+            if due && let Err(e) = self.trigger(&connector, SyncTrigger::Schedule).await {
+                // One connector's trouble does not hold up the others.
+                tracing::error!(connector = %connector.id, error = ?e, "could not queue a scheduled run");
             }
         }
         Ok(())
     }
 
-    /// Stops the scheduler and lets every run stop at its next batch boundary.
-    pub async fn shutdown(&self) {
+    /// Asks the scheduler and every run to stop, runs at their next batch
+    /// boundary (as CANCELLED); returns at once.
+    pub fn stop(&self) {
         self.stopping.send_replace(true);
+    }
+
+    /// [`SyncRuntime::stop`], then waits for the runs to end.
+    pub async fn shutdown(&self) {
+        self.stop();
         self.tasks.close();
         self.tasks.wait().await;
     }

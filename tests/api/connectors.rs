@@ -17,7 +17,9 @@ use sea_orm::{ActiveModelTrait, Set};
 
 use crate::helpers::{
     TestApp, assert_code, create_account, quick_sync, spawn_app, spawn_app_with_sync, spawn_pair,
+    spawn_pair_with,
 };
+use journeys::connectors::sync::SyncSettings;
 
 const CREATE: &str = "mutation($input: CreateConnectorInput!) {
   createConnector(input: $input) { id kind name config secretNames scheduleSeconds enabled webhookPath lastRun { id } }
@@ -761,7 +763,58 @@ async fn two_instances_on_one_database_make_one_run() {
 }
 
 #[tokio::test]
+async fn a_long_pull_keeps_its_lease() {
+    // A lease of 600 ms and a page that takes 2 s: without renewals while it
+    // pulls, the second instance would take the run for abandoned.
+    let settings = SyncSettings {
+        lease: Duration::from_millis(600),
+        ..quick_sync()
+    };
+    let (first, second) = spawn_pair_with(settings).await;
+    first.workspace("acme").await;
+    let token = first.admin("acme");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(export_page(vec![], vec![], "c1", true))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    no_ratings(&server).await;
+    let id = create(&first, &token, zendesk_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vars = json!({ "id": id });
+    let run = first.ok(&token, TRIGGER, vars.clone()).await["triggerSync"]["id"].clone();
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let again = second.ok(&token, TRIGGER, vars).await["triggerSync"]["id"].clone();
+    assert_eq!(again, run, "the running run is still the connector's run");
+    let done = wait_for(&second, &token, &id, run.as_str().unwrap()).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let runs = second.ok(&token, RUNS, json!({ "id": id })).await;
+    assert_eq!(runs["syncRuns"]["nodes"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn a_run_abandoned_by_a_stopped_instance_is_closed_and_replaced() {
+    // An instance died mid-run: its run is RUNNING with a lapsed lease.
+    abandoned_run_is_closed_and_replaced(SyncStatus::Running).await;
+}
+
+#[tokio::test]
+async fn a_run_queued_by_a_stopped_instance_is_closed_and_replaced() {
+    // An instance died between queueing a run and starting it: the run would
+    // otherwise block its connector for good.
+    abandoned_run_is_closed_and_replaced(SyncStatus::Queued).await;
+}
+
+/// A run left `status` a minute ago (twice the tests' 30-second lease) by an
+/// instance that stopped is closed as ABANDONED, and the next trigger runs.
+async fn abandoned_run_is_closed_and_replaced(status: SyncStatus) {
     let app = spawn_app().await;
     let ws = app.workspace("acme").await;
     let token = app.admin("acme");
@@ -771,7 +824,6 @@ async fn a_run_abandoned_by_a_stopped_instance_is_closed_and_replaced() {
         .as_str()
         .unwrap()
         .to_owned();
-    // An instance died mid-run: its run is RUNNING with a lapsed lease.
     let connector =
         journeys::graphql::ids::decode(&async_graphql::ID(id.clone()), NodeType::Connector)
             .unwrap();
@@ -780,7 +832,7 @@ async fn a_run_abandoned_by_a_stopped_instance_is_closed_and_replaced() {
         id: Set(uuid::Uuid::now_v7()),
         workspace_id: Set(ws),
         connector_id: Set(connector),
-        status: Set(SyncStatus::Running),
+        status: Set(status),
         trigger: Set(SyncTrigger::Schedule),
         fetched: Set(0),
         created: Set(0),
@@ -791,9 +843,9 @@ async fn a_run_abandoned_by_a_stopped_instance_is_closed_and_replaced() {
         error_code: Set(None),
         error: Set(None),
         queued_at: Set(stale),
-        started_at: Set(Some(stale)),
+        started_at: Set((status == SyncStatus::Running).then_some(stale)),
         finished_at: Set(None),
-        lease_expires_at: Set(Some(stale)),
+        lease_expires_at: Set((status == SyncStatus::Running).then_some(stale)),
     }
     .insert(&app.db)
     .await
@@ -849,6 +901,83 @@ async fn journeys_sync_runs_one_sync_in_the_foreground() {
     let data = app.ok(&token, RUNS, json!({ "id": id })).await;
     assert_eq!(data["syncRuns"]["nodes"][0]["trigger"], "CLI");
     assert_eq!(external_ids(&app, &token, "zendesk").await.len(), 4);
+}
+
+#[tokio::test]
+async fn an_interrupted_journeys_sync_ends_its_run_cancelled_at_a_batch_boundary() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    let ana = user(501, "Ana Souza", "ana@acme.example");
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(export_page(
+            vec![ticket(1, "open", 501, 1)],
+            vec![ana],
+            "c1",
+            false,
+        )))
+        .mount(&server)
+        .await;
+    // The second page is slow enough for Ctrl-C to arrive while it loads.
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .and(query_param("cursor", "c1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(export_page(vec![], vec![], "c1", true))
+                .set_delay(Duration::from_secs(60)),
+        )
+        .mount(&server)
+        .await;
+    let id = create(&app, &token, zendesk_input(&server)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_journeys"))
+        .args(["sync", &id])
+        .env("DATABASE_URL", &app.database_url)
+        .env("JOURNEYS_SECRET_KEY", crate::helpers::SECRET_KEY)
+        .env("JOURNEYS_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..250 {
+        if external_ids(&app, &token, "zendesk").await.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
+    )
+    .await
+    .expect("the sync stops without waiting for the slow page")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(
+            "Cancelled: fetched 1, created 1, updated 0, unchanged 0, failed 0 in 1 batches"
+        ),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = app.ok(&token, RUNS, json!({ "id": id })).await;
+    let run = &data["syncRuns"]["nodes"][0];
+    assert_eq!(
+        (&run["status"], &run["trigger"]),
+        (&json!("CANCELLED"), &json!("CLI"))
+    );
+    assert_eq!(counts(run), [1, 1, 0, 0, 0, 1]);
 }
 
 /// An organisation as the export sideloads it (`include=organizations`), the

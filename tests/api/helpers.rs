@@ -110,13 +110,18 @@ async fn spawn(keys: KeySources, sync: SyncSettings) -> TestApp {
 /// Two server instances sharing one fresh database, as several instances
 /// share one PostgreSQL in production.
 pub async fn spawn_pair() -> (TestApp, TestApp) {
+    spawn_pair_with(quick_sync()).await
+}
+
+/// [`spawn_pair`] with these sync settings on both instances.
+pub async fn spawn_pair_with(sync: SyncSettings) -> (TestApp, TestApp) {
     let keys = || KeySources {
         hs256_secret: Some(SECRET.into()),
         ..Default::default()
     };
     let (database_url, dir) = fresh_database().await;
-    let first = spawn_on(keys(), quick_sync(), database_url.clone(), dir).await;
-    let second = spawn_on(keys(), quick_sync(), database_url, None).await;
+    let first = spawn_on(keys(), sync.clone(), database_url.clone(), dir).await;
+    let second = spawn_on(keys(), sync, database_url, None).await;
     (first, second)
 }
 
