@@ -263,7 +263,7 @@ impl AttributionEntry {
     async fn customer_at(&self) -> DateTime<Utc> {
         self.customer_at
     }
-    /// Its first touchpoint ever.
+    /// Its first touchpoint, up to when it became a customer.
     async fn first_touch(&self) -> Option<Touchpoint> {
         self.first.clone().map(Touchpoint)
     }
@@ -689,49 +689,119 @@ impl AnalyticsQuery {
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;
         let changes = accounts_becoming(&rc.db, ws, L::Customer, from, to).await?;
-        let mut customers = Vec::new();
+        // Each account once, at its first change to CUSTOMER in the window.
+        let mut converted: Vec<(Uuid, DateTime<Utc>)> = Vec::new();
         for change in changes {
-            let Some(account_id) = change.account_id else {
-                continue;
-            };
-            if customers
-                .iter()
-                .any(|c: &AttributionEntry| c.account.id == account_id)
+            if let Some(account) = change.account_id
+                && !converted.iter().any(|(a, _)| *a == account)
             {
-                continue;
+                converted.push((account, change.occurred_at));
             }
-            let account = crate::accounts::find(&rc.db, ws, account_id).await?;
-            let of_account = || {
-                touchpoint::Entity::find()
-                    .filter(touchpoint::Column::WorkspaceId.eq(ws))
-                    .filter(touchpoint::Column::AccountId.eq(account_id))
-            };
-            let first = of_account()
-                .order_by_asc(touchpoint::Column::OccurredAt)
-                .order_by_asc(touchpoint::Column::Id)
-                .one(&rc.db)
-                .await
-                .map_err(ApiError::from)?;
-            let last = of_account()
-                .filter(touchpoint::Column::OccurredAt.lte(change.occurred_at))
-                .order_by_desc(touchpoint::Column::OccurredAt)
-                .order_by_desc(touchpoint::Column::Id)
-                .one(&rc.db)
-                .await
-                .map_err(ApiError::from)?;
-            customers.push(AttributionEntry {
-                account,
-                customer_at: change.occurred_at,
-                first,
-                last,
-            });
         }
+        let ids: Vec<Uuid> = converted.iter().map(|(a, _)| *a).collect();
+        let mut accounts: HashMap<Uuid, account::Model> = account::Entity::find()
+            .filter(account::Column::WorkspaceId.eq(ws))
+            .filter(account::Column::Id.is_in(ids.clone()))
+            .all(&rc.db)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        let window = (from, to);
+        let mut firsts = touch_before_customer(&rc.db, ws, &ids, window, Touch::First).await?;
+        let mut lasts = touch_before_customer(&rc.db, ws, &ids, window, Touch::Last).await?;
+        let customers: Vec<AttributionEntry> = converted
+            .into_iter()
+            .filter_map(|(id, customer_at)| {
+                Some(AttributionEntry {
+                    account: accounts.remove(&id)?,
+                    customer_at,
+                    first: firsts.remove(&id),
+                    last: lasts.remove(&id),
+                })
+            })
+            .collect();
         Ok(Attribution {
             first_touch: shares(&customers, |c| c.first.as_ref()),
             last_touch: shares(&customers, |c| c.last.as_ref()),
             customers,
         })
     }
+}
+
+/// Which end of an account's path to a purchase.
+#[derive(Clone, Copy)]
+enum Touch {
+    First,
+    Last,
+}
+
+/// Each account's first or last touchpoint up to the moment it first became a
+/// CUSTOMER within the window, for all the accounts in one windowed query.
+async fn touch_before_customer(
+    db: &sea_orm::DatabaseConnection,
+    ws: Uuid,
+    accounts: &[Uuid],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    touch: Touch,
+) -> ApiResult<HashMap<Uuid, touchpoint::Model>> {
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{
+        Alias, Asterisk, Func, Order, QueryStatementBuilder, WindowStatement,
+    };
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let lc = Alias::new("lc");
+    let at = || Expr::col((lc.clone(), lifecycle_change::Column::OccurredAt));
+    let became_customer = Query::select()
+        .expr(Func::min(at()))
+        .from_as(lifecycle_change::Entity, lc.clone())
+        .and_where(
+            Expr::col((lc.clone(), lifecycle_change::Column::AccountId))
+                .equals((touchpoint::Entity, touchpoint::Column::AccountId)),
+        )
+        .and_where(
+            Expr::col((lc.clone(), lifecycle_change::Column::ToLifecycle))
+                .eq(sea_orm::ActiveEnum::to_value(&L::Customer)),
+        )
+        .and_where(at().gte(time::to_micros(from)))
+        .and_where(at().lt(time::to_micros(to)))
+        .to_owned();
+    let order = match touch {
+        Touch::First => Order::Asc,
+        Touch::Last => Order::Desc,
+    };
+    let mut window = WindowStatement::partition_by(touchpoint::Column::AccountId);
+    window
+        .order_by(touchpoint::Column::OccurredAt, order.clone())
+        .order_by(touchpoint::Column::Id, order);
+    let mut ranked = touchpoint::Entity::find()
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::AccountId.is_in(accounts.iter().copied()))
+        .filter(
+            Expr::col((touchpoint::Entity, touchpoint::Column::OccurredAt)).lte(Expr::SubQuery(
+                None,
+                Box::new(became_customer.into_sub_query_statement()),
+            )),
+        )
+        .into_query();
+    ranked.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"));
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).eq(1))
+        .to_owned();
+    let stmt = db.get_database_backend().build(&outer);
+    let rows = touchpoint::Entity::find()
+        .from_raw_sql(stmt)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|t| Some((t.account_id?, t)))
+        .collect())
 }
 
 /// The changes of accounts to `lifecycle` within the window, oldest first.

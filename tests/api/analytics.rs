@@ -289,13 +289,31 @@ async fn attribution_names_first_and_last_touch_of_new_customers() {
         json!({ "id": a }),
     )
     .await;
+    // A customer whose only touchpoint came after its purchase: nothing led
+    // it there, so it names no first or last touch.
+    let late = crate::helpers::create_account(&app, &token, "Latecomer", &["latecomer.com"]).await;
+    app.ok(
+        &token,
+        "mutation($id: ID!) { updateAccount(input: { id: $id, lifecycle: CUSTOMER }) { account { id } } }",
+        json!({ "id": late }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    crate::helpers::record(
+        &app,
+        &token,
+        json!([{ "externalId": "after", "kind": "ticket.opened", "channel": "SUPPORT",
+                 "occurredAt": chrono::Utc::now().to_rfc3339(), "person": { "email": "x@latecomer.com" } }]),
+    )
+    .await;
     let q = r#"{ attribution(from: "2026-01-01T00:00:00Z", to: "2030-01-01T00:00:00Z") {
         customers { account { name } firstTouch { externalId } lastTouch { externalId } }
         firstTouch { source channel accounts } lastTouch { source channel accounts } } }"#;
     let data = app.ok(&token, q, json!({})).await["attribution"].clone();
     assert_eq!(
         data["customers"],
-        json!([{ "account": { "name": "Acme" }, "firstTouch": { "externalId": "a1" }, "lastTouch": { "externalId": "a4" } }])
+        json!([{ "account": { "name": "Acme" }, "firstTouch": { "externalId": "a1" }, "lastTouch": { "externalId": "a4" } },
+               { "account": { "name": "Latecomer" }, "firstTouch": null, "lastTouch": null }])
     );
     assert_eq!(
         data["firstTouch"],
