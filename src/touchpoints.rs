@@ -418,7 +418,8 @@ pub struct TouchpointInput {
     pub emotion: Option<Emotion>,
     /// From -1 (negative) to 1 (positive).
     pub sentiment: Option<f64>,
-    /// A rating it carries, such as an NPS answer (0 to 10) or a CSAT score.
+    /// A rating it carries, such as an NPS answer (a whole number from 0 to
+    /// 10, required of `nps.responded` scores) or a CSAT score.
     pub score: Option<f64>,
     /// Free properties: a JSON object of at most 64 KiB.
     pub properties: Option<Json<serde_json::Value>>,
@@ -576,6 +577,17 @@ pub(crate) fn check(input: TouchpointInput, now: DateTime<Utc>) -> ApiResult<Che
     }
     if let Some(s) = input.score.filter(|s| !s.is_finite()) {
         return Err(ApiError::bad_input(format!("`score` {s} is not a number")));
+    }
+    // An NPS answer is a whole number from 0 to 10: anything else would skew
+    // every NPS figure it is counted in.
+    if kind == crate::analytics::NPS_KIND
+        && let Some(s) = input
+            .score
+            .filter(|s| !(0.0..=10.0).contains(s) || s.fract() != 0.0)
+    {
+        return Err(ApiError::bad_input(format!(
+            "`score` {s} of an `{kind}` touchpoint must be a whole number from 0 to 10"
+        )));
     }
     let properties = input.properties.map(|p| p.0);
     if let Some(p) = &properties {

@@ -246,6 +246,20 @@ async fn nps_counts_promoters_passives_and_detractors() {
     // An answer outside the window does not count.
     record(&app, &token, json!([{ "source": "survey", "externalId": "old", "kind": "nps.responded", "channel": "EMAIL",
                                  "occurredAt": "2025-12-01T00:00:00Z", "score": 0 }])).await;
+    // Answers off the 0–10 scale are refused, one by one.
+    let off_scale: Vec<Value> = [11.0, -1.0, 7.5]
+        .iter()
+        .enumerate()
+        .map(|(i, score)| {
+            json!({ "source": "survey", "externalId": format!("bad{i}"), "kind": "nps.responded", "channel": "EMAIL",
+                    "occurredAt": "2026-04-10T12:00:00Z", "score": score })
+        })
+        .collect();
+    let refused = record(&app, &token, json!(off_scale)).await;
+    assert_eq!(refused["failed"], 3);
+    for result in refused["results"].as_array().unwrap() {
+        assert_eq!(result["error"]["code"], "BAD_USER_INPUT", "{result}");
+    }
     let q = r#"{ nps(from: "2026-01-01T00:00:00Z", to: "2026-07-01T00:00:00Z") { score responses promoters passives detractors }
                 npsDetractors(from: "2026-01-01T00:00:00Z", to: "2026-07-01T00:00:00Z") { totalCount nodes { externalId score } } }"#;
     let data = app.ok(&token, q, json!({})).await;
