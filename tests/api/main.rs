@@ -8,6 +8,7 @@ mod auth;
 mod batching;
 mod cli;
 mod connectors;
+mod demo;
 mod errors;
 mod helpers;
 mod http_spec;

@@ -1,0 +1,63 @@
+//! The `--demo` workspace shows every part of journey intelligence.
+
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+const DAY: f64 = 86_400.0;
+
+#[tokio::test]
+async fn the_demo_shows_models_scores_stalls_nps_and_a_slow_handoff() {
+    let app = spawn_app().await;
+    assert!(journeys::demo::load(&app.db).await.unwrap());
+    assert!(!journeys::demo::load(&app.db).await.unwrap(), "loaded once");
+    let token = app.admin(journeys::demo::DEMO_SLUG);
+    let q = r#"{
+      journeyModels { id }
+      scoringRules { name }
+      accounts(first: 100) { nodes { name journey { transitions { to { key } } } } }
+      stakeholders(first: 100) { nodes { score scoreBreakdown { points } } }
+      nps(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { responses promoters detractors }
+      handoffGap(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { handedOff medianSeconds }
+    }"#;
+    let data = app.ok(&token, q, json!({})).await;
+    let list = |v: &Value| v.as_array().unwrap().clone();
+    assert_eq!(list(&data["journeyModels"]).len(), 3);
+    assert!(list(&data["scoringRules"]).len() >= 5);
+    for account in list(&data["accounts"]["nodes"]) {
+        assert!(
+            !list(&account["journey"]["transitions"]).is_empty(),
+            "{account}"
+        );
+    }
+    // Scores explain themselves: each is the sum of its breakdown.
+    let scored: Vec<Value> = list(&data["stakeholders"]["nodes"])
+        .into_iter()
+        .filter(|s| s["score"].as_f64().unwrap() > 0.0)
+        .collect();
+    assert!(!scored.is_empty());
+    for s in &scored {
+        let sum: f64 = list(&s["scoreBreakdown"])
+            .iter()
+            .map(|c| c["points"].as_f64().unwrap())
+            .sum();
+        assert!((sum - s["score"].as_f64().unwrap()).abs() < 1e-6, "{s}");
+    }
+    let nps = &data["nps"];
+    assert!(nps["responses"].as_i64().unwrap() >= 3);
+    assert!(nps["promoters"].as_i64().unwrap() >= 1 && nps["detractors"].as_i64().unwrap() >= 1);
+    let gap = &data["handoffGap"];
+    assert!(gap["handedOff"].as_i64().unwrap() >= 1);
+    assert!(
+        gap["medianSeconds"].as_f64().unwrap() > 7.0 * DAY,
+        "a slow hand-off: {gap}"
+    );
+    let stalled = app
+        .ok(
+            &token,
+            "query($m: ID!) { stalledAccounts(modelId: $m) { totalCount } }",
+            json!({ "m": data["journeyModels"][0]["id"] }),
+        )
+        .await;
+    assert!(stalled["stalledAccounts"]["totalCount"].as_i64().unwrap() >= 1);
+}
