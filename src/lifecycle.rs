@@ -41,12 +41,12 @@ pub async fn record(
     ws: Uuid,
     subject: Subject,
     change: Change<'_>,
-) -> ApiResult<()> {
+) -> ApiResult<lifecycle_change::Model> {
     let (account_id, stakeholder_id) = match subject {
         Subject::Account(id) => (Some(id), None),
         Subject::Stakeholder(id) => (None, Some(id)),
     };
-    lifecycle_change::ActiveModel {
+    Ok(lifecycle_change::ActiveModel {
         id: Set(entity::new_id()),
         workspace_id: Set(ws),
         account_id: Set(account_id),
@@ -59,19 +59,19 @@ pub async fn record(
         touchpoint_id: Set(change.touchpoint),
     }
     .insert(db)
-    .await?;
-    Ok(())
+    .await?)
 }
 
-/// Sets a subject's lifecycle and records the change; a no-op when unchanged.
+/// Sets a subject's lifecycle and records the change, which it returns; a
+/// no-op when unchanged.
 pub async fn set(
     db: &impl ConnectionTrait,
     ws: Uuid,
     subject: Subject,
     change: Change<'_>,
-) -> ApiResult<()> {
+) -> ApiResult<Option<lifecycle_change::Model>> {
     if change.from == Some(change.to) {
-        return Ok(());
+        return Ok(None);
     }
     let now = time::now();
     match subject {
@@ -96,7 +96,7 @@ pub async fn set(
             .await?;
         }
     }
-    record(db, ws, subject, change).await
+    record(db, ws, subject, change).await.map(Some)
 }
 
 /// Whether a subject at `lifecycle` is still before qualification.

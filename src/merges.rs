@@ -3,12 +3,16 @@
 //! A merge moves the others' touchpoints, identities, memberships, consents and
 //! lifecycle history to the survivor, deletes the others, and writes a ledger
 //! entry holding every row and id it touched. Unmerging puts each of them back
-//! by id, so the data returns to what it was. Scores are derived and recomputed.
+//! by id, so the data returns to what it was. Scores are derived and recomputed;
+//! a survivor (or account) whose joined score reaches the MQL threshold
+//! qualifies, and an unmerge takes that back too.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::vocab::{DmuRole, Lifecycle};
-use entity::{consent, identity, lifecycle_change, membership, merge, stakeholder, touchpoint};
+use entity::{
+    account, consent, identity, lifecycle_change, membership, merge, stakeholder, touchpoint,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -83,6 +87,15 @@ struct Merged {
     lifecycle_changes: Vec<Uuid>,
 }
 
+/// A lifecycle change to MQL the merge made: a survivor or account whose
+/// joined score reached the threshold.
+#[derive(Serialize, Deserialize)]
+struct Qualified {
+    change: Uuid,
+    account_id: Option<Uuid>,
+    from: Option<Lifecycle>,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
     survivor: PersonRow,
@@ -91,6 +104,9 @@ struct Snapshot {
     /// Account-less touchpoints the merge brought into the survivor's account.
     #[serde(default)]
     adopted: Option<Adopted>,
+    /// Qualifications the merge caused.
+    #[serde(default)]
+    qualified: Vec<Qualified>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -314,7 +330,24 @@ pub async fn merge(
     if let Some(a) = &adopted {
         touched.accounts.entry(a.account).or_default();
     }
+    // The survivor's own accounts roll up its new score too.
+    for m in &survivor_memberships {
+        touched.accounts.entry(m.account_id).or_default();
+    }
+    touched.stakeholders.entry(survivor).or_default();
+    let accounts: Vec<Uuid> = touched.accounts.keys().copied().collect();
+    rescore_only(db, ws, touched).await?;
+    let qualified = scoring::qualify_merged(db, ws, survivor, &accounts)
+        .await?
+        .into_iter()
+        .map(|c| Qualified {
+            change: c.id,
+            account_id: c.account_id,
+            from: c.from_lifecycle,
+        })
+        .collect();
     let snapshot = Snapshot {
+        qualified,
         adopted,
         survivor: PersonRow::from(&survivor_row),
         survivor_memberships: survivor_memberships
@@ -336,13 +369,11 @@ pub async fn merge(
     }
     .insert(db)
     .await?;
-    touched.stakeholders.entry(survivor).or_default();
-    rescore_only(db, ws, touched).await?;
     Ok(entry)
 }
 
 /// Rescores people and accounts without treating the change as a qualifying
-/// event: a merge or unmerge recomputes, it does not decide.
+/// event (a merge qualifies its survivor separately, in its ledger).
 async fn rescore_only(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> ApiResult<()> {
     let rules = scoring::rules_of(db, ws).await?;
     let now = time::now();
@@ -451,6 +482,21 @@ pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Api
             crate::progression::replay_all(db, &rules, adopted.account, since).await?;
         }
         touched.accounts.entry(adopted.account).or_default();
+    }
+    // Take back the qualifications the merge made; the survivor's lifecycle
+    // is already restored with its row.
+    for q in &snapshot.qualified {
+        lifecycle_change::Entity::delete_by_id(q.change)
+            .exec(db)
+            .await?;
+        if let (Some(account), Some(from)) = (q.account_id, q.from) {
+            account::Entity::update_many()
+                .col_expr(account::Column::Lifecycle, Expr::value(from))
+                .filter(account::Column::Id.eq(account))
+                .filter(account::Column::Lifecycle.eq(Lifecycle::Mql))
+                .exec(db)
+                .await?;
+        }
     }
     merge::ActiveModel {
         id: Set(entry.id),

@@ -12,8 +12,8 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::vocab::Lifecycle as L;
 use entity::{
-    account, membership, score_contribution, scoring_rule, stakeholder, touchpoint, vocab,
-    workspace,
+    account, lifecycle_change, membership, score_contribution, scoring_rule, stakeholder,
+    touchpoint, vocab, workspace,
 };
 use sea_orm::sea_query::{Condition, Expr, Func, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
@@ -374,7 +374,7 @@ async fn qualify(
     subject: Subject,
     lifecycle: L,
     reached: Reached<'_>,
-) -> ApiResult<()> {
+) -> ApiResult<Option<lifecycle_change::Model>> {
     let Reached {
         score,
         threshold,
@@ -575,6 +575,47 @@ fn sum_or_zero(sum: SelectStatement) -> Expr {
         Expr::val(0.0),
     ])
     .into()
+}
+
+/// Qualifies a merge's survivor and the accounts it touched when their
+/// recomputed stored scores reach the MQL threshold: the data was one
+/// person's all along. No touchpoint caused it. Returns the changes recorded,
+/// so that an unmerge can take them back.
+pub async fn qualify_merged(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    person: Uuid,
+    accounts: &[Uuid],
+) -> ApiResult<Vec<lifecycle_change::Model>> {
+    let threshold = mql_threshold(db, ws).await?;
+    let mut subjects = Vec::new();
+    if let Some(p) = stakeholder::Entity::find_by_id(person).one(db).await? {
+        subjects.push((Subject::Stakeholder(p.id), p.lifecycle, p.score));
+    }
+    let accounts = account::Entity::find()
+        .filter(account::Column::WorkspaceId.eq(ws))
+        .filter(account::Column::Id.is_in(accounts.iter().copied()))
+        .order_by_asc(account::Column::Id)
+        .all(db)
+        .await?;
+    subjects.extend(
+        accounts
+            .into_iter()
+            .map(|a| (Subject::Account(a.id), a.lifecycle, a.score)),
+    );
+    let mut changes = Vec::new();
+    for (subject, lifecycle, score) in subjects {
+        if qualifies(lifecycle, score, threshold) {
+            let reached = Reached {
+                score,
+                threshold,
+                touchpoint: None,
+                because: Some("a merge joined their records"),
+            };
+            changes.extend(qualify(db, ws, subject, lifecycle, reached).await?);
+        }
+    }
+    Ok(changes)
 }
 
 /// Qualifies every unqualified person and account of the workspace whose

@@ -12,7 +12,7 @@ const STATE: &str = r#"{
     touchpoints { nodes { id externalId } }
     lifecycleChanges { from to cause }
   } }
-  accounts { nodes { id score stakeholders { edges { role primary node { id } } }
+  accounts { nodes { id score lifecycle lifecycleChanges { from to cause } stakeholders { edges { role primary node { id } } }
     touchpoints { totalCount } journey { currentStage { key } transitions { to { key } occurredAt } } } }
 }"#;
 
@@ -65,10 +65,17 @@ async fn merge_then_unmerge_returns_to_the_identical_state() {
         .as_str()
         .unwrap()
         .to_owned();
+    // Each record alone scores 5; one person's 10 reaches the threshold.
+    app.ok(
+        &token,
+        "mutation { setQualificationThresholds(input: { mql: 8 }) { mql } }",
+        json!({}),
+    )
+    .await;
     let before = state(&app, &token).await;
 
     let merge = r#"mutation($s: ID!, $o: [ID!]!) { mergeStakeholders(input: { survivorId: $s, stakeholderIds: $o }) {
-        merge { id mergedStakeholderIds } survivor { id score identities { kind value } accounts { edges { role primary node { id } } } touchpoints { totalCount } } } }"#;
+        merge { id mergedStakeholderIds } survivor { id score lifecycle lifecycleChanges { to cause } identities { kind value } accounts { edges { role primary node { id } } } touchpoints { totalCount } } } }"#;
     let data = app
         .ok(&token, merge, json!({ "s": ada, "o": [handle, visitor] }))
         .await;
@@ -97,6 +104,27 @@ async fn merge_then_unmerge_returns_to_the_identical_state() {
     assert_eq!(
         survivor["score"], 10.0,
         "both tweets count for one person now"
+    );
+    assert_eq!(survivor["lifecycle"], "MQL");
+    assert_eq!(
+        survivor["lifecycleChanges"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap(),
+        &json!({ "to": "MQL", "cause": "score 10.0 reached the MQL threshold 8 (a merge joined their records)" })
+    );
+    // Umbrella knew only the handle's 5 points; now it has Ada's 10.
+    let umbrella_now = app
+        .ok(
+            &token,
+            "query($id: ID!) { account(id: $id) { score lifecycle } }",
+            json!({ "id": umbrella }),
+        )
+        .await;
+    assert_eq!(
+        umbrella_now["account"],
+        json!({ "score": 10.0, "lifecycle": "MQL" })
     );
     assert_eq!(
         survivor["identities"].as_array().unwrap().len(),
