@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::vocab::{Lifecycle as L, OwnerTeam};
 use entity::{account, lifecycle_change, stage, stage_position, stage_transition, touchpoint};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::accounts::Account;
 use crate::auth::Scope;
-use crate::graphql::connection::{SelectCount, load_error};
+use crate::graphql::connection::{KnownCount, SelectCount, load_error, page_computed};
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
@@ -147,6 +147,7 @@ connection!(
 );
 
 /// One account's wait from MQL to sales' first touch.
+#[derive(Clone)]
 pub struct HandoffEntry {
     account: account::Model,
     mql_at: DateTime<Utc>,
@@ -213,9 +214,12 @@ impl HandoffEntry {
 /// How long accounts that became MQLs in a window waited for sales' first
 /// touchpoint, per account and as a distribution.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct HandoffGap {
-    /// Accounts that became MQLs within the window, by MQL time.
-    pub accounts: Vec<HandoffEntry>,
+    /// Every account that became an MQL within the window, by MQL time then
+    /// id; paged by `accounts`.
+    #[graphql(skip)]
+    pub entries: Vec<HandoffEntry>,
     /// Of those, how many sales has touched.
     pub handed_off: i32,
     /// Of those, how many sales has not touched yet.
@@ -226,6 +230,53 @@ pub struct HandoffGap {
     /// The 90th percentile of the same gaps, in seconds (nearest rank); null
     /// when none was handed off.
     pub p90_seconds: Option<f64>,
+}
+
+const HANDOFF_ORDER: &str = "handoff_mql_at";
+
+connection!(
+    /// A page of accounts' hand-off gaps, earliest MQL first.
+    HandoffEntryConnection, HandoffEntryEdge, HandoffEntry
+);
+
+#[ComplexObject]
+impl HandoffGap {
+    /// Accounts that became MQLs within the window, earliest MQL first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn accounts(
+        &self,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
+        before: Option<String>,
+    ) -> async_graphql::Result<HandoffEntryConnection> {
+        let page = PageArgs::new(first, after, last, before).page(HANDOFF_ORDER)?;
+        let cursor =
+            |e: &HandoffEntry| Cursor::new(HANDOFF_ORDER, SortKey::Time(e.mql_at), e.account.id);
+        let (edges, page_info) = page_computed(self.entries.clone(), &page, cursor);
+        Ok(HandoffEntryConnection {
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| HandoffEntryEdge { cursor, node })
+                .collect(),
+            page_info,
+            total: TotalCount::new(KnownCount(self.entries.len() as u64)),
+        })
+    }
 }
 
 /// Net promoter score over a window, from the `nps.responded` touchpoints'
@@ -245,6 +296,7 @@ pub struct Nps {
 }
 
 /// Where an account that became a customer first and last came from.
+#[derive(Clone)]
 pub struct AttributionEntry {
     account: account::Model,
     customer_at: DateTime<Utc>,
@@ -288,15 +340,66 @@ pub struct AttributionShare {
 /// First- and last-touch attribution of the accounts that became customers
 /// within a window.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Attribution {
-    /// Each account that became a customer within the window, by when it did.
-    pub customers: Vec<AttributionEntry>,
+    /// Every account that became a customer within the window, by when it
+    /// did then id; paged by `customers`.
+    #[graphql(skip)]
+    pub entries: Vec<AttributionEntry>,
     /// Customers counted by their first touchpoint's source and channel, most
     /// first.
     pub first_touch: Vec<AttributionShare>,
     /// Customers counted by their last touchpoint before becoming customers,
     /// by source and channel, most first.
     pub last_touch: Vec<AttributionShare>,
+}
+
+const CUSTOMERS_ORDER: &str = "attribution_customer_at";
+
+connection!(
+    /// A page of new customers with their first and last touch, earliest first.
+    AttributionEntryConnection, AttributionEntryEdge, AttributionEntry
+);
+
+#[ComplexObject]
+impl Attribution {
+    /// Each account that became a customer within the window, earliest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn customers(
+        &self,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
+        before: Option<String>,
+    ) -> async_graphql::Result<AttributionEntryConnection> {
+        let page = PageArgs::new(first, after, last, before).page(CUSTOMERS_ORDER)?;
+        let cursor = |e: &AttributionEntry| {
+            Cursor::new(CUSTOMERS_ORDER, SortKey::Time(e.customer_at), e.account.id)
+        };
+        let (edges, page_info) = page_computed(self.entries.clone(), &page, cursor);
+        Ok(AttributionEntryConnection {
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| AttributionEntryEdge { cursor, node })
+                .collect(),
+            page_info,
+            total: TotalCount::new(KnownCount(self.entries.len() as u64)),
+        })
+    }
 }
 
 fn shares(
@@ -583,13 +686,14 @@ impl AnalyticsQuery {
             });
         }
         gaps.sort_by(f64::total_cmp);
+        entries.sort_by_key(|e| (e.mql_at, e.account.id));
         let handed_off = i32::try_from(gaps.len()).unwrap_or(i32::MAX);
         Ok(HandoffGap {
             waiting: i32::try_from(entries.len()).unwrap_or(i32::MAX) - handed_off,
             handed_off,
             median_seconds: percentile(&gaps, 0.5),
             p90_seconds: percentile(&gaps, 0.9),
-            accounts: entries,
+            entries,
         })
     }
 
@@ -711,7 +815,7 @@ impl AnalyticsQuery {
         let window = (from, to);
         let mut firsts = touch_before_customer(&rc.db, ws, &ids, window, Touch::First).await?;
         let mut lasts = touch_before_customer(&rc.db, ws, &ids, window, Touch::Last).await?;
-        let customers: Vec<AttributionEntry> = converted
+        let mut customers: Vec<AttributionEntry> = converted
             .into_iter()
             .filter_map(|(id, customer_at)| {
                 Some(AttributionEntry {
@@ -722,10 +826,11 @@ impl AnalyticsQuery {
                 })
             })
             .collect();
+        customers.sort_by_key(|c| (c.customer_at, c.account.id));
         Ok(Attribution {
             first_touch: shares(&customers, |c| c.first.as_ref()),
             last_touch: shares(&customers, |c| c.last.as_ref()),
-            customers,
+            entries: customers,
         })
     }
 }

@@ -29,6 +29,43 @@ use super::error::{ApiError, ApiResult};
 use super::loaders::{Batch, LoadError};
 use super::pagination::Count;
 
+/// Pages a list already computed in memory (an analytics result, whose
+/// aggregates need every row anyway), sorted ascending by its cursors, with the
+/// same keyset semantics as a query.
+pub fn page_computed<T>(
+    mut items: Vec<T>,
+    page: &Page,
+    cursor: impl Fn(&T) -> Cursor,
+) -> (Vec<(String, T)>, PageInfo) {
+    let position = |c: Cursor| (c.key, c.id);
+    let after = page.after.clone().map(position);
+    let before = page.before.clone().map(position);
+    items.retain(|item| {
+        let at = position(cursor(item));
+        after.as_ref().is_none_or(|a| at > *a) && before.as_ref().is_none_or(|b| at < *b)
+    });
+    // Fetched as a query would: nearest the start, or for `last`, the end first.
+    if page.backward {
+        items.reverse();
+    }
+    items.truncate(
+        usize::try_from(page.size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
+    );
+    edges(items, page, cursor, |item| item)
+}
+
+/// `totalCount` of a list whose length is already known.
+pub struct KnownCount(pub u64);
+
+#[async_trait::async_trait]
+impl Count for KnownCount {
+    async fn count(&self, _: &Context<'_>) -> ApiResult<u64> {
+        Ok(self.0)
+    }
+}
+
 /// `totalCount` of a top-level list: one `COUNT(*)` of its filtered query.
 pub struct SelectCount<E: EntityTrait>(pub Select<E>);
 

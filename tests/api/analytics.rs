@@ -205,7 +205,7 @@ async fn the_handoff_gap_runs_from_mql_to_sales_first_touch() {
     fixture(&app, &token).await;
     let q = r#"{ handoffGap(from: "2026-01-01T00:00:00Z", to: "2026-07-01T00:00:00Z") {
         handedOff waiting medianSeconds p90Seconds
-        accounts { account { name } mqlAt gapSeconds firstSalesTouchpoint { externalId } touchpointsBetween { nodes { externalId } } } } }"#;
+        accounts { totalCount nodes { account { name } mqlAt gapSeconds firstSalesTouchpoint { externalId } touchpointsBetween { nodes { externalId } } } } } }"#;
     let gap = app.ok(&token, q, json!({})).await["handoffGap"].clone();
     // A: MQL at its webinar on 01-11, sales met it on 02-10: 30 days. B waits.
     assert_eq!(
@@ -213,7 +213,8 @@ async fn the_handoff_gap_runs_from_mql_to_sales_first_touch() {
         (Some(1), Some(1))
     );
     assert!(close(&gap["medianSeconds"], 30.0 * DAY) && close(&gap["p90Seconds"], 30.0 * DAY));
-    let a = &gap["accounts"][0];
+    assert_eq!(gap["accounts"]["totalCount"], 2);
+    let a = &gap["accounts"]["nodes"][0];
     assert_eq!(a["account"]["name"], "Acme");
     assert_eq!(a["mqlAt"], "2026-01-11T12:00:00+00:00");
     assert_eq!(a["firstSalesTouchpoint"]["externalId"], "a3");
@@ -221,11 +222,30 @@ async fn the_handoff_gap_runs_from_mql_to_sales_first_touch() {
         a["touchpointsBetween"]["nodes"],
         json!([{ "externalId": "a2" }])
     );
-    let b = &gap["accounts"][1];
+    let b = &gap["accounts"]["nodes"][1];
     assert_eq!(
         (b["account"]["name"].as_str(), b["gapSeconds"].clone()),
         (Some("Beta"), Value::Null)
     );
+    // The accounts page like any connection, forward and back.
+    let paged = r#"query($a: String, $b: String, $f: Int, $l: Int) {
+        handoffGap(from: "2026-01-01T00:00:00Z", to: "2026-07-01T00:00:00Z") {
+          accounts(first: $f, after: $a, last: $l, before: $b) {
+            nodes { account { name } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }"#;
+    let (app, token) = (&app, &token);
+    let page =
+        |v: Value| async move { app.ok(token, paged, v).await["handoffGap"]["accounts"].clone() };
+    let first = page(json!({ "f": 1 })).await;
+    assert_eq!(first["nodes"], json!([{ "account": { "name": "Acme" } }]));
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let second = page(json!({ "f": 1, "a": first["pageInfo"]["endCursor"] })).await;
+    assert_eq!(second["nodes"], json!([{ "account": { "name": "Beta" } }]));
+    assert_eq!(second["pageInfo"]["hasNextPage"], false);
+    let back = page(json!({ "l": 1, "b": second["pageInfo"]["startCursor"] })).await;
+    assert_eq!(back["nodes"], first["nodes"]);
+    assert_eq!(back["pageInfo"]["hasPreviousPage"], false);
+    let last = page(json!({ "l": 1 })).await;
+    assert_eq!(last["nodes"], second["nodes"]);
 }
 
 #[tokio::test]
@@ -321,11 +341,11 @@ async fn attribution_names_first_and_last_touch_of_new_customers() {
     )
     .await;
     let q = r#"{ attribution(from: "2026-01-01T00:00:00Z", to: "2030-01-01T00:00:00Z") {
-        customers { account { name } firstTouch { externalId } lastTouch { externalId } }
+        customers { nodes { account { name } firstTouch { externalId } lastTouch { externalId } } }
         firstTouch { source channel accounts } lastTouch { source channel accounts } } }"#;
     let data = app.ok(&token, q, json!({})).await["attribution"].clone();
     assert_eq!(
-        data["customers"],
+        data["customers"]["nodes"],
         json!([{ "account": { "name": "Acme" }, "firstTouch": { "externalId": "a1" }, "lastTouch": { "externalId": "a4" } },
                { "account": { "name": "Latecomer" }, "firstTouch": null, "lastTouch": null }])
     );
