@@ -647,18 +647,17 @@ impl AnalyticsQuery {
             }
         }
         let account_ids: Vec<Uuid> = first_mql.iter().map(|(a, _)| *a).collect();
-        let earliest = first_mql.iter().map(|(_, t)| *t).min().unwrap_or(from);
-        let sales = touchpoint::Entity::find()
-            .filter(touchpoint::Column::WorkspaceId.eq(ws))
-            .filter(touchpoint::Column::AccountId.is_in(account_ids.clone()))
-            .filter(touchpoint::Column::OwnerTeam.eq(OwnerTeam::Sales))
-            .filter(touchpoint::Column::OccurredAt.gte(earliest))
-            .order_by_asc(touchpoint::Column::OccurredAt)
-            .order_by_asc(touchpoint::Column::Id)
-            .all(&rc.db)
-            .await
-            .map_err(ApiError::from)?;
+        let mut sales = touch_around(
+            &rc.db,
+            ws,
+            &account_ids,
+            L::Mql,
+            (from, to),
+            Touch::FirstSalesAfter,
+        )
+        .await?;
         let accounts: HashMap<Uuid, account::Model> = account::Entity::find()
+            .filter(account::Column::WorkspaceId.eq(ws))
             .filter(account::Column::Id.is_in(account_ids))
             .all(&rc.db)
             .await
@@ -672,10 +671,7 @@ impl AnalyticsQuery {
             let Some(model) = accounts.get(&account).cloned() else {
                 continue;
             };
-            let touch = sales
-                .iter()
-                .find(|t| t.account_id == Some(account) && t.occurred_at >= mql_at)
-                .cloned();
+            let touch = sales.remove(&account);
             if let Some(t) = &touch {
                 gaps.push(seconds(mql_at, t.occurred_at));
             }
@@ -813,8 +809,9 @@ impl AnalyticsQuery {
             .map(|a| (a.id, a))
             .collect();
         let window = (from, to);
-        let mut firsts = touch_before_customer(&rc.db, ws, &ids, window, Touch::First).await?;
-        let mut lasts = touch_before_customer(&rc.db, ws, &ids, window, Touch::Last).await?;
+        let around = |touch| touch_around(&rc.db, ws, &ids, L::Customer, window, touch);
+        let mut firsts = around(Touch::First).await?;
+        let mut lasts = around(Touch::Last).await?;
         let mut customers: Vec<AttributionEntry> = converted
             .into_iter()
             .filter_map(|(id, customer_at)| {
@@ -835,19 +832,25 @@ impl AnalyticsQuery {
     }
 }
 
-/// Which end of an account's path to a purchase.
+/// Which touchpoint of each account, relative to the moment it first reached
+/// a lifecycle within a window.
 #[derive(Clone, Copy)]
 enum Touch {
+    /// Its first touchpoint up to then.
     First,
+    /// Its last touchpoint up to then.
     Last,
+    /// Its first SALES-owned touchpoint from then on.
+    FirstSalesAfter,
 }
 
-/// Each account's first or last touchpoint up to the moment it first became a
-/// CUSTOMER within the window, for all the accounts in one windowed query.
-async fn touch_before_customer(
+/// Each account's `touch` around the moment it first reached `lifecycle`
+/// within the window, for all the accounts in one windowed query.
+async fn touch_around(
     db: &sea_orm::DatabaseConnection,
     ws: Uuid,
     accounts: &[Uuid],
+    lifecycle: L,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     touch: Touch,
 ) -> ApiResult<HashMap<Uuid, touchpoint::Model>> {
@@ -860,7 +863,7 @@ async fn touch_before_customer(
     }
     let lc = Alias::new("lc");
     let at = || Expr::col((lc.clone(), lifecycle_change::Column::OccurredAt));
-    let became_customer = Query::select()
+    let reached = Query::select()
         .expr(Func::min(at()))
         .from_as(lifecycle_change::Entity, lc.clone())
         .and_where(
@@ -869,14 +872,22 @@ async fn touch_before_customer(
         )
         .and_where(
             Expr::col((lc.clone(), lifecycle_change::Column::ToLifecycle))
-                .eq(sea_orm::ActiveEnum::to_value(&L::Customer)),
+                .eq(sea_orm::ActiveEnum::to_value(&lifecycle)),
         )
         .and_where(at().gte(time::to_micros(from)))
         .and_where(at().lt(time::to_micros(to)))
         .to_owned();
-    let order = match touch {
-        Touch::First => Order::Asc,
-        Touch::Last => Order::Desc,
+    let reached = Expr::SubQuery(None, Box::new(reached.into_sub_query_statement()));
+    let at = Expr::col((touchpoint::Entity, touchpoint::Column::OccurredAt));
+    let (order, when) = match touch {
+        Touch::First => (Order::Asc, Condition::all().add(at.lte(reached))),
+        Touch::Last => (Order::Desc, Condition::all().add(at.lte(reached))),
+        Touch::FirstSalesAfter => (
+            Order::Asc,
+            Condition::all()
+                .add(at.gte(reached))
+                .add(touchpoint::Column::OwnerTeam.eq(OwnerTeam::Sales)),
+        ),
     };
     let mut window = WindowStatement::partition_by(touchpoint::Column::AccountId);
     window
@@ -885,12 +896,7 @@ async fn touch_before_customer(
     let mut ranked = touchpoint::Entity::find()
         .filter(touchpoint::Column::WorkspaceId.eq(ws))
         .filter(touchpoint::Column::AccountId.is_in(accounts.iter().copied()))
-        .filter(
-            Expr::col((touchpoint::Entity, touchpoint::Column::OccurredAt)).lte(Expr::SubQuery(
-                None,
-                Box::new(became_customer.into_sub_query_statement()),
-            )),
-        )
+        .filter(when)
         .into_query();
     ranked.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"));
     let outer = Query::select()
