@@ -312,11 +312,49 @@ pub struct UpdateConnectorInput {
     enabled: Option<bool>,
 }
 
+/// The connector to delete.
+#[derive(InputObject)]
+pub struct DeleteConnectorInput {
+    /// The connector's global id.
+    id: ID,
+}
+
+/// The connector to sync now.
+#[derive(InputObject)]
+pub struct TriggerSyncInput {
+    /// The connector's global id; CONFLICT when it is disabled.
+    connector_id: ID,
+}
+
+/// The connector after `createConnector`.
+#[derive(SimpleObject)]
+pub struct CreateConnectorPayload {
+    /// The connector as saved.
+    connector: Connector,
+}
+
+/// The connector after `updateConnector`.
+#[derive(SimpleObject)]
+pub struct UpdateConnectorPayload {
+    /// The connector as saved.
+    connector: Connector,
+}
+
 /// What `deleteConnector` removed.
 #[derive(SimpleObject)]
 pub struct DeleteConnectorPayload {
     /// The id of the deleted connector.
     deleted_id: ID,
+}
+
+/// The connector's run after `triggerSync`.
+#[derive(SimpleObject)]
+pub struct TriggerSyncPayload {
+    /// The run this call queued, or the one already queued or running.
+    run: SyncRun,
+    /// True when this call queued `run`; false when it is the connector's
+    /// run already queued or running, which the call left as it was.
+    queued: bool,
 }
 
 fn runtime<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<SyncRuntime>> {
@@ -535,7 +573,7 @@ impl ConnectorMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The plugin kind, settings, secrets and schedule.")]
         input: CreateConnectorInput,
-    ) -> async_graphql::Result<Connector> {
+    ) -> async_graphql::Result<CreateConnectorPayload> {
         let rt = runtime(ctx)?;
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
@@ -569,7 +607,9 @@ impl ConnectorMutation {
         .insert(&rc.db)
         .await
         .map_err(ApiError::from)?;
-        Ok(Connector(model))
+        Ok(CreateConnectorPayload {
+            connector: Connector(model),
+        })
     }
 
     /// Changes a connector's settings. Secrets merge: those named are set (or
@@ -578,7 +618,7 @@ impl ConnectorMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The connector and the settings to change.")] input: UpdateConnectorInput,
-    ) -> async_graphql::Result<Connector> {
+    ) -> async_graphql::Result<UpdateConnectorPayload> {
         let rt = runtime(ctx)?;
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
@@ -629,17 +669,20 @@ impl ConnectorMutation {
         active.updated_at = Set(time::now());
         let model = active.update(&txn).await.map_err(ApiError::from)?;
         txn.commit().await.map_err(ApiError::from)?;
-        Ok(Connector(model))
+        Ok(UpdateConnectorPayload {
+            connector: Connector(model),
+        })
     }
 
     /// Deletes a connector and its runs; its touchpoints stay.
     async fn delete_connector(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The connector's global id.")] id: ID,
+        #[graphql(desc = "The connector to delete.")] input: DeleteConnectorInput,
     ) -> async_graphql::Result<DeleteConnectorPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
+        let id = input.id;
         let key = ids::decode(&id, NodeType::Connector)?;
         let txn = crate::db::begin_write(&rc.db).await?;
         find(&txn, ws, key).await?;
@@ -661,15 +704,21 @@ impl ConnectorMutation {
     async fn trigger_sync(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The connector to sync; CONFLICT when it is disabled.")] connector_id: ID,
-    ) -> async_graphql::Result<SyncRun> {
+        #[graphql(desc = "The connector to sync; CONFLICT when it is disabled.")]
+        input: TriggerSyncInput,
+    ) -> async_graphql::Result<TriggerSyncPayload> {
         let rt = runtime(ctx)?;
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
-        let connector = find(&rc.db, ws, ids::decode(&connector_id, NodeType::Connector)?).await?;
+        let id = ids::decode(&input.connector_id, NodeType::Connector)?;
+        let connector = find(&rc.db, ws, id).await?;
         if !connector.enabled {
             return Err(ApiError::Conflict("the connector is disabled".into()).into());
         }
-        Ok(SyncRun(rt.trigger(&connector, StoredTrigger::Api).await?))
+        let (run, queued) = rt.trigger(&connector, StoredTrigger::Api).await?;
+        Ok(TriggerSyncPayload {
+            run: SyncRun(run),
+            queued,
+        })
     }
 }

@@ -178,12 +178,13 @@ impl SyncRuntime {
             .await?)
     }
 
-    /// Queues a run and executes it in the background.
+    /// Queues a run and executes it in the background, or returns the run
+    /// already queued or running; the flag is true when this call queued it.
     pub async fn trigger(
         self: &Arc<Self>,
         connector: &connector::Model,
         trigger: SyncTrigger,
-    ) -> ApiResult<sync_run::Model> {
+    ) -> ApiResult<(sync_run::Model, bool)> {
         let (run, queued) = self.enqueue(connector, trigger).await?;
         if queued {
             let runtime = Arc::clone(self);
@@ -194,7 +195,7 @@ impl SyncRuntime {
                 }
             });
         }
-        Ok(run)
+        Ok((run, queued))
     }
 
     /// Executes a queued run in the foreground, calling `progress` after each

@@ -22,10 +22,12 @@ use crate::helpers::{
 use journeys::connectors::sync::SyncSettings;
 
 const CREATE: &str = "mutation($input: CreateConnectorInput!) {
-  createConnector(input: $input) { id kind name config secretNames scheduleSeconds enabled webhookPath lastRun { id } }
+  createConnector(input: $input) {
+    connector { id kind name config secretNames scheduleSeconds enabled webhookPath lastRun { id } }
+  }
 }";
 
-const TRIGGER: &str = "mutation($id: ID!) { triggerSync(connectorId: $id) { id status trigger } }";
+const TRIGGER: &str = "mutation($id: ID!) { triggerSync(input: { connectorId: $id }) { queued run { id status trigger } } }";
 
 const RUNS: &str = "query($id: ID!) {
   syncRuns(connectorId: $id, first: 10) {
@@ -146,12 +148,13 @@ pub fn zendesk_input(server: &MockServer) -> Value {
 }
 
 pub async fn create(app: &TestApp, token: &str, input: Value) -> Value {
-    app.ok(token, CREATE, json!({ "input": input })).await["createConnector"].clone()
+    app.ok(token, CREATE, json!({ "input": input })).await["createConnector"]["connector"].clone()
 }
 
 /// Triggers a sync and waits for the run to finish.
 pub async fn sync(app: &TestApp, token: &str, connector: &str) -> Value {
-    let run = app.ok(token, TRIGGER, json!({ "id": connector })).await["triggerSync"].clone();
+    let run =
+        app.ok(token, TRIGGER, json!({ "id": connector })).await["triggerSync"]["run"].clone();
     wait_for(app, token, connector, run["id"].as_str().unwrap()).await
 }
 
@@ -437,8 +440,18 @@ async fn two_concurrent_triggers_make_one_run() {
         app.ok(&token, TRIGGER, vars.clone()),
         app.ok(&token, TRIGGER, vars.clone())
     );
-    assert_eq!(a["triggerSync"]["id"], b["triggerSync"]["id"]);
-    let run = wait_for(&app, &token, &id, a["triggerSync"]["id"].as_str().unwrap()).await;
+    assert_eq!(a["triggerSync"]["run"]["id"], b["triggerSync"]["run"]["id"]);
+    assert_ne!(
+        a["triggerSync"]["queued"], b["triggerSync"]["queued"],
+        "one call queued the run, the other got it back: {a} {b}"
+    );
+    let run = wait_for(
+        &app,
+        &token,
+        &id,
+        a["triggerSync"]["run"]["id"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(run["status"], "SUCCEEDED");
     let data = app.ok(&token, RUNS, vars).await;
     assert_eq!(data["syncRuns"]["totalCount"], 1);
@@ -473,12 +486,15 @@ async fn secrets_are_write_only_and_sealed_at_rest() {
     assert!(!sealed.contains(API_TOKEN) && !sealed.contains("zd-signing-secret"));
 
     // Updating one secret keeps the other; null removes one.
-    let update = "mutation($input: UpdateConnectorInput!) { updateConnector(input: $input) { secretNames name } }";
+    let update = "mutation($input: UpdateConnectorInput!) { updateConnector(input: $input) { connector { secretNames name } } }";
     let data = app
         .ok(&token, update, json!({ "input": { "id": id, "secrets": { "webhook_signing_secret": null }, "name": "Help desk" } }))
         .await;
-    assert_eq!(data["updateConnector"]["secretNames"], json!(["api_token"]));
-    assert_eq!(data["updateConnector"]["name"], "Help desk");
+    assert_eq!(
+        data["updateConnector"]["connector"]["secretNames"],
+        json!(["api_token"])
+    );
+    assert_eq!(data["updateConnector"]["connector"]["name"], "Help desk");
     let body = app
         .gql(
             &token,
@@ -546,8 +562,8 @@ async fn connectors_stay_in_their_workspace() {
     let rival = app.admin("rival");
     for query in [
         "query($id: ID!) { connector(id: $id) { id } }",
-        "mutation($id: ID!) { triggerSync(connectorId: $id) { id } }",
-        "mutation($id: ID!) { deleteConnector(id: $id) { deletedId } }",
+        "mutation($id: ID!) { triggerSync(input: { connectorId: $id }) { run { id } } }",
+        "mutation($id: ID!) { deleteConnector(input: { id: $id }) { deletedId } }",
     ] {
         assert_code(
             &app.gql(&rival, query, json!({ "id": id })).await,
@@ -565,7 +581,7 @@ async fn connectors_stay_in_their_workspace() {
     let data = app
         .ok(
             &app.admin("acme"),
-            "mutation($id: ID!) { deleteConnector(id: $id) { deletedId } }",
+            "mutation($id: ID!) { deleteConnector(input: { id: $id }) { deletedId } }",
             json!({ "id": id }),
         )
         .await;
@@ -604,11 +620,9 @@ async fn a_schedule_queues_runs_by_itself() {
     assert_eq!(data["syncRuns"]["nodes"][0]["trigger"], "SCHEDULE");
 }
 
-#[tokio::test]
-async fn a_shutdown_stops_runs_at_a_batch_boundary() {
-    let app = spawn_app().await;
-    app.workspace("acme").await;
-    let token = app.admin("acme");
+/// A Zendesk export whose first page (one ticket) comes at once and whose
+/// second takes a minute: a run stopped meanwhile has saved exactly one batch.
+async fn one_page_then_a_slow_one() -> MockServer {
     let server = MockServer::start().await;
     let ana = user(501, "Ana Souza", "ana@acme.example");
     Mock::given(method("GET"))
@@ -622,22 +636,31 @@ async fn a_shutdown_stops_runs_at_a_batch_boundary() {
         )))
         .mount(&server)
         .await;
-    // The second page takes long enough for the shutdown to arrive first.
     Mock::given(method("GET"))
         .and(path(EXPORT))
         .and(query_param("cursor", "c1"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(export_page(vec![], vec![], "c1", true))
-                .set_delay(Duration::from_secs(20)),
+                .set_delay(Duration::from_secs(60)),
         )
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn a_shutdown_stops_runs_at_a_batch_boundary() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    // The second page takes long enough for the shutdown to arrive first.
+    let server = one_page_then_a_slow_one().await;
     let id = create(&app, &token, zendesk_input(&server)).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let run = app.ok(&token, TRIGGER, json!({ "id": id })).await["triggerSync"]["id"]
+    let run = app.ok(&token, TRIGGER, json!({ "id": id })).await["triggerSync"]["run"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -743,12 +766,13 @@ async fn two_instances_on_one_database_make_one_run() {
         first.ok(&token, TRIGGER, vars.clone()),
         second.ok(&token, TRIGGER, vars.clone())
     );
-    assert_eq!(a["triggerSync"]["id"], b["triggerSync"]["id"]);
+    assert_eq!(a["triggerSync"]["run"]["id"], b["triggerSync"]["run"]["id"]);
+    assert_ne!(a["triggerSync"]["queued"], b["triggerSync"]["queued"]);
     let run = wait_for(
         &second,
         &token,
         &id,
-        a["triggerSync"]["id"].as_str().unwrap(),
+        a["triggerSync"]["run"]["id"].as_str().unwrap(),
     )
     .await;
     assert_eq!(run["status"], "SUCCEEDED");
@@ -789,10 +813,16 @@ async fn a_long_pull_keeps_its_lease() {
         .unwrap()
         .to_owned();
     let vars = json!({ "id": id });
-    let run = first.ok(&token, TRIGGER, vars.clone()).await["triggerSync"]["id"].clone();
+    let queued = first.ok(&token, TRIGGER, vars.clone()).await["triggerSync"].clone();
+    assert_eq!(queued["queued"], true, "{queued}");
+    let run = queued["run"]["id"].clone();
     tokio::time::sleep(Duration::from_millis(1_300)).await;
-    let again = second.ok(&token, TRIGGER, vars).await["triggerSync"]["id"].clone();
-    assert_eq!(again, run, "the running run is still the connector's run");
+    let again = second.ok(&token, TRIGGER, vars).await["triggerSync"].clone();
+    assert_eq!(again["queued"], false, "{again}");
+    assert_eq!(
+        again["run"]["id"], run,
+        "the running run is still the connector's run"
+    );
     let done = wait_for(&second, &token, &id, run.as_str().unwrap()).await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     let runs = second.ok(&token, RUNS, json!({ "id": id })).await;
@@ -908,30 +938,8 @@ async fn an_interrupted_journeys_sync_ends_its_run_cancelled_at_a_batch_boundary
     let app = spawn_app().await;
     app.workspace("acme").await;
     let token = app.admin("acme");
-    let server = MockServer::start().await;
-    let ana = user(501, "Ana Souza", "ana@acme.example");
-    Mock::given(method("GET"))
-        .and(path(EXPORT))
-        .and(query_param_is_missing("cursor"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(export_page(
-            vec![ticket(1, "open", 501, 1)],
-            vec![ana],
-            "c1",
-            false,
-        )))
-        .mount(&server)
-        .await;
     // The second page is slow enough for Ctrl-C to arrive while it loads.
-    Mock::given(method("GET"))
-        .and(path(EXPORT))
-        .and(query_param("cursor", "c1"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(export_page(vec![], vec![], "c1", true))
-                .set_delay(Duration::from_secs(60)),
-        )
-        .mount(&server)
-        .await;
+    let server = one_page_then_a_slow_one().await;
     let id = create(&app, &token, zendesk_input(&server)).await["id"]
         .as_str()
         .unwrap()
