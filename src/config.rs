@@ -1,4 +1,7 @@
 //! Command-line and environment configuration. Flags win over environment.
+//!
+//! Nothing here derives `Debug`: the arguments hold the JWT secret and the key
+//! that seals connector secrets, which must never reach a log.
 
 use std::path::PathBuf;
 
@@ -6,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::KeySources;
 
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(
     name = "journeys",
     version,
@@ -19,7 +22,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Clone)]
 pub struct DatabaseArgs {
     /// `postgres://…` or `sqlite://path?mode=rwc`; the embedded `./journeys.db` by default.
     #[arg(long, env = "DATABASE_URL", global = true)]
@@ -35,7 +38,7 @@ impl DatabaseArgs {
 }
 
 /// Where JWT verification keys come from.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct JwtArgs {
     /// HS256 shared secret, at least 32 bytes.
     #[arg(long, env = "JOURNEYS_JWT_SECRET", hide_env_values = true)]
@@ -66,7 +69,7 @@ impl JwtArgs {
     }
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Serve the GraphQL API.
     Serve(ServeArgs),
@@ -84,7 +87,7 @@ pub enum Command {
 }
 
 /// The key that seals connector secrets at rest.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct SecretKeyArgs {
     /// 32 random bytes, base64 (`openssl rand -base64 32`). Needed to create
     /// connectors and to run them.
@@ -102,7 +105,7 @@ impl SecretKeyArgs {
     }
 }
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct SyncArgs {
     /// The connector's id, as the API shows it.
     pub connector_id: String,
@@ -110,7 +113,7 @@ pub struct SyncArgs {
     pub secret_key: SecretKeyArgs,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "JOURNEYS_BIND", default_value = "127.0.0.1:8080")]
@@ -128,7 +131,7 @@ pub struct ServeArgs {
     pub secret_key: SecretKeyArgs,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct TokenArgs {
     /// The workspace slug the token may touch.
     #[arg(long)]
@@ -147,7 +150,7 @@ pub struct TokenArgs {
     pub jwt_secret: Option<String>,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum WorkspaceCommand {
     /// Create a workspace with the default FIVE_STAGE journey model.
     Create {

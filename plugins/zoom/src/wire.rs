@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-/// The answer of the Server-to-Server OAuth token endpoint.
-#[derive(Debug, Deserialize)]
+/// The answer of the Server-to-Server OAuth token endpoint. No `Debug`: it
+/// holds a live credential.
+#[derive(Deserialize)]
 pub struct AccessTokenGrant {
     pub access_token: String,
     /// Seconds the token lives (3600).
