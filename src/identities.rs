@@ -59,6 +59,23 @@ pub fn normalise(kind: IdentityKind, value: &str) -> ApiResult<String> {
             }
         }
         IdentityKind::ZoomRegistrantId | IdentityKind::AnonymousId => Ok(value.to_owned()),
+        IdentityKind::VendorUserId => {
+            // The system's name is case-blind; the id within it is kept as is.
+            let (system, id) = value.split_once(':').unwrap_or_default();
+            let system = system.trim().to_ascii_lowercase();
+            let valid = !system.is_empty()
+                && system
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && !id.trim().is_empty();
+            if valid {
+                Ok(format!("{system}:{}", id.trim()))
+            } else {
+                Err(ApiError::bad_input(format!(
+                    "`{value}` is not a vendor user id: write it as `system:id`"
+                )))
+            }
+        }
     }
 }
 
@@ -232,6 +249,20 @@ mod tests {
             "ada_l"
         );
         assert!(normalise(IdentityKind::TwitterHandle, "not a handle").is_err());
+    }
+
+    #[test]
+    fn vendor_user_ids_name_their_system() {
+        assert_eq!(
+            normalise(IdentityKind::VendorUserId, " HubSpot:5120 ").unwrap(),
+            "hubspot:5120"
+        );
+        for bad in ["5120", ":5120", "hubspot:", "hub spot:1"] {
+            assert!(
+                normalise(IdentityKind::VendorUserId, bad).is_err(),
+                "{bad} accepted"
+            );
+        }
     }
 
     #[test]

@@ -353,6 +353,8 @@ pub struct PersonInput {
     pub zoom_registrant_id: Option<String>,
     /// A Zendesk numeric user id.
     pub zendesk_user_id: Option<String>,
+    /// A user id in another system, as `system:id` (`hubspot:5120`).
+    pub vendor_user_id: Option<String>,
     /// A phone number, in any punctuation.
     pub phone: Option<String>,
     /// A web visitor's anonymous id, before they are identified.
@@ -375,6 +377,7 @@ impl PersonInput {
             (K::TwitterUserId, &self.twitter_user_id),
             (K::ZendeskUserId, &self.zendesk_user_id),
             (K::ZoomRegistrantId, &self.zoom_registrant_id),
+            (K::VendorUserId, &self.vendor_user_id),
             (K::TwitterHandle, &self.twitter_handle),
             (K::Phone, &self.phone),
             (K::AnonymousId, &self.anonymous_id),
@@ -510,6 +513,14 @@ pub(crate) struct CheckedTouchpoint {
     /// A connector's word on the person's organisation, used when `account` is none.
     pub(crate) account_hint: Option<journeys_plugin_sdk::AccountHint>,
     pub(crate) properties_update: PropertiesUpdate,
+}
+
+#[cfg(test)]
+impl CheckedTouchpoint {
+    /// The person's normalised identities, strongest first.
+    pub(crate) fn identities(&self) -> &[(vocab::IdentityKind, String)] {
+        self.person.as_ref().map_or(&[], |(ids, _)| ids)
+    }
 }
 
 /// What a new delivery of a recorded touchpoint does to its properties.

@@ -126,6 +126,9 @@ pub enum IdentityKind {
     Phone,
     /// A web visitor's anonymous id, before they are identified.
     AnonymousId,
+    /// A person's id in another system, as `system:id` (`hubspot:5120`): how a
+    /// connector with no identity kind of its own finds people.
+    VendorUserId,
 }
 
 /// A built-in journey model template, or CUSTOM.

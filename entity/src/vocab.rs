@@ -138,6 +138,8 @@ pub enum IdentityKind {
     Phone,
     #[sea_orm(string_value = "ANONYMOUS_ID")]
     AnonymousId,
+    #[sea_orm(string_value = "VENDOR_USER_ID")]
+    VendorUserId,
 }
 
 /// The built-in journey model templates of the product design.

@@ -19,13 +19,15 @@ pub(crate) fn check(
         || hint.twitter_user_id.is_some()
         || hint.twitter_handle.is_some()
         || hint.zoom_registrant_id.is_some()
-        || hint.zendesk_user_id.is_some();
+        || hint.zendesk_user_id.is_some()
+        || hint.vendor_user_id.is_some();
     let person = has_identity.then(|| PersonInput {
         email: hint.email,
         twitter_user_id: hint.twitter_user_id,
         twitter_handle: hint.twitter_handle,
         zoom_registrant_id: hint.zoom_registrant_id,
         zendesk_user_id: hint.zendesk_user_id,
+        vendor_user_id: hint.vendor_user_id.map(|id| format!("{kind}:{id}")),
         name: hint.name,
         title: hint.title,
         ..PersonInput::default()
@@ -68,5 +70,37 @@ fn channel(channel: sdk::Channel) -> Channel {
         sdk::Channel::Event => Channel::Event,
         sdk::Channel::Ad => Channel::Ad,
         sdk::Channel::Other => Channel::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entity::vocab::IdentityKind;
+
+    #[test]
+    fn a_vendors_own_user_id_is_kept_under_the_connectors_kind() {
+        // A connector for a vendor Journeys has no identity kind for.
+        let touchpoint = sdk::Touchpoint {
+            external_id: "deal:7".into(),
+            kind: "deal.won".into(),
+            channel: sdk::Channel::Other,
+            occurred_at: Utc::now(),
+            title: None,
+            body: None,
+            url: None,
+            score: None,
+            properties: serde_json::Map::new(),
+            person: sdk::PersonHint {
+                vendor_user_id: Some("5120".into()),
+                ..sdk::PersonHint::default()
+            },
+            account: None,
+        };
+        let checked = check("hubspot", touchpoint, Utc::now()).unwrap();
+        assert_eq!(
+            checked.identities(),
+            [(IdentityKind::VendorUserId, "hubspot:5120".to_owned())]
+        );
     }
 }

@@ -327,3 +327,35 @@ async fn concurrent_batches_naming_the_same_new_people_all_succeed() {
         .await;
     assert_eq!(data["stakeholders"]["totalCount"], 20);
 }
+
+#[tokio::test]
+async fn a_vendor_user_id_finds_its_person_again() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let tp = |id: &str, vendor_id: &str| {
+        json!({ "source": "hubspot", "externalId": id, "channel": "EMAIL", "kind": "email.opened",
+                "occurredAt": "2026-03-01T10:00:00Z", "person": { "vendorUserId": vendor_id } })
+    };
+    let first = record(&app, &token, json!([tp("e1", " HubSpot:51 ")])).await;
+    let second = record(
+        &app,
+        &token,
+        json!([tp("e2", "hubspot:51"), tp("e3", "51")]),
+    )
+    .await;
+    let person = |p: &Value, i: usize| p["results"][i]["touchpoint"]["stakeholder"]["id"].clone();
+    assert_eq!(person(&first, 0), person(&second, 0));
+    assert_eq!(second["results"][1]["error"]["code"], "BAD_USER_INPUT");
+    let data = app
+        .ok(
+            &token,
+            "query($id: ID!) { stakeholder(id: $id) { identities { kind value } } }",
+            json!({ "id": person(&first, 0) }),
+        )
+        .await;
+    assert_eq!(
+        data["stakeholder"]["identities"],
+        json!([{ "kind": "VENDOR_USER_ID", "value": "hubspot:51" }])
+    );
+}

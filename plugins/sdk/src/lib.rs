@@ -123,6 +123,9 @@ pub struct PersonHint {
     pub twitter_handle: Option<String>,
     pub zoom_registrant_id: Option<String>,
     pub zendesk_user_id: Option<String>,
+    /// The vendor's own id for the person, for a connector whose vendor has no
+    /// identity kind of its own: Journeys keeps it as `{connector kind}:{id}`.
+    pub vendor_user_id: Option<String>,
     pub name: Option<String>,
     /// Job title.
     pub title: Option<String>,
