@@ -788,10 +788,10 @@ async fn two_instances_on_one_database_make_one_run() {
 
 #[tokio::test]
 async fn a_long_pull_keeps_its_lease() {
-    // A lease of 600 ms and a page that takes 2 s: without renewals while it
+    // A lease of 1 s and a page that takes 3 s: without renewals while it
     // pulls, the second instance would take the run for abandoned.
     let settings = SyncSettings {
-        lease: Duration::from_millis(600),
+        lease: Duration::from_secs(1),
         ..quick_sync()
     };
     let (first, second) = spawn_pair_with(settings).await;
@@ -803,7 +803,7 @@ async fn a_long_pull_keeps_its_lease() {
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(export_page(vec![], vec![], "c1", true))
-                .set_delay(Duration::from_secs(2)),
+                .set_delay(Duration::from_secs(3)),
         )
         .mount(&server)
         .await;
@@ -816,7 +816,7 @@ async fn a_long_pull_keeps_its_lease() {
     let queued = first.ok(&token, TRIGGER, vars.clone()).await["triggerSync"].clone();
     assert_eq!(queued["queued"], true, "{queued}");
     let run = queued["run"]["id"].clone();
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
     let again = second.ok(&token, TRIGGER, vars).await["triggerSync"].clone();
     assert_eq!(again["queued"], false, "{again}");
     assert_eq!(
