@@ -54,6 +54,29 @@ async fn find_stage(db: &impl ConnectionTrait, ws: Uuid, id: &ID) -> ApiResult<s
         .ok_or(ApiError::not_found("stage"))
 }
 
+/// Checks that `parent` can hold `stage`: an active stage of the same model
+/// (`stages`) that is neither `stage` nor under it.
+fn check_parent(stages: &[stage::Model], stage: Uuid, parent: Uuid) -> ApiResult<Uuid> {
+    let find = |id: Uuid| stages.iter().find(|s| s.id == id);
+    if find(parent).is_none_or(|p| p.archived_at.is_some()) {
+        return Err(ApiError::bad_input(
+            "the parent must be an active stage of the same model",
+        ));
+    }
+    // Up the parent chain, at most once per stage.
+    let mut above = Some(parent);
+    for _ in 0..=stages.len() {
+        let Some(id) = above else { break };
+        if id == stage {
+            return Err(ApiError::bad_input(
+                "a stage cannot sit under itself or one of its own sub-stages",
+            ));
+        }
+        above = find(id).and_then(|s| s.parent_stage_id);
+    }
+    Ok(parent)
+}
+
 /// A stage to add to a model.
 #[derive(InputObject)]
 pub struct AddStageInput {
@@ -76,6 +99,10 @@ pub struct UpdateStageInput {
     pub owner_team: Option<OwnerTeam>,
     /// A new target in seconds (positive), or `null` for no target.
     pub target_duration_seconds: MaybeUndefined<i32>,
+    /// The phase this stage sits under as a decision point: another active
+    /// stage of the same model, not one of its own sub-stages; `null` makes
+    /// it a top-level stage.
+    pub parent_stage_id: MaybeUndefined<ID>,
     /// A continuous phase (like Babcock-Jenkins' Advocate) runs beside the
     /// sequence: its entry rules take an account in from any stage, and a
     /// touchpoint for a stage beyond the furthest one reached takes it on.
@@ -211,8 +238,9 @@ impl StageEditingMutation {
         Ok(out)
     }
 
-    /// Changes a stage's name, owner, target or entry rules. Accounts keep the
-    /// moves they made; later touchpoints follow the new rules. Needs `admin`.
+    /// Changes a stage's name, owner, target, parent phase or entry rules.
+    /// Accounts keep the moves they made; later touchpoints follow the new
+    /// rules. Needs `admin`.
     async fn update_stage(
         &self,
         ctx: &Context<'_>,
@@ -241,6 +269,13 @@ impl StageEditingMutation {
                 secs => Ok(Some(i64::from(secs))),
             },
         )?;
+        if !input.parent_stage_id.is_undefined() {
+            let stages = stages_of(&txn, current.model_id).await?;
+            patch(&mut active.parent_stage_id, input.parent_stage_id, |id| {
+                let parent = ids::decode(&id, NodeType::Stage)?;
+                check_parent(&stages, current.id, parent).map(Some)
+            })?;
+        }
         if let Some(continuous) = input.continuous {
             active.continuous = Set(continuous);
         }

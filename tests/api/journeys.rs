@@ -192,11 +192,12 @@ async fn stages_are_added_changed_reordered_and_removed_without_losing_history()
     .await;
 
     let add = r#"mutation($input: AddStageInput!) { addStage(input: $input) {
-        stage { key position } journeyModel { stages { key position } } } }"#;
+        stage { id key position } journeyModel { stages { key position } } } }"#;
     let data = app
         .ok(&token, add, json!({ "input": { "modelId": model_id, "position": 2,
             "stage": { "key": "trial", "name": "Trial", "ownerTeam": "SALES", "entryKinds": ["trial.started"] } } }))
         .await;
+    let trial = data["addStage"]["stage"]["id"].as_str().unwrap().to_owned();
     let keys: Vec<&str> = data["addStage"]["journeyModel"]["stages"]
         .as_array()
         .unwrap()
@@ -237,6 +238,45 @@ async fn stages_are_added_changed_reordered_and_removed_without_losing_history()
         )
         .await;
     assert_code(&bad, "BAD_USER_INPUT");
+
+    // Trial becomes a decision point under purchase decision, and back.
+    let parent = r#"mutation($input: UpdateStageInput!) { updateStage(input: $input) { stage { parentStageId } } }"#;
+    let data = app
+        .ok(
+            &token,
+            parent,
+            json!({ "input": { "id": trial, "parentStageId": stage_id("purchase_decision") } }),
+        )
+        .await;
+    assert_eq!(
+        data["updateStage"]["stage"]["parentStageId"],
+        stage_id("purchase_decision")
+    );
+    // Not under itself, nor under its own sub-stage.
+    for (stage, under) in [
+        (trial.clone(), trial.clone()),
+        (stage_id("purchase_decision"), trial.clone()),
+    ] {
+        let refused = app
+            .gql(
+                &token,
+                parent,
+                json!({ "input": { "id": stage, "parentStageId": under } }),
+            )
+            .await;
+        assert_code(&refused, "BAD_USER_INPUT");
+    }
+    let data = app
+        .ok(
+            &token,
+            parent,
+            json!({ "input": { "id": trial, "parentStageId": null } }),
+        )
+        .await;
+    assert_eq!(
+        data["updateStage"]["stage"]["parentStageId"],
+        serde_json::Value::Null
+    );
 
     // The account went through consideration; removing it keeps that history.
     let remove = r#"mutation($id: ID!) { removeStage(input: { id: $id }) { stage { archivedAt } journeyModel { stages { key } } } }"#;
