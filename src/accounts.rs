@@ -444,14 +444,11 @@ impl AccountQuery {
             .await
             .map_err(ApiError::from)?;
         let (edges, page_info) = edges(rows, &page, |a| order.cursor(a), Account);
-        Ok(AccountConnection {
-            edges: edges
-                .into_iter()
-                .map(|(cursor, node)| AccountEdge { cursor, node })
-                .collect(),
+        Ok(AccountConnection::new(
+            edges,
             page_info,
-            total: TotalCount::new(SelectCount(base)),
-        })
+            TotalCount::new(SelectCount(base)),
+        ))
     }
 
     /// One account; NOT_FOUND when it is not in the token's workspace.

@@ -268,14 +268,11 @@ impl HandoffGap {
         let cursor =
             |e: &HandoffEntry| Cursor::new(HANDOFF_ORDER, SortKey::Time(e.mql_at), e.account.id);
         let (edges, page_info) = page_computed(self.entries.clone(), &page, cursor);
-        Ok(HandoffEntryConnection {
-            edges: edges
-                .into_iter()
-                .map(|(cursor, node)| HandoffEntryEdge { cursor, node })
-                .collect(),
+        Ok(HandoffEntryConnection::new(
+            edges,
             page_info,
-            total: TotalCount::new(KnownCount(self.entries.len() as u64)),
-        })
+            TotalCount::new(KnownCount(self.entries.len() as u64)),
+        ))
     }
 }
 
@@ -391,14 +388,11 @@ impl Attribution {
             Cursor::new(CUSTOMERS_ORDER, SortKey::Time(e.customer_at), e.account.id)
         };
         let (edges, page_info) = page_computed(self.entries.clone(), &page, cursor);
-        Ok(AttributionEntryConnection {
-            edges: edges
-                .into_iter()
-                .map(|(cursor, node)| AttributionEntryEdge { cursor, node })
-                .collect(),
+        Ok(AttributionEntryConnection::new(
+            edges,
             page_info,
-            total: TotalCount::new(KnownCount(self.entries.len() as u64)),
-        })
+            TotalCount::new(KnownCount(self.entries.len() as u64)),
+        ))
     }
 }
 

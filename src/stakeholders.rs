@@ -394,14 +394,11 @@ impl StakeholderQuery {
             .await
             .map_err(ApiError::from)?;
         let (edges, page_info) = edges(rows, &page, |s| order.cursor(s), Stakeholder);
-        Ok(StakeholderConnection {
-            edges: edges
-                .into_iter()
-                .map(|(cursor, node)| StakeholderEdge { cursor, node })
-                .collect(),
+        Ok(StakeholderConnection::new(
+            edges,
             page_info,
-            total: TotalCount::new(SelectCount(base)),
-        })
+            TotalCount::new(SelectCount(base)),
+        ))
     }
 
     /// One stakeholder; NOT_FOUND when not in the token's workspace.

@@ -194,14 +194,7 @@ pub fn touchpoint_connection_from(
     total: TotalCount,
 ) -> TouchpointConnection {
     let (edges, page_info) = edges(rows, page, cursor(order), Touchpoint);
-    TouchpointConnection {
-        edges: edges
-            .into_iter()
-            .map(|(cursor, node)| TouchpointEdge { cursor, node })
-            .collect(),
-        page_info,
-        total,
-    }
+    TouchpointConnection::new(edges, page_info, total)
 }
 
 /// Which touchpoints to list.

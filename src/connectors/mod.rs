@@ -484,14 +484,11 @@ impl ConnectorQuery {
             .map_err(ApiError::from)?;
         let cursor = |c: &connector::Model| Cursor::new(CONNECTOR_ORDER, SortKey::None, c.id);
         let (edges, page_info) = edges(rows, &page, cursor, Connector);
-        Ok(ConnectorConnection {
-            edges: edges
-                .into_iter()
-                .map(|(cursor, node)| ConnectorEdge { cursor, node })
-                .collect(),
+        Ok(ConnectorConnection::new(
+            edges,
             page_info,
-            total: TotalCount::new(SelectCount(base)),
-        })
+            TotalCount::new(SelectCount(base)),
+        ))
     }
 
     /// One connector; NOT_FOUND when it is not in the token's workspace.
@@ -549,14 +546,11 @@ impl ConnectorQuery {
             .map_err(ApiError::from)?;
         let cursor = |r: &sync_run::Model| Cursor::new(RUN_ORDER, SortKey::None, r.id);
         let (edges, page_info) = edges(rows, &page, cursor, SyncRun);
-        Ok(SyncRunConnection {
-            edges: edges
-                .into_iter()
-                .map(|(cursor, node)| SyncRunEdge { cursor, node })
-                .collect(),
+        Ok(SyncRunConnection::new(
+            edges,
             page_info,
-            total: TotalCount::new(SelectCount(base)),
-        })
+            TotalCount::new(SelectCount(base)),
+        ))
     }
 }
 

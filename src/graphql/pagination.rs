@@ -314,6 +314,25 @@ macro_rules! connection {
             pub total: $crate::graphql::pagination::TotalCount,
         }
 
+        impl $conn {
+            /// A page from its `(cursor, node)` pairs.
+            pub fn new(
+                edges: Vec<(String, $node)>,
+                page_info: $crate::graphql::pagination::PageInfo,
+                total: $crate::graphql::pagination::TotalCount,
+            ) -> Self {
+                let edges = edges
+                    .into_iter()
+                    .map(|(cursor, node)| $edge { cursor, node })
+                    .collect();
+                $conn {
+                    edges,
+                    page_info,
+                    total,
+                }
+            }
+        }
+
         $(#[$doc])*
         #[async_graphql::Object]
         impl $conn {
