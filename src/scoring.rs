@@ -603,6 +603,20 @@ pub async fn qualify_merged(
             .into_iter()
             .map(|a| (Subject::Account(a.id), a.lifecycle, a.score)),
     );
+    let why = "a merge joined their records";
+    qualify_without_touchpoint(db, ws, threshold, subjects, why).await
+}
+
+/// Qualifies those of `subjects` (each with its lifecycle and stored score)
+/// that reached `threshold` for `why`, with no touchpoint to credit; returns
+/// the changes recorded.
+async fn qualify_without_touchpoint(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    threshold: f64,
+    subjects: impl IntoIterator<Item = (Subject, L, f64)>,
+    why: &str,
+) -> ApiResult<Vec<lifecycle_change::Model>> {
     let mut changes = Vec::new();
     for (subject, lifecycle, score) in subjects {
         if qualifies(lifecycle, score, threshold) {
@@ -610,7 +624,7 @@ pub async fn qualify_merged(
                 score,
                 threshold,
                 touchpoint: None,
-                because: Some("a merge joined their records"),
+                because: Some(why),
             };
             changes.extend(qualify(db, ws, subject, lifecycle, reached).await?);
         }
@@ -655,17 +669,7 @@ pub async fn qualify_workspace(db: &impl ConnectionTrait, ws: Uuid, why: &str) -
     let accounts = accounts
         .into_iter()
         .map(|(id, lifecycle, score)| (Subject::Account(id), lifecycle, score));
-    for (subject, lifecycle, score) in people.chain(accounts) {
-        if qualifies(lifecycle, score, threshold) {
-            let reached = Reached {
-                score,
-                threshold,
-                touchpoint: None,
-                because: Some(why),
-            };
-            qualify(db, ws, subject, lifecycle, reached).await?;
-        }
-    }
+    qualify_without_touchpoint(db, ws, threshold, people.chain(accounts), why).await?;
     Ok(())
 }
 
