@@ -209,6 +209,18 @@ pub struct QualificationThresholds {
     pub mql: f64,
 }
 
+/// A cause that carries a person's free-text reason: `{decision}: {reason}`.
+fn with_reason(decision: &str, reason: &str) -> String {
+    format!("{decision}: {reason}")
+}
+
+/// A cause with its free-text reason (see [`with_reason`]) replaced by a
+/// note that it was erased; `None` for causes without one.
+pub fn reason_erased(cause: &str) -> Option<String> {
+    let (decision, _reason) = cause.split_once(": ")?;
+    Some(format!("{decision} (reason erased)"))
+}
+
 /// Refuses a lead decision on someone already past qualification: accepting a
 /// customer would take them back to SQL. A disqualified lead may be accepted
 /// after all, and an SQL disqualified.
@@ -313,7 +325,7 @@ impl LifecycleMutation {
             return Err(ApiError::bad_input("`reason` must be at most 1,000 characters").into());
         }
         let cause = match reason {
-            Some(reason) => format!("accepted by sales: {reason}"),
+            Some(reason) => with_reason("accepted by sales", &reason),
             None => "accepted by sales".to_owned(),
         };
         decide(ctx, &input.id, L::Sql, &cause).await
@@ -333,7 +345,7 @@ impl LifecycleMutation {
             ctx,
             &input.id,
             L::Disqualified,
-            &format!("disqualified by sales: {reason}"),
+            &with_reason("disqualified by sales", reason),
         )
         .await
     }

@@ -144,10 +144,10 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> ApiResu
         .all(db)
         .await?
     {
-        if let Some((decision, _reason)) = change.cause.split_once(": ") {
+        if let Some(cause) = crate::lifecycle::reason_erased(&change.cause) {
             lifecycle_change::ActiveModel {
                 id: Set(change.id),
-                cause: Set(format!("{decision} (reason erased)")),
+                cause: Set(cause),
                 ..Default::default()
             }
             .update(db)
