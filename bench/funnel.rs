@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use async_graphql::Request;
 use chrono::Utc;
-use journeys::auth::{Principal, Scope};
-use journeys::db::{self, StatementCounter};
-use journeys::graphql::context::RequestContext;
-use journeys::touchpoints::{self, PersonInput, TouchpointInput};
-use journeys::vocab::Channel;
-use journeys::{graphql, workspaces};
+use journeys_api::auth::{Principal, Scope};
+use journeys_api::graphql::context::RequestContext;
+use journeys_api::touchpoints::{self, PersonInput, TouchpointInput};
+use journeys_api::vocab::Channel;
+use journeys_api::{graphql, workspaces};
+use journeys_core::db::{self, StatementCounter};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

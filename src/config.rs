@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::KeySources;
+use journeys_api::auth::KeySources;
 
 #[derive(Parser)]
 #[command(
@@ -33,7 +33,7 @@ impl DatabaseArgs {
     pub fn url(&self) -> String {
         self.database_url
             .clone()
-            .unwrap_or_else(|| crate::db::DEFAULT_SQLITE_URL.to_owned())
+            .unwrap_or_else(|| journeys_core::db::DEFAULT_SQLITE_URL.to_owned())
     }
 }
 
@@ -96,10 +96,12 @@ pub struct SecretKeyArgs {
 }
 
 impl SecretKeyArgs {
-    pub fn secret_box(&self) -> anyhow::Result<Option<crate::connectors::secrets::SecretBox>> {
+    pub fn secret_box(
+        &self,
+    ) -> anyhow::Result<Option<journeys_api::connectors::secrets::SecretBox>> {
         self.secret_key
             .as_deref()
-            .map(crate::connectors::secrets::SecretBox::from_base64)
+            .map(journeys_api::connectors::secrets::SecretBox::from_base64)
             .transpose()
             .map_err(anyhow::Error::from)
     }
@@ -140,7 +142,7 @@ pub struct TokenArgs {
     #[arg(long, default_value = "journeys:read")]
     pub scope: String,
     /// Lifetime, such as 15m, 1h or 7d.
-    #[arg(long, default_value = "1h", value_parser = crate::auth::parse_ttl)]
+    #[arg(long, default_value = "1h", value_parser = journeys_api::auth::parse_ttl)]
     pub ttl: chrono::Duration,
     /// The token's subject.
     #[arg(long, default_value = "cli")]

@@ -13,11 +13,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
 
-use crate::accounts::{self, CreateAccountInput};
-use crate::graphql::error::ApiResult;
-use crate::touchpoints::{self, PersonInput, TouchpointInput};
-use crate::vocab::{Channel, OwnerTeam};
-use crate::{journeys, memberships, stakeholders, workspaces};
+use journeys_api::accounts::{self, CreateAccountInput};
+use journeys_api::graphql::error::ApiResult;
+use journeys_api::touchpoints::{self, PersonInput, TouchpointInput};
+use journeys_api::vocab::{Channel, OwnerTeam};
+use journeys_api::{journeys, memberships, stakeholders, workspaces};
 
 pub const DEMO_SLUG: &str = "demo";
 
@@ -424,7 +424,7 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
             source: "survey".into(),
             external_id: format!("demo-nps-{i}"),
             channel: Channel::Email,
-            kind: crate::analytics::NPS_KIND.into(),
+            kind: journeys_api::analytics::NPS_KIND.into(),
             occurred_at: now - Duration::days(20 + i as i64),
             title: Some("How likely are you to recommend us?".into()),
             body: None,

@@ -14,9 +14,9 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Principal;
-use crate::graphql::context::RequestContext;
-use crate::server::AppState;
+use crate::state::AppState;
+use journeys_api::auth::Principal;
+use journeys_api::graphql::context::RequestContext;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -295,7 +295,7 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<Prin
         .verifier
         .verify(token)
         .map_err(|e| Refusal::Unauthenticated(e.to_string()))?;
-    let workspace = crate::workspaces::find_by_slug(&state.db, &claims.ws)
+    let workspace = journeys_api::workspaces::find_by_slug(&state.db, &claims.ws)
         .await
         .map_err(|_| Refusal::Unauthenticated("the token's workspace could not be checked".into()))?
         .ok_or_else(|| Refusal::Unauthenticated("the token's workspace does not exist".into()))?;

@@ -3,13 +3,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use journeys::auth::{self, Scope, Verifier};
 use journeys::config::{Cli, Command, ServeArgs, SyncArgs, TokenArgs, WorkspaceCommand};
-use journeys::connectors::secrets::SecretBox;
-use journeys::connectors::sync::SyncSettings;
-use journeys::db::{self, StatementCounter};
+use journeys::demo;
 use journeys::server::{self, ServerConfig};
-use journeys::{demo, graphql, workspaces};
+use journeys_api::auth::{self, Scope, Verifier};
+use journeys_api::connectors::secrets::SecretBox;
+use journeys_api::connectors::sync::SyncSettings;
+use journeys_api::{graphql, workspaces};
+use journeys_core::db::{self, StatementCounter};
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing() {

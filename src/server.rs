@@ -13,21 +13,16 @@ use async_graphql::http::GraphiQLSource;
 use sea_orm::DatabaseConnection;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::auth::Verifier;
-use crate::connectors::secrets::SecretBox;
-use crate::connectors::sync::{SyncRuntime, SyncSettings};
-use crate::connectors::{Registry, webhooks};
-use crate::db::{self, StatementCounter};
-use crate::graphql::{self, JourneysSchema};
-use crate::http;
+use journeys_api::auth::Verifier;
+use journeys_api::connectors::Registry;
+use journeys_api::connectors::secrets::SecretBox;
+use journeys_api::connectors::sync::{SyncRuntime, SyncSettings};
+use journeys_api::graphql;
+use journeys_core::db::{self, StatementCounter};
 
-/// What every request handler shares.
-pub struct AppState {
-    pub schema: JourneysSchema,
-    pub db: DatabaseConnection,
-    pub verifier: Arc<Verifier>,
-    pub sync: Arc<SyncRuntime>,
-}
+use crate::connectors::webhooks;
+use crate::http;
+use crate::state::AppState;
 
 /// How to run a server.
 pub struct ServerConfig {
@@ -133,7 +128,7 @@ pub fn start_with(
         config.sync,
     );
     sync.start_scheduler();
-    crate::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
+    journeys_api::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
     let state = web::Data::new(AppState {
         schema: graphql::schema(),
         db: db.clone(),

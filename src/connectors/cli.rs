@@ -7,11 +7,11 @@ use entity::sync_run;
 use entity::vocab::{SyncStatus, SyncTrigger};
 use sea_orm::DatabaseConnection;
 
-use super::secrets::SecretBox;
-use super::sync::{SyncRuntime, SyncSettings};
-use super::{Registry, find_any};
-use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::ids::{self, NodeType};
+use journeys_api::connectors::secrets::SecretBox;
+use journeys_api::connectors::sync::{SyncRuntime, SyncSettings};
+use journeys_api::connectors::{Registry, find_any};
+use journeys_api::graphql::error::{ApiError, ApiResult};
+use journeys_api::graphql::ids::{self, NodeType};
 
 /// What a foreground sync did.
 pub struct Report(sync_run::Model);

@@ -9,11 +9,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use journeys_plugin_sdk::{HttpClient, RetryPolicy, WebhookError, WebhookReply, WebhookRequest};
 use serde_json::json;
 
-use super::{find_any, ingest, open_secrets};
-use crate::graphql::error::ApiError;
-use crate::graphql::ids::{self, NodeType};
-use crate::server::AppState;
-use crate::{time, touchpoints};
+use crate::state::AppState;
+use journeys_api::connectors::{find_any, ingest, open_secrets};
+use journeys_api::graphql::error::ApiError;
+use journeys_api::graphql::ids::{self, NodeType};
+use journeys_api::touchpoints;
+use journeys_core::time;
 
 fn refusal(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": { "code": code, "message": message } }))

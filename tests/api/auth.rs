@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use journeys::auth::{KeySources, Scope};
+use journeys_api::auth::{KeySources, Scope};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 

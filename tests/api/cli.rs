@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use journeys::auth::{KeySources, Verifier};
+use journeys_api::auth::{KeySources, Verifier};
 
 fn journeys(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_journeys"));
@@ -20,7 +20,7 @@ fn schema_graphql_matches_the_code() {
     let committed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert!(
-        committed == journeys::graphql::sdl(),
+        committed == journeys_api::graphql::sdl(),
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
     );
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use journeys::auth::Scope;
+use journeys_api::auth::Scope;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
@@ -12,14 +12,14 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use entity::sync_run;
 use entity::vocab::{SyncStatus, SyncTrigger};
-use journeys::graphql::ids::NodeType;
+use journeys_api::graphql::ids::NodeType;
 use sea_orm::{ActiveModelTrait, Set};
 
 use crate::helpers::{
     TestApp, assert_code, create_account, quick_sync, spawn_app, spawn_app_with_sync, spawn_pair,
     spawn_pair_with,
 };
-use journeys::connectors::sync::SyncSettings;
+use journeys_api::connectors::sync::SyncSettings;
 
 const CREATE: &str = "mutation($input: CreateConnectorInput!) {
   createConnector(input: $input) {
@@ -855,7 +855,7 @@ async fn abandoned_run_is_closed_and_replaced(status: SyncStatus) {
         .unwrap()
         .to_owned();
     let connector =
-        journeys::graphql::ids::decode(&async_graphql::ID(id.clone()), NodeType::Connector)
+        journeys_api::graphql::ids::decode(&async_graphql::ID(id.clone()), NodeType::Connector)
             .unwrap();
     let stale = chrono::Utc::now() - chrono::Duration::minutes(1);
     let dead = sync_run::ActiveModel {
@@ -887,7 +887,7 @@ async fn abandoned_run_is_closed_and_replaced(status: SyncStatus) {
     assert_eq!(runs.len(), 2);
     assert_eq!(
         runs[1]["id"],
-        journeys::graphql::ids::encode(NodeType::SyncRun, dead.id).0
+        journeys_api::graphql::ids::encode(NodeType::SyncRun, dead.id).0
     );
     assert_eq!(runs[1]["status"], "FAILED");
     assert_eq!(runs[1]["errorCode"], "ABANDONED");

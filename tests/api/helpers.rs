@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use journeys::auth::{KeySources, Scope, Verifier, mint_hs256};
-use journeys::connectors::secrets::SecretBox;
-use journeys::connectors::sync::{SyncRuntime, SyncSettings};
-use journeys::db::StatementCounter;
 use journeys::server::{self, ServerConfig};
+use journeys_api::auth::{KeySources, Scope, Verifier, mint_hs256};
+use journeys_api::connectors::secrets::SecretBox;
+use journeys_api::connectors::sync::{SyncRuntime, SyncSettings};
+use journeys_core::db::StatementCounter;
 use journeys_plugin_sdk::RetryPolicy;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -170,7 +170,7 @@ impl TestApp {
 
     /// Creates a workspace (with its default journey model).
     pub async fn workspace(&self, slug: &str) -> uuid::Uuid {
-        journeys::workspaces::create(&self.db, slug, &format!("{slug} Inc"))
+        journeys_api::workspaces::create(&self.db, slug, &format!("{slug} Inc"))
             .await
             .map_err(|e| e.message())
             .expect("workspace")

@@ -161,7 +161,10 @@ async fn merge_then_unmerge_returns_to_the_identical_state() {
     assert_code(&bad, "BAD_USER_INPUT");
     let writer = app.token(
         "acme",
-        &[journeys::auth::Scope::Read, journeys::auth::Scope::Write],
+        &[
+            journeys_api::auth::Scope::Read,
+            journeys_api::auth::Scope::Write,
+        ],
     );
     assert_code(
         &app.gql(&writer, merge, json!({ "s": ada, "o": [handle] }))

@@ -234,7 +234,10 @@ async fn erasure_leaves_no_personal_data_and_keeps_the_counts() {
     assert_eq!(app.ok(&token, counts, json!({})).await, before);
     let writer = app.token(
         "acme",
-        &[journeys::auth::Scope::Read, journeys::auth::Scope::Write],
+        &[
+            journeys_api::auth::Scope::Read,
+            journeys_api::auth::Scope::Write,
+        ],
     );
     assert_code(
         &app.gql(&writer, erase, json!({ "id": ada })).await,

@@ -250,7 +250,10 @@ async fn bad_rules_are_refused() {
     }
     let reader = app.token(
         "acme",
-        &[journeys::auth::Scope::Read, journeys::auth::Scope::Write],
+        &[
+            journeys_api::auth::Scope::Read,
+            journeys_api::auth::Scope::Write,
+        ],
     );
     let body = app
         .gql(
@@ -346,7 +349,7 @@ async fn stored_scores_behind_the_filters_catch_up_with_decay() {
         "the field is exact: {stale}"
     );
 
-    let rescored = journeys::scoring::refresh_decayed(&app.db, 500)
+    let rescored = journeys_api::scoring::refresh_decayed(&app.db, 500)
         .await
         .map_err(|e| e.message())
         .unwrap();
@@ -359,7 +362,7 @@ async fn stored_scores_behind_the_filters_catch_up_with_decay() {
     assert!(close(&p["score"], 2.0), "{p}");
     // Fresh scores are left alone.
     assert_eq!(
-        journeys::scoring::refresh_decayed(&app.db, 500)
+        journeys_api::scoring::refresh_decayed(&app.db, 500)
             .await
             .map_err(|e| e.message())
             .unwrap(),

@@ -16,7 +16,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::stakeholders::Stakeholder;
 use crate::vocab::Lifecycle;
-use crate::{db, time};
+use journeys_core::{db, time};
 
 /// Whose lifecycle changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

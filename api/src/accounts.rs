@@ -26,7 +26,7 @@ use crate::lifecycle::{self, Change, Subject};
 use crate::memberships::{AccountStakeholderConnection, AccountStakeholderEdge};
 use crate::touchpoints::{TouchpointConnection, touchpoint_connection_from};
 use crate::vocab::{Direction, Lifecycle};
-use crate::{db, time};
+use journeys_core::{db, time};
 
 /// A customer or prospect organisation.
 pub struct Account(pub account::Model);

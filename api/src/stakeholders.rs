@@ -26,7 +26,7 @@ use crate::lifecycle::{self, Change, Subject};
 use crate::memberships::{StakeholderAccountConnection, StakeholderAccountEdge};
 use crate::touchpoints::{NEWEST_FIRST_ORDER, TouchpointConnection, touchpoint_connection_from};
 use crate::vocab::{Direction, DmuRole, IdentityKind, Lifecycle};
-use crate::{db, time};
+use journeys_core::{db, time};
 
 /// A person: a contact at one or more accounts, or an anonymous visitor.
 pub struct Stakeholder(pub stakeholder::Model);

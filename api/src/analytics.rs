@@ -22,9 +22,9 @@ use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{AccountById, TouchpointOwner, TouchpointsOf};
 use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
 use crate::journeys::{JourneyModel, Stage};
-use crate::time;
 use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
 use crate::vocab::Lifecycle;
+use journeys_core::time;
 
 /// The kind of touchpoint that carries an NPS answer (0-10 in `score`).
 pub const NPS_KIND: &str = "nps.responded";

@@ -19,7 +19,7 @@ use crate::graphql::loaders::{
 use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
 use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
-use crate::{db, time};
+use journeys_core::{db, time};
 
 /// What moved an account between stages.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::graphql::error::ApiResult;
 use crate::touchpoints::{self, CheckedTouchpoint, PersonInput, PropertiesUpdate, TouchpointInput};
 use crate::vocab::Channel;
 
-pub(crate) fn check(
+pub fn check(
     kind: &str,
     touchpoint: sdk::Touchpoint,
     now: DateTime<Utc>,

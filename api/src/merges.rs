@@ -26,7 +26,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::scoring::{self, Touched};
 use crate::stakeholders::Stakeholder;
-use crate::{db, time};
+use journeys_core::{db, time};
 
 #[derive(Serialize, Deserialize, Clone)]
 struct PersonRow {

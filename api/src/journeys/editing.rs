@@ -15,7 +15,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::patch::patch;
 use crate::vocab::{Channel, OwnerTeam};
-use crate::{db, time};
+use journeys_core::{db, time};
 
 /// The model's stages, archived ones included, by position.
 async fn stages_of(db: &impl ConnectionTrait, model: Uuid) -> ApiResult<Vec<stage::Model>> {

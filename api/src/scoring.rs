@@ -28,7 +28,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::lifecycle::{self, Change, Subject};
 use crate::vocab::Channel;
-use crate::{db, time};
+use journeys_core::{db, time};
 
 pub const DEFAULT_MQL_THRESHOLD: f64 = 50.0;
 

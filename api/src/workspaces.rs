@@ -10,7 +10,8 @@ use sea_orm::{
 
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::{db, journeys, time};
+use crate::journeys;
+use journeys_core::{db, time};
 
 /// Checks a workspace slug: 1 to 64 of a-z, 0-9 and `-`, not at either end.
 pub fn check_slug(slug: &str) -> ApiResult<()> {

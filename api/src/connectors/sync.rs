@@ -32,7 +32,8 @@ use uuid::Uuid;
 
 use super::{Registry, ingest, secrets::SecretBox};
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::{db, time, touchpoints};
+use crate::touchpoints;
+use journeys_core::{db, time};
 
 /// How the runtime behaves; the defaults suit production.
 #[derive(Debug, Clone)]

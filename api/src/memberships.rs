@@ -19,7 +19,7 @@ use crate::graphql::loaders::{AccountById, MEMBERSHIP_ORDER, StakeholderById};
 use crate::graphql::pagination::{Cursor, PageInfo, SortKey, TotalCount};
 use crate::stakeholders::Stakeholder;
 use crate::vocab::DmuRole;
-use crate::{db, time};
+use journeys_core::{db, time};
 
 pub fn cursor(m: &membership::Model) -> Cursor {
     Cursor::new(MEMBERSHIP_ORDER, SortKey::None, m.id)

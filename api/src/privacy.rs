@@ -20,7 +20,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::stakeholders::Stakeholder;
 use crate::vocab::Channel;
-use crate::{db, time};
+use journeys_core::{db, time};
 
 /// A consent given or taken back.
 pub struct Consent(pub consent::Model);

@@ -205,7 +205,7 @@ pub async fn attach(
                 stakeholder_id: Set(stakeholder),
                 kind: Set(kind),
                 value: Set(value.to_owned()),
-                created_at: Set(crate::time::now()),
+                created_at: Set(journeys_core::time::now()),
             }
             .insert(db)
             .await?;

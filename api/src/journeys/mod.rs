@@ -18,7 +18,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::StagesOf;
 use crate::vocab::{Channel, JourneyTemplate, OwnerTeam};
-use crate::{db, time};
+use journeys_core::{db, time};
 
 /// A stage as a template or a caller defines it.
 #[derive(Debug, Clone)]

@@ -20,7 +20,7 @@ use crate::progression::{self, ModelRules};
 use crate::scoring;
 use crate::stakeholders::NewStakeholder;
 use crate::vocab::{Channel, Emotion, OwnerTeam};
-use crate::{db, time};
+use journeys_core::{db, time};
 
 /// At most this many touchpoints per `recordTouchpoints` call.
 pub const MAX_BATCH: usize = 1_000;
@@ -485,7 +485,7 @@ pub struct RecordTouchpointsPayload {
 }
 
 /// A touchpoint input that passed validation.
-pub(crate) struct CheckedTouchpoint {
+pub struct CheckedTouchpoint {
     source: String,
     external_id: String,
     channel: vocab::Channel,
@@ -982,7 +982,7 @@ pub(crate) async fn contention_pause(attempts: u32) {
 /// their own. Two batches naming the same new person can race on PostgreSQL:
 /// the loser's insert hits the winner's unique key, and its retry sees the
 /// winner's rows.
-pub(crate) async fn record_retrying(
+pub async fn record_retrying(
     conn: &sea_orm::DatabaseConnection,
     ws: Uuid,
     make: impl Fn(DateTime<Utc>) -> Vec<ApiResult<CheckedTouchpoint>>,

@@ -1,0 +1,16 @@
+//! What every request handler shares, in its own module so that handlers
+//! reach it without importing the server that builds it.
+
+use std::sync::Arc;
+
+use journeys_api::auth::Verifier;
+use journeys_api::connectors::sync::SyncRuntime;
+use journeys_api::graphql::JourneysSchema;
+use sea_orm::DatabaseConnection;
+
+pub struct AppState {
+    pub schema: JourneysSchema,
+    pub db: DatabaseConnection,
+    pub verifier: Arc<Verifier>,
+    pub sync: Arc<SyncRuntime>,
+}
