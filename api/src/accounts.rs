@@ -44,7 +44,7 @@ impl Account {
         &self.0.name
     }
     /// Web domains; a person's email at one of them joins this account.
-    async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+    async fn domains(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
         let loaded = request(ctx)
             .loader
             .load_one(DomainsOf(self.0.id))
@@ -70,7 +70,7 @@ impl Account {
         self.0.owner.as_deref()
     }
     /// The account's score today: the sum of its stakeholders' scores.
-    async fn score(&self, ctx: &Context<'_>) -> async_graphql::Result<f64> {
+    async fn score(&self, ctx: &Context<'_>) -> ApiResult<f64> {
         let loader = &request(ctx).loader;
         let people = loader
             .load_one(MembersOf(self.0.id))
@@ -94,7 +94,7 @@ impl Account {
     async fn lifecycle_changes(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<crate::lifecycle::LifecycleChange>> {
+    ) -> ApiResult<Vec<crate::lifecycle::LifecycleChange>> {
         crate::lifecycle::history(ctx, crate::lifecycle::Subject::Account(self.0.id)).await
     }
     /// When the account was created (UTC).
@@ -130,7 +130,7 @@ impl Account {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<AccountStakeholderConnection> {
+    ) -> ApiResult<AccountStakeholderConnection> {
         let page = PageArgs::new(first, after, last, before)
             .page(crate::graphql::loaders::MEMBERSHIP_ORDER)?;
         let key = MembershipsOf {
@@ -162,12 +162,12 @@ impl Account {
             desc = "The journey model to follow; the workspace's default model when left out."
         )]
         model_id: Option<ID>,
-    ) -> async_graphql::Result<crate::progression::api::Journey> {
+    ) -> ApiResult<crate::progression::Journey> {
         let model = model_id
             .as_ref()
             .map(|id| ids::decode(id, NodeType::JourneyModel))
             .transpose()?;
-        crate::progression::api::load(ctx, self.0.clone(), model).await
+        crate::progression::load(ctx, self.0.clone(), model).await
     }
     /// The account's touchpoints across every source, newest first.
     #[graphql(
@@ -192,7 +192,7 @@ impl Account {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<TouchpointConnection> {
+    ) -> ApiResult<TouchpointConnection> {
         let page = PageArgs::new(first, after, last, before)
             .page(crate::touchpoints::NEWEST_FIRST_ORDER)?;
         let key = TouchpointsOf {
@@ -372,7 +372,7 @@ fn filter_condition(workspace: Uuid, filter: &AccountFilter) -> ApiResult<Condit
 }
 
 /// Loads an account of the caller's workspace for a nested field.
-pub async fn load(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Account>> {
+pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Account>> {
     let found = request(ctx)
         .loader
         .load_one(AccountById(id))
@@ -429,7 +429,7 @@ impl AccountQuery {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<AccountConnection> {
+    ) -> ApiResult<AccountConnection> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
         let order = order_by.unwrap_or_default();
@@ -456,7 +456,7 @@ impl AccountQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The account's global id.")] id: ID,
-    ) -> async_graphql::Result<Option<Account>> {
+    ) -> ApiResult<Option<Account>> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
         let id = ids::decode(&id, NodeType::Account)?;
@@ -671,7 +671,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The new account's fields.")] input: CreateAccountInput,
-    ) -> async_graphql::Result<AccountPayload> {
+    ) -> ApiResult<AccountPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
@@ -687,7 +687,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The account and the fields to change.")] input: UpdateAccountInput,
-    ) -> async_graphql::Result<AccountPayload> {
+    ) -> ApiResult<AccountPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
         let id = ids::decode(&input.id, NodeType::Account)?;
@@ -738,7 +738,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The account to delete.")] input: DeleteAccountInput,
-    ) -> async_graphql::Result<DeleteAccountPayload> {
+    ) -> ApiResult<DeleteAccountPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
         let id = ids::decode(&input.id, NodeType::Account)?;

@@ -198,7 +198,7 @@ impl HandoffEntry {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<TouchpointConnection> {
+    ) -> ApiResult<TouchpointConnection> {
         let mut base = touchpoint::Entity::find()
             .filter(touchpoint::Column::WorkspaceId.eq(self.account.workspace_id))
             .filter(touchpoint::Column::AccountId.eq(self.account.id))
@@ -263,7 +263,7 @@ impl HandoffGap {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<HandoffEntryConnection> {
+    ) -> ApiResult<HandoffEntryConnection> {
         let page = PageArgs::new(first, after, last, before).page(HANDOFF_ORDER)?;
         let cursor =
             |e: &HandoffEntry| Cursor::new(HANDOFF_ORDER, SortKey::Time(e.mql_at), e.account.id);
@@ -382,7 +382,7 @@ impl Attribution {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<AttributionEntryConnection> {
+    ) -> ApiResult<AttributionEntryConnection> {
         let page = PageArgs::new(first, after, last, before).page(CUSTOMERS_ORDER)?;
         let cursor = |e: &AttributionEntry| {
             Cursor::new(CUSTOMERS_ORDER, SortKey::Time(e.customer_at), e.account.id)
@@ -431,7 +431,7 @@ impl AnalyticsQuery {
         #[graphql(desc = "The window's end, exclusive.")] to: DateTime<Utc>,
         #[graphql(desc = "Only the accounts of this segment; every account when left out.")]
         filter: Option<SegmentFilter>,
-    ) -> async_graphql::Result<Funnel> {
+    ) -> ApiResult<Funnel> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;
@@ -531,7 +531,7 @@ impl AnalyticsQuery {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<StalledAccountConnection> {
+    ) -> ApiResult<StalledAccountConnection> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let page = PageArgs::new(first, after, last, before).page(STALLED_ORDER)?;
@@ -626,7 +626,7 @@ impl AnalyticsQuery {
         from: DateTime<Utc>,
         #[graphql(desc = "End of the window in which accounts became MQLs, exclusive.")]
         to: DateTime<Utc>,
-    ) -> async_graphql::Result<HandoffGap> {
+    ) -> ApiResult<HandoffGap> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;
@@ -696,7 +696,7 @@ impl AnalyticsQuery {
         #[graphql(desc = "End of the window the answers occurred in, exclusive.")] to: DateTime<
             Utc,
         >,
-    ) -> async_graphql::Result<Nps> {
+    ) -> ApiResult<Nps> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;
@@ -751,7 +751,7 @@ impl AnalyticsQuery {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<TouchpointConnection> {
+    ) -> ApiResult<TouchpointConnection> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;
@@ -778,7 +778,7 @@ impl AnalyticsQuery {
         from: DateTime<Utc>,
         #[graphql(desc = "End of the window in which accounts became customers, exclusive.")]
         to: DateTime<Utc>,
-    ) -> async_graphql::Result<Attribution> {
+    ) -> ApiResult<Attribution> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;

@@ -161,7 +161,7 @@ impl Identity {
     async fn stakeholder(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::stakeholders::Stakeholder>> {
+    ) -> ApiResult<Option<crate::stakeholders::Stakeholder>> {
         crate::stakeholders::load(ctx, self.0.stakeholder_id).await
     }
 }

@@ -136,7 +136,7 @@ impl LifecycleChange {
     async fn touchpoint(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::touchpoints::Touchpoint>> {
+    ) -> ApiResult<Option<crate::touchpoints::Touchpoint>> {
         use crate::graphql::connection::load_error;
         let Some(id) = self.0.touchpoint_id else {
             return Ok(None);
@@ -151,10 +151,7 @@ impl LifecycleChange {
 }
 
 /// Loads the changes of one subject, oldest first.
-pub async fn history(
-    ctx: &Context<'_>,
-    subject: Subject,
-) -> async_graphql::Result<Vec<LifecycleChange>> {
+pub async fn history(ctx: &Context<'_>, subject: Subject) -> ApiResult<Vec<LifecycleChange>> {
     use crate::graphql::connection::load_error;
     let rows = request(ctx)
         .loader
@@ -237,12 +234,7 @@ fn check_undecided(what: &str, lifecycle: L) -> ApiResult<()> {
 }
 
 /// Moves a lead to `to` by a person's decision.
-async fn decide(
-    ctx: &Context<'_>,
-    id: &ID,
-    to: L,
-    cause: &str,
-) -> async_graphql::Result<LeadPayload> {
+async fn decide(ctx: &Context<'_>, id: &ID, to: L, cause: &str) -> ApiResult<LeadPayload> {
     let rc = request(ctx);
     let principal = rc.require(Scope::Write)?;
     let ws = principal.workspace_id;
@@ -292,7 +284,7 @@ impl LifecycleQuery {
     async fn qualification_thresholds(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<QualificationThresholds> {
+    ) -> ApiResult<QualificationThresholds> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let ws = workspace::Entity::find_by_id(ws)
@@ -316,7 +308,7 @@ impl LifecycleMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The lead and an optional reason.")] input: AcceptLeadInput,
-    ) -> async_graphql::Result<LeadPayload> {
+    ) -> ApiResult<LeadPayload> {
         let reason = input
             .reason
             .map(|r| r.trim().to_owned())
@@ -336,7 +328,7 @@ impl LifecycleMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The lead and the reason.")] input: DisqualifyLeadInput,
-    ) -> async_graphql::Result<LeadPayload> {
+    ) -> ApiResult<LeadPayload> {
         let reason = input.reason.trim();
         if reason.is_empty() || reason.chars().count() > 1_000 {
             return Err(ApiError::bad_input("`reason` must be 1 to 1,000 characters").into());
@@ -357,7 +349,7 @@ impl LifecycleMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The new thresholds.")] input: SetQualificationThresholdsInput,
-    ) -> async_graphql::Result<QualificationThresholds> {
+    ) -> ApiResult<QualificationThresholds> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         if !input.mql.is_finite() || input.mql <= 0.0 {

@@ -54,7 +54,7 @@ macro_rules! membership_connection {
                 &self.page_info
             }
             /// The number of items in the whole list, across all pages.
-            async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+            async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
                 self.total.resolve(ctx).await
             }
         }
@@ -78,7 +78,7 @@ macro_rules! membership_connection {
             pub async fn load_all(
                 ctx: &Context<'_>,
                 edges: Vec<(String, membership::Model)>,
-            ) -> async_graphql::Result<Vec<Self>> {
+            ) -> ApiResult<Vec<Self>> {
                 let ids = edges.iter().map(|(_, m)| $key(m.$other));
                 let mut nodes = request(ctx).loader.load_many(ids).await.map_err(load_error)?;
                 Ok(edges
@@ -213,8 +213,9 @@ async fn adopt_anonymous_touchpoints(
         .filter(anonymous())
         .exec(txn)
         .await?;
-    let rules = crate::progression::load_rules(txn, workspace).await?;
-    crate::progression::replay_all(txn, &rules, account, since).await
+    let rules = journeys_core::journeys::progression::load_rules(txn, workspace).await?;
+    journeys_core::journeys::progression::replay_all(txn, &rules, account, since).await?;
+    Ok(())
 }
 
 /// A stakeholder to add to an account, or a membership to change.
@@ -276,7 +277,7 @@ impl MembershipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account, the person and their role.")]
         input: AddStakeholderToAccountInput,
-    ) -> async_graphql::Result<MembershipPayload> {
+    ) -> ApiResult<MembershipPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let account_id = ids::decode(&input.account_id, NodeType::Account)?;
@@ -301,7 +302,7 @@ impl MembershipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account and the person leaving it.")]
         input: RemoveStakeholderFromAccountInput,
-    ) -> async_graphql::Result<RemoveStakeholderFromAccountPayload> {
+    ) -> ApiResult<RemoveStakeholderFromAccountPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let account_id = ids::decode(&input.account_id, NodeType::Account)?;

@@ -138,11 +138,12 @@ async fn adopt(db: &impl ConnectionTrait, ws: Uuid, survivor: Uuid) -> ApiResult
     if orphans.is_empty() {
         return Ok(None);
     }
-    let since = crate::progression::earliest(db, &orphans).await?;
+    let since = journeys_core::journeys::progression::earliest(db, &orphans).await?;
     set_account(db, &orphans, Some(primary.account_id)).await?;
     if let Some(since) = since {
-        let rules = crate::progression::load_rules(db, ws).await?;
-        crate::progression::replay_all(db, &rules, primary.account_id, since).await?;
+        let rules = journeys_core::journeys::progression::load_rules(db, ws).await?;
+        journeys_core::journeys::progression::replay_all(db, &rules, primary.account_id, since)
+            .await?;
     }
     Ok(Some(Adopted {
         account: primary.account_id,
@@ -475,11 +476,13 @@ pub async fn unmerge(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Api
         restore_membership(db, ws, row).await?;
     }
     if let Some(adopted) = &snapshot.adopted {
-        let since = crate::progression::earliest(db, &adopted.touchpoints).await?;
+        let since =
+            journeys_core::journeys::progression::earliest(db, &adopted.touchpoints).await?;
         set_account(db, &adopted.touchpoints, None).await?;
         if let Some(since) = since {
-            let rules = crate::progression::load_rules(db, ws).await?;
-            crate::progression::replay_all(db, &rules, adopted.account, since).await?;
+            let rules = journeys_core::journeys::progression::load_rules(db, ws).await?;
+            journeys_core::journeys::progression::replay_all(db, &rules, adopted.account, since)
+                .await?;
         }
         touched.accounts.entry(adopted.account).or_default();
     }
@@ -550,7 +553,7 @@ impl Merge {
         ids::encode(NodeType::Merge, self.0.id)
     }
     /// The stakeholder the others were merged into.
-    async fn survivor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Stakeholder>> {
+    async fn survivor(&self, ctx: &Context<'_>) -> ApiResult<Option<Stakeholder>> {
         crate::stakeholders::load(ctx, self.0.survivor_id).await
     }
     /// The ids the merged stakeholders had (and get back on unmerge).
@@ -625,7 +628,7 @@ impl MergeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The survivor and the 1 to 50 stakeholders to merge into it.")]
         input: MergeStakeholdersInput,
-    ) -> async_graphql::Result<MergeStakeholdersPayload> {
+    ) -> ApiResult<MergeStakeholdersPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Admin)?;
         let ws = principal.workspace_id;
@@ -658,7 +661,7 @@ impl MergeMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The merge to undo.")] input: UnmergeStakeholdersInput,
-    ) -> async_graphql::Result<UnmergeStakeholdersPayload> {
+    ) -> ApiResult<UnmergeStakeholdersPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let merge_id = ids::decode(&input.merge_id, NodeType::Merge)?;

@@ -53,7 +53,7 @@ pub async fn consents_of(
     ctx: &Context<'_>,
     person: Uuid,
     history: bool,
-) -> async_graphql::Result<Vec<Consent>> {
+) -> ApiResult<Vec<Consent>> {
     let rows = request(ctx)
         .loader
         .load_one(crate::graphql::loaders::ConsentsOf(person))
@@ -254,7 +254,7 @@ impl PrivacyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The person, the channel, and whether consent is given.")]
         input: SetConsentInput,
-    ) -> async_graphql::Result<SetConsentPayload> {
+    ) -> ApiResult<SetConsentPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
@@ -295,7 +295,7 @@ impl PrivacyMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The person to erase.")] input: EraseStakeholderInput,
-    ) -> async_graphql::Result<EraseStakeholderPayload> {
+    ) -> ApiResult<EraseStakeholderPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;

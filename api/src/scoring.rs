@@ -723,10 +723,7 @@ pub struct ScoreContribution {
 }
 
 /// A stakeholder's decayed score and its parts, from the request's loader.
-pub async fn breakdown(
-    ctx: &Context<'_>,
-    person: Uuid,
-) -> async_graphql::Result<Vec<ScoreContribution>> {
+pub async fn breakdown(ctx: &Context<'_>, person: Uuid) -> ApiResult<Vec<ScoreContribution>> {
     use crate::graphql::connection::load_error;
     let parts = request(ctx)
         .loader
@@ -746,7 +743,7 @@ pub async fn breakdown(
 }
 
 /// A stakeholder's score today.
-pub async fn stakeholder_score(ctx: &Context<'_>, person: Uuid) -> async_graphql::Result<f64> {
+pub async fn stakeholder_score(ctx: &Context<'_>, person: Uuid) -> ApiResult<f64> {
     Ok(breakdown(ctx, person).await?.iter().map(|c| c.points).sum())
 }
 
@@ -797,7 +794,7 @@ pub struct ScoringQuery;
 #[Object]
 impl ScoringQuery {
     /// The workspace's scoring rules, by name.
-    async fn scoring_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ScoringRule>> {
+    async fn scoring_rules(&self, ctx: &Context<'_>) -> ApiResult<Vec<ScoringRule>> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         Ok(rules_of(&rc.db, ws)
@@ -820,7 +817,7 @@ impl ScoringMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The rule, identified by its name.")] input: UpsertScoringRuleInput,
-    ) -> async_graphql::Result<ScoringRulePayload> {
+    ) -> ApiResult<ScoringRulePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let name = input.name.trim().to_owned();
@@ -890,7 +887,7 @@ impl ScoringMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The rule to delete.")] input: DeleteScoringRuleInput,
-    ) -> async_graphql::Result<DeleteScoringRulePayload> {
+    ) -> ApiResult<DeleteScoringRulePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let id = ids::decode(&input.id, NodeType::ScoringRule)?;

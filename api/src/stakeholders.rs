@@ -57,14 +57,14 @@ impl Stakeholder {
         self.0.lifecycle.into()
     }
     /// The sum of the scoring rules' contributions, decayed to today.
-    async fn score(&self, ctx: &Context<'_>) -> async_graphql::Result<f64> {
+    async fn score(&self, ctx: &Context<'_>) -> ApiResult<f64> {
         crate::scoring::stakeholder_score(ctx, self.0.id).await
     }
     /// Each scoring rule's share of `score`, decayed to today.
     async fn score_breakdown(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<crate::scoring::ScoreContribution>> {
+    ) -> ApiResult<Vec<crate::scoring::ScoreContribution>> {
         crate::scoring::breakdown(ctx, self.0.id).await
     }
     /// Consents: the current one per channel, or every change when `history`.
@@ -76,7 +76,7 @@ impl Stakeholder {
             desc = "Every consent change, newest first, instead of only the current consent per channel."
         )]
         history: bool,
-    ) -> async_graphql::Result<Vec<crate::privacy::Consent>> {
+    ) -> ApiResult<Vec<crate::privacy::Consent>> {
         crate::privacy::consents_of(ctx, self.0.id, history).await
     }
     /// When the person's data was erased.
@@ -87,11 +87,11 @@ impl Stakeholder {
     async fn lifecycle_changes(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<crate::lifecycle::LifecycleChange>> {
+    ) -> ApiResult<Vec<crate::lifecycle::LifecycleChange>> {
         crate::lifecycle::history(ctx, crate::lifecycle::Subject::Stakeholder(self.0.id)).await
     }
     /// True for a visitor who belongs to no account yet.
-    async fn anonymous(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+    async fn anonymous(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let n = request(ctx)
             .loader
             .load_one(MembershipCount(MembershipSide::Stakeholder, self.0.id))
@@ -109,7 +109,7 @@ impl Stakeholder {
         self.0.updated_at
     }
     /// Everything that identifies this person across sources.
-    async fn identities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Identity>> {
+    async fn identities(&self, ctx: &Context<'_>) -> ApiResult<Vec<Identity>> {
         let rows = request(ctx)
             .loader
             .load_one(IdentitiesOf(self.0.id))
@@ -141,7 +141,7 @@ impl Stakeholder {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<StakeholderAccountConnection> {
+    ) -> ApiResult<StakeholderAccountConnection> {
         let page = PageArgs::new(first, after, last, before).page(MEMBERSHIP_ORDER)?;
         let key = MembershipsOf {
             side: MembershipSide::Stakeholder,
@@ -187,7 +187,7 @@ impl Stakeholder {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<TouchpointConnection> {
+    ) -> ApiResult<TouchpointConnection> {
         let page = PageArgs::new(first, after, last, before).page(NEWEST_FIRST_ORDER)?;
         let key = TouchpointsOf {
             owner: TouchpointOwner::Stakeholder,
@@ -323,7 +323,7 @@ fn filter_condition(workspace: Uuid, filter: &StakeholderFilter) -> ApiResult<Co
 }
 
 /// Loads a stakeholder of the caller's workspace for a nested field.
-pub async fn load(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Stakeholder>> {
+pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Stakeholder>> {
     let found = request(ctx)
         .loader
         .load_one(StakeholderById(id))
@@ -379,7 +379,7 @@ impl StakeholderQuery {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<StakeholderConnection> {
+    ) -> ApiResult<StakeholderConnection> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
         let order = order_by.unwrap_or_default();
@@ -406,7 +406,7 @@ impl StakeholderQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The stakeholder's global id.")] id: ID,
-    ) -> async_graphql::Result<Option<Stakeholder>> {
+    ) -> ApiResult<Option<Stakeholder>> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
         let id = ids::decode(&id, NodeType::Stakeholder)?;
@@ -576,7 +576,7 @@ impl StakeholderMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new stakeholder's fields and identities.")]
         input: CreateStakeholderInput,
-    ) -> async_graphql::Result<StakeholderPayload> {
+    ) -> ApiResult<StakeholderPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let email = input.email.as_deref().map(normalise_email).transpose()?;
@@ -638,7 +638,7 @@ impl StakeholderMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The stakeholder and the fields to change.")]
         input: UpdateStakeholderInput,
-    ) -> async_graphql::Result<StakeholderPayload> {
+    ) -> ApiResult<StakeholderPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
         let ws = principal.workspace_id;
@@ -696,7 +696,7 @@ impl StakeholderMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The stakeholder to delete.")] input: DeleteStakeholderInput,
-    ) -> async_graphql::Result<DeleteStakeholderPayload> {
+    ) -> ApiResult<DeleteStakeholderPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let id = ids::decode(&input.id, NodeType::Stakeholder)?;

@@ -16,10 +16,10 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::pagination::{Cursor, Keyset, Page, PageArgs, SortKey, TotalCount, connection};
 use crate::identities::{email_domain, normalise, normalise_email};
-use crate::progression::{self, ModelRules};
 use crate::scoring;
 use crate::stakeholders::NewStakeholder;
 use crate::vocab::{Channel, Emotion, OwnerTeam};
+use journeys_core::journeys::progression::{self, ModelRules};
 use journeys_core::{db, time};
 
 /// At most this many touchpoints per `recordTouchpoints` call.
@@ -127,7 +127,7 @@ impl Touchpoint {
             desc = "The journey model to look in; the workspace's default model when left out."
         )]
         model_id: Option<ID>,
-    ) -> async_graphql::Result<Option<crate::journeys::Stage>> {
+    ) -> ApiResult<Option<crate::journeys::Stage>> {
         use crate::graphql::connection::load_error;
         use crate::graphql::loaders::{DefaultModel, StageAt, StageById};
         let Some(account) = self.0.account_id else {
@@ -157,10 +157,7 @@ impl Touchpoint {
     }
     /// The account it belongs to; null when none is known yet (an anonymous
     /// visitor's, say).
-    async fn account(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::accounts::Account>> {
+    async fn account(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::accounts::Account>> {
         match self.0.account_id {
             Some(id) => crate::accounts::load(ctx, id).await,
             None => Ok(None),
@@ -170,7 +167,7 @@ impl Touchpoint {
     async fn stakeholder(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::stakeholders::Stakeholder>> {
+    ) -> ApiResult<Option<crate::stakeholders::Stakeholder>> {
         match self.0.stakeholder_id {
             Some(id) => crate::stakeholders::load(ctx, id).await,
             None => Ok(None),
@@ -257,10 +254,9 @@ fn filter_condition(workspace: Uuid, filter: &TouchpointFilter) -> ApiResult<Con
         cond = cond.add(touchpoint::Column::OccurredAt.lt(time::to_micros(before)));
     }
     if let Some(stage) = &filter.stage_id {
-        cond = cond.add(crate::progression::during_stage(ids::decode(
-            stage,
-            NodeType::Stage,
-        )?));
+        cond = cond.add(journeys_core::journeys::progression::during_stage(
+            ids::decode(stage, NodeType::Stage)?,
+        ));
     }
     Ok(cond)
 }
@@ -299,7 +295,7 @@ impl TouchpointQuery {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<TouchpointConnection> {
+    ) -> ApiResult<TouchpointConnection> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
         let filter = filter.unwrap_or_default();
@@ -1064,7 +1060,7 @@ impl TouchpointMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The touchpoints to record, at most 1,000.")]
         input: RecordTouchpointsInput,
-    ) -> async_graphql::Result<RecordTouchpointsPayload> {
+    ) -> ApiResult<RecordTouchpointsPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let outcomes = record(&rc.db, ws, input.touchpoints).await?;

@@ -93,7 +93,7 @@ pub struct ViewerQuery;
 #[Object]
 impl ViewerQuery {
     /// The caller: subject, workspace and scopes. Any valid token may ask.
-    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
+    async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Viewer> {
         let rc = request(ctx);
         let principal = rc.principal.as_ref().ok_or_else(|| {
             ApiError::Unauthenticated(

@@ -3,4 +3,9 @@
 //! the only crate that speaks the protocol.
 
 pub mod db;
+pub mod error;
+pub mod journeys;
+pub mod page;
 pub mod time;
+
+pub use error::{CoreError, CoreResult};

@@ -160,7 +160,7 @@ impl Connector {
     }
 
     /// The newest run, whatever its status.
-    async fn last_run(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SyncRun>> {
+    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<SyncRun>> {
         let run = request(ctx)
             .loader
             .load_one(LastRunOf(self.0.id))
@@ -427,7 +427,7 @@ pub struct ConnectorQuery;
 #[Object]
 impl ConnectorQuery {
     /// The connector kinds this server can run, with their config schemas.
-    async fn plugins(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PluginInfo>> {
+    async fn plugins(&self, ctx: &Context<'_>) -> ApiResult<Vec<PluginInfo>> {
         let rt = runtime(ctx)?;
         request(ctx).require(Scope::Read)?;
         Ok(rt
@@ -466,7 +466,7 @@ impl ConnectorQuery {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<ConnectorConnection> {
+    ) -> ApiResult<ConnectorConnection> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let page = PageArgs::new(first, after, last, before).page(CONNECTOR_ORDER)?;
@@ -494,7 +494,7 @@ impl ConnectorQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The connector's global id.")] id: ID,
-    ) -> async_graphql::Result<Connector> {
+    ) -> ApiResult<Connector> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let id = ids::decode(&id, NodeType::Connector)?;
@@ -525,7 +525,7 @@ impl ConnectorQuery {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<SyncRunConnection> {
+    ) -> ApiResult<SyncRunConnection> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let connector = find(&rc.db, ws, ids::decode(&connector_id, NodeType::Connector)?).await?;
@@ -565,7 +565,7 @@ impl ConnectorMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The plugin kind, settings, secrets and schedule.")]
         input: CreateConnectorInput,
-    ) -> async_graphql::Result<CreateConnectorPayload> {
+    ) -> ApiResult<CreateConnectorPayload> {
         let rt = runtime(ctx)?;
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
@@ -610,7 +610,7 @@ impl ConnectorMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The connector and the settings to change.")] input: UpdateConnectorInput,
-    ) -> async_graphql::Result<UpdateConnectorPayload> {
+    ) -> ApiResult<UpdateConnectorPayload> {
         let rt = runtime(ctx)?;
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
@@ -671,7 +671,7 @@ impl ConnectorMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The connector to delete.")] input: DeleteConnectorInput,
-    ) -> async_graphql::Result<DeleteConnectorPayload> {
+    ) -> ApiResult<DeleteConnectorPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
         let id = input.id;
@@ -698,7 +698,7 @@ impl ConnectorMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The connector to sync; CONFLICT when it is disabled.")]
         input: TriggerSyncInput,
-    ) -> async_graphql::Result<TriggerSyncPayload> {
+    ) -> ApiResult<TriggerSyncPayload> {
         let rt = runtime(ctx)?;
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;

@@ -1,6 +1,6 @@
 //! Turning fetched rows into connection edges.
 
-use super::pagination::{Cursor, Page, PageInfo, finish};
+use super::pagination::{Cursor, Page, PageInfo, PageInfoFlags, finish};
 
 /// Trims rows fetched for `page`, and makes each row's cursor and node.
 pub fn edges<T, N>(
@@ -10,6 +10,16 @@ pub fn edges<T, N>(
     node: impl Fn(T) -> N,
 ) -> (Vec<(String, N)>, PageInfo) {
     let (rows, flags) = finish(rows, page);
+    paged(rows, flags, cursor, node)
+}
+
+/// A page's rows as edges, with the page information.
+fn paged<T, N>(
+    rows: Vec<T>,
+    flags: PageInfoFlags,
+    cursor: impl Fn(&T) -> Cursor,
+    node: impl Fn(T) -> N,
+) -> (Vec<(String, N)>, PageInfo) {
     let edges: Vec<(String, N)> = rows
         .into_iter()
         .map(|r| (cursor(&r).encode(), node(r)))
@@ -29,31 +39,16 @@ use super::error::{ApiError, ApiResult};
 use super::loaders::{Batch, LoadError};
 use super::pagination::Count;
 
-/// Pages a list already computed in memory (an analytics result, whose
-/// aggregates need every row anyway), sorted ascending by its cursors, with the
-/// same keyset semantics as a query.
+/// Pages a list already computed in memory, sorted ascending by its cursors'
+/// positions, and makes each item's cursor.
 pub fn page_computed<T>(
-    mut items: Vec<T>,
+    items: Vec<T>,
     page: &Page,
     cursor: impl Fn(&T) -> Cursor,
 ) -> (Vec<(String, T)>, PageInfo) {
-    let position = |c: Cursor| (c.key, c.id);
-    let after = page.after.clone().map(position);
-    let before = page.before.clone().map(position);
-    items.retain(|item| {
-        let at = position(cursor(item));
-        after.as_ref().is_none_or(|a| at > *a) && before.as_ref().is_none_or(|b| at < *b)
-    });
-    // Fetched as a query would: nearest the start, or for `last`, the end first.
-    if page.backward {
-        items.reverse();
-    }
-    items.truncate(
-        usize::try_from(page.size)
-            .unwrap_or(usize::MAX)
-            .saturating_add(1),
-    );
-    edges(items, page, cursor, |item| item)
+    let (items, flags) =
+        journeys_core::page::page_computed(items, page, |item| cursor(item).position());
+    paged(items, flags, cursor, |item| item)
 }
 
 /// `totalCount` of a list whose length is already known.

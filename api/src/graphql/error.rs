@@ -1,14 +1,16 @@
-//! The API's error type and its stable `extensions.code` values.
+//! The API's error type and its stable `extensions.code` values: the one
+//! place where an engine error (`CoreError`) becomes a GraphQL error.
 //!
 //! `ApiError` deliberately does not implement `Display`: async-graphql converts any
 //! `Display` type into an error without extensions, and that blanket conversion
-//! would silently drop the code. Our own `From` keeps the code on every error.
+//! would silently drop the code. Resolvers return `ApiResult`, so `?` on a core
+//! call goes through `From<CoreError>` and keeps the code.
 
 use async_graphql::ErrorExtensions;
-use sea_orm::DbErr;
+use journeys_core::CoreError;
 
 /// An expected failure, mapped to one stable code clients can branch on.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// No token, or a token that does not verify.
     Unauthenticated(String),
@@ -20,7 +22,10 @@ pub enum ApiError {
     NotFound {
         what: &'static str,
     },
-    BadUserInput(String),
+    BadUserInput {
+        field: Option<&'static str>,
+        message: String,
+    },
     Conflict(String),
     QueryTooComplex(String),
     /// The server lacks a setting the operation needs (a key, say).
@@ -30,6 +35,8 @@ pub enum ApiError {
     Contended(String),
     /// A failure of ours; the detail is logged, never sent.
     Internal(String),
+    /// An error async-graphql made itself (a failed load, say), passed on as it is.
+    Graphql(async_graphql::Error),
 }
 
 impl ApiError {
@@ -38,12 +45,12 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden { .. } => "FORBIDDEN",
             Self::NotFound { .. } => "NOT_FOUND",
-            Self::BadUserInput(_) => "BAD_USER_INPUT",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
             Self::NotConfigured(_) => "NOT_CONFIGURED",
             Self::Contended(_) => "CONFLICT",
-            Self::Internal(_) => "INTERNAL",
+            Self::Internal(_) | Self::Graphql(_) => "INTERNAL",
         }
     }
 
@@ -52,19 +59,23 @@ impl ApiError {
             Self::Unauthenticated(why) => why.clone(),
             Self::Forbidden { scope } => format!("this operation needs the `{scope}` scope"),
             Self::NotFound { what } => format!("{what} not found"),
-            Self::BadUserInput(m)
-            | Self::Conflict(m)
-            | Self::QueryTooComplex(m)
-            | Self::NotConfigured(m) => m.clone(),
+            Self::BadUserInput { message, .. }
+            | Self::Conflict(message)
+            | Self::QueryTooComplex(message)
+            | Self::NotConfigured(message) => message.clone(),
             Self::Contended(_) => {
                 "a concurrent request changed the same data first; retry".to_owned()
             }
             Self::Internal(_) => "internal error".to_owned(),
+            Self::Graphql(err) => err.message.clone(),
         }
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
-        Self::BadUserInput(message.into())
+        Self::BadUserInput {
+            field: None,
+            message: message.into(),
+        }
     }
 
     pub fn not_found(what: &'static str) -> Self {
@@ -72,44 +83,65 @@ impl ApiError {
     }
 }
 
-/// Whether another transaction got in the way: it won a unique key, or
-/// PostgreSQL broke a deadlock or a serialisation conflict by aborting us.
-/// Running the same transaction again is the cure.
-fn is_contention(err: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    if matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    ) {
-        return true;
+/// The detail of an error and every cause behind it, for the log.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
     }
-    let (DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e))) = err
-    else {
-        return false;
-    };
-    let code = e.as_database_error().and_then(|d| d.code());
-    matches!(code.as_deref(), Some("40P01" | "40001"))
+    text
 }
 
-impl From<DbErr> for ApiError {
-    fn from(err: DbErr) -> Self {
-        if is_contention(&err) {
-            Self::Contended(err.to_string())
-        } else {
-            Self::Internal(err.to_string())
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        match err {
+            CoreError::NotFound { what } => Self::NotFound { what },
+            CoreError::InvalidInput { field, message } => Self::BadUserInput { field, message },
+            CoreError::Conflict(message) => Self::Conflict(message),
+            CoreError::NotConfigured(message) => Self::NotConfigured(message),
+            CoreError::Contended(_) => Self::Contended(chain(&err)),
+            CoreError::Database(_) | CoreError::Internal(_) => Self::Internal(chain(&err)),
         }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        CoreError::from(err).into()
+    }
+}
+
+impl From<async_graphql::Error> for ApiError {
+    fn from(err: async_graphql::Error) -> Self {
+        Self::Graphql(err)
     }
 }
 
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
+        let err = match err {
+            ApiError::Graphql(err) => return err,
+            err => err,
+        };
         match &err {
             ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
             ApiError::Contended(detail) => tracing::warn!(error = %detail, "contended write"),
             _ => {}
         }
         let code = err.code();
-        async_graphql::Error::new(err.message()).extend_with(|_, ext| ext.set("code", code))
+        let field = match &err {
+            ApiError::BadUserInput { field, .. } => *field,
+            _ => None,
+        };
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(field) = field {
+                ext.set("field", field);
+            }
+        })
     }
 }
 

@@ -21,7 +21,7 @@ use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
 use crate::memberships::MembershipMutation;
 use crate::merges::MergeMutation;
 use crate::privacy::PrivacyMutation;
-use crate::progression::api::{ProgressionMutation, ProgressionQuery};
+use crate::progression::{ProgressionMutation, ProgressionQuery};
 use crate::scoring::{ScoringMutation, ScoringQuery};
 use crate::stakeholders::{StakeholderMutation, StakeholderQuery};
 use crate::touchpoints::{TouchpointMutation, TouchpointQuery};

@@ -5,7 +5,7 @@ use entity::{connector, identity, journey_model, merge, scoring_rule, stage, syn
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::context::request;
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 use super::ids::{self, NodeType};
 use crate::accounts::Account;
 use crate::auth::Scope;
@@ -37,7 +37,7 @@ pub enum Node {
     SyncRun(SyncRun),
 }
 
-async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
+async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
     use super::connection::load_error;
     use super::loaders::{AccountById, StakeholderById, TouchpointById};
     let rc = request(ctx);
@@ -118,7 +118,7 @@ impl NodeQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "A global id of any type.")] id: ID,
-    ) -> async_graphql::Result<Option<Node>> {
+    ) -> ApiResult<Option<Node>> {
         match resolve(ctx, &id).await? {
             Some(node) => Ok(Some(node)),
             None => Err(ApiError::not_found("node").into()),
@@ -130,7 +130,7 @@ impl NodeQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Up to 500 global ids, of any types.")] ids: Vec<ID>,
-    ) -> async_graphql::Result<Vec<Option<Node>>> {
+    ) -> ApiResult<Vec<Option<Node>>> {
         if ids.len() > 500 {
             return Err(ApiError::bad_input("at most 500 ids").into());
         }

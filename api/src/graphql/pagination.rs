@@ -1,17 +1,15 @@
 //! Relay connections over keyset cursors.
 //!
-//! A cursor is the sort key and the id of the row it points at, tagged with the
-//! ordering it was made for; pages are `WHERE (key, id) < (…)` seeks, never OFFSET,
-//! so inserting rows while a client pages never yields duplicates or gaps.
+//! A cursor is a position (sort key and id, see `journeys_core::page`) tagged
+//! with the ordering it was made for, so a cursor from another list or order is
+//! refused rather than misread.
 
 use std::sync::Arc;
 
 use async_graphql::{Context, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, SimpleExpr};
-use sea_orm::{Order, Value};
+pub use journeys_core::page::{Keyset, Page, PageInfoFlags, Position, SortKey, finish};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,25 +17,6 @@ use super::error::{ApiError, ApiResult};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 500;
-
-/// The value a row is sorted by, besides its id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum SortKey {
-    Time(DateTime<Utc>),
-    Text(String),
-    /// Sorted by id alone.
-    None,
-}
-
-impl SortKey {
-    fn to_value(&self) -> Option<Value> {
-        match self {
-            Self::Time(t) => Some((*t).into()),
-            Self::Text(s) => Some(s.clone().into()),
-            Self::None => None,
-        }
-    }
-}
 
 /// A position in one ordering of one list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,6 +34,13 @@ impl Cursor {
             ordering: ordering.to_owned(),
             key,
             id,
+        }
+    }
+
+    pub fn position(self) -> Position {
+        Position {
+            key: self.key,
+            id: self.id,
         }
     }
 
@@ -78,16 +64,6 @@ impl Cursor {
         }
         Ok(cursor)
     }
-}
-
-/// Validated `first/after/last/before` arguments.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Page {
-    pub size: u64,
-    /// `last/before`: take the rows nearest the end, in forward order.
-    pub backward: bool,
-    pub after: Option<Cursor>,
-    pub before: Option<Cursor>,
 }
 
 /// The connection arguments as the client sent them.
@@ -136,16 +112,9 @@ impl PageArgs {
                 self.before.is_some() && self.after.is_none(),
             ),
         };
-        let after = self
-            .after
-            .as_deref()
-            .map(|c| Cursor::decode(c, ordering))
-            .transpose()?;
-        let before = self
-            .before
-            .as_deref()
-            .map(|c| Cursor::decode(c, ordering))
-            .transpose()?;
+        let position = |text: &str| Cursor::decode(text, ordering).map(Cursor::position);
+        let after = self.after.as_deref().map(position).transpose()?;
+        let before = self.before.as_deref().map(position).transpose()?;
         Ok(Page {
             size,
             backward,
@@ -153,107 +122,6 @@ impl PageArgs {
             before,
         })
     }
-}
-
-/// How a list is sorted: a key column (or none) then the id, one direction.
-#[derive(Clone, Copy)]
-pub struct Keyset<C> {
-    pub key: Option<C>,
-    pub id: C,
-    pub descending: bool,
-}
-
-impl<C: IntoColumnRef + Copy> Keyset<C> {
-    /// The `WHERE` condition that confines rows to the page's cursors.
-    pub fn condition(&self, page: &Page) -> Condition {
-        let mut all = Condition::all();
-        if let Some(after) = &page.after {
-            // After the cursor in forward order: smaller when descending.
-            all = all.add(self.beyond(after, !self.descending));
-        }
-        if let Some(before) = &page.before {
-            all = all.add(self.beyond(before, self.descending));
-        }
-        all
-    }
-
-    /// Rows whose `(key, id)` is greater (or smaller) than the cursor's.
-    fn beyond(&self, cursor: &Cursor, greater: bool) -> Condition {
-        let cmp = |col: SimpleExpr, v: Value| if greater { col.gt(v) } else { col.lt(v) };
-        let id_col = || Expr::col(self.id);
-        match (self.key, cursor.key.to_value()) {
-            (Some(key), Some(value)) => Condition::any()
-                .add(cmp(Expr::col(key), value.clone()))
-                .add(
-                    Condition::all()
-                        .add(Expr::col(key).eq(value))
-                        .add(cmp(id_col(), cursor.id.into())),
-                ),
-            _ => Condition::all().add(cmp(id_col(), cursor.id.into())),
-        }
-    }
-
-    /// Fetches the page's rows of `base` (one more than the page holds, to tell
-    /// whether more follow), in fetch order; `finish` puts them right.
-    pub async fn fetch<E>(
-        &self,
-        db: &impl sea_orm::ConnectionTrait,
-        base: sea_orm::Select<E>,
-        page: &Page,
-    ) -> Result<Vec<E::Model>, sea_orm::DbErr>
-    where
-        E: sea_orm::EntityTrait<Column = C>,
-        C: sea_orm::ColumnTrait,
-    {
-        use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
-        let mut query = base.filter(self.condition(page));
-        for (col, dir) in self.fetch_order(page) {
-            query = query.order_by(col, dir);
-        }
-        query.limit(page.size + 1).all(db).await
-    }
-
-    /// The order to fetch rows in: forward, or reversed for `last/before`.
-    pub fn fetch_order(&self, page: &Page) -> Vec<(C, Order)> {
-        let desc = self.descending != page.backward;
-        let order = if desc { Order::Desc } else { Order::Asc };
-        self.key
-            .into_iter()
-            .chain([self.id])
-            .map(|c| (c, order.clone()))
-            .collect()
-    }
-}
-
-/// Trims the `size + 1` rows fetched for `page` to the page, in forward order,
-/// and tells whether more lie beyond it.
-pub fn finish<T>(mut rows: Vec<T>, page: &Page) -> (Vec<T>, PageInfoFlags) {
-    let more = rows.len() as u64 > page.size;
-    rows.truncate(page.size as usize);
-    if page.backward {
-        rows.reverse();
-        (
-            rows,
-            PageInfoFlags {
-                has_previous: more,
-                has_next: page.before.is_some(),
-            },
-        )
-    } else {
-        (
-            rows,
-            PageInfoFlags {
-                has_previous: page.after.is_some(),
-                has_next: more,
-            },
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct PageInfoFlags {
-    pub has_previous: bool,
-    pub has_next: bool,
 }
 
 /// Relay's page information.
@@ -298,7 +166,7 @@ impl TotalCount {
         Self(Arc::new(count))
     }
 
-    pub async fn resolve(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+    pub async fn resolve(&self, ctx: &Context<'_>) -> ApiResult<i32> {
         let n = self.0.count(ctx).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
@@ -350,7 +218,7 @@ macro_rules! connection {
                 &self.page_info
             }
             /// The number of items in the whole list, across all pages.
-            async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<i32> {
+            async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> ApiResult<i32> {
                 self.total.resolve(ctx).await
             }
         }
@@ -405,18 +273,10 @@ mod tests {
         let page = PageArgs::new(Some(1), Some(cursor.encode()), None, None)
             .page("name")
             .unwrap();
-        assert_eq!(page.after, Some(cursor.clone()));
+        assert_eq!(page.after, Some(cursor.clone().position()));
         let wrong = PageArgs::new(Some(1), Some(cursor.encode()), None, None).page("created");
         assert_eq!(wrong.unwrap_err().code(), "BAD_USER_INPUT");
         let garbage = PageArgs::new(Some(1), Some("not-a-cursor".into()), None, None).page("name");
         assert_eq!(garbage.unwrap_err().code(), "BAD_USER_INPUT");
-    }
-
-    #[test]
-    fn backward_pages_come_back_in_forward_order() {
-        let page = PageArgs::new(None, None, Some(2), None).page("x").unwrap();
-        let (rows, flags) = finish(vec![3, 2, 1], &page);
-        assert_eq!(rows, vec![2, 3]);
-        assert!(flags.has_previous && !flags.has_next);
     }
 }

@@ -159,7 +159,7 @@ impl StageEditingMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The model, the new stage and where to put it.")] input: AddStageInput,
-    ) -> async_graphql::Result<StagePayload> {
+    ) -> ApiResult<StagePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let model = ids::decode(&input.model_id, NodeType::JourneyModel)?;
@@ -245,7 +245,7 @@ impl StageEditingMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The stage and the fields to change.")] input: UpdateStageInput,
-    ) -> async_graphql::Result<StagePayload> {
+    ) -> ApiResult<StagePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
@@ -303,7 +303,7 @@ impl StageEditingMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The model and its stages in the new order.")] input: ReorderStagesInput,
-    ) -> async_graphql::Result<super::JourneyModelPayload> {
+    ) -> ApiResult<super::JourneyModelPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let model = ids::decode(&input.model_id, NodeType::JourneyModel)?;
@@ -345,7 +345,7 @@ impl StageEditingMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The stage to remove.")] input: RemoveStageInput,
-    ) -> async_graphql::Result<StagePayload> {
+    ) -> ApiResult<StagePayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;

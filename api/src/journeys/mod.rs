@@ -526,7 +526,7 @@ impl JourneyModel {
             desc = "Also list removed (archived) stages, which accounts' history may still name."
         )]
         include_archived: bool,
-    ) -> async_graphql::Result<Vec<Stage>> {
+    ) -> ApiResult<Vec<Stage>> {
         let rows = request(ctx)
             .loader
             .load_one(StagesOf(self.0.id))
@@ -672,7 +672,7 @@ pub struct JourneyQuery;
 #[Object]
 impl JourneyQuery {
     /// The workspace's journey models, oldest first.
-    async fn journey_models(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<JourneyModel>> {
+    async fn journey_models(&self, ctx: &Context<'_>) -> ApiResult<Vec<JourneyModel>> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let rows = journey_model::Entity::find()
@@ -689,7 +689,7 @@ impl JourneyQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The model's global id.")] id: ID,
-    ) -> async_graphql::Result<Option<JourneyModel>> {
+    ) -> ApiResult<Option<JourneyModel>> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let id = ids::decode(&id, NodeType::JourneyModel)?;
@@ -709,7 +709,7 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The template, or the custom stages, and a name.")]
         input: CreateJourneyModelInput,
-    ) -> async_graphql::Result<JourneyModelPayload> {
+    ) -> ApiResult<JourneyModelPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let t: Template = input.template.into();

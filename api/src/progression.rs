@@ -6,12 +6,11 @@ use entity::{account, journey_model, stage, stage_transition, touchpoint};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{Cause, move_to};
 use crate::accounts::Account;
 use crate::auth::Scope;
 use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
-use crate::graphql::error::ApiError;
+use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     DefaultModel, JourneyModelById, StagesOf, TouchpointById, TransitionsOf,
@@ -19,6 +18,7 @@ use crate::graphql::loaders::{
 use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
 use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
+use journeys_core::journeys::progression::{Cause, move_to};
 use journeys_core::{db, time};
 
 /// What moved an account between stages.
@@ -45,7 +45,7 @@ pub async fn load(
     ctx: &Context<'_>,
     account: account::Model,
     model: Option<Uuid>,
-) -> async_graphql::Result<Journey> {
+) -> ApiResult<Journey> {
     let loader = &request(ctx).loader;
     let model = match model {
         Some(id) => loader
@@ -171,7 +171,7 @@ impl Journey {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<TouchpointConnection> {
+    ) -> ApiResult<TouchpointConnection> {
         let base = touchpoint::Entity::find()
             .filter(touchpoint::Column::WorkspaceId.eq(self.account.workspace_id))
             .filter(touchpoint::Column::AccountId.eq(self.account.id));
@@ -238,7 +238,7 @@ impl JourneyStage {
             desc = "Return the items before this cursor, taken from this same list and order."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<TouchpointConnection> {
+    ) -> ApiResult<TouchpointConnection> {
         let mut base = touchpoint::Entity::find()
             .filter(touchpoint::Column::WorkspaceId.eq(self.workspace))
             .filter(touchpoint::Column::AccountId.eq(self.account));
@@ -283,7 +283,7 @@ impl StageTransition {
         self.transition.cause.into()
     }
     /// The touchpoint that caused a TOUCHPOINT move.
-    async fn touchpoint(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Touchpoint>> {
+    async fn touchpoint(&self, ctx: &Context<'_>) -> ApiResult<Option<Touchpoint>> {
         let Some(id) = self.transition.touchpoint_id else {
             return Ok(None);
         };
@@ -318,7 +318,7 @@ impl ProgressionQuery {
             desc = "The journey model to follow; the workspace's default model when left out."
         )]
         model_id: Option<ID>,
-    ) -> async_graphql::Result<Journey> {
+    ) -> ApiResult<Journey> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let account = ids::decode(&account_id, NodeType::Account)?;
@@ -363,7 +363,7 @@ impl ProgressionMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account, the stage to move it to and why.")]
         input: MoveAccountToStageInput,
-    ) -> async_graphql::Result<MoveAccountToStagePayload> {
+    ) -> ApiResult<MoveAccountToStagePayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
         let ws = principal.workspace_id;

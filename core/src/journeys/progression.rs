@@ -21,9 +21,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::graphql::error::ApiResult;
-
-pub mod api;
+use crate::CoreResult;
 
 /// Touchpoints that happened while their account was in `stage`: at or after a
 /// move into it, and before the account's next move in that model.
@@ -200,7 +198,7 @@ impl ModelRules {
 }
 
 /// The workspace's models with their rules.
-pub async fn load_rules(db: &impl ConnectionTrait, ws: Uuid) -> ApiResult<Vec<ModelRules>> {
+pub async fn load_rules(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<Vec<ModelRules>> {
     let models = journey_model::Entity::find()
         .filter(journey_model::Column::WorkspaceId.eq(ws))
         .order_by_asc(journey_model::Column::Id)
@@ -251,7 +249,7 @@ async fn position(
     db: &impl ConnectionTrait,
     account: Uuid,
     model: Uuid,
-) -> ApiResult<Option<stage_position::Model>> {
+) -> CoreResult<Option<stage_position::Model>> {
     Ok(stage_position::Entity::find()
         .filter(stage_position::Column::AccountId.eq(account))
         .filter(stage_position::Column::ModelId.eq(model))
@@ -268,7 +266,7 @@ pub async fn move_to(
     to: Uuid,
     at: DateTime<Utc>,
     cause: Cause,
-) -> ApiResult<stage_transition::Model> {
+) -> CoreResult<stage_transition::Model> {
     let current = position(db, account, model).await?;
     let (cause, touchpoint_id, actor, reason) = match cause {
         Cause::Touchpoint(id) => (TransitionCause::Touchpoint, Some(id), None, None),
@@ -302,7 +300,7 @@ async fn set_position(
     model: Uuid,
     current: Option<stage_position::Model>,
     target: Option<(Uuid, DateTime<Utc>)>,
-) -> ApiResult<()> {
+) -> CoreResult<()> {
     match (current, target) {
         (Some(p), Some((stage, at))) => {
             if p.stage_id != stage || p.entered_at != at {
@@ -345,7 +343,7 @@ async fn standing(
     rules: &ModelRules,
     account: Uuid,
     current: Option<&stage_position::Model>,
-) -> ApiResult<Standing> {
+) -> CoreResult<Standing> {
     let Some(current) = current.map(|p| p.stage_id) else {
         return Ok(Standing::default());
     };
@@ -376,7 +374,7 @@ pub async fn apply(
     db: &impl ConnectionTrait,
     rules: &[ModelRules],
     tp: &touchpoint::Model,
-) -> ApiResult<()> {
+) -> CoreResult<()> {
     let Some(account) = tp.account_id else {
         return Ok(());
     };
@@ -424,7 +422,7 @@ async fn has_later(
     rules: &ModelRules,
     account: Uuid,
     tp: &touchpoint::Model,
-) -> ApiResult<bool> {
+) -> CoreResult<bool> {
     let later = touchpoint::Entity::find()
         .select_only()
         .column(touchpoint::Column::Id)
@@ -451,7 +449,7 @@ async fn has_later(
 pub async fn earliest(
     db: &impl ConnectionTrait,
     touchpoints: &[Uuid],
-) -> ApiResult<Option<DateTime<Utc>>> {
+) -> CoreResult<Option<DateTime<Utc>>> {
     if touchpoints.is_empty() {
         return Ok(None);
     }
@@ -472,7 +470,7 @@ pub async fn replay_all(
     rules: &[ModelRules],
     account: Uuid,
     since: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> CoreResult<()> {
     for model in rules {
         replay(db, model, account, since).await?;
     }
@@ -487,7 +485,7 @@ pub async fn replay(
     rules: &ModelRules,
     account: Uuid,
     since: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> CoreResult<()> {
     let model = rules.model.id;
     let ws = rules.model.workspace_id;
     stage_transition::Entity::delete_many()

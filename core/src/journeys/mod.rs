@@ -1,0 +1,3 @@
+//! Journey models and how accounts move through them.
+
+pub mod progression;
