@@ -269,7 +269,11 @@ async fn decide(ctx: &Context<'_>, id: &ID, to: L, cause: &str) -> ApiResult<Lea
                 account: Some(Account(a)),
             }
         }
-        _ => return Err(ApiError::bad_input("expected a Stakeholder or an Account id").into()),
+        _ => {
+            return Err(ApiError::bad_input(
+                "expected a Stakeholder or an Account id",
+            ));
+        }
     };
     txn.commit().await.map_err(ApiError::from)?;
     Ok(payload)
@@ -314,7 +318,9 @@ impl LifecycleMutation {
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
         if reason.as_ref().is_some_and(|r| r.chars().count() > 1_000) {
-            return Err(ApiError::bad_input("`reason` must be at most 1,000 characters").into());
+            return Err(ApiError::bad_input(
+                "`reason` must be at most 1,000 characters",
+            ));
         }
         let cause = match reason {
             Some(reason) => with_reason("accepted by sales", &reason),
@@ -331,7 +337,9 @@ impl LifecycleMutation {
     ) -> ApiResult<LeadPayload> {
         let reason = input.reason.trim();
         if reason.is_empty() || reason.chars().count() > 1_000 {
-            return Err(ApiError::bad_input("`reason` must be 1 to 1,000 characters").into());
+            return Err(ApiError::bad_input(
+                "`reason` must be 1 to 1,000 characters",
+            ));
         }
         decide(
             ctx,
@@ -353,7 +361,7 @@ impl LifecycleMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         if !input.mql.is_finite() || input.mql <= 0.0 {
-            return Err(ApiError::bad_input("`mql` must be a positive number").into());
+            return Err(ApiError::bad_input("`mql` must be a positive number"));
         }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         workspace::ActiveModel {

@@ -641,9 +641,9 @@ impl MergeMutation {
         others.sort();
         others.dedup();
         if others.is_empty() || others.len() > 50 || others.contains(&survivor) {
-            return Err(
-                ApiError::bad_input("merge 1 to 50 stakeholders other than the survivor").into(),
-            );
+            return Err(ApiError::bad_input(
+                "merge 1 to 50 stakeholders other than the survivor",
+            ));
         }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         let entry = merge(&txn, ws, survivor, &others, &principal.subject).await?;

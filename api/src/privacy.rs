@@ -260,12 +260,12 @@ impl PrivacyMutation {
         let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
         let source = input.source.trim().to_owned();
         if source.is_empty() || source.chars().count() > 200 {
-            return Err(ApiError::bad_input("`source` must be 1 to 200 characters").into());
+            return Err(ApiError::bad_input("`source` must be 1 to 200 characters"));
         }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         let found = crate::stakeholders::find(&txn, ws, person).await?;
         if found.erased_at.is_some() {
-            return Err(ApiError::Conflict("this stakeholder was erased".into()).into());
+            return Err(ApiError::Conflict("this stakeholder was erased".into()));
         }
         let row = consent::ActiveModel {
             id: Set(entity::new_id()),

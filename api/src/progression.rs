@@ -371,7 +371,9 @@ impl ProgressionMutation {
         let stage_id = ids::decode(&input.stage_id, NodeType::Stage)?;
         let reason = input.reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 1_000 {
-            return Err(ApiError::bad_input("`reason` must be 1 to 1,000 characters").into());
+            return Err(ApiError::bad_input(
+                "`reason` must be 1 to 1,000 characters",
+            ));
         }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         let account = crate::accounts::find(&txn, ws, account_id).await?;
@@ -382,7 +384,7 @@ impl ProgressionMutation {
             .map_err(ApiError::from)?
             .ok_or(ApiError::not_found("stage"))?;
         if stage.archived_at.is_some() {
-            return Err(ApiError::bad_input("that stage was removed from its model").into());
+            return Err(ApiError::bad_input("that stage was removed from its model"));
         }
         let cause = Cause::Manual {
             actor: principal.subject.clone(),

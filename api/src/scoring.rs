@@ -822,26 +822,28 @@ impl ScoringMutation {
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let name = input.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(ApiError::bad_input("`name` must be 1 to 200 characters").into());
+            return Err(ApiError::bad_input("`name` must be 1 to 200 characters"));
         }
         let kind = input
             .kind
             .map(|k| k.trim().to_owned())
             .filter(|k| !k.is_empty());
         if kind.is_none() && input.channel.is_none() {
-            return Err(ApiError::bad_input("a rule needs a `kind`, a `channel`, or both").into());
+            return Err(ApiError::bad_input(
+                "a rule needs a `kind`, a `channel`, or both",
+            ));
         }
         if !input.points.is_finite() {
-            return Err(ApiError::bad_input("`points` must be a number").into());
+            return Err(ApiError::bad_input("`points` must be a number"));
         }
         if input.max_count.is_some_and(|n| n < 1) {
-            return Err(ApiError::bad_input("`maxCount` must be at least 1").into());
+            return Err(ApiError::bad_input("`maxCount` must be at least 1"));
         }
         if input
             .half_life_days
             .is_some_and(|h| !h.is_finite() || h <= 0.0)
         {
-            return Err(ApiError::bad_input("`halfLifeDays` must be positive").into());
+            return Err(ApiError::bad_input("`halfLifeDays` must be positive"));
         }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         let existing = scoring_rule::Entity::find()
@@ -899,7 +901,7 @@ impl ScoringMutation {
             .await
             .map_err(ApiError::from)?;
         if deleted.rows_affected == 0 {
-            return Err(ApiError::not_found("scoring rule").into());
+            return Err(ApiError::not_found("scoring rule"));
         }
         rescore_workspace(&txn, ws).await?;
         txn.commit().await.map_err(ApiError::from)?;

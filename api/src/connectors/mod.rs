@@ -705,7 +705,7 @@ impl ConnectorMutation {
         let id = ids::decode(&input.connector_id, NodeType::Connector)?;
         let connector = find(&rc.db, ws, id).await?;
         if !connector.enabled {
-            return Err(ApiError::Conflict("the connector is disabled".into()).into());
+            return Err(ApiError::Conflict("the connector is disabled".into()));
         }
         let (run, queued) = rt.trigger(&connector, StoredTrigger::Api).await?;
         Ok(TriggerSyncPayload {

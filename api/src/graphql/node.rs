@@ -121,7 +121,7 @@ impl NodeQuery {
     ) -> ApiResult<Option<Node>> {
         match resolve(ctx, &id).await? {
             Some(node) => Ok(Some(node)),
-            None => Err(ApiError::not_found("node").into()),
+            None => Err(ApiError::not_found("node")),
         }
     }
 
@@ -132,7 +132,7 @@ impl NodeQuery {
         #[graphql(desc = "Up to 500 global ids, of any types.")] ids: Vec<ID>,
     ) -> ApiResult<Vec<Option<Node>>> {
         if ids.len() > 500 {
-            return Err(ApiError::bad_input("at most 500 ids").into());
+            return Err(ApiError::bad_input("at most 500 ids"));
         }
         let lookups = ids.iter().map(|id| resolve(ctx, id));
         futures_util::future::try_join_all(lookups).await

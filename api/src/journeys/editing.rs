@@ -179,15 +179,14 @@ impl StageEditingMutation {
             return Err(ApiError::Conflict(format!(
                 "the model already has a stage `{}`",
                 spec.key
-            ))
-            .into());
+            )));
         }
         let mut active: Vec<stage::Model> = all
             .into_iter()
             .filter(|s| s.archived_at.is_none())
             .collect();
         if active.len() >= 50 {
-            return Err(ApiError::bad_input("a journey model has at most 50 stages").into());
+            return Err(ApiError::bad_input("a journey model has at most 50 stages"));
         }
         let parent = match parent_key {
             Some(key) => Some(
@@ -254,7 +253,9 @@ impl StageEditingMutation {
         if let Some(name) = input.name {
             let name = name.trim().to_owned();
             if name.is_empty() || name.chars().count() > 200 {
-                return Err(ApiError::bad_input("a stage name must be 1 to 200 characters").into());
+                return Err(ApiError::bad_input(
+                    "a stage name must be 1 to 200 characters",
+                ));
             }
             active.name = Set(name);
         }
@@ -327,8 +328,7 @@ impl StageEditingMutation {
         if wanted.len() != order.len() || wanted != have {
             return Err(ApiError::bad_input(
                 "`stageIds` must list every active stage of the model once",
-            )
-            .into());
+            ));
         }
         active.sort_by_key(|s| order.iter().position(|id| *id == s.id));
         renumber(&txn, &active).await?;
@@ -356,7 +356,9 @@ impl StageEditingMutation {
             .filter(|s| s.archived_at.is_none() && s.id != stage.id)
             .collect();
         if active.is_empty() {
-            return Err(ApiError::bad_input("a journey model keeps at least one stage").into());
+            return Err(ApiError::bad_input(
+                "a journey model keeps at least one stage",
+            ));
         }
         let archived = stage::ActiveModel {
             id: Set(stage.id),

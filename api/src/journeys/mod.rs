@@ -720,17 +720,17 @@ impl JourneyMutation {
                 let name = input.name.as_deref().unwrap_or("Custom journey");
                 let loop_to = input.loop_to_stage_key.as_deref();
                 if input.circular && loop_to.is_none() {
-                    return Err(
-                        ApiError::bad_input("a circular model needs `loopToStageKey`").into(),
-                    );
+                    return Err(ApiError::bad_input(
+                        "a circular model needs `loopToStageKey`",
+                    ));
                 }
                 create(&txn, ws, name, t, &specs, input.circular, loop_to, false).await?
             }
             (Template::Custom, None) => {
-                return Err(ApiError::bad_input("a CUSTOM model needs `stages`").into());
+                return Err(ApiError::bad_input("a CUSTOM model needs `stages`"));
             }
             (_, Some(_)) => {
-                return Err(ApiError::bad_input("`stages` are only for CUSTOM models").into());
+                return Err(ApiError::bad_input("`stages` are only for CUSTOM models"));
             }
             (t, None) => create_from_template(&txn, ws, t, input.name.as_deref(), false).await?,
         };
