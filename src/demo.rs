@@ -6,18 +6,18 @@
 //! on every machine.
 
 use chrono::{Duration, Utc};
-use entity::scoring_rule;
 use entity::vocab::JourneyTemplate;
 use entity::vocab::{DmuRole, Lifecycle};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
-
-use journeys_api::accounts::{self, CreateAccountInput};
 use journeys_api::graphql::error::ApiResult;
 use journeys_api::touchpoints::{self, PersonInput, TouchpointInput};
 use journeys_api::vocab::{Channel, OwnerTeam};
-use journeys_api::{journeys, memberships, stakeholders, workspaces};
+use journeys_api::{journeys, workspaces};
+use journeys_core::people::accounts::{self, NewAccount};
+use journeys_core::people::{memberships, stakeholders};
+use journeys_core::scoring::rules;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::{DatabaseConnection, TransactionTrait};
 
 pub const DEMO_SLUG: &str = "demo";
 
@@ -311,20 +311,16 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
         journeys::create_from_template(&txn, ws, template, None, false).await?;
     }
     for (name, kind, points, max_count, half_life_days) in SCORING_RULES {
-        scoring_rule::ActiveModel {
-            id: Set(entity::new_id()),
-            workspace_id: Set(ws),
-            name: Set(name.into()),
-            kind: Set(Some(kind.into())),
-            channel: Set(None),
-            points: Set(points),
-            max_count: Set(max_count),
-            half_life_days: Set(half_life_days),
-            created_at: Set(now),
-            updated_at: Set(now),
+        let rule = rules::RuleSpec {
+            name: name.into(),
+            kind: Some(kind.into()),
+            channel: None,
+            points,
+            max_count,
+            half_life_days,
         }
-        .insert(&txn)
-        .await?;
+        .check()?;
+        rules::upsert(&txn, ws, rule).await?;
     }
     txn.commit().await?;
     let mut batch = Vec::new();
@@ -334,12 +330,12 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
         let account = accounts::create(
             &txn,
             ws,
-            CreateAccountInput {
+            NewAccount {
                 name: spec.name.into(),
                 domains: vec![spec.domain.into()],
                 industry: Some(spec.industry.into()),
                 employees: Some(spec.employees),
-                lifecycle: spec.lifecycle.into(),
+                lifecycle: spec.lifecycle,
                 owner: Some(["sam@journeys.example", "alex@journeys.example"][a % 2].into()),
             },
         )

@@ -128,7 +128,7 @@ pub fn start_with(
         config.sync,
     );
     sync.start_scheduler();
-    journeys_api::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
+    journeys_core::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
     let state = web::Data::new(AppState {
         schema: graphql::schema(),
         db: db.clone(),

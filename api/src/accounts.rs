@@ -2,16 +2,13 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{account, account_domain, stage_position};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use entity::account;
+use journeys_core::people::accounts;
+use journeys_core::{db, time};
 use uuid::Uuid;
 
 use crate::auth::Scope;
-use crate::graphql::connection::{LoaderCount, SelectCount, edges, load_error};
+use crate::graphql::connection::{CountBy, LoaderCount, edges, load_error};
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
@@ -19,14 +16,11 @@ use crate::graphql::loaders::{
     AccountById, ContributionsOf, DomainsOf, MembersOf, MembershipCount, MembershipSide,
     MembershipsOf, TouchpointCount, TouchpointOwner, TouchpointsOf,
 };
-use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
-use crate::graphql::patch::patch;
-use crate::identities::normalise_domain;
-use crate::lifecycle::{self, Change, Subject};
+use crate::graphql::pagination::{Cursor, PageArgs, TotalCount, connection};
+use crate::graphql::patch::to_patch;
 use crate::memberships::{AccountStakeholderConnection, AccountStakeholderEdge};
 use crate::touchpoints::{TouchpointConnection, touchpoint_connection_from};
 use crate::vocab::{Direction, Lifecycle};
-use journeys_core::{db, time};
 
 /// A customer or prospect organisation.
 pub struct Account(pub account::Model);
@@ -86,7 +80,7 @@ impl Account {
             .values()
             .flatten()
             .map(|(c, rule)| {
-                crate::scoring::decayed(c.points, rule.half_life_days, c.reference_at, now)
+                journeys_core::scoring::decayed(c.points, rule.half_life_days, c.reference_at, now)
             })
             .sum())
     }
@@ -95,7 +89,7 @@ impl Account {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<crate::lifecycle::LifecycleChange>> {
-        crate::lifecycle::history(ctx, crate::lifecycle::Subject::Account(self.0.id)).await
+        crate::lifecycle::history(ctx, journeys_core::lifecycle::Subject::Account(self.0.id)).await
     }
     /// When the account was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
@@ -279,96 +273,39 @@ impl AccountOrder {
         }
     }
 
-    fn keyset(self) -> Keyset<account::Column> {
-        let key = match self.field {
-            AccountSortField::Name => account::Column::Name,
-            AccountSortField::CreatedAt => account::Column::CreatedAt,
-            AccountSortField::UpdatedAt => account::Column::UpdatedAt,
-        };
-        Keyset {
-            key: Some(key),
-            id: account::Column::Id,
+    fn core(self) -> accounts::AccountOrder {
+        accounts::AccountOrder {
+            sort: match self.field {
+                AccountSortField::Name => accounts::AccountSort::Name,
+                AccountSortField::CreatedAt => accounts::AccountSort::CreatedAt,
+                AccountSortField::UpdatedAt => accounts::AccountSort::UpdatedAt,
+            },
             descending: self.direction == Direction::Desc,
         }
     }
 
     fn cursor(self, a: &account::Model) -> Cursor {
-        let key = match self.field {
-            AccountSortField::Name => SortKey::Text(a.name.clone()),
-            AccountSortField::CreatedAt => SortKey::Time(a.created_at),
-            AccountSortField::UpdatedAt => SortKey::Time(a.updated_at),
-        };
-        Cursor::new(self.name(), key, a.id)
+        Cursor::at(self.name(), self.core().position(a))
     }
 }
 
-/// `LIKE` pattern for a case-insensitive substring search.
-pub fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-fn filter_condition(workspace: Uuid, filter: &AccountFilter) -> ApiResult<Condition> {
-    let mut cond = Condition::all().add(account::Column::WorkspaceId.eq(workspace));
-    if let Some(lifecycles) = &filter.lifecycle {
-        let values: Vec<entity::vocab::Lifecycle> = lifecycles.iter().map(|&l| l.into()).collect();
-        cond = cond.add(account::Column::Lifecycle.is_in(values));
+impl AccountFilter {
+    fn core(self) -> ApiResult<accounts::AccountFilter> {
+        Ok(accounts::AccountFilter {
+            lifecycle: self
+                .lifecycle
+                .map(|ls| ls.into_iter().map(Into::into).collect()),
+            owner: self.owner,
+            search: self.search,
+            updated_since: self.updated_since,
+            min_score: self.min_score,
+            max_score: self.max_score,
+            stage: self
+                .stage_id
+                .map(|id| ids::decode(&id, NodeType::Stage))
+                .transpose()?,
+        })
     }
-    if let Some(owner) = &filter.owner {
-        cond = cond.add(account::Column::Owner.eq(owner.trim()));
-    }
-    if let Some(text) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
-        if text.len() > 200 {
-            return Err(ApiError::bad_input(
-                "`search` must be at most 200 characters",
-            ));
-        }
-        let pattern = like_pattern(text);
-        let in_domain = Query::select()
-            .column(account_domain::Column::AccountId)
-            .from(account_domain::Entity)
-            .and_where(account_domain::Column::WorkspaceId.eq(workspace))
-            .and_where(
-                Expr::col(account_domain::Column::Domain)
-                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
-            )
-            .to_owned();
-        cond = cond.add(
-            Condition::any()
-                .add(
-                    Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(
-                        account::Column::Name,
-                    )))
-                    .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-                )
-                .add(account::Column::Id.in_subquery(in_domain)),
-        );
-    }
-    if let Some(since) = filter.updated_since {
-        cond = cond.add(account::Column::UpdatedAt.gte(time::to_micros(since)));
-    }
-    if let Some(min) = filter.min_score {
-        cond = cond.add(account::Column::Score.gte(min));
-    }
-    if let Some(max) = filter.max_score {
-        cond = cond.add(account::Column::Score.lte(max));
-    }
-    if let Some(stage) = &filter.stage_id {
-        let stage = ids::decode(stage, NodeType::Stage)?;
-        let in_stage = Query::select()
-            .column(stage_position::Column::AccountId)
-            .from(stage_position::Entity)
-            .and_where(stage_position::Column::WorkspaceId.eq(workspace))
-            .and_where(stage_position::Column::StageId.eq(stage))
-            .to_owned();
-        cond = cond.add(account::Column::Id.in_subquery(in_stage));
-    }
-    Ok(cond)
 }
 
 /// Loads an account of the caller's workspace for a nested field.
@@ -379,19 +316,6 @@ pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Account>> {
         .await
         .map_err(load_error)?;
     Ok(found.map(Account))
-}
-
-/// Finds an account of `workspace` by id, or NOT_FOUND.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    workspace: Uuid,
-    id: Uuid,
-) -> ApiResult<account::Model> {
-    account::Entity::find_by_id(id)
-        .filter(account::Column::WorkspaceId.eq(workspace))
-        .one(db)
-        .await?
-        .ok_or(ApiError::not_found("account"))
 }
 
 #[derive(Default)]
@@ -432,22 +356,20 @@ impl AccountQuery {
     ) -> ApiResult<AccountConnection> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
+        let ws = principal.workspace_id;
         let order = order_by.unwrap_or_default();
         let page = PageArgs::new(first, after, last, before).page(order.name())?;
-        let keyset = order.keyset();
-        let base = account::Entity::find().filter(filter_condition(
-            principal.workspace_id,
-            &filter.unwrap_or_default(),
-        )?);
-        let rows = keyset
-            .fetch(&rc.db, base.clone(), &page)
-            .await
-            .map_err(ApiError::from)?;
+        let filter = filter.unwrap_or_default().core()?;
+        let rows = accounts::list(&rc.db, ws, &filter, order.core(), &page).await?;
         let (edges, page_info) = edges(rows, &page, |a| order.cursor(a), Account);
+        let total = CountBy(move |db| {
+            let filter = filter.clone();
+            async move { accounts::count(&db, ws, &filter).await }
+        });
         Ok(AccountConnection::new(
             edges,
             page_info,
-            TotalCount::new(SelectCount(base)),
+            TotalCount::new(total),
         ))
     }
 
@@ -461,7 +383,7 @@ impl AccountQuery {
         let principal = rc.require(Scope::Read)?;
         let id = ids::decode(&id, NodeType::Account)?;
         Ok(Some(Account(
-            find(&rc.db, principal.workspace_id, id).await?,
+            accounts::find(&rc.db, principal.workspace_id, id).await?,
         )))
     }
 }
@@ -526,139 +448,17 @@ pub struct DeleteAccountPayload {
     pub deleted_id: ID,
 }
 
-fn check_name(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_input("`name` must be 1 to 200 characters"));
-    }
-    Ok(name.to_owned())
-}
-
-fn check_employees(n: i32) -> ApiResult<i32> {
-    if n < 0 {
-        return Err(ApiError::bad_input("`employees` must not be negative"));
-    }
-    Ok(n)
-}
-
-fn check_domains(domains: &[String]) -> ApiResult<Vec<String>> {
-    if domains.len() > 50 {
-        return Err(ApiError::bad_input("an account has at most 50 domains"));
-    }
-    let mut out: Vec<String> = domains
-        .iter()
-        .map(|d| normalise_domain(d))
-        .collect::<ApiResult<_>>()?;
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
-/// Replaces the domains of an account; CONFLICT when another account has one.
-async fn set_domains(
-    txn: &impl ConnectionTrait,
-    workspace: Uuid,
-    account_id: Uuid,
-    domains: &[String],
-) -> ApiResult<()> {
-    if !domains.is_empty() {
-        let taken = account_domain::Entity::find()
-            .filter(account_domain::Column::WorkspaceId.eq(workspace))
-            .filter(account_domain::Column::Domain.is_in(domains.to_vec()))
-            .filter(account_domain::Column::AccountId.ne(account_id))
-            .one(txn)
-            .await?;
-        if let Some(taken) = taken {
-            return Err(ApiError::Conflict(format!(
-                "the domain `{}` already belongs to another account",
-                taken.domain
-            )));
+impl From<CreateAccountInput> for accounts::NewAccount {
+    fn from(input: CreateAccountInput) -> Self {
+        Self {
+            name: input.name,
+            domains: input.domains,
+            industry: input.industry,
+            employees: input.employees,
+            lifecycle: input.lifecycle.into(),
+            owner: input.owner,
         }
     }
-    account_domain::Entity::delete_many()
-        .filter(account_domain::Column::AccountId.eq(account_id))
-        .exec(txn)
-        .await?;
-    if !domains.is_empty() {
-        let rows = domains.iter().map(|d| account_domain::ActiveModel {
-            id: Set(entity::new_id()),
-            workspace_id: Set(workspace),
-            account_id: Set(account_id),
-            domain: Set(d.clone()),
-        });
-        account_domain::Entity::insert_many(rows).exec(txn).await?;
-    }
-    Ok(())
-}
-
-/// Creates an account in `workspace`; the demo loader and the API share it.
-pub async fn create(
-    txn: &impl ConnectionTrait,
-    workspace: Uuid,
-    input: CreateAccountInput,
-) -> ApiResult<account::Model> {
-    let name = check_name(&input.name)?;
-    let domains = check_domains(&input.domains)?;
-    let employees = input.employees.map(check_employees).transpose()?;
-    let now = time::now();
-    let model = account::ActiveModel {
-        id: Set(entity::new_id()),
-        workspace_id: Set(workspace),
-        name: Set(name),
-        industry: Set(input
-            .industry
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())),
-        employees: Set(employees),
-        lifecycle: Set(input.lifecycle.into()),
-        owner: Set(input
-            .owner
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())),
-        score: Set(0.0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    set_domains(txn, workspace, model.id, &domains).await?;
-    let change = Change {
-        from: None,
-        to: model.lifecycle,
-        at: now,
-        cause: "created",
-        actor: None,
-        touchpoint: None,
-    };
-    lifecycle::record(txn, workspace, Subject::Account(model.id), change).await?;
-    Ok(model)
-}
-
-/// The account called `name` (ignoring case), created as a visitor when there
-/// is none: how a connector's organisation name becomes an account.
-pub async fn find_or_create_named(
-    txn: &impl ConnectionTrait,
-    workspace: Uuid,
-    name: &str,
-) -> ApiResult<Uuid> {
-    let existing = account::Entity::find()
-        .filter(account::Column::WorkspaceId.eq(workspace))
-        .filter(Expr::expr(Func::lower(Expr::col(account::Column::Name))).eq(name.to_lowercase()))
-        .order_by_asc(account::Column::Id)
-        .one(txn)
-        .await?;
-    if let Some(existing) = existing {
-        return Ok(existing.id);
-    }
-    let input = CreateAccountInput {
-        name: name.to_owned(),
-        domains: Vec::new(),
-        industry: None,
-        employees: None,
-        lifecycle: Lifecycle::Visitor,
-        owner: None,
-    };
-    Ok(create(txn, workspace, input).await?.id)
 }
 
 #[derive(Default)]
@@ -675,7 +475,7 @@ impl AccountMutation {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let account = create(&txn, principal.workspace_id, input).await?;
+        let account = accounts::create(&txn, principal.workspace_id, input.into()).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(AccountPayload {
             account: Account(account),
@@ -691,41 +491,23 @@ impl AccountMutation {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
         let id = ids::decode(&input.id, NodeType::Account)?;
-        let name = input.name.as_deref().map(check_name).transpose()?;
-        let domains = input.domains.as_deref().map(check_domains).transpose()?;
+        let changes = accounts::AccountChanges {
+            name: input.name,
+            domains: input.domains,
+            industry: to_patch(input.industry),
+            employees: to_patch(input.employees),
+            lifecycle: input.lifecycle.map(Into::into),
+            owner: to_patch(input.owner),
+        };
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let current = find(&txn, principal.workspace_id, id).await?;
-        let before = current.lifecycle;
-        let mut model: account::ActiveModel = current.into();
-        if let Some(name) = name {
-            model.name = Set(name);
-        }
-        patch(&mut model.industry, input.industry, |v| {
-            Ok(Some(v.trim().to_owned()))
-        })?;
-        patch(&mut model.employees, input.employees, |v| {
-            check_employees(v).map(Some)
-        })?;
-        if let Some(lifecycle) = input.lifecycle.map(Into::into).filter(|l| *l != before) {
-            model.lifecycle = Set(lifecycle);
-            let change = Change {
-                from: Some(before),
-                to: lifecycle,
-                at: time::now(),
-                cause: "set by hand",
-                actor: Some(&principal.subject),
-                touchpoint: None,
-            };
-            lifecycle::record(&txn, principal.workspace_id, Subject::Account(id), change).await?;
-        }
-        patch(&mut model.owner, input.owner, |v| {
-            Ok(Some(v.trim().to_owned()))
-        })?;
-        model.updated_at = Set(time::now());
-        let updated = model.update(&txn).await.map_err(ApiError::from)?;
-        if let Some(domains) = domains {
-            set_domains(&txn, principal.workspace_id, id, &domains).await?;
-        }
+        let updated = accounts::update(
+            &txn,
+            principal.workspace_id,
+            id,
+            changes,
+            &principal.subject,
+        )
+        .await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(AccountPayload {
             account: Account(updated),
@@ -743,11 +525,7 @@ impl AccountMutation {
         let principal = rc.require(Scope::Write)?;
         let id = ids::decode(&input.id, NodeType::Account)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        find(&txn, principal.workspace_id, id).await?;
-        account::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(ApiError::from)?;
+        accounts::delete(&txn, principal.workspace_id, id).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(DeleteAccountPayload {
             deleted_id: input.id,

@@ -1,13 +1,9 @@
 //! Memberships: which people belong to which accounts, in what role.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use entity::{membership, touchpoint};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect, Set,
-};
-use uuid::Uuid;
+use entity::membership;
+use journeys_core::db;
+use journeys_core::people::memberships;
 
 use crate::accounts::Account;
 use crate::auth::Scope;
@@ -19,7 +15,6 @@ use crate::graphql::loaders::{AccountById, MEMBERSHIP_ORDER, StakeholderById};
 use crate::graphql::pagination::{Cursor, PageInfo, SortKey, TotalCount};
 use crate::stakeholders::Stakeholder;
 use crate::vocab::DmuRole;
-use journeys_core::{db, time};
 
 pub fn cursor(m: &membership::Model) -> Cursor {
     Cursor::new(MEMBERSHIP_ORDER, SortKey::None, m.id)
@@ -103,121 +98,6 @@ membership_connection!(
     StakeholderAccountConnection, StakeholderAccountEdge, Account, AccountById, account_id
 );
 
-/// Adds `stakeholder` to `account`, or updates the role of an existing membership.
-/// The first membership of a person is their primary one.
-pub async fn upsert(
-    txn: &impl ConnectionTrait,
-    workspace: Uuid,
-    account: Uuid,
-    stakeholder: Uuid,
-    role: Option<entity::vocab::DmuRole>,
-    primary: Option<bool>,
-) -> ApiResult<membership::Model> {
-    let existing = membership::Entity::find()
-        .filter(membership::Column::AccountId.eq(account))
-        .filter(membership::Column::StakeholderId.eq(stakeholder))
-        .one(txn)
-        .await?;
-    let primary = match primary {
-        Some(p) => p,
-        None => match &existing {
-            Some(m) => m.primary,
-            None => membership::Entity::find()
-                .filter(membership::Column::StakeholderId.eq(stakeholder))
-                .filter(membership::Column::Primary.eq(true))
-                .one(txn)
-                .await?
-                .is_none(),
-        },
-    };
-    // One primary account per person: the others are demoted when this one
-    // becomes primary (when it already was, they already are not).
-    if primary && existing.as_ref().is_none_or(|m| !m.primary) {
-        membership::Entity::update_many()
-            .col_expr(
-                membership::Column::Primary,
-                sea_orm::sea_query::Expr::value(false),
-            )
-            .filter(membership::Column::StakeholderId.eq(stakeholder))
-            .filter(membership::Column::AccountId.ne(account))
-            .exec(txn)
-            .await?;
-    }
-    let model = match existing {
-        // Nothing to change: no write.
-        Some(m) if role.is_none_or(|r| m.role == Some(r)) && m.primary == primary => m,
-        Some(m) => {
-            let mut active: membership::ActiveModel = m.into();
-            if role.is_some() {
-                active.role = Set(role);
-            }
-            active.primary = Set(primary);
-            active.update(txn).await?
-        }
-        None => {
-            let first = membership::Entity::find()
-                .filter(membership::Column::StakeholderId.eq(stakeholder))
-                .one(txn)
-                .await?
-                .is_none();
-            let model = membership::ActiveModel {
-                id: Set(entity::new_id()),
-                workspace_id: Set(workspace),
-                account_id: Set(account),
-                stakeholder_id: Set(stakeholder),
-                role: Set(role),
-                primary: Set(primary),
-                created_at: Set(time::now()),
-            }
-            .insert(txn)
-            .await?;
-            if first {
-                adopt_anonymous_touchpoints(txn, workspace, account, stakeholder).await?;
-            }
-            model
-        }
-    };
-    Ok(model)
-}
-
-/// A visitor who joins their first account brings their account-less
-/// touchpoints along: the account's journey then starts where theirs did.
-async fn adopt_anonymous_touchpoints(
-    txn: &impl ConnectionTrait,
-    workspace: Uuid,
-    account: Uuid,
-    stakeholder: Uuid,
-) -> ApiResult<()> {
-    let anonymous = || {
-        Condition::all()
-            .add(touchpoint::Column::WorkspaceId.eq(workspace))
-            .add(touchpoint::Column::StakeholderId.eq(stakeholder))
-            .add(touchpoint::Column::AccountId.is_null())
-    };
-    let earliest: Option<DateTime<Utc>> = touchpoint::Entity::find()
-        .select_only()
-        .expr(touchpoint::Column::OccurredAt.min())
-        .filter(anonymous())
-        .into_tuple::<Option<DateTime<Utc>>>()
-        .one(txn)
-        .await?
-        .flatten();
-    let Some(since) = earliest else {
-        return Ok(());
-    };
-    touchpoint::Entity::update_many()
-        .col_expr(
-            touchpoint::Column::AccountId,
-            sea_orm::sea_query::Expr::value(account),
-        )
-        .filter(anonymous())
-        .exec(txn)
-        .await?;
-    let rules = journeys_core::journeys::progression::load_rules(txn, workspace).await?;
-    journeys_core::journeys::progression::replay_all(txn, &rules, account, since).await?;
-    Ok(())
-}
-
 /// A stakeholder to add to an account, or a membership to change.
 #[derive(InputObject)]
 pub struct AddStakeholderToAccountInput {
@@ -283,16 +163,15 @@ impl MembershipMutation {
         let account_id = ids::decode(&input.account_id, NodeType::Account)?;
         let stakeholder_id = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let account = crate::accounts::find(&txn, ws, account_id).await?;
-        let stakeholder = crate::stakeholders::find(&txn, ws, stakeholder_id).await?;
         let role = input.role.map(Into::into);
-        let m = upsert(&txn, ws, account_id, stakeholder_id, role, input.primary).await?;
+        let joined =
+            memberships::add(&txn, ws, account_id, stakeholder_id, role, input.primary).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(MembershipPayload {
-            account: Account(account),
-            stakeholder: Stakeholder(stakeholder),
-            role: m.role.map(Into::into),
-            primary: m.primary,
+            account: Account(joined.account),
+            stakeholder: Stakeholder(joined.stakeholder),
+            role: joined.membership.role.map(Into::into),
+            primary: joined.membership.primary,
         })
     }
 
@@ -308,19 +187,12 @@ impl MembershipMutation {
         let account_id = ids::decode(&input.account_id, NodeType::Account)?;
         let stakeholder_id = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let account = crate::accounts::find(&txn, ws, account_id).await?;
-        let stakeholder = crate::stakeholders::find(&txn, ws, stakeholder_id).await?;
-        let result = membership::Entity::delete_many()
-            .filter(membership::Column::AccountId.eq(account_id))
-            .filter(membership::Column::StakeholderId.eq(stakeholder_id))
-            .exec(&txn)
-            .await
-            .map_err(ApiError::from)?;
+        let left = memberships::remove(&txn, ws, account_id, stakeholder_id).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(RemoveStakeholderFromAccountPayload {
-            account: Account(account),
-            stakeholder: Stakeholder(stakeholder),
-            removed: result.rows_affected > 0,
+            account: Account(left.account),
+            stakeholder: Stakeholder(left.stakeholder),
+            removed: left.removed,
         })
     }
 }

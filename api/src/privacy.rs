@@ -76,7 +76,7 @@ pub async fn consents_of(
 
 /// Removes a person's identifying data everywhere; see the module docs.
 pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> ApiResult<()> {
-    let found = crate::stakeholders::find(db, ws, person).await?;
+    let found = journeys_core::people::stakeholders::find(db, ws, person).await?;
     let now = time::now();
     stakeholder::ActiveModel {
         id: Set(found.id),
@@ -144,7 +144,7 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> ApiResu
         .all(db)
         .await?
     {
-        if let Some(cause) = crate::lifecycle::reason_erased(&change.cause) {
+        if let Some(cause) = journeys_core::lifecycle::reason_erased(&change.cause) {
             lifecycle_change::ActiveModel {
                 id: Set(change.id),
                 cause: Set(cause),
@@ -263,7 +263,7 @@ impl PrivacyMutation {
             return Err(ApiError::bad_input("`source` must be 1 to 200 characters"));
         }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let found = crate::stakeholders::find(&txn, ws, person).await?;
+        let found = journeys_core::people::stakeholders::find(&txn, ws, person).await?;
         if found.erased_at.is_some() {
             return Err(ApiError::Conflict("this stakeholder was erased".into()));
         }
@@ -301,7 +301,7 @@ impl PrivacyMutation {
         let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
         erase(&txn, ws, person).await?;
-        let found = crate::stakeholders::find(&txn, ws, person).await?;
+        let found = journeys_core::people::stakeholders::find(&txn, ws, person).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(EraseStakeholderPayload {
             stakeholder: Stakeholder(found),

@@ -326,7 +326,7 @@ impl ProgressionQuery {
             .as_ref()
             .map(|id| ids::decode(id, NodeType::JourneyModel))
             .transpose()?;
-        let account = crate::accounts::find(&rc.db, ws, account).await?;
+        let account = journeys_core::people::accounts::find(&rc.db, ws, account).await?;
         load(ctx, account, model).await
     }
 }
@@ -376,7 +376,7 @@ impl ProgressionMutation {
             ));
         }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let account = crate::accounts::find(&txn, ws, account_id).await?;
+        let account = journeys_core::people::accounts::find(&txn, ws, account_id).await?;
         let stage = stage::Entity::find_by_id(stage_id)
             .filter(stage::Column::WorkspaceId.eq(ws))
             .one(&txn)

@@ -3,15 +3,12 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{stakeholder, vocab};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
-};
+use journeys_core::db;
+use journeys_core::people::stakeholders;
 use uuid::Uuid;
 
-use crate::accounts::like_pattern;
 use crate::auth::Scope;
-use crate::graphql::connection::{LoaderCount, SelectCount, edges, load_error};
+use crate::graphql::connection::{CountBy, LoaderCount, edges, load_error};
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
@@ -19,14 +16,12 @@ use crate::graphql::loaders::{
     IdentitiesOf, MEMBERSHIP_ORDER, MembershipCount, MembershipSide, MembershipsOf,
     StakeholderById, TouchpointCount, TouchpointOwner, TouchpointsOf,
 };
-use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
-use crate::graphql::patch::patch;
-use crate::identities::{self, Identity, normalise, normalise_email};
-use crate::lifecycle::{self, Change, Subject};
+use crate::graphql::pagination::{Cursor, PageArgs, TotalCount, connection};
+use crate::graphql::patch::to_patch;
+use crate::identities::Identity;
 use crate::memberships::{StakeholderAccountConnection, StakeholderAccountEdge};
 use crate::touchpoints::{NEWEST_FIRST_ORDER, TouchpointConnection, touchpoint_connection_from};
 use crate::vocab::{Direction, DmuRole, IdentityKind, Lifecycle};
-use journeys_core::{db, time};
 
 /// A person: a contact at one or more accounts, or an anonymous visitor.
 pub struct Stakeholder(pub stakeholder::Model);
@@ -88,7 +83,11 @@ impl Stakeholder {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<crate::lifecycle::LifecycleChange>> {
-        crate::lifecycle::history(ctx, crate::lifecycle::Subject::Stakeholder(self.0.id)).await
+        crate::lifecycle::history(
+            ctx,
+            journeys_core::lifecycle::Subject::Stakeholder(self.0.id),
+        )
+        .await
     }
     /// True for a visitor who belongs to no account yet.
     async fn anonymous(&self, ctx: &Context<'_>) -> ApiResult<bool> {
@@ -265,61 +264,33 @@ impl StakeholderOrder {
         }
     }
 
-    fn keyset(self) -> Keyset<stakeholder::Column> {
-        let key = match self.field {
-            StakeholderSortField::CreatedAt => stakeholder::Column::CreatedAt,
-            StakeholderSortField::UpdatedAt => stakeholder::Column::UpdatedAt,
-        };
-        Keyset {
-            key: Some(key),
-            id: stakeholder::Column::Id,
+    fn core(self) -> stakeholders::StakeholderOrder {
+        stakeholders::StakeholderOrder {
+            sort: match self.field {
+                StakeholderSortField::CreatedAt => stakeholders::StakeholderSort::CreatedAt,
+                StakeholderSortField::UpdatedAt => stakeholders::StakeholderSort::UpdatedAt,
+            },
             descending: self.direction == Direction::Desc,
         }
     }
 
     fn cursor(self, s: &stakeholder::Model) -> Cursor {
-        let key = match self.field {
-            StakeholderSortField::CreatedAt => s.created_at,
-            StakeholderSortField::UpdatedAt => s.updated_at,
-        };
-        Cursor::new(self.name(), SortKey::Time(key), s.id)
+        Cursor::at(self.name(), self.core().position(s))
     }
 }
 
-fn filter_condition(workspace: Uuid, filter: &StakeholderFilter) -> ApiResult<Condition> {
-    let mut cond = Condition::all().add(stakeholder::Column::WorkspaceId.eq(workspace));
-    if let Some(lifecycles) = &filter.lifecycle {
-        let values: Vec<vocab::Lifecycle> = lifecycles.iter().map(|&l| l.into()).collect();
-        cond = cond.add(stakeholder::Column::Lifecycle.is_in(values));
-    }
-    if let Some(text) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
-        if text.len() > 200 {
-            return Err(ApiError::bad_input(
-                "`search` must be at most 200 characters",
-            ));
+impl From<StakeholderFilter> for stakeholders::StakeholderFilter {
+    fn from(filter: StakeholderFilter) -> Self {
+        Self {
+            lifecycle: filter
+                .lifecycle
+                .map(|ls| ls.into_iter().map(Into::into).collect()),
+            search: filter.search,
+            updated_since: filter.updated_since,
+            min_score: filter.min_score,
+            max_score: filter.max_score,
         }
-        let pattern = like_pattern(text);
-        cond = cond.add(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col(stakeholder::Column::Name)))
-                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
-                )
-                .add(
-                    Expr::col(stakeholder::Column::Email).like(LikeExpr::new(pattern).escape('\\')),
-                ),
-        );
     }
-    if let Some(since) = filter.updated_since {
-        cond = cond.add(stakeholder::Column::UpdatedAt.gte(time::to_micros(since)));
-    }
-    if let Some(min) = filter.min_score {
-        cond = cond.add(stakeholder::Column::Score.gte(min));
-    }
-    if let Some(max) = filter.max_score {
-        cond = cond.add(stakeholder::Column::Score.lte(max));
-    }
-    Ok(cond)
 }
 
 /// Loads a stakeholder of the caller's workspace for a nested field.
@@ -330,19 +301,6 @@ pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Stakeholder>>
         .await
         .map_err(load_error)?;
     Ok(found.map(Stakeholder))
-}
-
-/// Finds a stakeholder of `workspace` by id, or NOT_FOUND.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    workspace: Uuid,
-    id: Uuid,
-) -> ApiResult<stakeholder::Model> {
-    stakeholder::Entity::find_by_id(id)
-        .filter(stakeholder::Column::WorkspaceId.eq(workspace))
-        .one(db)
-        .await?
-        .ok_or(ApiError::not_found("stakeholder"))
 }
 
 #[derive(Default)]
@@ -382,22 +340,20 @@ impl StakeholderQuery {
     ) -> ApiResult<StakeholderConnection> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Read)?;
+        let ws = principal.workspace_id;
         let order = order_by.unwrap_or_default();
         let page = PageArgs::new(first, after, last, before).page(order.name())?;
-        let keyset = order.keyset();
-        let base = stakeholder::Entity::find().filter(filter_condition(
-            principal.workspace_id,
-            &filter.unwrap_or_default(),
-        )?);
-        let rows = keyset
-            .fetch(&rc.db, base.clone(), &page)
-            .await
-            .map_err(ApiError::from)?;
+        let filter = stakeholders::StakeholderFilter::from(filter.unwrap_or_default());
+        let rows = stakeholders::list(&rc.db, ws, &filter, order.core(), &page).await?;
         let (edges, page_info) = edges(rows, &page, |s| order.cursor(s), Stakeholder);
+        let total = CountBy(move |db| {
+            let filter = filter.clone();
+            async move { stakeholders::count(&db, ws, &filter).await }
+        });
         Ok(StakeholderConnection::new(
             edges,
             page_info,
-            TotalCount::new(SelectCount(base)),
+            TotalCount::new(total),
         ))
     }
 
@@ -411,7 +367,7 @@ impl StakeholderQuery {
         let principal = rc.require(Scope::Read)?;
         let id = ids::decode(&id, NodeType::Stakeholder)?;
         Ok(Some(Stakeholder(
-            find(&rc.db, principal.workspace_id, id).await?,
+            stakeholders::find(&rc.db, principal.workspace_id, id).await?,
         )))
     }
 }
@@ -488,81 +444,11 @@ pub struct DeleteStakeholderPayload {
     pub deleted_id: ID,
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> ApiResult<Option<String>> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(ApiError::bad_input(format!(
-            "`{field}` must be at most {max} characters"
-        )));
-    }
-    Ok(Some(value.to_owned()).filter(|v| !v.is_empty()))
-}
-
-fn check_identities(inputs: &[IdentityInput]) -> ApiResult<Vec<(vocab::IdentityKind, String)>> {
-    if inputs.len() > 50 {
-        return Err(ApiError::bad_input("at most 50 identities at once"));
-    }
+fn identities(inputs: Vec<IdentityInput>) -> Vec<(vocab::IdentityKind, String)> {
     inputs
-        .iter()
-        .map(|i| {
-            let kind: vocab::IdentityKind = i.kind.into();
-            Ok((kind, normalise(kind, &i.value)?))
-        })
+        .into_iter()
+        .map(|i| (i.kind.into(), i.value))
         .collect()
-}
-
-/// A new stakeholder's checked fields.
-pub struct NewStakeholder {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub title: Option<String>,
-    pub lifecycle: vocab::Lifecycle,
-    pub identities: Vec<(vocab::IdentityKind, String)>,
-    /// When the person was first seen: the time their first lifecycle is recorded at.
-    pub seen_at: DateTime<Utc>,
-}
-
-/// Inserts a stakeholder and its identities; CONFLICT when an identity is taken.
-pub async fn insert(
-    txn: &impl ConnectionTrait,
-    workspace: Uuid,
-    new: NewStakeholder,
-) -> ApiResult<stakeholder::Model> {
-    let seen_at = new.seen_at;
-    let now = time::now();
-    let model = stakeholder::ActiveModel {
-        id: Set(entity::new_id()),
-        workspace_id: Set(workspace),
-        name: Set(new.name),
-        email: Set(new.email.clone()),
-        title: Set(new.title),
-        lifecycle: Set(new.lifecycle),
-        score: Set(0.0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        erased_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    let email = new.email.map(|e| (vocab::IdentityKind::Email, e));
-    for (kind, value) in email.into_iter().chain(new.identities) {
-        identities::attach(txn, workspace, model.id, kind, &value).await?;
-    }
-    let cause = if model.email.is_some() {
-        "left their details"
-    } else {
-        "first seen"
-    };
-    let change = Change {
-        from: None,
-        to: model.lifecycle,
-        at: seen_at,
-        cause,
-        actor: None,
-        touchpoint: None,
-    };
-    lifecycle::record(txn, workspace, Subject::Stakeholder(model.id), change).await?;
-    Ok(model)
 }
 
 #[derive(Default)]
@@ -579,53 +465,21 @@ impl StakeholderMutation {
     ) -> ApiResult<StakeholderPayload> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
-        let email = input.email.as_deref().map(normalise_email).transpose()?;
         let account = input
             .account_id
             .as_ref()
             .map(|id| ids::decode(id, NodeType::Account))
             .transpose()?;
-        let new = NewStakeholder {
-            seen_at: time::now(),
-            name: input
-                .name
-                .as_deref()
-                .map(|n| check_text("name", n, 200))
-                .transpose()?
-                .flatten(),
-            lifecycle: input
-                .lifecycle
-                .map(Into::into)
-                .unwrap_or(if email.is_some() {
-                    vocab::Lifecycle::Lead
-                } else {
-                    vocab::Lifecycle::Visitor
-                }),
-            email,
-            title: input
-                .title
-                .as_deref()
-                .map(|t| check_text("title", t, 200))
-                .transpose()?
-                .flatten(),
-            identities: check_identities(&input.identities)?,
+        let details = stakeholders::StakeholderDetails {
+            name: input.name,
+            email: input.email,
+            title: input.title,
+            lifecycle: input.lifecycle.map(Into::into),
+            identities: identities(input.identities),
+            account: account.map(|a| (a, input.role.map(Into::into))),
         };
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        if let Some(account) = account {
-            crate::accounts::find(&txn, ws, account).await?;
-        }
-        let model = insert(&txn, ws, new).await?;
-        if let Some(account) = account {
-            crate::memberships::upsert(
-                &txn,
-                ws,
-                account,
-                model.id,
-                input.role.map(Into::into),
-                None,
-            )
-            .await?;
-        }
+        let model = stakeholders::create(&txn, ws, details).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(StakeholderPayload {
             stakeholder: Stakeholder(model),
@@ -643,47 +497,15 @@ impl StakeholderMutation {
         let principal = rc.require(Scope::Write)?;
         let ws = principal.workspace_id;
         let id = ids::decode(&input.id, NodeType::Stakeholder)?;
-        let added = check_identities(&input.add_identities)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let current = find(&txn, ws, id).await?;
-        let before = current.lifecycle;
-        let mut model: stakeholder::ActiveModel = current.into();
-        patch(&mut model.name, input.name, |v| check_text("name", &v, 200))?;
-        let mut new_email = None;
-        patch(&mut model.email, input.email, |v| {
-            let email = normalise_email(&v)?;
-            new_email = Some(email.clone());
-            Ok(Some(email))
-        })?;
-        patch(&mut model.title, input.title, |v| {
-            check_text("title", &v, 200)
-        })?;
-        // A visitor given an email has left their details, unless the same
-        // update sets the lifecycle by hand.
-        let left_details = new_email.is_some() && before == vocab::Lifecycle::Visitor;
-        let change = match input.lifecycle.map(Into::into) {
-            Some(lifecycle) => Some((lifecycle, "set by hand", Some(principal.subject.as_str()))),
-            None if left_details => Some((vocab::Lifecycle::Lead, "left their details", None)),
-            None => None,
+        let changes = stakeholders::StakeholderChanges {
+            name: to_patch(input.name),
+            email: to_patch(input.email),
+            title: to_patch(input.title),
+            lifecycle: input.lifecycle.map(Into::into),
+            add_identities: identities(input.add_identities),
         };
-        if let Some((lifecycle, cause, actor)) = change.filter(|(l, _, _)| *l != before) {
-            model.lifecycle = Set(lifecycle);
-            let change = Change {
-                from: Some(before),
-                to: lifecycle,
-                at: time::now(),
-                cause,
-                actor,
-                touchpoint: None,
-            };
-            lifecycle::record(&txn, ws, Subject::Stakeholder(id), change).await?;
-        }
-        model.updated_at = Set(time::now());
-        let updated = model.update(&txn).await.map_err(ApiError::from)?;
-        let email = new_email.map(|e| (vocab::IdentityKind::Email, e));
-        for (kind, value) in email.into_iter().chain(added) {
-            identities::attach(&txn, ws, id, kind, &value).await?;
-        }
+        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let updated = stakeholders::update(&txn, ws, id, changes, &principal.subject).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(StakeholderPayload {
             stakeholder: Stakeholder(updated),
@@ -701,11 +523,7 @@ impl StakeholderMutation {
         let ws = rc.require(Scope::Write)?.workspace_id;
         let id = ids::decode(&input.id, NodeType::Stakeholder)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        find(&txn, ws, id).await?;
-        stakeholder::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(ApiError::from)?;
+        stakeholders::delete(&txn, ws, id).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(DeleteStakeholderPayload {
             deleted_id: input.id,

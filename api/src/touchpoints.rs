@@ -15,11 +15,11 @@ use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::pagination::{Cursor, Keyset, Page, PageArgs, SortKey, TotalCount, connection};
-use crate::identities::{email_domain, normalise, normalise_email};
-use crate::scoring;
-use crate::stakeholders::NewStakeholder;
 use crate::vocab::{Channel, Emotion, OwnerTeam};
 use journeys_core::journeys::progression::{self, ModelRules};
+use journeys_core::people::identities::{email_domain, normalise, normalise_email};
+use journeys_core::people::stakeholders::NewStakeholder;
+use journeys_core::scoring;
 use journeys_core::{db, time};
 
 /// At most this many touchpoints per `recordTouchpoints` call.
@@ -652,7 +652,7 @@ async fn resolve_person(
 ) -> ApiResult<stakeholder::Model> {
     let mut owners = Vec::with_capacity(identities.len());
     for (kind, value) in identities {
-        owners.push(crate::identities::owner(txn, ws, *kind, value).await?);
+        owners.push(journeys_core::people::identities::owner(txn, ws, *kind, value).await?);
     }
     let found = owners.iter().flatten().next().copied();
     let email = identities
@@ -660,7 +660,14 @@ async fn resolve_person(
         .find(|(k, _)| *k == vocab::IdentityKind::Email)
         .map(|(_, v)| v.clone());
     let model = match found {
-        Some(id) => enrich(txn, crate::stakeholders::find(txn, ws, id).await?, person).await?,
+        Some(id) => {
+            enrich(
+                txn,
+                journeys_core::people::stakeholders::find(txn, ws, id).await?,
+                person,
+            )
+            .await?
+        }
         None => {
             let new = NewStakeholder {
                 seen_at,
@@ -674,14 +681,14 @@ async fn resolve_person(
                 email: email.clone(),
                 identities: Vec::new(),
             };
-            crate::stakeholders::insert(txn, ws, new).await?
+            journeys_core::people::stakeholders::insert(txn, ws, new).await?
         }
     };
     for ((kind, value), owner) in identities.iter().zip(owners) {
         // An identity already held by someone else is left there: deciding that
         // two records are one person is a merge, not ingestion's call.
         if owner.is_none() {
-            crate::identities::attach(txn, ws, model.id, *kind, value).await?;
+            journeys_core::people::identities::attach(txn, ws, model.id, *kind, value).await?;
         }
     }
     if let (None, Some(email)) = (&model.email, email) {
@@ -691,7 +698,7 @@ async fn resolve_person(
         active.updated_at = Set(time::now());
         let updated = active.update(txn).await?;
         if updated.lifecycle == vocab::Lifecycle::Visitor {
-            let change = crate::lifecycle::Change {
+            let change = journeys_core::lifecycle::Change {
                 from: Some(vocab::Lifecycle::Visitor),
                 to: vocab::Lifecycle::Lead,
                 at: seen_at,
@@ -699,10 +706,10 @@ async fn resolve_person(
                 actor: None,
                 touchpoint: None,
             };
-            let subject = crate::lifecycle::Subject::Stakeholder(updated.id);
-            crate::lifecycle::set(txn, ws, subject, change).await?;
+            let subject = journeys_core::lifecycle::Subject::Stakeholder(updated.id);
+            journeys_core::lifecycle::set(txn, ws, subject, change).await?;
         }
-        return crate::stakeholders::find(txn, ws, updated.id).await;
+        return Ok(journeys_core::people::stakeholders::find(txn, ws, updated.id).await?);
     }
     Ok(model)
 }
@@ -788,7 +795,7 @@ async fn resolve_account(
         .map(str::trim)
         .filter(|n| !n.is_empty());
     if let (None, Some(name)) = (account, name) {
-        account = Some(crate::accounts::find_or_create_named(txn, ws, name).await?);
+        account = Some(journeys_core::people::accounts::find_or_create_named(txn, ws, name).await?);
     }
     if let (Some(account_id), Some(external_id)) = (account, external_id) {
         account_ref::ActiveModel {
@@ -840,7 +847,7 @@ async fn record_one(
         return Ok((RecordStatus::Unchanged, old.clone()));
     }
     let mut stakeholder = match item.stakeholder {
-        Some(id) => Some(crate::stakeholders::find(txn, ws, id).await?),
+        Some(id) => Some(journeys_core::people::stakeholders::find(txn, ws, id).await?),
         None => None,
     };
     if stakeholder.is_none()
@@ -849,7 +856,7 @@ async fn record_one(
         stakeholder = Some(resolve_person(txn, ws, identities, person, item.occurred_at).await?);
     }
     let account = match item.account {
-        Some(id) => Some(crate::accounts::find(txn, ws, id).await?.id),
+        Some(id) => Some(journeys_core::people::accounts::find(txn, ws, id).await?.id),
         None => {
             let hint = item.account_hint.as_ref();
             resolve_account(txn, ws, &item.source, hint, stakeholder.as_ref()).await?
@@ -857,7 +864,7 @@ async fn record_one(
     };
     if let (Some(account), Some(person)) = (account, &stakeholder) {
         // Joins the person to the account; a no-op when they already belong.
-        crate::memberships::upsert(txn, ws, account, person.id, None, None).await?;
+        journeys_core::people::memberships::upsert(txn, ws, account, person.id, None, None).await?;
     }
     let stakeholder = stakeholder.map(|s| s.id);
     let now = time::now();

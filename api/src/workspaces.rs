@@ -65,7 +65,7 @@ pub async fn create(
         slug: Set(slug.to_owned()),
         name: Set(name.to_owned()),
         created_at: Set(time::now()),
-        mql_threshold: Set(crate::scoring::DEFAULT_MQL_THRESHOLD),
+        mql_threshold: Set(journeys_core::scoring::DEFAULT_MQL_THRESHOLD),
     }
     .insert(&txn)
     .await?;

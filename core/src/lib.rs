@@ -2,10 +2,16 @@
 //! out and its own error. It knows no GraphQL and no HTTP; `journeys-api` is
 //! the only crate that speaks the protocol.
 
+pub mod batch;
 pub mod db;
 pub mod error;
 pub mod journeys;
+pub mod lifecycle;
+pub mod merges;
 pub mod page;
+pub mod patch;
+pub mod people;
+pub mod scoring;
 pub mod time;
 
 pub use error::{CoreError, CoreResult};

@@ -349,9 +349,9 @@ async fn stored_scores_behind_the_filters_catch_up_with_decay() {
         "the field is exact: {stale}"
     );
 
-    let rescored = journeys_api::scoring::refresh_decayed(&app.db, 500)
+    let rescored = journeys_core::scoring::refresh_decayed(&app.db, 500)
         .await
-        .map_err(|e| e.message())
+        .map_err(|e| e.to_string())
         .unwrap();
     assert_eq!(rescored, 1);
     assert_eq!(
@@ -362,9 +362,9 @@ async fn stored_scores_behind_the_filters_catch_up_with_decay() {
     assert!(close(&p["score"], 2.0), "{p}");
     // Fresh scores are left alone.
     assert_eq!(
-        journeys_api::scoring::refresh_decayed(&app.db, 500)
+        journeys_core::scoring::refresh_decayed(&app.db, 500)
             .await
-            .map_err(|e| e.message())
+            .map_err(|e| e.to_string())
             .unwrap(),
         0
     );

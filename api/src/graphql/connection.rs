@@ -94,7 +94,21 @@ where
     }
 }
 
+/// `totalCount` from a core count, run only when the field is asked for.
+pub struct CountBy<F>(pub F);
+
+#[async_trait::async_trait]
+impl<F, Fut> Count for CountBy<F>
+where
+    F: Fn(sea_orm::DatabaseConnection) -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = journeys_core::CoreResult<u64>> + Send,
+{
+    async fn count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok((self.0)(request(ctx).db.clone()).await?)
+    }
+}
+
 /// A loader failure, as the API reports it.
 pub fn load_error(err: LoadError) -> ApiError {
-    ApiError::Internal(err.to_string())
+    ApiError::from(&*err)
 }

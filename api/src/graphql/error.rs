@@ -95,16 +95,25 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-impl From<CoreError> for ApiError {
-    fn from(err: CoreError) -> Self {
+impl From<&CoreError> for ApiError {
+    fn from(err: &CoreError) -> Self {
         match err {
             CoreError::NotFound { what } => Self::NotFound { what },
-            CoreError::InvalidInput { field, message } => Self::BadUserInput { field, message },
-            CoreError::Conflict(message) => Self::Conflict(message),
-            CoreError::NotConfigured(message) => Self::NotConfigured(message),
-            CoreError::Contended(_) => Self::Contended(chain(&err)),
-            CoreError::Database(_) | CoreError::Internal(_) => Self::Internal(chain(&err)),
+            CoreError::InvalidInput { field, message } => Self::BadUserInput {
+                field: *field,
+                message: message.clone(),
+            },
+            CoreError::Conflict(message) => Self::Conflict(message.clone()),
+            CoreError::NotConfigured(message) => Self::NotConfigured(message.clone()),
+            CoreError::Contended(_) => Self::Contended(chain(err)),
+            CoreError::Database(_) | CoreError::Internal(_) => Self::Internal(chain(err)),
         }
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        Self::from(&err)
     }
 }
 

@@ -1,26 +1,23 @@
-//! Batched loading of nested lists, so a page of parents costs a fixed number of
-//! statements whatever its size.
+//! The per-request `DataLoader`: one struct, a `Loader` impl per key type, each
+//! a call to one of `journeys_core::batch`'s reads, so a page of parents costs
+//! a fixed number of statements whatever its size.
 //!
-//! Every loader is confined to the request's workspace. Nested connections load
-//! "the first N children of each parent" with one windowed query per distinct
-//! page (`ROW_NUMBER() OVER (PARTITION BY parent …)`), which both backends run.
+//! Every loader is confined to the request's workspace.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{
-    account, account_domain, consent, identity, journey_model, lifecycle_change, membership,
-    score_contribution, scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
+    account, consent, identity, journey_model, lifecycle_change, membership, score_contribution,
+    scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
 };
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, WindowStatement};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
-};
+pub use journeys_core::batch::{MEMBERSHIP_KEYSET, MembershipSide, TouchpointOwner};
+use journeys_core::lifecycle::Subject;
+use journeys_core::page::Page;
+use journeys_core::{CoreError, batch, lifecycle};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
-
-use super::pagination::{Keyset, Page};
 
 /// The request's loader: one struct, a `Loader` impl per key type.
 pub struct Batch {
@@ -28,47 +25,10 @@ pub struct Batch {
     pub workspace: Uuid,
 }
 
-pub type LoadError = Arc<DbErr>;
-
-/// Loads the first `page.size + 1` rows of each group, in page fetch order.
-async fn first_of_each<E>(
-    db: &DatabaseConnection,
-    base: Select<E>,
-    group: E::Column,
-    keyset: Keyset<E::Column>,
-    page: &Page,
-    group_of: impl Fn(&E::Model) -> Option<Uuid>,
-) -> Result<HashMap<Uuid, Vec<E::Model>>, DbErr>
-where
-    E: EntityTrait,
-    E::Model: FromQueryResult + Send + Sync,
-{
-    let mut window = WindowStatement::partition_by(group);
-    for (col, order) in keyset.fetch_order(page) {
-        window.order_by(col, order);
-    }
-    let mut inner = base.filter(keyset.condition(page)).into_query();
-    inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"));
-    let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(limit))
-        .order_by(Alias::new("rn"), sea_orm::Order::Asc)
-        .to_owned();
-    let stmt = db.get_database_backend().build(&outer);
-    let rows = E::find().from_raw_sql(stmt).all(db).await?;
-    let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
-    for row in rows {
-        if let Some(key) = group_of(&row) {
-            grouped.entry(key).or_default().push(row);
-        }
-    }
-    Ok(grouped)
-}
+pub type LoadError = Arc<CoreError>;
 
 /// Groups keys that share a page, so each distinct page is one query.
-fn by_page<K: Clone, P: Eq + std::hash::Hash + Clone>(
+fn by_page<K, P: Eq + std::hash::Hash + Clone>(
     keys: &[K],
     split: impl Fn(&K) -> (Uuid, P),
 ) -> HashMap<P, Vec<Uuid>> {
@@ -80,27 +40,16 @@ fn by_page<K: Clone, P: Eq + std::hash::Hash + Clone>(
     groups
 }
 
-async fn count_by<E: EntityTrait>(
-    db: &DatabaseConnection,
-    base: Select<E>,
-    group: E::Column,
-) -> Result<HashMap<Uuid, u64>, DbErr> {
-    let rows: Vec<(Uuid, i64)> = base
-        .select_only()
-        .column(group)
-        .expr_as(Func::count(Expr::col(Asterisk)), "n")
-        .group_by(group)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(k, n)| (k, u64::try_from(n).unwrap_or(0)))
-        .collect())
+/// Re-keys a map of parent to value by the loader's key type.
+fn keyed<P, K: std::hash::Hash + Eq, V>(
+    rows: HashMap<P, V>,
+    key: impl Fn(P) -> K,
+) -> HashMap<K, V> {
+    rows.into_iter().map(|(id, v)| (key(id), v)).collect()
 }
 
 macro_rules! by_id_loader {
-    ($key:ident, $entity:ident) => {
+    ($key:ident, $entity:ident, $read:ident) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $key(pub Uuid);
 
@@ -110,22 +59,80 @@ macro_rules! by_id_loader {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-                let rows = $entity::Entity::find()
-                    .filter($entity::Column::WorkspaceId.eq(self.workspace))
-                    .filter($entity::Column::Id.is_in(ids))
-                    .all(&self.db)
-                    .await?;
+                let rows = batch::$read(&self.db, self.workspace, &ids).await?;
                 Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
             }
         }
     };
 }
 
-by_id_loader!(AccountById, account);
-by_id_loader!(StakeholderById, stakeholder);
-by_id_loader!(TouchpointById, touchpoint);
-by_id_loader!(JourneyModelById, journey_model);
-by_id_loader!(StageById, stage);
+by_id_loader!(AccountById, account, accounts);
+by_id_loader!(StakeholderById, stakeholder, stakeholders);
+by_id_loader!(TouchpointById, touchpoint, touchpoints);
+by_id_loader!(JourneyModelById, journey_model, journey_models);
+by_id_loader!(StageById, stage, stages);
+
+/// Declares a loader key over one parent id whose value is `batch::$read`'s.
+macro_rules! of_parent_loader {
+    ($(#[$doc:meta])* $key:ident, $value:ty, $read:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
+        impl Loader<$key> for Batch {
+            type Value = $value;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, LoadError> {
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                Ok(keyed(batch::$read(&self.db, self.workspace, &ids).await?, $key))
+            }
+        }
+    };
+}
+
+of_parent_loader!(
+    /// A stakeholder's stored score contributions, with their rules.
+    ContributionsOf,
+    Vec<(score_contribution::Model, scoring_rule::Model)>,
+    contributions_of
+);
+of_parent_loader!(
+    /// The stakeholders of an account (every membership, unpaged), for roll-ups.
+    MembersOf,
+    Vec<Uuid>,
+    members_of
+);
+of_parent_loader!(
+    /// A stakeholder's consents, newest first.
+    ConsentsOf,
+    Vec<consent::Model>,
+    consents_of
+);
+of_parent_loader!(
+    /// An account's domains.
+    DomainsOf,
+    Vec<String>,
+    domains_of
+);
+of_parent_loader!(
+    /// A stakeholder's identities, oldest first.
+    IdentitiesOf,
+    Vec<identity::Model>,
+    identities_of
+);
+of_parent_loader!(
+    /// A journey model's stages, by position.
+    StagesOf,
+    Vec<stage::Model>,
+    stages_of
+);
+of_parent_loader!(
+    /// A connector's newest sync run.
+    LastRunOf,
+    sync_run::Model,
+    last_runs
+);
 
 /// The workspace's default journey model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,86 +146,14 @@ impl Loader<DefaultModel> for Batch {
         &self,
         _: &[DefaultModel],
     ) -> Result<HashMap<DefaultModel, Self::Value>, LoadError> {
-        let model = journey_model::Entity::find()
-            .filter(journey_model::Column::WorkspaceId.eq(self.workspace))
-            .filter(journey_model::Column::IsDefault.eq(true))
-            .order_by_asc(journey_model::Column::Id)
-            .one(&self.db)
-            .await?;
+        let model = batch::default_model(&self.db, self.workspace).await?;
         Ok(model.map(|m| (DefaultModel, m)).into_iter().collect())
-    }
-}
-
-/// A stakeholder's stored score contributions, with their rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ContributionsOf(pub Uuid);
-
-impl Loader<ContributionsOf> for Batch {
-    type Value = Vec<(score_contribution::Model, scoring_rule::Model)>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[ContributionsOf],
-    ) -> Result<HashMap<ContributionsOf, Self::Value>, LoadError> {
-        let rows = score_contribution::Entity::find()
-            .filter(score_contribution::Column::WorkspaceId.eq(self.workspace))
-            .filter(score_contribution::Column::StakeholderId.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?;
-        let rules: HashMap<Uuid, scoring_rule::Model> = scoring_rule::Entity::find()
-            .filter(scoring_rule::Column::WorkspaceId.eq(self.workspace))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        let mut out: HashMap<ContributionsOf, Self::Value> = HashMap::new();
-        for c in rows {
-            if let Some(rule) = rules.get(&c.rule_id) {
-                out.entry(ContributionsOf(c.stakeholder_id))
-                    .or_default()
-                    .push((c, rule.clone()));
-            }
-        }
-        for parts in out.values_mut() {
-            parts.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-        }
-        Ok(out)
-    }
-}
-
-/// The stakeholders of an account (every membership, unpaged), for roll-ups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MembersOf(pub Uuid);
-
-impl Loader<MembersOf> for Batch {
-    type Value = Vec<Uuid>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[MembersOf]) -> Result<HashMap<MembersOf, Vec<Uuid>>, LoadError> {
-        let rows: Vec<(Uuid, Uuid)> = membership::Entity::find()
-            .select_only()
-            .columns([
-                membership::Column::AccountId,
-                membership::Column::StakeholderId,
-            ])
-            .filter(membership::Column::WorkspaceId.eq(self.workspace))
-            .filter(membership::Column::AccountId.is_in(keys.iter().map(|k| k.0)))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let mut out: HashMap<MembersOf, Vec<Uuid>> = HashMap::new();
-        for (account, person) in rows {
-            out.entry(MembersOf(account)).or_default().push(person);
-        }
-        Ok(out)
     }
 }
 
 /// The lifecycle changes of one account or stakeholder, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LifecycleOf(pub crate::lifecycle::Subject);
+pub struct LifecycleOf(pub Subject);
 
 impl Loader<LifecycleOf> for Batch {
     type Value = Vec<lifecycle_change::Model>;
@@ -228,7 +163,6 @@ impl Loader<LifecycleOf> for Batch {
         &self,
         keys: &[LifecycleOf],
     ) -> Result<HashMap<LifecycleOf, Self::Value>, LoadError> {
-        use crate::lifecycle::Subject;
         let accounts = keys
             .iter()
             .filter_map(|k| match k.0 {
@@ -243,7 +177,7 @@ impl Loader<LifecycleOf> for Batch {
                 _ => None,
             })
             .collect();
-        let rows = crate::lifecycle::changes_of(&self.db, self.workspace, accounts, people).await?;
+        let rows = lifecycle::changes_of(&self.db, self.workspace, accounts, people).await?;
         let mut out: HashMap<LifecycleOf, Self::Value> = HashMap::new();
         for row in rows {
             let subject = match (row.account_id, row.stakeholder_id) {
@@ -252,35 +186,6 @@ impl Loader<LifecycleOf> for Batch {
                 (None, None) => continue,
             };
             out.entry(LifecycleOf(subject)).or_default().push(row);
-        }
-        Ok(out)
-    }
-}
-
-/// A stakeholder's consents, newest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ConsentsOf(pub Uuid);
-
-impl Loader<ConsentsOf> for Batch {
-    type Value = Vec<consent::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[ConsentsOf],
-    ) -> Result<HashMap<ConsentsOf, Self::Value>, LoadError> {
-        let rows = consent::Entity::find()
-            .filter(consent::Column::WorkspaceId.eq(self.workspace))
-            .filter(consent::Column::StakeholderId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_desc(consent::Column::RecordedAt)
-            .order_by_desc(consent::Column::Id)
-            .all(&self.db)
-            .await?;
-        let mut out: HashMap<ConsentsOf, Self::Value> = HashMap::new();
-        for row in rows {
-            out.entry(ConsentsOf(row.stakeholder_id))
-                .or_default()
-                .push(row);
         }
         Ok(out)
     }
@@ -299,24 +204,13 @@ impl Loader<StageAt> for Batch {
     type Error = LoadError;
 
     async fn load(&self, keys: &[StageAt]) -> Result<HashMap<StageAt, Uuid>, LoadError> {
-        let paths: Vec<TransitionsOf> = keys
-            .iter()
-            .map(|k| TransitionsOf {
-                account: k.account,
-                model: k.model,
-            })
-            .collect();
-        let paths = self.load(&paths).await?;
+        let paths: Vec<(Uuid, Uuid)> = keys.iter().map(|k| (k.account, k.model)).collect();
+        let paths = batch::transitions_of(&self.db, self.workspace, &paths).await?;
         Ok(keys
             .iter()
             .filter_map(|k| {
-                let path = paths.get(&TransitionsOf {
-                    account: k.account,
-                    model: k.model,
-                })?;
-                // A move at the same instant counts: it is the touchpoint's own move.
-                let last = path.iter().take_while(|t| t.occurred_at <= k.at).last()?;
-                Some((*k, last.to_stage_id))
+                let path = paths.get(&(k.account, k.model))?;
+                Some((*k, batch::stage_at(path, k.at)?))
             })
             .collect())
     }
@@ -337,127 +231,12 @@ impl Loader<TransitionsOf> for Batch {
         &self,
         keys: &[TransitionsOf],
     ) -> Result<HashMap<TransitionsOf, Self::Value>, LoadError> {
-        let rows = stage_transition::Entity::find()
-            .filter(stage_transition::Column::WorkspaceId.eq(self.workspace))
-            .filter(stage_transition::Column::AccountId.is_in(keys.iter().map(|k| k.account)))
-            .filter(stage_transition::Column::ModelId.is_in(keys.iter().map(|k| k.model)))
-            .order_by_asc(stage_transition::Column::OccurredAt)
-            .order_by_asc(stage_transition::Column::Id)
-            .all(&self.db)
-            .await?;
-        let mut out: HashMap<TransitionsOf, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            if let Some(list) = out.get_mut(&TransitionsOf {
-                account: row.account_id,
-                model: row.model_id,
-            }) {
-                list.push(row);
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// An account's domains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DomainsOf(pub Uuid);
-
-impl Loader<DomainsOf> for Batch {
-    type Value = Vec<String>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[DomainsOf]) -> Result<HashMap<DomainsOf, Vec<String>>, LoadError> {
-        let rows = account_domain::Entity::find()
-            .filter(account_domain::Column::WorkspaceId.eq(self.workspace))
-            .filter(account_domain::Column::AccountId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(account_domain::Column::Domain)
-            .all(&self.db)
-            .await?;
-        let mut out: HashMap<DomainsOf, Vec<String>> = HashMap::new();
-        for row in rows {
-            out.entry(DomainsOf(row.account_id))
-                .or_default()
-                .push(row.domain);
-        }
-        Ok(out)
-    }
-}
-
-/// A stakeholder's identities, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IdentitiesOf(pub Uuid);
-
-impl Loader<IdentitiesOf> for Batch {
-    type Value = Vec<identity::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[IdentitiesOf],
-    ) -> Result<HashMap<IdentitiesOf, Self::Value>, LoadError> {
-        let rows = identity::Entity::find()
-            .filter(identity::Column::WorkspaceId.eq(self.workspace))
-            .filter(identity::Column::StakeholderId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(identity::Column::Id)
-            .all(&self.db)
-            .await?;
-        let mut out: HashMap<IdentitiesOf, Self::Value> = HashMap::new();
-        for row in rows {
-            out.entry(IdentitiesOf(row.stakeholder_id))
-                .or_default()
-                .push(row);
-        }
-        Ok(out)
-    }
-}
-
-/// A journey model's stages, by position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct StagesOf(pub Uuid);
-
-impl Loader<StagesOf> for Batch {
-    type Value = Vec<stage::Model>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[StagesOf]) -> Result<HashMap<StagesOf, Self::Value>, LoadError> {
-        let rows = stage::Entity::find()
-            .filter(stage::Column::WorkspaceId.eq(self.workspace))
-            .filter(stage::Column::ModelId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(stage::Column::Position)
-            .order_by_asc(stage::Column::Id)
-            .all(&self.db)
-            .await?;
-        let mut out: HashMap<StagesOf, Self::Value> = HashMap::new();
-        for row in rows {
-            out.entry(StagesOf(row.model_id)).or_default().push(row);
-        }
-        Ok(out)
-    }
-}
-
-/// Which side of a membership a list hangs from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MembershipSide {
-    /// The stakeholders of an account.
-    Account,
-    /// The accounts of a stakeholder.
-    Stakeholder,
-}
-
-impl MembershipSide {
-    fn column(self) -> membership::Column {
-        match self {
-            Self::Account => membership::Column::AccountId,
-            Self::Stakeholder => membership::Column::StakeholderId,
-        }
-    }
-
-    fn parent(self, m: &membership::Model) -> Uuid {
-        match self {
-            Self::Account => m.account_id,
-            Self::Stakeholder => m.stakeholder_id,
-        }
+        let paths: Vec<(Uuid, Uuid)> = keys.iter().map(|k| (k.account, k.model)).collect();
+        let rows = batch::transitions_of(&self.db, self.workspace, &paths).await?;
+        Ok(keyed(rows, |(account, model)| TransitionsOf {
+            account,
+            model,
+        }))
     }
 }
 
@@ -470,11 +249,6 @@ pub struct MembershipsOf {
 }
 
 pub const MEMBERSHIP_ORDER: &str = "membership";
-pub const MEMBERSHIP_KEYSET: Keyset<membership::Column> = Keyset {
-    key: None,
-    id: membership::Column::Id,
-    descending: false,
-};
 
 impl Loader<MembershipsOf> for Batch {
     type Value = Vec<membership::Model>;
@@ -486,18 +260,8 @@ impl Loader<MembershipsOf> for Batch {
     ) -> Result<HashMap<MembershipsOf, Self::Value>, LoadError> {
         let mut out = HashMap::new();
         for ((side, page), parents) in by_page(keys, |k| (k.parent, (k.side, k.page.clone()))) {
-            let base = membership::Entity::find()
-                .filter(membership::Column::WorkspaceId.eq(self.workspace))
-                .filter(side.column().is_in(parents.clone()));
-            let mut rows = first_of_each(
-                &self.db,
-                base,
-                side.column(),
-                MEMBERSHIP_KEYSET,
-                &page,
-                |m| Some(side.parent(m)),
-            )
-            .await?;
+            let mut rows =
+                batch::memberships_of(&self.db, self.workspace, side, &parents, &page).await?;
             for parent in parents {
                 let key = MembershipsOf {
                     side,
@@ -529,10 +293,7 @@ impl Loader<MembershipCount> for Batch {
             if ids.is_empty() {
                 continue;
             }
-            let base = membership::Entity::find()
-                .filter(membership::Column::WorkspaceId.eq(self.workspace))
-                .filter(side.column().is_in(ids.clone()));
-            let counts = count_by(&self.db, base, side.column()).await?;
+            let counts = batch::membership_counts(&self.db, self.workspace, side, &ids).await?;
             for id in ids {
                 out.insert(
                     MembershipCount(side, id),
@@ -541,29 +302,6 @@ impl Loader<MembershipCount> for Batch {
             }
         }
         Ok(out)
-    }
-}
-
-/// Whose touchpoints a nested list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TouchpointOwner {
-    Account,
-    Stakeholder,
-}
-
-impl TouchpointOwner {
-    pub fn column(self) -> touchpoint::Column {
-        match self {
-            Self::Account => touchpoint::Column::AccountId,
-            Self::Stakeholder => touchpoint::Column::StakeholderId,
-        }
-    }
-
-    fn parent(self, t: &touchpoint::Model) -> Option<Uuid> {
-        match self {
-            Self::Account => t.account_id,
-            Self::Stakeholder => t.stakeholder_id,
-        }
     }
 }
 
@@ -585,14 +323,10 @@ impl Loader<TouchpointsOf> for Batch {
     ) -> Result<HashMap<TouchpointsOf, Self::Value>, LoadError> {
         let mut out = HashMap::new();
         for ((owner, page), parents) in by_page(keys, |k| (k.parent, (k.owner, k.page.clone()))) {
-            let base = touchpoint::Entity::find()
-                .filter(touchpoint::Column::WorkspaceId.eq(self.workspace))
-                .filter(owner.column().is_in(parents.clone()));
             let keyset = crate::touchpoints::NEWEST_FIRST;
-            let mut rows = first_of_each(&self.db, base, owner.column(), keyset, &page, |t| {
-                owner.parent(t)
-            })
-            .await?;
+            let mut rows =
+                batch::touchpoints_of(&self.db, self.workspace, owner, &parents, keyset, &page)
+                    .await?;
             for parent in parents {
                 let key = TouchpointsOf {
                     owner,
@@ -624,10 +358,7 @@ impl Loader<TouchpointCount> for Batch {
             if ids.is_empty() {
                 continue;
             }
-            let base = touchpoint::Entity::find()
-                .filter(touchpoint::Column::WorkspaceId.eq(self.workspace))
-                .filter(owner.column().is_in(ids.clone()));
-            let counts = count_by(&self.db, base, owner.column()).await?;
+            let counts = batch::touchpoint_counts(&self.db, self.workspace, owner, &ids).await?;
             for id in ids {
                 out.insert(
                     TouchpointCount(owner, id),
@@ -636,40 +367,5 @@ impl Loader<TouchpointCount> for Batch {
             }
         }
         Ok(out)
-    }
-}
-
-/// A connector's newest sync run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LastRunOf(pub Uuid);
-
-impl Loader<LastRunOf> for Batch {
-    type Value = sync_run::Model;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[LastRunOf]) -> Result<HashMap<LastRunOf, Self::Value>, LoadError> {
-        let base = sync_run::Entity::find()
-            .filter(sync_run::Column::WorkspaceId.eq(self.workspace))
-            .filter(sync_run::Column::ConnectorId.is_in(keys.iter().map(|k| k.0)));
-        let newest = Keyset {
-            key: None,
-            id: sync_run::Column::Id,
-            descending: true,
-        };
-        let one = Page {
-            size: 0,
-            backward: false,
-            after: None,
-            before: None,
-        };
-        let column = sync_run::Column::ConnectorId;
-        let runs = first_of_each(&self.db, base, column, newest, &one, |r| {
-            Some(r.connector_id)
-        })
-        .await?;
-        Ok(runs
-            .into_iter()
-            .filter_map(|(connector, rows)| Some((LastRunOf(connector), rows.into_iter().next()?)))
-            .collect())
     }
 }

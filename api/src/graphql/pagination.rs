@@ -37,6 +37,11 @@ impl Cursor {
         }
     }
 
+    /// The cursor of `position` in the ordering called `ordering`.
+    pub fn at(ordering: &str, position: Position) -> Self {
+        Self::new(ordering, position.key, position.id)
+    }
+
     pub fn position(self) -> Position {
         Position {
             key: self.key,
