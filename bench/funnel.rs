@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use async_graphql::Request;
 use chrono::Utc;
+use entity::vocab::Channel;
 use journeys_api::auth::{Principal, Scope};
 use journeys_api::graphql::context::RequestContext;
-use journeys_api::touchpoints::{self, PersonInput, TouchpointInput};
-use journeys_api::vocab::Channel;
 use journeys_api::{graphql, workspaces};
 use journeys_core::db::{self, StatementCounter};
+use journeys_core::ingestion::{self, NewPerson, NewTouchpoint, RawTouchpoint};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -40,6 +40,18 @@ fn size(var: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Records a batch through ingestion, the path `recordTouchpoints` takes.
+async fn record(db: &sea_orm::DatabaseConnection, ws: uuid::Uuid, batch: Vec<RawTouchpoint>) {
+    ingestion::record(db, ws, batch.len(), |now| {
+        batch
+            .iter()
+            .map(|raw| NewTouchpoint::check(raw.clone(), now))
+            .collect()
+    })
+    .await
+    .expect("batch recorded");
+}
+
 /// Seeds `touchpoints` touchpoints over `touchpoints / 100` accounts; returns the
 /// workspace principal.
 async fn seed(db: &sea_orm::DatabaseConnection, slug: &str, touchpoints: usize) -> Principal {
@@ -56,24 +68,9 @@ async fn seed(db: &sea_orm::DatabaseConnection, slug: &str, touchpoints: usize) 
         let step = rng.random_range(0..KINDS.len());
         let (kind, channel) = KINDS[step];
         let days = 360 - (step as i64 * 50) - rng.random_range(0..40);
-        batch.push(TouchpointInput {
-            source: "bench".into(),
-            external_id: format!("{i}"),
-            channel,
-            kind: kind.into(),
-            occurred_at: now - chrono::Duration::days(days),
-            title: None,
-            body: None,
-            url: None,
-            owner_team: None,
-            actor: None,
-            emotion: None,
-            sentiment: None,
-            score: None,
-            properties: None,
-            account_id: None,
-            stakeholder_id: None,
-            person: Some(PersonInput {
+        let occurred_at = now - chrono::Duration::days(days);
+        batch.push(RawTouchpoint {
+            person: Some(NewPerson {
                 email: Some(format!(
                     "p{}@a{}.example",
                     i % 3,
@@ -81,19 +78,14 @@ async fn seed(db: &sea_orm::DatabaseConnection, slug: &str, touchpoints: usize) 
                 )),
                 ..Default::default()
             }),
+            ..RawTouchpoint::new("bench", &format!("{i}"), channel, kind, occurred_at)
         });
         if batch.len() == 1_000 {
-            touchpoints::record(db, ws.id, std::mem::take(&mut batch))
-                .await
-                .map_err(|e| e.message())
-                .unwrap();
+            record(db, ws.id, std::mem::take(&mut batch)).await;
         }
     }
     if !batch.is_empty() {
-        touchpoints::record(db, ws.id, batch)
-            .await
-            .map_err(|e| e.message())
-            .unwrap();
+        record(db, ws.id, batch).await;
     }
     Principal {
         subject: "bench".into(),

@@ -7,14 +7,15 @@
 
 use chrono::{Duration, Utc};
 use entity::vocab::JourneyTemplate;
+use entity::vocab::{Channel, OwnerTeam};
 use entity::vocab::{DmuRole, Lifecycle};
 use journeys_api::graphql::error::ApiResult;
-use journeys_api::touchpoints::{self, PersonInput, TouchpointInput};
-use journeys_api::vocab::{Channel, OwnerTeam};
 use journeys_api::{journeys, workspaces};
+use journeys_core::ingestion::{self, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint};
 use journeys_core::people::accounts::{self, NewAccount};
 use journeys_core::people::{memberships, stakeholders};
 use journeys_core::scoring::rules;
+use journeys_core::vocab::NPS_KIND;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -298,6 +299,18 @@ fn person_email(account: usize, person: usize, domain: &str) -> String {
     format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase())
 }
 
+/// Records a batch through ingestion, as a client or a connector would.
+async fn record(db: &DatabaseConnection, ws: uuid::Uuid, batch: &[RawTouchpoint]) -> ApiResult<()> {
+    ingestion::record(db, ws, batch.len(), |now| {
+        batch
+            .iter()
+            .map(|raw| NewTouchpoint::check(raw.clone(), now))
+            .collect()
+    })
+    .await?;
+    Ok(())
+}
+
 /// Creates the demo workspace unless it exists; returns whether it was created.
 pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
     if workspaces::find_by_slug(db, DEMO_SLUG).await?.is_some() {
@@ -380,17 +393,17 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
                 now - Duration::days(days_ago) - Duration::minutes(rng.random_range(0..1440));
             serial += 1;
             let person = if activity.source == "twitter" {
-                PersonInput {
+                NewPerson {
                     twitter_handle: Some(handle.clone()),
                     ..Default::default()
                 }
             } else {
-                PersonInput {
+                NewPerson {
                     email: Some(email.clone()),
                     ..Default::default()
                 }
             };
-            batch.push(TouchpointInput {
+            batch.push(RawTouchpoint {
                 source: activity.source.into(),
                 external_id: format!("demo-{serial}"),
                 channel: activity.channel,
@@ -407,20 +420,22 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
                 score: (activity.kind == "satisfaction.rated")
                     .then(|| f64::from(rng.random_range(3..=5))),
                 properties: None,
-                account_id: None,
-                stakeholder_id: None,
+                account: None,
+                stakeholder: None,
                 person: Some(person),
+                account_hint: None,
+                properties_update: PropertiesUpdate::Replace,
             });
         }
     }
     // Customers answered the NPS survey last month.
     for (i, spec) in ACCOUNTS.iter().enumerate().filter(|(_, a)| a.depth >= 3) {
         let score = [10.0, 9.0, 6.0, 10.0, 3.0, 8.0][i % 6];
-        batch.push(TouchpointInput {
+        batch.push(RawTouchpoint {
             source: "survey".into(),
             external_id: format!("demo-nps-{i}"),
             channel: Channel::Email,
-            kind: journeys_api::analytics::NPS_KIND.into(),
+            kind: NPS_KIND.into(),
             occurred_at: now - Duration::days(20 + i as i64),
             title: Some("How likely are you to recommend us?".into()),
             body: None,
@@ -431,9 +446,11 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
             sentiment: None,
             score: Some(score),
             properties: None,
-            account_id: None,
-            stakeholder_id: None,
-            person: Some(PersonInput {
+            account: None,
+            stakeholder: None,
+            account_hint: None,
+            properties_update: PropertiesUpdate::Replace,
+            person: Some(NewPerson {
                 email: Some(person_email(i, 0, spec.domain)),
                 ..Default::default()
             }),
@@ -444,7 +461,7 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
     batch.sort_by_key(|t| t.occurred_at);
     let mut days = batch.chunk_by(|a, b| a.occurred_at.date_naive() == b.occurred_at.date_naive());
     for day in &mut days {
-        touchpoints::record(db, ws, day.to_vec()).await?;
+        record(db, ws, day).await?;
     }
     // A slow hand-off: the leads that qualified got their first sales call only
     // this week.
@@ -454,7 +471,7 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
         .enumerate()
         .filter(|(_, a)| a.lifecycle == Lifecycle::Lead)
     {
-        calls.push(TouchpointInput {
+        calls.push(RawTouchpoint {
             source: "api".into(),
             external_id: format!("demo-call-{i}"),
             channel: Channel::Phone,
@@ -469,14 +486,16 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
             sentiment: None,
             score: None,
             properties: None,
-            account_id: None,
-            stakeholder_id: None,
-            person: Some(PersonInput {
+            account: None,
+            stakeholder: None,
+            account_hint: None,
+            properties_update: PropertiesUpdate::Replace,
+            person: Some(NewPerson {
                 email: Some(person_email(i, 0, spec.domain)),
                 ..Default::default()
             }),
         });
     }
-    touchpoints::record(db, ws, calls).await?;
+    record(db, ws, &calls).await?;
     Ok(true)
 }

@@ -199,15 +199,15 @@ impl HandoffEntry {
         )]
         before: Option<String>,
     ) -> ApiResult<TouchpointConnection> {
-        let mut base = touchpoint::Entity::find()
-            .filter(touchpoint::Column::WorkspaceId.eq(self.account.workspace_id))
-            .filter(touchpoint::Column::AccountId.eq(self.account.id))
-            .filter(touchpoint::Column::OccurredAt.gte(self.mql_at));
-        if let Some(t) = &self.first_sales_touch {
-            base = base.filter(touchpoint::Column::OccurredAt.lt(t.occurred_at));
-        }
+        let filter = journeys_core::touchpoints::TouchpointFilter {
+            account: Some(self.account.id),
+            occurred_after: Some(self.mql_at),
+            occurred_before: self.first_sales_touch.as_ref().map(|t| t.occurred_at),
+            ..Default::default()
+        };
         let args = PageArgs::new(first, after, last, before);
-        Ok(list(&request(ctx).db, base, TouchpointOrder::OldestFirst, args).await?)
+        let ws = self.account.workspace_id;
+        list(ctx, ws, filter, TouchpointOrder::OldestFirst, args).await
     }
 }
 
@@ -755,16 +755,15 @@ impl AnalyticsQuery {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         check_window(from, to)?;
-        let base = touchpoint::Entity::find()
-            .filter(nps_answers(ws, from, to))
-            .filter(touchpoint::Column::Score.lte(6.0));
-        Ok(list(
-            &rc.db,
-            base,
-            TouchpointOrder::NewestFirst,
-            PageArgs::new(first, after, last, before),
-        )
-        .await?)
+        let detractors = journeys_core::touchpoints::TouchpointFilter {
+            kinds: Some(vec![NPS_KIND.to_owned()]),
+            occurred_after: Some(from),
+            occurred_before: Some(to),
+            max_score: Some(6.0),
+            ..Default::default()
+        };
+        let args = PageArgs::new(first, after, last, before);
+        list(ctx, ws, detractors, TouchpointOrder::NewestFirst, args).await
     }
 
     /// First- and last-touch source and channel of the accounts that became

@@ -107,7 +107,7 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> ApiResu
     for old in touchpoints {
         touchpoint::ActiveModel {
             id: Set(old.id),
-            external_id: Set(crate::touchpoints::erased_external_id(
+            external_id: Set(journeys_core::ingestion::erased_external_id(
                 ws,
                 &old.source,
                 &old.external_id,

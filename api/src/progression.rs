@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{account, journey_model, stage, stage_transition, touchpoint};
+use entity::{account, journey_model, stage, stage_transition};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -17,8 +17,9 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
-use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
+use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, empty_list, list};
 use journeys_core::journeys::progression::{Cause, move_to};
+use journeys_core::touchpoints::TouchpointFilter;
 use journeys_core::{db, time};
 
 /// What moved an account between stages.
@@ -172,17 +173,13 @@ impl Journey {
         )]
         before: Option<String>,
     ) -> ApiResult<TouchpointConnection> {
-        let base = touchpoint::Entity::find()
-            .filter(touchpoint::Column::WorkspaceId.eq(self.account.workspace_id))
-            .filter(touchpoint::Column::AccountId.eq(self.account.id));
+        let filter = TouchpointFilter {
+            account: Some(self.account.id),
+            ..TouchpointFilter::default()
+        };
         let order = order_by.unwrap_or(TouchpointOrder::OldestFirst);
-        Ok(list(
-            &request(ctx).db,
-            base,
-            order,
-            PageArgs::new(first, after, last, before),
-        )
-        .await?)
+        let args = PageArgs::new(first, after, last, before);
+        list(ctx, self.account.workspace_id, filter, order, args).await
     }
 }
 
@@ -239,19 +236,25 @@ impl JourneyStage {
         )]
         before: Option<String>,
     ) -> ApiResult<TouchpointConnection> {
-        let mut base = touchpoint::Entity::find()
-            .filter(touchpoint::Column::WorkspaceId.eq(self.workspace))
-            .filter(touchpoint::Column::AccountId.eq(self.account));
-        match self.entered_at {
-            Some(entered) => base = base.filter(touchpoint::Column::OccurredAt.gte(entered)),
-            // Never entered: an empty page, by a condition no row meets.
-            None => base = base.filter(touchpoint::Column::Id.is_null()),
-        }
-        if let Some(left) = self.left_at {
-            base = base.filter(touchpoint::Column::OccurredAt.lt(left));
-        }
         let args = PageArgs::new(first, after, last, before);
-        Ok(list(&request(ctx).db, base, TouchpointOrder::OldestFirst, args).await?)
+        let Some(entered) = self.entered_at else {
+            // Never entered: an empty page, read from nowhere.
+            return empty_list(TouchpointOrder::OldestFirst, args);
+        };
+        let filter = TouchpointFilter {
+            account: Some(self.account),
+            occurred_after: Some(entered),
+            occurred_before: self.left_at,
+            ..TouchpointFilter::default()
+        };
+        list(
+            ctx,
+            self.workspace,
+            filter,
+            TouchpointOrder::OldestFirst,
+            args,
+        )
+        .await
     }
 }
 

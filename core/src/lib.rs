@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod db;
 pub mod error;
+pub mod ingestion;
 pub mod journeys;
 pub mod lifecycle;
 pub mod merges;
@@ -13,5 +14,7 @@ pub mod patch;
 pub mod people;
 pub mod scoring;
 pub mod time;
+pub mod touchpoints;
+pub mod vocab;
 
 pub use error::{CoreError, CoreResult};

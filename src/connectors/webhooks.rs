@@ -13,7 +13,7 @@ use crate::state::AppState;
 use journeys_api::connectors::{find_any, ingest, open_secrets};
 use journeys_api::graphql::error::ApiError;
 use journeys_api::graphql::ids::{self, NodeType};
-use journeys_api::touchpoints;
+use journeys_core::ingestion::{self, Tally};
 use journeys_core::time;
 
 fn refusal(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
@@ -99,7 +99,8 @@ pub async fn receive(
     };
     let received = delivered.len();
     let kind = connector.kind.as_str();
-    let recorded = touchpoints::record_retrying(runtime.db(), connector.workspace_id, |now| {
+    let ws = connector.workspace_id;
+    let recorded = ingestion::record(runtime.db(), ws, delivered.len(), |now| {
         delivered
             .iter()
             .map(|t| ingest::check(kind, t.clone(), now))
@@ -107,14 +108,11 @@ pub async fn receive(
     });
     match recorded.await {
         Ok(out) => {
-            let failed = out
-                .iter()
-                .filter(|(s, _)| *s == touchpoints::RecordStatus::Error)
-                .count();
+            let failed = Tally::of(&out).failed;
             tracing::info!(connector = %connector.id, received, failed, "webhook recorded");
             HttpResponse::Ok().json(json!({ "received": received, "failed": failed }))
         }
-        Err(e) => internal(e),
+        Err(e) => internal(e.into()),
     }
 }
 

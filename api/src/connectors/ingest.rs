@@ -1,19 +1,19 @@
 //! A plugin's touchpoints, as the store records them: the same validation as
 //! `recordTouchpoints`, with the connector's kind as their `source`.
 
-use async_graphql::Json;
 use chrono::{DateTime, Utc};
+use entity::vocab::Channel;
+use journeys_core::CoreResult;
+use journeys_core::ingestion::{
+    AccountHint, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint,
+};
 use journeys_plugin_sdk as sdk;
-
-use crate::graphql::error::ApiResult;
-use crate::touchpoints::{self, CheckedTouchpoint, PersonInput, PropertiesUpdate, TouchpointInput};
-use crate::vocab::Channel;
 
 pub fn check(
     kind: &str,
     touchpoint: sdk::Touchpoint,
     now: DateTime<Utc>,
-) -> ApiResult<CheckedTouchpoint> {
+) -> CoreResult<NewTouchpoint> {
     let hint = touchpoint.person;
     let has_identity = hint.email.is_some()
         || hint.twitter_user_id.is_some()
@@ -21,7 +21,7 @@ pub fn check(
         || hint.zoom_registrant_id.is_some()
         || hint.zendesk_user_id.is_some()
         || hint.vendor_user_id.is_some();
-    let person = has_identity.then(|| PersonInput {
+    let person = has_identity.then(|| NewPerson {
         email: hint.email,
         twitter_user_id: hint.twitter_user_id,
         twitter_handle: hint.twitter_handle,
@@ -30,34 +30,33 @@ pub fn check(
         vendor_user_id: hint.vendor_user_id.map(|id| format!("{kind}:{id}")),
         name: hint.name,
         title: hint.title,
-        ..PersonInput::default()
+        ..NewPerson::default()
     });
-    let input = TouchpointInput {
-        source: kind.to_owned(),
-        external_id: touchpoint.external_id,
-        channel: channel(touchpoint.channel),
-        kind: touchpoint.kind,
-        occurred_at: touchpoint.occurred_at,
+    let raw = RawTouchpoint {
         title: touchpoint.title,
         body: touchpoint.body,
         url: touchpoint.url,
-        owner_team: None,
-        actor: None,
-        emotion: None,
-        sentiment: None,
         score: touchpoint.score.map(f64::from),
         properties: (!touchpoint.properties.is_empty())
-            .then_some(Json(serde_json::Value::Object(touchpoint.properties))),
-        account_id: None,
-        stakeholder_id: None,
+            .then_some(serde_json::Value::Object(touchpoint.properties)),
         person,
+        account_hint: touchpoint.account.map(|a| AccountHint {
+            external_id: a.external_id,
+            name: a.name,
+        }),
+        properties_update: PropertiesUpdate::Merge,
+        ..RawTouchpoint::new(
+            kind,
+            &touchpoint.external_id,
+            channel(touchpoint.channel),
+            &touchpoint.kind,
+            touchpoint.occurred_at,
+        )
     };
-    let mut checked = touchpoints::check(input, now)?;
-    checked.account_hint = touchpoint.account;
-    checked.properties_update = PropertiesUpdate::Merge;
-    Ok(checked)
+    NewTouchpoint::check(raw, now)
 }
 
+/// The engine's channel for the SDK's.
 fn channel(channel: sdk::Channel) -> Channel {
     match channel {
         sdk::Channel::Social => Channel::Social,

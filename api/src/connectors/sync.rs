@@ -32,7 +32,8 @@ use uuid::Uuid;
 
 use super::{Registry, ingest, secrets::SecretBox};
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::touchpoints;
+use backon::Retryable;
+use journeys_core::ingestion::{self, Tally};
 use journeys_core::{db, time};
 
 /// How the runtime behaves; the defaults suit production.
@@ -330,19 +331,13 @@ impl SyncRuntime {
         run_id: Uuid,
         batch: &Batch<serde_json::Value>,
     ) -> Result<sync_run::Model, RunError> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match self.save_batch(connector, run_id, batch).await {
-                Err(RunError::Api(ApiError::Contended(detail)))
-                    if attempts < touchpoints::WRITE_ATTEMPTS =>
-                {
-                    tracing::debug!(run = %run_id, attempts, error = %detail, "batch contended; retrying");
-                    touchpoints::contention_pause(attempts).await;
-                }
-                other => return other,
-            }
-        }
+        let attempt = || self.save_batch(connector, run_id, batch);
+        attempt
+            .retry(ingestion::contention_backoff())
+            .sleep(tokio::time::sleep)
+            .when(|e| matches!(e, RunError::Api(ApiError::Contended(_))))
+            .notify(|_, pause| tracing::debug!(run = %run_id, ?pause, "batch contended; retrying"))
+            .await
     }
 
     /// Writes one batch, the cursor after it and the run's counts in one
@@ -365,16 +360,17 @@ impl SyncRuntime {
             .map(|t| ingest::check(&connector.kind, t.clone(), now))
             .collect();
         let txn = db::begin_write(&self.db).await.map_err(ApiError::from)?;
+        let mut tally = Tally::default();
         for chunk in chunks(items) {
-            for (status, _) in touchpoints::record_checked(&txn, ws, chunk).await? {
-                match status {
-                    touchpoints::RecordStatus::Created => counts.created += 1,
-                    touchpoints::RecordStatus::Updated => counts.updated += 1,
-                    touchpoints::RecordStatus::Unchanged => counts.unchanged += 1,
-                    touchpoints::RecordStatus::Error => counts.failed += 1,
-                }
-            }
+            let recorded = ingestion::record_in(&txn, ws, chunk)
+                .await
+                .map_err(ApiError::from)?;
+            tally.add(Tally::of(&recorded));
         }
+        counts.created = len_i32(tally.created as usize);
+        counts.updated = len_i32(tally.updated as usize);
+        counts.unchanged = len_i32(tally.unchanged as usize);
+        counts.failed = len_i32(tally.failed as usize);
         connector::Entity::update_many()
             .col_expr(connector::Column::Cursor, Expr::value(batch.cursor.clone()))
             .filter(connector::Column::Id.eq(connector.id))
@@ -538,7 +534,7 @@ fn chunks<T>(items: Vec<T>) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
-        out.push(items.by_ref().take(touchpoints::MAX_BATCH).collect());
+        out.push(items.by_ref().take(ingestion::MAX_BATCH).collect());
     }
     out
 }
