@@ -1,17 +1,9 @@
-//! Consent per stakeholder and channel, and erasure (the right to be forgotten).
-//!
-//! Erasure removes what identifies a person: their name, email and title,
-//! identities, consents, the contents of their touchpoints (and their external
-//! ids, which become digests that re-deliveries still match), and their rows
-//! in merge snapshots. The stakeholder and touchpoint rows stay, anonymous, so
-//! funnels, scores and NPS totals do not change.
+//! The GraphQL face of consent and erasure; both are `journeys_core::privacy`.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{consent, identity, lifecycle_change, merge, stakeholder, touchpoint};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
-use serde_json::Value;
+use entity::consent;
+use journeys_core::privacy;
 use uuid::Uuid;
 
 use crate::auth::Scope;
@@ -20,7 +12,7 @@ use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::stakeholders::Stakeholder;
 use crate::vocab::Channel;
-use journeys_core::{db, time};
+use journeys_core::db;
 
 /// A consent given or taken back.
 pub struct Consent(pub consent::Model);
@@ -60,151 +52,10 @@ pub async fn consents_of(
         .await
         .map_err(crate::graphql::connection::load_error)?
         .unwrap_or_default();
-    let mut seen = Vec::new();
-    Ok(rows
+    Ok(privacy::current_consents(rows, history)
         .into_iter()
-        .filter(|c| {
-            history || {
-                let first = !seen.contains(&c.channel);
-                seen.push(c.channel);
-                first
-            }
-        })
         .map(Consent)
         .collect())
-}
-
-/// Removes a person's identifying data everywhere; see the module docs.
-pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> ApiResult<()> {
-    let found = journeys_core::people::stakeholders::find(db, ws, person).await?;
-    let now = time::now();
-    stakeholder::ActiveModel {
-        id: Set(found.id),
-        name: Set(None),
-        email: Set(None),
-        title: Set(None),
-        updated_at: Set(now),
-        erased_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .update(db)
-    .await?;
-    identity::Entity::delete_many()
-        .filter(identity::Column::StakeholderId.eq(person))
-        .exec(db)
-        .await?;
-    consent::Entity::delete_many()
-        .filter(consent::Column::StakeholderId.eq(person))
-        .exec(db)
-        .await?;
-    // External ids are rewritten one by one (each to its own digest); an
-    // erasure touches one person's touchpoints, and it is rare.
-    let touchpoints = touchpoint::Entity::find()
-        .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(touchpoint::Column::StakeholderId.eq(person))
-        .all(db)
-        .await?;
-    for old in touchpoints {
-        touchpoint::ActiveModel {
-            id: Set(old.id),
-            external_id: Set(journeys_core::ingestion::erased_external_id(
-                ws,
-                &old.source,
-                &old.external_id,
-            )),
-            ..Default::default()
-        }
-        .update(db)
-        .await?;
-    }
-    touchpoint::Entity::update_many()
-        .col_expr(
-            touchpoint::Column::Title,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            touchpoint::Column::Body,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(touchpoint::Column::Url, Expr::value(Option::<String>::None))
-        .col_expr(
-            touchpoint::Column::Properties,
-            Expr::value(Option::<serde_json::Value>::None),
-        )
-        .col_expr(touchpoint::Column::UpdatedAt, Expr::value(now))
-        .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(touchpoint::Column::StakeholderId.eq(person))
-        .exec(db)
-        .await?;
-    // Sales' free-text reasons for their lifecycle changes may describe them;
-    // the kind of decision stays ("disqualified by sales").
-    for change in lifecycle_change::Entity::find()
-        .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
-        .filter(lifecycle_change::Column::StakeholderId.eq(person))
-        .all(db)
-        .await?
-    {
-        if let Some(cause) = journeys_core::lifecycle::reason_erased(&change.cause) {
-            lifecycle_change::ActiveModel {
-                id: Set(change.id),
-                cause: Set(cause),
-                ..Default::default()
-            }
-            .update(db)
-            .await?;
-        }
-    }
-    // Merge snapshots keep copies of people's rows: scrub this person's, and
-    // in merges into them, the rows of the records found to be them too.
-    for entry in merge::Entity::find()
-        .filter(merge::Column::WorkspaceId.eq(ws))
-        .all(db)
-        .await?
-    {
-        let mut snapshot = entry.snapshot.clone();
-        let whom = if entry.survivor_id == person {
-            None
-        } else {
-            Some(person.to_string())
-        };
-        if scrub(&mut snapshot, whom.as_deref()) {
-            merge::ActiveModel {
-                id: Set(entry.id),
-                snapshot: Set(snapshot),
-                ..Default::default()
-            }
-            .update(db)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Blanks the personal fields of the person rows (those with an `email` field)
-/// in a snapshot: of the one with id `person`, or of all when `None`.
-fn scrub(value: &mut Value, person: Option<&str>) -> bool {
-    let mut changed = false;
-    match value {
-        Value::Object(map) => {
-            let id = map.get("id").and_then(Value::as_str);
-            if map.contains_key("email") && (person.is_none() || id == person) {
-                for field in ["name", "email", "title"] {
-                    map.insert(field.into(), Value::Null);
-                }
-                changed = true;
-            }
-            for child in map.values_mut() {
-                changed |= scrub(child, person);
-            }
-        }
-        Value::Array(items) => {
-            for child in items {
-                changed |= scrub(child, person);
-            }
-        }
-        _ => {}
-    }
-    changed
 }
 
 /// A consent given or taken back.
@@ -258,27 +109,10 @@ impl PrivacyMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
-        let source = input.source.trim().to_owned();
-        if source.is_empty() || source.chars().count() > 200 {
-            return Err(ApiError::bad_input("`source` must be 1 to 200 characters"));
-        }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let found = journeys_core::people::stakeholders::find(&txn, ws, person).await?;
-        if found.erased_at.is_some() {
-            return Err(ApiError::Conflict("this stakeholder was erased".into()));
-        }
-        let row = consent::ActiveModel {
-            id: Set(entity::new_id()),
-            workspace_id: Set(ws),
-            stakeholder_id: Set(person),
-            channel: Set(input.channel.into()),
-            granted: Set(input.granted),
-            source: Set(source),
-            recorded_at: Set(time::now()),
-        }
-        .insert(&txn)
-        .await
-        .map_err(ApiError::from)?;
+        let channel = input.channel.into();
+        let (found, row) =
+            privacy::set_consent(&txn, ws, person, channel, input.granted, &input.source).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(SetConsentPayload {
             stakeholder: Stakeholder(found),
@@ -300,7 +134,7 @@ impl PrivacyMutation {
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        erase(&txn, ws, person).await?;
+        privacy::erase(&txn, ws, person).await?;
         let found = journeys_core::people::stakeholders::find(&txn, ws, person).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(EraseStakeholderPayload {

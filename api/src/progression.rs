@@ -3,7 +3,6 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{account, journey_model, stage, stage_transition};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::accounts::Account;
@@ -18,9 +17,9 @@ use crate::graphql::loaders::{
 use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
 use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, empty_list, list};
-use journeys_core::journeys::progression::{Cause, move_to};
+use journeys_core::db;
+use journeys_core::journeys::progression::move_by_hand;
 use journeys_core::touchpoints::TouchpointFilter;
-use journeys_core::{db, time};
 
 /// What moved an account between stages.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,58 +371,24 @@ impl ProgressionMutation {
         let ws = principal.workspace_id;
         let account_id = ids::decode(&input.account_id, NodeType::Account)?;
         let stage_id = ids::decode(&input.stage_id, NodeType::Stage)?;
-        let reason = input.reason.trim().to_owned();
-        if reason.is_empty() || reason.chars().count() > 1_000 {
-            return Err(ApiError::bad_input(
-                "`reason` must be 1 to 1,000 characters",
-            ));
-        }
         let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
-        let account = journeys_core::people::accounts::find(&txn, ws, account_id).await?;
-        let stage = stage::Entity::find_by_id(stage_id)
-            .filter(stage::Column::WorkspaceId.eq(ws))
-            .one(&txn)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::not_found("stage"))?;
-        if stage.archived_at.is_some() {
-            return Err(ApiError::bad_input("that stage was removed from its model"));
-        }
-        let cause = Cause::Manual {
-            actor: principal.subject.clone(),
-            reason,
-        };
-        let transition = move_to(
+        let moved = move_by_hand(
             &txn,
             ws,
             account_id,
-            stage.model_id,
-            stage.id,
-            time::now(),
-            cause,
+            stage_id,
+            &principal.subject,
+            &input.reason,
         )
         .await?;
-        let model = crate::journeys::find(&txn, ws, stage.model_id).await?;
-        let stages = stage::Entity::find()
-            .filter(stage::Column::ModelId.eq(model.id))
-            .all(&txn)
-            .await
-            .map_err(ApiError::from)?;
-        let transitions = stage_transition::Entity::find()
-            .filter(stage_transition::Column::AccountId.eq(account_id))
-            .filter(stage_transition::Column::ModelId.eq(model.id))
-            .all(&txn)
-            .await
-            .map_err(ApiError::from)?;
         txn.commit().await.map_err(ApiError::from)?;
-        let mut journey = Journey {
-            account,
-            model,
-            stages,
-            transitions,
+        let transition = moved.transition;
+        let journey = Journey {
+            account: moved.account,
+            model: moved.model,
+            stages: moved.stages,
+            transitions: moved.transitions,
         };
-        journey.stages.sort_by_key(|s| (s.position, s.id));
-        journey.transitions.sort_by_key(|t| (t.occurred_at, t.id));
         let payload_transition = StageTransition {
             from: transition.from_stage_id.and_then(|id| journey.stage(id)),
             to: journey.stage(transition.to_stage_id),

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    account, account_domain, consent, identity, journey_model, membership, score_contribution,
-    scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
+    account, account_domain, connector, consent, identity, journey_model, membership, merge,
+    score_contribution, scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
 };
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, WindowStatement};
 use sea_orm::{
@@ -124,6 +124,26 @@ by_ids!(
 by_ids!(
     /// Stages by id.
     stages, stage
+);
+by_ids!(
+    /// Identities by id.
+    identities, identity
+);
+by_ids!(
+    /// Scoring rules by id.
+    scoring_rules, scoring_rule
+);
+by_ids!(
+    /// Merge ledger entries by id.
+    merges, merge
+);
+by_ids!(
+    /// Connectors by id.
+    connectors, connector
+);
+by_ids!(
+    /// Sync runs by id.
+    sync_runs, sync_run
 );
 
 /// The workspace's default journey model.

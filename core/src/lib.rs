@@ -12,6 +12,7 @@ pub mod merges;
 pub mod page;
 pub mod patch;
 pub mod people;
+pub mod privacy;
 pub mod scoring;
 pub mod time;
 pub mod touchpoints;

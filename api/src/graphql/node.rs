@@ -1,8 +1,7 @@
 //! Relay's `Node` interface and the `node`/`nodes` lookups.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{connector, identity, journey_model, merge, scoring_rule, stage, sync_run};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use journeys_core::batch;
 
 use super::context::request;
 use super::error::{ApiError, ApiResult};
@@ -37,74 +36,55 @@ pub enum Node {
     SyncRun(SyncRun),
 }
 
+/// The one row a by-id read found, if any.
+fn one<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
+}
+
 async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
     use super::connection::load_error;
     use super::loaders::{AccountById, StakeholderById, TouchpointById};
     let rc = request(ctx);
     let ws = rc.require(Scope::Read)?.workspace_id;
     let (ty, key) = ids::decode_any(id)?;
-    let node = match ty {
-        NodeType::Account => rc
-            .loader
-            .load_one(AccountById(key))
-            .await
-            .map_err(load_error)?
-            .map(|m| Node::Account(Account(m))),
-        NodeType::Stakeholder => rc
-            .loader
-            .load_one(StakeholderById(key))
-            .await
-            .map_err(load_error)?
-            .map(|m| Node::Stakeholder(Stakeholder(m))),
-        NodeType::Touchpoint => rc
-            .loader
-            .load_one(TouchpointById(key))
-            .await
-            .map_err(load_error)?
-            .map(|m| Node::Touchpoint(Touchpoint(m))),
-        NodeType::Identity => identity::Entity::find_by_id(key)
-            .filter(identity::Column::WorkspaceId.eq(ws))
-            .one(&rc.db)
-            .await
-            .map_err(ApiError::from)?
-            .map(|m| Node::Identity(Identity(m))),
-        NodeType::JourneyModel => journey_model::Entity::find_by_id(key)
-            .filter(journey_model::Column::WorkspaceId.eq(ws))
-            .one(&rc.db)
-            .await
-            .map_err(ApiError::from)?
-            .map(|m| Node::JourneyModel(JourneyModel(m))),
-        NodeType::Stage => stage::Entity::find_by_id(key)
-            .filter(stage::Column::WorkspaceId.eq(ws))
-            .one(&rc.db)
-            .await
-            .map_err(ApiError::from)?
-            .map(|m| Node::Stage(Stage(m))),
-        NodeType::ScoringRule => scoring_rule::Entity::find_by_id(key)
-            .filter(scoring_rule::Column::WorkspaceId.eq(ws))
-            .one(&rc.db)
-            .await
-            .map_err(ApiError::from)?
-            .map(|m| Node::ScoringRule(ScoringRule(m))),
-        NodeType::Merge => merge::Entity::find_by_id(key)
-            .filter(merge::Column::WorkspaceId.eq(ws))
-            .one(&rc.db)
-            .await
-            .map_err(ApiError::from)?
-            .map(|m| Node::Merge(Merge(m))),
-        NodeType::Connector => connector::Entity::find_by_id(key)
-            .filter(connector::Column::WorkspaceId.eq(ws))
-            .one(&rc.db)
-            .await
-            .map_err(ApiError::from)?
-            .map(|m| Node::Connector(Connector(m))),
-        NodeType::SyncRun => sync_run::Entity::find_by_id(key)
-            .filter(sync_run::Column::WorkspaceId.eq(ws))
-            .one(&rc.db)
-            .await
-            .map_err(ApiError::from)?
-            .map(|m| Node::SyncRun(SyncRun(m))),
-    };
+    let node =
+        match ty {
+            NodeType::Account => rc
+                .loader
+                .load_one(AccountById(key))
+                .await
+                .map_err(load_error)?
+                .map(|m| Node::Account(Account(m))),
+            NodeType::Stakeholder => rc
+                .loader
+                .load_one(StakeholderById(key))
+                .await
+                .map_err(load_error)?
+                .map(|m| Node::Stakeholder(Stakeholder(m))),
+            NodeType::Touchpoint => rc
+                .loader
+                .load_one(TouchpointById(key))
+                .await
+                .map_err(load_error)?
+                .map(|m| Node::Touchpoint(Touchpoint(m))),
+            NodeType::Identity => one(batch::identities(&rc.db, ws, &[key]).await?)
+                .map(|m| Node::Identity(Identity(m))),
+            NodeType::JourneyModel => one(batch::journey_models(&rc.db, ws, &[key]).await?)
+                .map(|m| Node::JourneyModel(JourneyModel(m))),
+            NodeType::Stage => {
+                one(batch::stages(&rc.db, ws, &[key]).await?).map(|m| Node::Stage(Stage(m)))
+            }
+            NodeType::ScoringRule => one(batch::scoring_rules(&rc.db, ws, &[key]).await?)
+                .map(|m| Node::ScoringRule(ScoringRule(m))),
+            NodeType::Merge => {
+                one(batch::merges(&rc.db, ws, &[key]).await?).map(|m| Node::Merge(Merge(m)))
+            }
+            NodeType::Connector => one(batch::connectors(&rc.db, ws, &[key]).await?)
+                .map(|m| Node::Connector(Connector(m))),
+            NodeType::SyncRun => {
+                one(batch::sync_runs(&rc.db, ws, &[key]).await?).map(|m| Node::SyncRun(SyncRun(m)))
+            }
+        };
     Ok(node)
 }
 
