@@ -571,6 +571,88 @@ pub async fn replay(
     set_position(db, ws, account, model, existing, target).await
 }
 
+/// An account's path through one model after a manual move.
+pub struct MovedByHand {
+    pub account: entity::account::Model,
+    pub model: journey_model::Model,
+    /// The model's stages, by position.
+    pub stages: Vec<stage::Model>,
+    /// The account's moves in the model, oldest first.
+    pub transitions: Vec<stage_transition::Model>,
+    /// The move just made.
+    pub transition: stage_transition::Model,
+}
+
+/// Moves an account to any stage of a model (not a removed one), now, with a
+/// person's reason. Later touchpoints move it on from there as usual.
+pub async fn move_by_hand(
+    txn: &impl ConnectionTrait,
+    ws: Uuid,
+    account: Uuid,
+    stage: Uuid,
+    actor: &str,
+    reason: &str,
+) -> CoreResult<MovedByHand> {
+    let reason = reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 1_000 {
+        return Err(CoreError::invalid_field(
+            "reason",
+            "`reason` must be 1 to 1,000 characters",
+        ));
+    }
+    let account = crate::people::accounts::find(txn, ws, account).await?;
+    let stage = stage::Entity::find_by_id(stage)
+        .filter(stage::Column::WorkspaceId.eq(ws))
+        .one(txn)
+        .await?
+        .ok_or(CoreError::not_found("stage"))?;
+    if stage.archived_at.is_some() {
+        return Err(CoreError::invalid_field(
+            "stageId",
+            "that stage was removed from its model",
+        ));
+    }
+    let cause = Cause::Manual {
+        actor: actor.to_owned(),
+        reason,
+    };
+    let transition = move_to(
+        txn,
+        ws,
+        account.id,
+        stage.model_id,
+        stage.id,
+        time::now(),
+        cause,
+    )
+    .await?;
+    let model = journey_model::Entity::find_by_id(stage.model_id)
+        .filter(journey_model::Column::WorkspaceId.eq(ws))
+        .one(txn)
+        .await?
+        .ok_or(CoreError::not_found("journey model"))?;
+    let stages = stage::Entity::find()
+        .filter(stage::Column::ModelId.eq(model.id))
+        .order_by_asc(stage::Column::Position)
+        .order_by_asc(stage::Column::Id)
+        .all(txn)
+        .await?;
+    let transitions = stage_transition::Entity::find()
+        .filter(stage_transition::Column::AccountId.eq(account.id))
+        .filter(stage_transition::Column::ModelId.eq(model.id))
+        .order_by_asc(stage_transition::Column::OccurredAt)
+        .order_by_asc(stage_transition::Column::Id)
+        .all(txn)
+        .await?;
+    Ok(MovedByHand {
+        account,
+        model,
+        stages,
+        transitions,
+        transition,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -693,86 +775,4 @@ mod tests {
         assert_eq!(r.next(at(b), "x", Channel::Other, after), None);
         assert_eq!(r.next(at(b), "z", Channel::Other, after), Some(c));
     }
-}
-
-/// An account's path through one model after a manual move.
-pub struct MovedByHand {
-    pub account: entity::account::Model,
-    pub model: journey_model::Model,
-    /// The model's stages, by position.
-    pub stages: Vec<stage::Model>,
-    /// The account's moves in the model, oldest first.
-    pub transitions: Vec<stage_transition::Model>,
-    /// The move just made.
-    pub transition: stage_transition::Model,
-}
-
-/// Moves an account to any stage of a model (not a removed one), now, with a
-/// person's reason. Later touchpoints move it on from there as usual.
-pub async fn move_by_hand(
-    txn: &impl ConnectionTrait,
-    ws: Uuid,
-    account: Uuid,
-    stage: Uuid,
-    actor: &str,
-    reason: &str,
-) -> CoreResult<MovedByHand> {
-    let reason = reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 1_000 {
-        return Err(CoreError::invalid_field(
-            "reason",
-            "`reason` must be 1 to 1,000 characters",
-        ));
-    }
-    let account = crate::people::accounts::find(txn, ws, account).await?;
-    let stage = stage::Entity::find_by_id(stage)
-        .filter(stage::Column::WorkspaceId.eq(ws))
-        .one(txn)
-        .await?
-        .ok_or(CoreError::not_found("stage"))?;
-    if stage.archived_at.is_some() {
-        return Err(CoreError::invalid_field(
-            "stageId",
-            "that stage was removed from its model",
-        ));
-    }
-    let cause = Cause::Manual {
-        actor: actor.to_owned(),
-        reason,
-    };
-    let transition = move_to(
-        txn,
-        ws,
-        account.id,
-        stage.model_id,
-        stage.id,
-        time::now(),
-        cause,
-    )
-    .await?;
-    let model = journey_model::Entity::find_by_id(stage.model_id)
-        .filter(journey_model::Column::WorkspaceId.eq(ws))
-        .one(txn)
-        .await?
-        .ok_or(CoreError::not_found("journey model"))?;
-    let stages = stage::Entity::find()
-        .filter(stage::Column::ModelId.eq(model.id))
-        .order_by_asc(stage::Column::Position)
-        .order_by_asc(stage::Column::Id)
-        .all(txn)
-        .await?;
-    let transitions = stage_transition::Entity::find()
-        .filter(stage_transition::Column::AccountId.eq(account.id))
-        .filter(stage_transition::Column::ModelId.eq(model.id))
-        .order_by_asc(stage_transition::Column::OccurredAt)
-        .order_by_asc(stage_transition::Column::Id)
-        .all(txn)
-        .await?;
-    Ok(MovedByHand {
-        account,
-        model,
-        stages,
-        transitions,
-        transition,
-    })
 }
