@@ -424,7 +424,7 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
             source: "survey".into(),
             external_id: format!("demo-nps-{i}"),
             channel: Channel::Email,
-            kind: journeys_api::analytics::NPS_KIND.into(),
+            kind: journeys_core::analytics::NPS_KIND.into(),
             occurred_at: now - Duration::days(20 + i as i64),
             title: Some("How likely are you to recommend us?".into()),
             body: None,

@@ -580,7 +580,7 @@ pub(crate) fn check(input: TouchpointInput, now: DateTime<Utc>) -> ApiResult<Che
     }
     // An NPS answer is a whole number from 0 to 10: anything else would skew
     // every NPS figure it is counted in.
-    if kind == crate::analytics::NPS_KIND
+    if kind == journeys_core::analytics::NPS_KIND
         && let Some(s) = input
             .score
             .filter(|s| !(0.0..=10.0).contains(s) || s.fract() != 0.0)
