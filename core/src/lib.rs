@@ -2,6 +2,7 @@
 //! out and its own error. It knows no GraphQL and no HTTP; `journeys-api` is
 //! the only crate that speaks the protocol.
 
+pub mod analytics;
 pub mod batch;
 pub mod db;
 pub mod error;
