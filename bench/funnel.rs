@@ -17,10 +17,11 @@ use async_graphql::Request;
 use chrono::Utc;
 use entity::vocab::Channel;
 use journeys_api::auth::{Principal, Scope};
+use journeys_api::graphql;
 use journeys_api::graphql::context::RequestContext;
-use journeys_api::{graphql, workspaces};
 use journeys_core::db::{self, StatementCounter};
 use journeys_core::ingestion::{self, NewPerson, NewTouchpoint, RawTouchpoint};
+use journeys_core::workspaces;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -55,10 +56,7 @@ async fn record(db: &sea_orm::DatabaseConnection, ws: uuid::Uuid, batch: Vec<Raw
 /// Seeds `touchpoints` touchpoints over `touchpoints / 100` accounts; returns the
 /// workspace principal.
 async fn seed(db: &sea_orm::DatabaseConnection, slug: &str, touchpoints: usize) -> Principal {
-    let ws = workspaces::create(db, slug, slug)
-        .await
-        .map_err(|e| e.message())
-        .expect("workspace");
+    let ws = workspaces::create(db, slug, slug).await.expect("workspace");
     let accounts = (touchpoints / 100).max(1);
     let mut rng = StdRng::seed_from_u64(7);
     let now = Utc::now();

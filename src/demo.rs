@@ -9,13 +9,13 @@ use chrono::{Duration, Utc};
 use entity::vocab::JourneyTemplate;
 use entity::vocab::{Channel, OwnerTeam};
 use entity::vocab::{DmuRole, Lifecycle};
-use journeys_api::graphql::error::ApiResult;
-use journeys_api::{journeys, workspaces};
 use journeys_core::ingestion::{self, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint};
+use journeys_core::journeys::models;
 use journeys_core::people::accounts::{self, NewAccount};
 use journeys_core::people::{memberships, stakeholders};
 use journeys_core::scoring::rules;
 use journeys_core::vocab::NPS_KIND;
+use journeys_core::{CoreResult, workspaces};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -300,7 +300,11 @@ fn person_email(account: usize, person: usize, domain: &str) -> String {
 }
 
 /// Records a batch through ingestion, as a client or a connector would.
-async fn record(db: &DatabaseConnection, ws: uuid::Uuid, batch: &[RawTouchpoint]) -> ApiResult<()> {
+async fn record(
+    db: &DatabaseConnection,
+    ws: uuid::Uuid,
+    batch: &[RawTouchpoint],
+) -> CoreResult<()> {
     ingestion::record(db, ws, batch.len(), |now| {
         batch
             .iter()
@@ -312,7 +316,7 @@ async fn record(db: &DatabaseConnection, ws: uuid::Uuid, batch: &[RawTouchpoint]
 }
 
 /// Creates the demo workspace unless it exists; returns whether it was created.
-pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
+pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
     if workspaces::find_by_slug(db, DEMO_SLUG).await?.is_some() {
         return Ok(false);
     }
@@ -321,7 +325,7 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<bool> {
     let now = Utc::now();
     let txn = db.begin().await?;
     for template in [JourneyTemplate::Aida, JourneyTemplate::Mckinsey] {
-        journeys::create_from_template(&txn, ws, template, None, false).await?;
+        models::create_from_template(&txn, ws, template, false).await?;
     }
     for (name, kind, points, max_count, half_life_days) in SCORING_RULES {
         let rule = rules::RuleSpec {

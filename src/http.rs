@@ -295,7 +295,7 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<Prin
         .verifier
         .verify(token)
         .map_err(|e| Refusal::Unauthenticated(e.to_string()))?;
-    let workspace = journeys_api::workspaces::find_by_slug(&state.db, &claims.ws)
+    let workspace = journeys_core::workspaces::find_by_slug(&state.db, &claims.ws)
         .await
         .map_err(|_| Refusal::Unauthenticated("the token's workspace could not be checked".into()))?
         .ok_or_else(|| Refusal::Unauthenticated("the token's workspace does not exist".into()))?;

@@ -1,5 +1,6 @@
 //! The `journeys` command: serve, migrate, schema, token, workspace.
 
+use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,8 +10,9 @@ use journeys::server::{self, ServerConfig};
 use journeys_api::auth::{self, Scope, Verifier};
 use journeys_api::connectors::secrets::SecretBox;
 use journeys_api::connectors::sync::SyncSettings;
-use journeys_api::{graphql, workspaces};
+use journeys_api::graphql;
 use journeys_core::db::{self, StatementCounter};
+use journeys_core::workspaces;
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing() {
@@ -93,7 +95,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
     if args.demo {
         if demo::load(&running.db)
             .await
-            .map_err(|e| anyhow::anyhow!("demo: {}", e.message()))?
+            .context("loading the demo workspace")?
         {
             tracing::info!("loaded the demo workspace");
         }
@@ -163,8 +165,7 @@ async fn token(database_url: String, args: TokenArgs) -> anyhow::Result<()> {
     let db = db::connect(&database_url, &StatementCounter::default()).await?;
     anyhow::ensure!(
         workspaces::find_by_slug(&db, &args.workspace)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message()))?
+            .await?
             .is_some(),
         "no workspace `{}`: create it with `journeys workspace create`",
         args.workspace
@@ -176,9 +177,7 @@ async fn token(database_url: String, args: TokenArgs) -> anyhow::Result<()> {
 
 async fn create_workspace(database_url: String, slug: &str, name: &str) -> anyhow::Result<()> {
     let db = db::connect(&database_url, &StatementCounter::default()).await?;
-    let ws = workspaces::create(&db, slug, name)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message()))?;
+    let ws = workspaces::create(&db, slug, name).await?;
     eprintln!("created workspace `{}` ({})", ws.slug, ws.name);
     Ok(())
 }

@@ -18,5 +18,6 @@ pub mod scoring;
 pub mod time;
 pub mod touchpoints;
 pub mod vocab;
+pub mod workspaces;
 
 pub use error::{CoreError, CoreResult};

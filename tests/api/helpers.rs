@@ -170,9 +170,8 @@ impl TestApp {
 
     /// Creates a workspace (with its default journey model).
     pub async fn workspace(&self, slug: &str) -> uuid::Uuid {
-        journeys_api::workspaces::create(&self.db, slug, &format!("{slug} Inc"))
+        journeys_core::workspaces::create(&self.db, slug, &format!("{slug} Inc"))
             .await
-            .map_err(|e| e.message())
             .expect("workspace")
             .id
     }

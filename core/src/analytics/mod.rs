@@ -23,7 +23,6 @@ use uuid::Uuid;
 
 use crate::{CoreError, CoreResult, time};
 
-
 /// The nearest-rank percentile of sorted values: the smallest value with at
 /// least `q` of all values at or below it.
 pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {

@@ -1,3 +1,6 @@
 //! Journey models and how accounts move through them.
 
+pub mod editing;
+pub mod models;
 pub mod progression;
+pub mod templates;
