@@ -98,10 +98,10 @@ pub struct SecretKeyArgs {
 impl SecretKeyArgs {
     pub fn secret_box(
         &self,
-    ) -> anyhow::Result<Option<journeys_api::connectors::secrets::SecretBox>> {
+    ) -> anyhow::Result<Option<journeys_core::connectors::secrets::SecretBox>> {
         self.secret_key
             .as_deref()
-            .map(journeys_api::connectors::secrets::SecretBox::from_base64)
+            .map(journeys_core::connectors::secrets::SecretBox::from_base64)
             .transpose()
             .map_err(anyhow::Error::from)
     }

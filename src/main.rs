@@ -8,9 +8,9 @@ use journeys::config::{Cli, Command, ServeArgs, SyncArgs, TokenArgs, WorkspaceCo
 use journeys::demo;
 use journeys::server::{self, ServerConfig};
 use journeys_api::auth::{self, Scope, Verifier};
-use journeys_api::connectors::secrets::SecretBox;
-use journeys_api::connectors::sync::SyncSettings;
 use journeys_api::graphql;
+use journeys_core::connectors::secrets::SecretBox;
+use journeys_core::connectors::sync::SyncSettings;
 use journeys_core::db::{self, StatementCounter};
 use journeys_core::workspaces;
 use tracing_subscriber::EnvFilter;
@@ -185,9 +185,7 @@ async fn create_workspace(database_url: String, slug: &str, name: &str) -> anyho
 async fn sync(database_url: String, args: SyncArgs) -> anyhow::Result<()> {
     let db = db::connect(&database_url, &StatementCounter::default()).await?;
     let secret_box = args.secret_key.secret_box()?;
-    let report = journeys::connectors::cli::sync_once(db, secret_box, &args.connector_id)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message()))?;
+    let report = journeys::connectors::cli::sync_once(db, secret_box, &args.connector_id).await?;
     println!("{report}");
     anyhow::ensure!(report.succeeded(), "the sync did not succeed");
     Ok(())

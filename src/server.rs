@@ -13,11 +13,11 @@ use async_graphql::http::GraphiQLSource;
 use sea_orm::DatabaseConnection;
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use crate::connectors::builtin_plugins;
 use journeys_api::auth::Verifier;
-use journeys_api::connectors::Registry;
-use journeys_api::connectors::secrets::SecretBox;
-use journeys_api::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_api::graphql;
+use journeys_core::connectors::secrets::SecretBox;
+use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::{self, StatementCounter};
 
 use crate::connectors::webhooks;
@@ -123,7 +123,7 @@ pub fn start_with(
     let addr = listener.local_addr()?;
     let sync = SyncRuntime::new(
         db.clone(),
-        Arc::new(Registry::builtin()),
+        Arc::new(builtin_plugins()),
         config.secret_box,
         config.sync,
     );

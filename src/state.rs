@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use journeys_api::auth::Verifier;
-use journeys_api::connectors::sync::SyncRuntime;
 use journeys_api::graphql::JourneysSchema;
+use journeys_core::connectors::sync::SyncRuntime;
 use sea_orm::DatabaseConnection;
 
 pub struct AppState {

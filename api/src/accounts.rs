@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::Scope;
 use crate::graphql::connection::{CountBy, LoaderCount, edges, load_error};
 use crate::graphql::context::request;
-use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     AccountById, ContributionsOf, DomainsOf, MembersOf, MembershipCount, MembershipSide,
@@ -474,9 +474,9 @@ impl AccountMutation {
     ) -> ApiResult<AccountPayload> {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let account = accounts::create(&txn, principal.workspace_id, input.into()).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(AccountPayload {
             account: Account(account),
         })
@@ -499,7 +499,7 @@ impl AccountMutation {
             lifecycle: input.lifecycle.map(Into::into),
             owner: to_patch(input.owner),
         };
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let updated = accounts::update(
             &txn,
             principal.workspace_id,
@@ -508,7 +508,7 @@ impl AccountMutation {
             &principal.subject,
         )
         .await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(AccountPayload {
             account: Account(updated),
         })
@@ -524,9 +524,9 @@ impl AccountMutation {
         let rc = request(ctx);
         let principal = rc.require(Scope::Write)?;
         let id = ids::decode(&input.id, NodeType::Account)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         accounts::delete(&txn, principal.workspace_id, id).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(DeleteAccountPayload {
             deleted_id: input.id,
         })

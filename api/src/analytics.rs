@@ -11,7 +11,7 @@ use journeys_core::time;
 
 use crate::accounts::Account;
 use crate::auth::Scope;
-use crate::graphql::connection::{KnownCount, SelectCount, load_error, page_computed};
+use crate::graphql::connection::{CountBy, KnownCount, load_error, page_computed};
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
@@ -517,7 +517,10 @@ impl AnalyticsQuery {
         Ok(StalledAccountConnection {
             edges,
             page_info,
-            total: TotalCount::new(SelectCount(stalled.positions)),
+            total: TotalCount::new(CountBy(move |db| {
+                let stalled = stalled.clone();
+                async move { stalled.count(&db).await }
+            })),
         })
     }
 

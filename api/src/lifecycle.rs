@@ -138,7 +138,7 @@ async fn decide(
             ));
         }
     };
-    let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+    let txn = db::begin_write(&rc.db).await?;
     lifecycle::decide(&txn, ws, subject, decision, reason, &principal.subject).await?;
     let payload = match subject {
         Subject::Stakeholder(key) => LeadPayload {
@@ -150,7 +150,7 @@ async fn decide(
             account: Some(Account(accounts::find(&txn, ws, key).await?)),
         },
     };
-    txn.commit().await.map_err(ApiError::from)?;
+    db::commit(txn).await?;
     Ok(payload)
 }
 
@@ -205,9 +205,9 @@ impl LifecycleMutation {
     ) -> ApiResult<QualificationThresholds> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         scoring::set_mql_threshold(&txn, ws, input.mql).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(QualificationThresholds { mql: input.mql })
     }
 }

@@ -9,7 +9,7 @@ use crate::accounts::Account;
 use crate::auth::Scope;
 use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
-use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{AccountById, MEMBERSHIP_ORDER, StakeholderById};
 use crate::graphql::pagination::{Cursor, PageInfo, SortKey, TotalCount};
@@ -162,11 +162,11 @@ impl MembershipMutation {
         let ws = rc.require(Scope::Write)?.workspace_id;
         let account_id = ids::decode(&input.account_id, NodeType::Account)?;
         let stakeholder_id = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let role = input.role.map(Into::into);
         let joined =
             memberships::add(&txn, ws, account_id, stakeholder_id, role, input.primary).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(MembershipPayload {
             account: Account(joined.account),
             stakeholder: Stakeholder(joined.stakeholder),
@@ -186,9 +186,9 @@ impl MembershipMutation {
         let ws = rc.require(Scope::Write)?.workspace_id;
         let account_id = ids::decode(&input.account_id, NodeType::Account)?;
         let stakeholder_id = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let left = memberships::remove(&txn, ws, account_id, stakeholder_id).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(RemoveStakeholderFromAccountPayload {
             account: Account(left.account),
             stakeholder: Stakeholder(left.stakeholder),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::Scope;
 use crate::graphql::context::request;
-use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::stakeholders::Stakeholder;
 
@@ -106,10 +106,10 @@ impl MergeMutation {
             .iter()
             .map(|id| ids::decode(id, NodeType::Stakeholder))
             .collect::<ApiResult<_>>()?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let entry = merges::merge(&txn, ws, survivor, others, &principal.subject).await?;
         let survivor = journeys_core::people::stakeholders::find(&txn, ws, survivor).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(MergeStakeholdersPayload {
             merge: Merge(entry),
             survivor: Stakeholder(survivor),
@@ -126,9 +126,9 @@ impl MergeMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let merge_id = ids::decode(&input.merge_id, NodeType::Merge)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let undone = merges::unmerge(&txn, ws, merge_id).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(UnmergeStakeholdersPayload {
             merge: Merge(undone.merge),
             stakeholders: undone.people.into_iter().map(Stakeholder).collect(),

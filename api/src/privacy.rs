@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::Scope;
 use crate::graphql::context::request;
-use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::stakeholders::Stakeholder;
 use crate::vocab::Channel;
@@ -109,11 +109,11 @@ impl PrivacyMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let channel = input.channel.into();
         let (found, row) =
             privacy::set_consent(&txn, ws, person, channel, input.granted, &input.source).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(SetConsentPayload {
             stakeholder: Stakeholder(found),
             consent: Consent(row),
@@ -133,10 +133,10 @@ impl PrivacyMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let person = ids::decode(&input.stakeholder_id, NodeType::Stakeholder)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         privacy::erase(&txn, ws, person).await?;
         let found = journeys_core::people::stakeholders::find(&txn, ws, person).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(EraseStakeholderPayload {
             stakeholder: Stakeholder(found),
         })

@@ -371,7 +371,7 @@ impl ProgressionMutation {
         let ws = principal.workspace_id;
         let account_id = ids::decode(&input.account_id, NodeType::Account)?;
         let stage_id = ids::decode(&input.stage_id, NodeType::Stage)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let moved = move_by_hand(
             &txn,
             ws,
@@ -381,7 +381,7 @@ impl ProgressionMutation {
             &input.reason,
         )
         .await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         let transition = moved.transition;
         let journey = Journey {
             account: moved.account,

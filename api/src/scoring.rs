@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::Scope;
 use crate::graphql::context::request;
-use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::vocab::Channel;
 
@@ -169,9 +169,9 @@ impl ScoringMutation {
             half_life_days: input.half_life_days,
         }
         .check()?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let rule = rules::upsert(&txn, ws, rule).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(ScoringRulePayload {
             scoring_rule: ScoringRule(rule),
         })
@@ -186,9 +186,9 @@ impl ScoringMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::Admin)?.workspace_id;
         let id = ids::decode(&input.id, NodeType::ScoringRule)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         rules::delete(&txn, ws, id).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(DeleteScoringRulePayload {
             deleted_id: input.id,
         })

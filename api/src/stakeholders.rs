@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::Scope;
 use crate::graphql::connection::{CountBy, LoaderCount, edges, load_error};
 use crate::graphql::context::request;
-use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     IdentitiesOf, MEMBERSHIP_ORDER, MembershipCount, MembershipSide, MembershipsOf,
@@ -478,9 +478,9 @@ impl StakeholderMutation {
             identities: identities(input.identities),
             account: account.map(|a| (a, input.role.map(Into::into))),
         };
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let model = stakeholders::create(&txn, ws, details).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(StakeholderPayload {
             stakeholder: Stakeholder(model),
         })
@@ -504,9 +504,9 @@ impl StakeholderMutation {
             lifecycle: input.lifecycle.map(Into::into),
             add_identities: identities(input.add_identities),
         };
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         let updated = stakeholders::update(&txn, ws, id, changes, &principal.subject).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(StakeholderPayload {
             stakeholder: Stakeholder(updated),
         })
@@ -522,9 +522,9 @@ impl StakeholderMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::Write)?.workspace_id;
         let id = ids::decode(&input.id, NodeType::Stakeholder)?;
-        let txn = db::begin_write(&rc.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&rc.db).await?;
         stakeholders::delete(&txn, ws, id).await?;
-        txn.commit().await.map_err(ApiError::from)?;
+        db::commit(txn).await?;
         Ok(DeleteStakeholderPayload {
             deleted_id: input.id,
         })

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+
+use crate::CoreResult;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -60,12 +62,19 @@ pub async fn connect(url: &str, counter: &StatementCounter) -> Result<DatabaseCo
 /// Begins a transaction that will write. On SQLite it takes the write lock at
 /// once, so two writers never deadlock upgrading read locks; PostgreSQL ignores
 /// the mode.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+pub async fn begin_write(db: &DatabaseConnection) -> CoreResult<DatabaseTransaction> {
+    Ok(db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?)
+}
+
+/// Commits a transaction from [`begin_write`], so that callers outside the
+/// engine meet only [`crate::CoreError`].
+pub async fn commit(txn: DatabaseTransaction) -> CoreResult<()> {
+    Ok(txn.commit().await?)
 }
 
 /// True when the database answers and every migration is applied.

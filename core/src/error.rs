@@ -62,6 +62,19 @@ impl CoreError {
         Self::Conflict(message.into())
     }
 
+    /// The error and every cause behind it, for the log (never for clients:
+    /// a database error's causes may name tables and values).
+    pub fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+
     /// Whether running the same transaction again may succeed.
     pub fn is_contended(&self) -> bool {
         matches!(self, Self::Contended(_))
@@ -106,6 +119,7 @@ mod tests {
         assert_eq!(err.to_string(), "database error");
         let source = std::error::Error::source(&err).map(ToString::to_string);
         assert_eq!(source.as_deref(), Some("Custom Error: disk full"));
+        assert_eq!(err.with_causes(), "database error: Custom Error: disk full");
         assert!(!err.is_contended());
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod batch;
+pub mod connectors;
 pub mod db;
 pub mod error;
 pub mod ingestion;

@@ -7,11 +7,13 @@ use entity::sync_run;
 use entity::vocab::{SyncStatus, SyncTrigger};
 use sea_orm::DatabaseConnection;
 
-use journeys_api::connectors::secrets::SecretBox;
-use journeys_api::connectors::sync::{SyncRuntime, SyncSettings};
-use journeys_api::connectors::{Registry, find_any};
-use journeys_api::graphql::error::{ApiError, ApiResult};
+use anyhow::Context;
 use journeys_api::graphql::ids::{self, NodeType};
+use journeys_core::connectors::find_any;
+use journeys_core::connectors::secrets::SecretBox;
+use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
+
+use super::builtin_plugins;
 
 /// What a foreground sync did.
 pub struct Report(sync_run::Model);
@@ -54,28 +56,31 @@ pub async fn sync_once(
     db: DatabaseConnection,
     secret_box: Option<SecretBox>,
     connector_id: &str,
-) -> ApiResult<Report> {
+) -> anyhow::Result<Report> {
     let id = ids::decode(
         &async_graphql::ID(connector_id.to_owned()),
         NodeType::Connector,
-    )?;
+    )
+    .map_err(|_| anyhow::anyhow!("`{connector_id}` is not a connector id"))?;
     let connector = find_any(&db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("connector"))?;
+        .await
+        .with_context(|| format!("connector `{connector_id}`"))?;
     let runtime = SyncRuntime::new(
         db,
-        Arc::new(Registry::builtin()),
+        Arc::new(builtin_plugins()),
         secret_box,
         SyncSettings::default(),
     );
-    let (run, queued) = runtime.enqueue(&connector, SyncTrigger::Cli).await?;
-    if !queued {
-        return Err(ApiError::Conflict(format!(
-            "connector `{}` is already syncing (run {})",
-            connector.name,
-            ids::encode(NodeType::SyncRun, run.id).0
-        )));
-    }
+    let (run, queued) = runtime
+        .enqueue(&connector, SyncTrigger::Cli)
+        .await
+        .context("cannot queue the run")?;
+    anyhow::ensure!(
+        queued,
+        "connector `{}` is already syncing (run {})",
+        connector.name,
+        ids::encode(NodeType::SyncRun, run.id).0
+    );
     // Ctrl-C ends the run at its next batch boundary, as CANCELLED, rather
     // than leaving it RUNNING until its lease lapses.
     let interrupt = {
@@ -97,7 +102,8 @@ pub async fn sync_once(
             ));
             bar.tick();
         })
-        .await?;
+        .await
+        .context("the run could not be recorded")?;
     interrupt.abort();
     bar.finish_and_clear();
     Ok(Report(finished))

@@ -19,7 +19,7 @@ use crate::helpers::{
     TestApp, assert_code, create_account, quick_sync, spawn_app, spawn_app_with_sync, spawn_pair,
     spawn_pair_with,
 };
-use journeys_api::connectors::sync::SyncSettings;
+use journeys_core::connectors::sync::SyncSettings;
 
 const CREATE: &str = "mutation($input: CreateConnectorInput!) {
   createConnector(input: $input) {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use journeys::server::{self, ServerConfig};
 use journeys_api::auth::{KeySources, Scope, Verifier, mint_hs256};
-use journeys_api::connectors::secrets::SecretBox;
-use journeys_api::connectors::sync::{SyncRuntime, SyncSettings};
+use journeys_core::connectors::secrets::SecretBox;
+use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::StatementCounter;
 use journeys_plugin_sdk::RetryPolicy;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};

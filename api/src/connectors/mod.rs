@@ -1,14 +1,6 @@
-//! Connectors: the plugin registry, connectors as configured per workspace,
-//! their sync runs, and the API over them.
-//!
-//! Plugins (crates under `plugins/`) turn a vendor's API into touchpoints;
-//! everything else lives here: secrets at rest ([`secrets`]), the sync
-//! runtime ([`sync`]), the webhook endpoint ([`webhooks`]) and recording what
-//! plugins produce through the same path as `recordTouchpoints` ([`ingest`]).
-
-pub mod ingest;
-pub mod secrets;
-pub mod sync;
+//! The GraphQL face of connectors: plugins, connectors, their runs, and the
+//! mutations over them. The rules, the sealing of secrets and the sync
+//! runtime live in `journeys_core::connectors`.
 
 use std::sync::Arc;
 
@@ -16,70 +8,19 @@ use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Simp
 use chrono::{DateTime, Utc};
 use entity::vocab::SyncTrigger as StoredTrigger;
 use entity::{connector, sync_run};
-use journeys_plugin_sdk::{HttpClient, Plugin, RetryPolicy};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use journeys_core::connectors::sync::SyncRuntime;
+use journeys_core::connectors::{self, ConnectorChanges, NewConnector, PluginSummary};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::auth::Scope;
-use crate::graphql::connection::{SelectCount, edges, load_error};
+use crate::graphql::connection::{CountBy, edges, load_error};
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::LastRunOf;
-use crate::graphql::pagination::{Cursor, Keyset, PageArgs, SortKey, TotalCount, connection};
+use crate::graphql::pagination::{Cursor, PageArgs, SortKey, TotalCount, connection};
+use crate::graphql::patch::to_patch;
 use crate::vocab::{SyncStatus, SyncTrigger};
-use journeys_core::time;
-use secrets::SecretBox;
-use sync::SyncRuntime;
-
-/// Every connector kind this build knows.
-pub struct Registry {
-    plugins: Vec<Box<dyn Plugin>>,
-}
-
-impl Registry {
-    /// The built-in plugins. A new connector crate is one line here.
-    pub fn builtin() -> Self {
-        Registry {
-            plugins: vec![
-                journeys_plugin_sdk::plugin::<journeys_plugin_twitter::Twitter>(),
-                journeys_plugin_sdk::plugin::<journeys_plugin_zoom::Zoom>(),
-                journeys_plugin_sdk::plugin::<journeys_plugin_zendesk::Zendesk>(),
-            ],
-        }
-    }
-
-    pub fn get(&self, kind: &str) -> Option<&dyn Plugin> {
-        self.plugins
-            .iter()
-            .find(|p| p.kind() == kind)
-            .map(|p| p.as_ref())
-    }
-}
-
-/// The connector's secrets, decrypted.
-pub fn open_secrets(
-    secret_box: Option<&SecretBox>,
-    connector: &connector::Model,
-) -> ApiResult<Value> {
-    let secret_box = secret_box.ok_or_else(missing_key)?;
-    let plain = secret_box
-        .open(connector.id, &connector.secrets)
-        .ok_or_else(|| {
-            ApiError::NotConfigured(
-                "the connector's secrets do not open with this JOURNEYS_SECRET_KEY; save them again"
-                    .into(),
-            )
-        })?;
-    serde_json::from_slice(&plain).map_err(|e| ApiError::Internal(format!("sealed secrets: {e}")))
-}
-
-fn missing_key() -> ApiError {
-    ApiError::NotConfigured(
-        "connector secrets need JOURNEYS_SECRET_KEY (32 bytes, base64) on the server".into(),
-    )
-}
 
 /// A connector kind this server can run.
 #[derive(SimpleObject)]
@@ -93,6 +34,17 @@ pub struct PluginInfo {
     config_schema: Json<Value>,
     /// JSON schema of `secrets`.
     secrets_schema: Json<Value>,
+}
+
+impl From<PluginSummary> for PluginInfo {
+    fn from(p: PluginSummary) -> Self {
+        PluginInfo {
+            kind: p.kind,
+            description: p.description,
+            config_schema: Json(p.config_schema),
+            secrets_schema: Json(p.secrets_schema),
+        }
+    }
 }
 
 /// A configured source of touchpoints: a plugin kind, its settings and
@@ -229,8 +181,9 @@ impl SyncRun {
 
     /// A stable code when the run failed: CONNECTOR_UNAUTHORIZED,
     /// CONNECTOR_RATE_LIMITED, CONNECTOR_UNAVAILABLE, CONNECTOR_REFUSED,
-    /// CONNECTOR_MALFORMED, CONNECTOR_CONFIG, CONNECTOR_SECRETS, ABANDONED or
-    /// INTERNAL.
+    /// CONNECTOR_MALFORMED, CONNECTOR_CONFIG, CONNECTOR_SECRETS, ABANDONED,
+    /// NOT_FOUND (the connector was deleted), CONFLICT (writes kept meeting
+    /// concurrent ones; the next run resumes) or INTERNAL.
     async fn error_code(&self) -> Option<&str> {
         self.0.error_code.as_deref()
     }
@@ -360,67 +313,6 @@ fn runtime<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<SyncRuntime>> {
         .ok_or_else(|| ApiError::Internal("the sync runtime is not running".into()))
 }
 
-pub(crate) async fn find(
-    db: &impl sea_orm::ConnectionTrait,
-    ws: Uuid,
-    id: Uuid,
-) -> ApiResult<connector::Model> {
-    connector::Entity::find_by_id(id)
-        .filter(connector::Column::WorkspaceId.eq(ws))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("connector"))
-}
-
-/// A connector by id alone, for webhook deliveries (which carry no token).
-pub async fn find_any(
-    db: &impl sea_orm::ConnectionTrait,
-    id: Uuid,
-) -> ApiResult<Option<connector::Model>> {
-    Ok(connector::Entity::find_by_id(id).one(db).await?)
-}
-
-fn check_name(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_input("`name` must be 1 to 200 characters"));
-    }
-    Ok(name.to_owned())
-}
-
-fn check_schedule(seconds: Option<i32>) -> ApiResult<Option<i32>> {
-    match seconds {
-        Some(s) if s < 60 => Err(ApiError::bad_input("`scheduleSeconds` must be at least 60")),
-        other => Ok(other),
-    }
-}
-
-/// The secrets object's names, each of which must hold a non-empty string.
-fn secret_names(secrets: &Value) -> ApiResult<Vec<String>> {
-    let object = secrets
-        .as_object()
-        .ok_or_else(|| ApiError::bad_input("`secrets` must be a JSON object"))?;
-    let mut names = Vec::with_capacity(object.len());
-    for (name, value) in object {
-        if value.as_str().is_none_or(str::is_empty) {
-            return Err(ApiError::bad_input(format!(
-                "secret `{name}` must be a non-empty string"
-            )));
-        }
-        names.push(name.clone());
-    }
-    Ok(names)
-}
-
-/// Checks config and secrets by building the plugin, as a sync would.
-fn validate(plugin: &dyn Plugin, config: &Value, secrets: &Value) -> ApiResult<()> {
-    let http = HttpClient::new(RetryPolicy::default());
-    plugin
-        .build(config, secrets, http)
-        .map(drop)
-        .map_err(ApiError::bad_input)
-}
-
 #[derive(Default)]
 pub struct ConnectorQuery;
 
@@ -432,14 +324,9 @@ impl ConnectorQuery {
         request(ctx).require(Scope::Read)?;
         Ok(rt
             .registry()
-            .plugins
-            .iter()
-            .map(|p| PluginInfo {
-                kind: p.kind().to_owned(),
-                description: p.description().to_owned(),
-                config_schema: Json(p.config_schema()),
-                secrets_schema: Json(p.secrets_schema()),
-            })
+            .summaries()
+            .into_iter()
+            .map(PluginInfo::from)
             .collect())
     }
 
@@ -470,22 +357,14 @@ impl ConnectorQuery {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let page = PageArgs::new(first, after, last, before).page(CONNECTOR_ORDER)?;
-        let keyset = Keyset {
-            key: None,
-            id: connector::Column::Id,
-            descending: false,
-        };
-        let base = connector::Entity::find().filter(connector::Column::WorkspaceId.eq(ws));
-        let rows = keyset
-            .fetch(&rc.db, base.clone(), &page)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = connectors::list(&rc.db, ws, &page).await?;
         let cursor = |c: &connector::Model| Cursor::new(CONNECTOR_ORDER, SortKey::None, c.id);
         let (edges, page_info) = edges(rows, &page, cursor, Connector);
+        let total = CountBy(move |db| async move { connectors::count(&db, ws).await });
         Ok(ConnectorConnection::new(
             edges,
             page_info,
-            TotalCount::new(SelectCount(base)),
+            TotalCount::new(total),
         ))
     }
 
@@ -498,7 +377,7 @@ impl ConnectorQuery {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
         let id = ids::decode(&id, NodeType::Connector)?;
-        Ok(Connector(find(&rc.db, ws, id).await?))
+        Ok(Connector(connectors::find(&rc.db, ws, id).await?))
     }
 
     /// A connector's runs, newest first.
@@ -528,26 +407,16 @@ impl ConnectorQuery {
     ) -> ApiResult<SyncRunConnection> {
         let rc = request(ctx);
         let ws = rc.require(Scope::Read)?.workspace_id;
-        let connector = find(&rc.db, ws, ids::decode(&connector_id, NodeType::Connector)?).await?;
+        let id = ids::decode(&connector_id, NodeType::Connector)?;
         let page = PageArgs::new(first, after, last, before).page(RUN_ORDER)?;
-        let keyset = Keyset {
-            key: None,
-            id: sync_run::Column::Id,
-            descending: true,
-        };
-        let base = sync_run::Entity::find()
-            .filter(sync_run::Column::WorkspaceId.eq(ws))
-            .filter(sync_run::Column::ConnectorId.eq(connector.id));
-        let rows = keyset
-            .fetch(&rc.db, base.clone(), &page)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = connectors::list_runs(&rc.db, ws, id, &page).await?;
         let cursor = |r: &sync_run::Model| Cursor::new(RUN_ORDER, SortKey::None, r.id);
         let (edges, page_info) = edges(rows, &page, cursor, SyncRun);
+        let total = CountBy(move |db| async move { connectors::count_runs(&db, ws, id).await });
         Ok(SyncRunConnection::new(
             edges,
             page_info,
-            TotalCount::new(SelectCount(base)),
+            TotalCount::new(total),
         ))
     }
 }
@@ -569,36 +438,15 @@ impl ConnectorMutation {
         let rt = runtime(ctx)?;
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
-        let plugin = rt.registry().get(&input.kind).ok_or_else(|| {
-            ApiError::bad_input(format!(
-                "no plugin of kind `{}`; see the `plugins` query",
-                input.kind
-            ))
-        })?;
-        let name = check_name(&input.name)?;
-        let schedule = check_schedule(input.schedule_seconds)?;
-        let names = secret_names(&input.secrets.0)?;
-        validate(plugin, &input.config.0, &input.secrets.0)?;
-        let secret_box = rt.secret_box().ok_or_else(missing_key)?;
-        let id = entity::new_id();
-        let now = time::now();
-        let model = connector::ActiveModel {
-            id: Set(id),
-            workspace_id: Set(ws),
-            kind: Set(input.kind),
-            name: Set(name),
-            config: Set(input.config.0),
-            secrets: Set(secret_box.seal(id, input.secrets.0.to_string().as_bytes())),
-            secret_names: Set(Value::from(names)),
-            schedule_seconds: Set(schedule),
-            enabled: Set(input.enabled),
-            cursor: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&rc.db)
-        .await
-        .map_err(ApiError::from)?;
+        let new = NewConnector {
+            kind: input.kind,
+            name: input.name,
+            config: input.config.0,
+            secrets: input.secrets.0,
+            schedule_seconds: input.schedule_seconds,
+            enabled: input.enabled,
+        };
+        let model = connectors::create(&rc.db, rt.sealing(), ws, new).await?;
         Ok(CreateConnectorPayload {
             connector: Connector(model),
         })
@@ -615,52 +463,14 @@ impl ConnectorMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
         let id = ids::decode(&input.id, NodeType::Connector)?;
-        let txn = journeys_core::db::begin_write(&rc.db).await?;
-        let old = find(&txn, ws, id).await?;
-        let plugin = rt.registry().get(&old.kind).ok_or_else(|| {
-            ApiError::bad_input(format!("no plugin of kind `{}` in this build", old.kind))
-        })?;
-        let config = input
-            .config
-            .map(|c| c.0)
-            .unwrap_or_else(|| old.config.clone());
-        let mut secrets = open_secrets(rt.secret_box(), &old)?;
-        if let Some(Json(changes)) = input.secrets {
-            let changes = changes
-                .as_object()
-                .ok_or_else(|| ApiError::bad_input("`secrets` must be a JSON object"))?;
-            let merged = secrets
-                .as_object_mut()
-                .ok_or_else(|| ApiError::Internal("sealed secrets are not an object".into()))?;
-            for (name, value) in changes {
-                if value.is_null() {
-                    merged.remove(name);
-                } else {
-                    merged.insert(name.clone(), value.clone());
-                }
-            }
-        }
-        let names = secret_names(&secrets)?;
-        validate(plugin, &config, &secrets)?;
-        let secret_box = rt.secret_box().ok_or_else(missing_key)?;
-        let mut active: connector::ActiveModel = old.clone().into();
-        if let Some(name) = input.name {
-            active.name = Set(check_name(&name)?);
-        }
-        match input.schedule_seconds {
-            MaybeUndefined::Value(s) => active.schedule_seconds = Set(check_schedule(Some(s))?),
-            MaybeUndefined::Null => active.schedule_seconds = Set(None),
-            MaybeUndefined::Undefined => {}
-        }
-        if let Some(enabled) = input.enabled {
-            active.enabled = Set(enabled);
-        }
-        active.config = Set(config);
-        active.secrets = Set(secret_box.seal(id, secrets.to_string().as_bytes()));
-        active.secret_names = Set(Value::from(names));
-        active.updated_at = Set(time::now());
-        let model = active.update(&txn).await.map_err(ApiError::from)?;
-        txn.commit().await.map_err(ApiError::from)?;
+        let changes = ConnectorChanges {
+            name: input.name,
+            config: input.config.map(|c| c.0),
+            secrets: input.secrets.map(|s| s.0),
+            schedule_seconds: to_patch(input.schedule_seconds),
+            enabled: input.enabled,
+        };
+        let model = connectors::update(&rc.db, rt.sealing(), ws, id, changes).await?;
         Ok(UpdateConnectorPayload {
             connector: Connector(model),
         })
@@ -676,18 +486,7 @@ impl ConnectorMutation {
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
         let id = input.id;
         let key = ids::decode(&id, NodeType::Connector)?;
-        let txn = journeys_core::db::begin_write(&rc.db).await?;
-        find(&txn, ws, key).await?;
-        sync_run::Entity::delete_many()
-            .filter(sync_run::Column::ConnectorId.eq(key))
-            .exec(&txn)
-            .await
-            .map_err(ApiError::from)?;
-        connector::Entity::delete_by_id(key)
-            .exec(&txn)
-            .await
-            .map_err(ApiError::from)?;
-        txn.commit().await.map_err(ApiError::from)?;
+        connectors::delete(&rc.db, ws, key).await?;
         Ok(DeleteConnectorPayload { deleted_id: id })
     }
 
@@ -703,11 +502,7 @@ impl ConnectorMutation {
         let rc = request(ctx);
         let ws = rc.require(Scope::ConnectorsManage)?.workspace_id;
         let id = ids::decode(&input.connector_id, NodeType::Connector)?;
-        let connector = find(&rc.db, ws, id).await?;
-        if !connector.enabled {
-            return Err(ApiError::Conflict("the connector is disabled".into()));
-        }
-        let (run, queued) = rt.trigger(&connector, StoredTrigger::Api).await?;
+        let (run, queued) = rt.sync_now(ws, id, StoredTrigger::Api).await?;
         Ok(TriggerSyncPayload {
             run: SyncRun(run),
             queued,

@@ -32,7 +32,6 @@ use std::hash::Hash;
 
 use async_graphql::Context;
 use async_graphql::dataloader::Loader;
-use sea_orm::{EntityTrait, PaginatorTrait, Select};
 
 use super::context::request;
 use super::error::{ApiError, ApiResult};
@@ -58,20 +57,6 @@ pub struct KnownCount(pub u64);
 impl Count for KnownCount {
     async fn count(&self, _: &Context<'_>) -> ApiResult<u64> {
         Ok(self.0)
-    }
-}
-
-/// `totalCount` of a top-level list: one `COUNT(*)` of its filtered query.
-pub struct SelectCount<E: EntityTrait>(pub Select<E>);
-
-#[async_trait::async_trait]
-impl<E> Count for SelectCount<E>
-where
-    E: EntityTrait + Sync,
-    E::Model: Sync,
-{
-    async fn count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(self.0.clone().count(&request(ctx).db).await?)
     }
 }
 

@@ -83,18 +83,6 @@ impl ApiError {
     }
 }
 
-/// The detail of an error and every cause behind it, for the log.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
 impl From<&CoreError> for ApiError {
     fn from(err: &CoreError) -> Self {
         match err {
@@ -105,8 +93,8 @@ impl From<&CoreError> for ApiError {
             },
             CoreError::Conflict(message) => Self::Conflict(message.clone()),
             CoreError::NotConfigured(message) => Self::NotConfigured(message.clone()),
-            CoreError::Contended(_) => Self::Contended(chain(err)),
-            CoreError::Database(_) | CoreError::Internal(_) => Self::Internal(chain(err)),
+            CoreError::Contended(_) => Self::Contended(err.with_causes()),
+            CoreError::Database(_) | CoreError::Internal(_) => Self::Internal(err.with_causes()),
         }
     }
 }
@@ -114,12 +102,6 @@ impl From<&CoreError> for ApiError {
 impl From<CoreError> for ApiError {
     fn from(err: CoreError) -> Self {
         Self::from(&err)
-    }
-}
-
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        CoreError::from(err).into()
     }
 }
 

@@ -121,7 +121,7 @@ impl StageEditingMutation {
         let txn = db::begin_write(&rc.db).await?;
         let edited =
             editing::add_stage(&txn, ws, model, input.stage.into(), input.position).await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         Ok(edited.into())
     }
 
@@ -139,7 +139,7 @@ impl StageEditingMutation {
         let changes = input.changes()?;
         let txn = db::begin_write(&rc.db).await?;
         let edited = editing::update_stage(&txn, ws, id, changes).await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         Ok(edited.into())
     }
 
@@ -159,7 +159,7 @@ impl StageEditingMutation {
             .collect::<Result<_, _>>()?;
         let txn = db::begin_write(&rc.db).await?;
         let model = editing::reorder_stages(&txn, ws, model, &order).await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         Ok(JourneyModelPayload {
             journey_model: JourneyModel(model),
         })
@@ -178,7 +178,7 @@ impl StageEditingMutation {
         let id = ids::decode(&input.id, NodeType::Stage)?;
         let txn = db::begin_write(&rc.db).await?;
         let edited = editing::remove_stage(&txn, ws, id).await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         Ok(edited.into())
     }
 }

@@ -264,7 +264,7 @@ impl JourneyMutation {
         let spec = ModelSpec::resolve(input.into())?;
         let txn = db::begin_write(&rc.db).await?;
         let model = models::create(&txn, ws, &spec, false).await?;
-        txn.commit().await?;
+        db::commit(txn).await?;
         Ok(JourneyModelPayload {
             journey_model: JourneyModel(model),
         })

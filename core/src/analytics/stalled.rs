@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{stage, stage_position};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use super::seconds;
@@ -25,9 +25,9 @@ const ORDER: Keyset<stage_position::Column> = Keyset {
 pub struct Stalled {
     /// The model's stages that have a target, by id.
     pub stages: HashMap<Uuid, stage::Model>,
-    /// Every stalled position, unpaged: `page` fetches a page of it, and it
-    /// is what a total counts.
-    pub positions: Select<stage_position::Entity>,
+    /// Every stalled position, unpaged: `page` fetches a page of it, and
+    /// `count` counts it.
+    positions: Select<stage_position::Entity>,
 }
 
 /// The positions in `model` (a model of the workspace) past their stage's
@@ -74,6 +74,11 @@ impl Stalled {
         page: &Page,
     ) -> CoreResult<Vec<stage_position::Model>> {
         Ok(ORDER.fetch(db, self.positions.clone(), page).await?)
+    }
+
+    /// How many positions are stalled.
+    pub async fn count(&self, db: &impl ConnectionTrait) -> CoreResult<u64> {
+        Ok(self.positions.clone().count(db).await?)
     }
 }
 

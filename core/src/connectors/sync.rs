@@ -30,11 +30,10 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use super::{Registry, ingest, secrets::SecretBox};
-use crate::graphql::error::{ApiError, ApiResult};
+use super::{Registry, Sealing, plugin_touchpoints, secrets::SecretBox};
+use crate::ingestion::{self, Tally};
+use crate::{CoreError, CoreResult, db, time};
 use backon::Retryable;
-use journeys_core::ingestion::{self, Tally};
-use journeys_core::{db, time};
 
 /// How the runtime behaves; the defaults suit production.
 #[derive(Debug, Clone)]
@@ -105,6 +104,14 @@ impl SyncRuntime {
         self.secrets.as_ref()
     }
 
+    /// What connector writes need to check and seal settings.
+    pub fn sealing(&self) -> Sealing<'_> {
+        Sealing {
+            registry: &self.registry,
+            secret_box: self.secrets.as_ref(),
+        }
+    }
+
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }
@@ -115,7 +122,7 @@ impl SyncRuntime {
         &self,
         connector: &connector::Model,
         trigger: SyncTrigger,
-    ) -> ApiResult<(sync_run::Model, bool)> {
+    ) -> CoreResult<(sync_run::Model, bool)> {
         // Twice at most: the second try follows closing an abandoned run.
         for _ in 0..2 {
             let now = time::now();
@@ -148,14 +155,18 @@ impl SyncRuntime {
                     let Some(message) = self.abandoned(&active, now) else {
                         return Ok((active, false));
                     };
-                    self.finish(active.id, SyncStatus::Failed, Some(("ABANDONED", message)))
-                        .await?;
+                    self.finish(
+                        active.id,
+                        SyncStatus::Failed,
+                        Some((RunErrorCode::Abandoned, message)),
+                    )
+                    .await?;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(
-            "the connector's runs changed while queueing; try again".into(),
+        Err(CoreError::conflict(
+            "the connector's runs changed while queueing; try again",
         ))
     }
 
@@ -172,7 +183,7 @@ impl SyncRuntime {
         }
     }
 
-    async fn active_run(&self, connector: Uuid) -> ApiResult<Option<sync_run::Model>> {
+    async fn active_run(&self, connector: Uuid) -> CoreResult<Option<sync_run::Model>> {
         Ok(sync_run::Entity::find()
             .filter(sync_run::Column::ConnectorId.eq(connector))
             .filter(sync_run::Column::Status.is_in([SyncStatus::Queued, SyncStatus::Running]))
@@ -186,7 +197,7 @@ impl SyncRuntime {
         self: &Arc<Self>,
         connector: &connector::Model,
         trigger: SyncTrigger,
-    ) -> ApiResult<(sync_run::Model, bool)> {
+    ) -> CoreResult<(sync_run::Model, bool)> {
         let (run, queued) = self.enqueue(connector, trigger).await?;
         if queued {
             let runtime = Arc::clone(self);
@@ -200,6 +211,21 @@ impl SyncRuntime {
         Ok((run, queued))
     }
 
+    /// Starts a sync of the workspace's connector `id` now, or returns its run
+    /// already queued or running; CONFLICT when the connector is disabled.
+    pub async fn sync_now(
+        self: &Arc<Self>,
+        ws: Uuid,
+        id: Uuid,
+        trigger: SyncTrigger,
+    ) -> CoreResult<(sync_run::Model, bool)> {
+        let connector = super::find(&self.db, ws, id).await?;
+        if !connector.enabled {
+            return Err(CoreError::conflict("the connector is disabled"));
+        }
+        self.trigger(&connector, trigger).await
+    }
+
     /// Executes a queued run in the foreground, calling `progress` after each
     /// saved batch; returns the finished run. A run another instance claimed
     /// first is returned as it is.
@@ -207,7 +233,7 @@ impl SyncRuntime {
         &self,
         run_id: Uuid,
         mut progress: impl FnMut(&sync_run::Model) + Send,
-    ) -> ApiResult<sync_run::Model> {
+    ) -> CoreResult<sync_run::Model> {
         let now = time::now();
         let claimed = sync_run::Entity::update_many()
             .col_expr(sync_run::Column::Status, Expr::value(SyncStatus::Running))
@@ -222,24 +248,14 @@ impl SyncRuntime {
             .await?;
         if claimed.rows_affected == 1 {
             let outcome = self.run_batches(run_id, &mut progress).await;
-            let (status, error) = match &outcome {
-                Ok(status) => (*status, None),
-                Err(RunError::Pull(e)) => (SyncStatus::Failed, Some((e.code(), e.to_string()))),
-                Err(RunError::Setup(code, message)) => {
-                    (SyncStatus::Failed, Some((*code, message.clone())))
-                }
-                Err(RunError::Api(ApiError::Internal(detail))) => {
-                    tracing::error!(run = %run_id, error = %detail, "sync run failed");
-                    (
-                        SyncStatus::Failed,
-                        Some(("INTERNAL", "internal error; see the server log".into())),
-                    )
-                }
-                Err(RunError::Api(e)) => (SyncStatus::Failed, Some((e.code(), e.message()))),
+            let (status, error) = match outcome {
+                Ok(status) => (status, None),
                 Err(RunError::LostLease) => {
                     tracing::warn!(run = %run_id, "the run was closed by another instance");
                     return self.find_run(run_id).await;
                 }
+                Err(RunError::Failed(code, message)) => (SyncStatus::Failed, Some((code, message))),
+                Err(RunError::Core(e)) => (SyncStatus::Failed, Some(core_failure(run_id, &e))),
             };
             let error = error.as_ref().map(|(c, m)| (*c, m.as_str()));
             self.finish(run_id, status, error).await?;
@@ -257,23 +273,22 @@ impl SyncRuntime {
         let connector = connector::Entity::find_by_id(run.connector_id)
             .one(&self.db)
             .await
-            .map_err(ApiError::from)?
-            .ok_or(RunError::Setup(
-                "NOT_FOUND",
-                "the connector was deleted".into(),
-            ))?;
+            .map_err(CoreError::from)?
+            .ok_or_else(|| {
+                RunError::Failed(RunErrorCode::NotFound, "the connector was deleted".into())
+            })?;
         let plugin = self.registry.get(&connector.kind).ok_or_else(|| {
-            RunError::Setup(
-                "CONNECTOR_CONFIG",
+            RunError::Failed(
+                RunErrorCode::ConnectorConfig,
                 format!("no plugin of kind `{}` in this build", connector.kind),
             )
         })?;
         let secrets = super::open_secrets(self.secrets.as_ref(), &connector)
-            .map_err(|e| RunError::Setup("CONNECTOR_SECRETS", e.message()))?;
+            .map_err(|e| RunError::Failed(RunErrorCode::ConnectorSecrets, e.to_string()))?;
         let http = HttpClient::new(self.settings.retry.clone());
         let mut instance = plugin
             .build(&connector.config, &secrets, http)
-            .map_err(|e| RunError::Setup("CONNECTOR_CONFIG", e))?;
+            .map_err(|e| RunError::Failed(RunErrorCode::ConnectorConfig, e))?;
         let mut cursor = connector.cursor.clone();
         let mut stopping = self.stopping.subscribe();
         loop {
@@ -335,7 +350,7 @@ impl SyncRuntime {
         attempt
             .retry(ingestion::contention_backoff())
             .sleep(tokio::time::sleep)
-            .when(|e| matches!(e, RunError::Api(ApiError::Contended(_))))
+            .when(|e| matches!(e, RunError::Core(e) if e.is_contended()))
             .notify(|_, pause| tracing::debug!(run = %run_id, ?pause, "batch contended; retrying"))
             .await
     }
@@ -357,14 +372,12 @@ impl SyncRuntime {
         let items = batch
             .touchpoints
             .iter()
-            .map(|t| ingest::check(&connector.kind, t.clone(), now))
+            .map(|t| plugin_touchpoints::check(&connector.kind, t.clone(), now))
             .collect();
-        let txn = db::begin_write(&self.db).await.map_err(ApiError::from)?;
+        let txn = db::begin_write(&self.db).await?;
         let mut tally = Tally::default();
         for chunk in chunks(items) {
-            let recorded = ingestion::record_in(&txn, ws, chunk)
-                .await
-                .map_err(ApiError::from)?;
+            let recorded = ingestion::record_in(&txn, ws, chunk).await?;
             tally.add(Tally::of(&recorded));
         }
         counts.created = len_i32(tally.created as usize);
@@ -376,7 +389,7 @@ impl SyncRuntime {
             .filter(connector::Column::Id.eq(connector.id))
             .exec(&txn)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(CoreError::from)?;
         let add = |col: sync_run::Column, n: i32| Expr::col(col).add(n);
         let renewed = sync_run::Entity::update_many()
             .col_expr(
@@ -408,12 +421,12 @@ impl SyncRuntime {
             .filter(sync_run::Column::Status.eq(SyncStatus::Running))
             .exec(&txn)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(CoreError::from)?;
         if renewed.rows_affected != 1 {
-            txn.rollback().await.map_err(ApiError::from)?;
+            txn.rollback().await.map_err(CoreError::from)?;
             return Err(RunError::LostLease);
         }
-        txn.commit().await.map_err(ApiError::from)?;
+        txn.commit().await.map_err(CoreError::from)?;
         Ok(self.find_run(run_id).await?)
     }
 
@@ -421,13 +434,13 @@ impl SyncRuntime {
         &self,
         run_id: Uuid,
         status: SyncStatus,
-        error: Option<(&str, &str)>,
-    ) -> ApiResult<()> {
+        error: Option<(RunErrorCode, &str)>,
+    ) -> CoreResult<()> {
         sync_run::Entity::update_many()
             .col_expr(sync_run::Column::Status, Expr::value(status))
             .col_expr(
                 sync_run::Column::ErrorCode,
-                Expr::value(error.map(|(code, _)| code.to_owned())),
+                Expr::value(error.map(|(code, _)| code.as_str())),
             )
             .col_expr(
                 sync_run::Column::Error,
@@ -445,11 +458,11 @@ impl SyncRuntime {
         Ok(())
     }
 
-    async fn find_run(&self, run_id: Uuid) -> ApiResult<sync_run::Model> {
+    async fn find_run(&self, run_id: Uuid) -> CoreResult<sync_run::Model> {
         sync_run::Entity::find_by_id(run_id)
             .one(&self.db)
             .await?
-            .ok_or_else(|| ApiError::not_found("sync run"))
+            .ok_or(CoreError::not_found("sync run"))
     }
 
     fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -479,7 +492,7 @@ impl SyncRuntime {
         });
     }
 
-    async fn queue_due(self: &Arc<Self>) -> ApiResult<()> {
+    async fn queue_due(self: &Arc<Self>) -> CoreResult<()> {
         let scheduled = connector::Entity::find()
             .filter(connector::Column::Enabled.eq(true))
             .filter(connector::Column::ScheduleSeconds.is_not_null())
@@ -543,23 +556,90 @@ fn len_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+/// Why a run failed, as recorded in `sync_run.error_code`: stable codes
+/// clients branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunErrorCode {
+    ConnectorUnauthorized,
+    ConnectorRateLimited,
+    ConnectorUnavailable,
+    ConnectorRefused,
+    ConnectorMalformed,
+    /// The plugin refused the connector's settings, or is not in this build.
+    ConnectorConfig,
+    /// The secrets do not open (no key, or another key).
+    ConnectorSecrets,
+    /// The instance running it stopped; the next run resumes after its last batch.
+    Abandoned,
+    /// The connector was deleted while its run was queued.
+    NotFound,
+    /// Writes kept meeting concurrent ones.
+    Contended,
+    /// A failure of ours, detailed in the server log only.
+    Internal,
+}
+
+impl RunErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConnectorUnauthorized => "CONNECTOR_UNAUTHORIZED",
+            Self::ConnectorRateLimited => "CONNECTOR_RATE_LIMITED",
+            Self::ConnectorUnavailable => "CONNECTOR_UNAVAILABLE",
+            Self::ConnectorRefused => "CONNECTOR_REFUSED",
+            Self::ConnectorMalformed => "CONNECTOR_MALFORMED",
+            Self::ConnectorConfig => "CONNECTOR_CONFIG",
+            Self::ConnectorSecrets => "CONNECTOR_SECRETS",
+            Self::Abandoned => "ABANDONED",
+            Self::NotFound => "NOT_FOUND",
+            Self::Contended => "CONFLICT",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    fn of_pull(e: &PullError) -> Self {
+        match e {
+            PullError::Unauthorized { .. } => Self::ConnectorUnauthorized,
+            PullError::RateLimited { .. } => Self::ConnectorRateLimited,
+            PullError::Unavailable { .. } => Self::ConnectorUnavailable,
+            PullError::Refused { .. } => Self::ConnectorRefused,
+            PullError::Malformed { .. } => Self::ConnectorMalformed,
+        }
+    }
+}
+
+/// The code and message an engine failure leaves on a run; a database
+/// failure's detail goes to the log, never into the run.
+fn core_failure(run_id: Uuid, e: &CoreError) -> (RunErrorCode, String) {
+    match e {
+        CoreError::Contended(_) => (RunErrorCode::Contended, e.to_string()),
+        CoreError::NotFound { .. } => (RunErrorCode::NotFound, e.to_string()),
+        _ => {
+            tracing::error!(run = %run_id, error = %e.with_causes(), "sync run failed");
+            (
+                RunErrorCode::Internal,
+                "internal error; see the server log".into(),
+            )
+        }
+    }
+}
+
 enum RunError {
-    Pull(PullError),
-    /// The connector cannot run as configured: (code, message).
-    Setup(&'static str, String),
-    Api(ApiError),
+    /// The run cannot go on: the vendor refused, or the connector cannot run
+    /// as configured.
+    Failed(RunErrorCode, String),
+    Core(CoreError),
     /// Another instance closed the run (its lease had lapsed).
     LostLease,
 }
 
 impl From<PullError> for RunError {
     fn from(e: PullError) -> Self {
-        RunError::Pull(e)
+        RunError::Failed(RunErrorCode::of_pull(&e), e.to_string())
     }
 }
 
-impl From<ApiError> for RunError {
-    fn from(e: ApiError) -> Self {
-        RunError::Api(e)
+impl From<CoreError> for RunError {
+    fn from(e: CoreError) -> Self {
+        RunError::Core(e)
     }
 }

@@ -1,12 +1,10 @@
 //! A plugin's touchpoints, as the store records them: the same validation as
 //! `recordTouchpoints`, with the connector's kind as their `source`.
 
+use crate::CoreResult;
+use crate::ingestion::{AccountHint, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint};
 use chrono::{DateTime, Utc};
 use entity::vocab::Channel;
-use journeys_core::CoreResult;
-use journeys_core::ingestion::{
-    AccountHint, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint,
-};
 use journeys_plugin_sdk as sdk;
 
 pub fn check(
