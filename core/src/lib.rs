@@ -16,6 +16,8 @@ pub mod patch;
 pub mod people;
 pub mod privacy;
 pub mod scoring;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 pub mod touchpoints;
 pub mod vocab;

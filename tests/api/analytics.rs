@@ -3,13 +3,16 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, create_account, record, spawn_app};
+use entity::vocab::{Channel, OwnerTeam};
+use journeys_core::testing::Touch;
+
+use crate::helpers::{TestApp, create_account, input, record, spawn_app};
 
 const DAY: f64 = 86_400.0;
 
-fn tp(source: &str, id: &str, kind: &str, channel: &str, date: &str, email: &str) -> Value {
-    json!({ "source": source, "externalId": id, "kind": kind, "channel": channel,
-            "occurredAt": format!("2026-{date}T12:00:00Z"), "person": { "email": email } })
+/// Noon on a day of 2026, given as `MM-DD`.
+fn noon(date: &str) -> String {
+    format!("2026-{date}T12:00:00Z")
 }
 
 /// A: awareness 01-01, consideration 01-11, purchase decision 02-10 (a sales
@@ -32,55 +35,31 @@ async fn fixture(app: &TestApp, token: &str) -> [String; 3] {
         json!({ "id": a }),
     )
     .await;
-    let mut meeting = tp("api", "a3", "meeting.held", "MEETING", "02-10", "ann@a.com");
-    meeting["ownerTeam"] = json!("SALES");
+    let meeting = Touch::new("a3", "meeting.held", Channel::Meeting, &noon("02-10"))
+        .email("ann@a.com")
+        .owner_team(OwnerTeam::Sales);
     // One batch per touchpoint, in time order, so each lifecycle change
     // carries the touchpoint that caused it.
     for item in [
-        tp(
-            "twitter",
-            "a1",
-            "tweet.mention",
-            "SOCIAL",
-            "01-01",
-            "ann@a.com",
-        ),
-        tp(
-            "twitter",
-            "b1",
-            "tweet.mention",
-            "SOCIAL",
-            "01-05",
-            "bo@b.com",
-        ),
-        tp(
-            "zoom",
-            "a2",
-            "webinar.registered",
-            "WEBINAR",
-            "01-11",
-            "ann@a.com",
-        ),
-        tp(
-            "zoom",
-            "b2",
-            "webinar.registered",
-            "WEBINAR",
-            "01-25",
-            "bo@b.com",
-        ),
-        tp("api", "c1", "ad.clicked", "AD", "02-01", "cy@c.com"),
+        Touch::new("a1", "tweet.mention", Channel::Social, &noon("01-01"))
+            .source("twitter")
+            .email("ann@a.com"),
+        Touch::new("b1", "tweet.mention", Channel::Social, &noon("01-05"))
+            .source("twitter")
+            .email("bo@b.com"),
+        Touch::new("a2", "webinar.registered", Channel::Webinar, &noon("01-11"))
+            .source("zoom")
+            .email("ann@a.com"),
+        Touch::new("b2", "webinar.registered", Channel::Webinar, &noon("01-25"))
+            .source("zoom")
+            .email("bo@b.com"),
+        Touch::new("c1", "ad.clicked", Channel::Ad, &noon("02-01")).email("cy@c.com"),
         meeting,
-        tp(
-            "zendesk",
-            "a4",
-            "ticket.opened",
-            "SUPPORT",
-            "03-12",
-            "ann@a.com",
-        ),
+        Touch::new("a4", "ticket.opened", Channel::Support, &noon("03-12"))
+            .source("zendesk")
+            .email("ann@a.com"),
     ] {
-        record(app, token, json!([item])).await;
+        record(app, token, json!([input(item)])).await;
     }
     [a, b, c]
 }

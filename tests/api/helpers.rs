@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use journeys::server::{self, ServerConfig};
 use journeys_api::auth::{KeySources, Scope, Verifier, mint_hs256};
+use journeys_api::graphql::ids::{self, NodeType};
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::StatementCounter;
+use journeys_core::ingestion::RawTouchpoint;
+use journeys_core::testing::{Touch, fresh_database_url};
 use journeys_plugin_sdk::RetryPolicy;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ActiveEnum, DatabaseConnection};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -31,33 +34,6 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // The stop command is sent at once; nobody needs to wait for it.
         drop(self.handle.stop(false));
-    }
-}
-
-/// A fresh, empty database: a temporary SQLite file, or a new PostgreSQL
-/// database when `TEST_DATABASE_URL` points at a server.
-async fn fresh_database() -> (String, Option<TempDir>) {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("journeys_test_{}", uuid::Uuid::now_v7().simple());
-            let admin = Database::connect(&admin_url)
-                .await
-                .expect("connect to TEST_DATABASE_URL");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create the test database");
-            admin.close().await.ok();
-            let (base, _) = admin_url
-                .rsplit_once('/')
-                .expect("TEST_DATABASE_URL has a database path");
-            (format!("{base}/{name}"), None)
-        }
-        _ => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}/journeys.db?mode=rwc", dir.path().display());
-            (url, Some(dir))
-        }
     }
 }
 
@@ -103,7 +79,7 @@ pub async fn spawn_app_with_sync(sync: SyncSettings) -> TestApp {
 }
 
 async fn spawn(keys: KeySources, sync: SyncSettings) -> TestApp {
-    let (database_url, dir) = fresh_database().await;
+    let (database_url, dir) = fresh_database_url().await;
     spawn_on(keys, sync, database_url, dir).await
 }
 
@@ -119,7 +95,7 @@ pub async fn spawn_pair_with(sync: SyncSettings) -> (TestApp, TestApp) {
         hs256_secret: Some(SECRET.into()),
         ..Default::default()
     };
-    let (database_url, dir) = fresh_database().await;
+    let (database_url, dir) = fresh_database_url().await;
     let first = spawn_on(keys(), sync.clone(), database_url.clone(), dir).await;
     let second = spawn_on(keys(), sync, database_url, None).await;
     (first, second)
@@ -337,4 +313,67 @@ pub async fn sync_runs(app: &TestApp, token: &str, connector: &str) -> Value {
             json!([run["status"], run["errorCode"], counts])
         })
         .collect()
+}
+
+/// A fixture touchpoint as `recordTouchpoints` takes it: the one conversion
+/// from the engine's `Touch` to the GraphQL input, so HTTP tests and core
+/// tests describe touchpoints alike.
+pub fn input(touch: Touch) -> Value {
+    let raw = RawTouchpoint::from(touch);
+    let mut out = json!({
+        "source": raw.source,
+        "externalId": raw.external_id,
+        "channel": raw.channel.to_value(),
+        "kind": raw.kind,
+        "occurredAt": raw.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    });
+    let optional = [
+        ("title", raw.title.map(Value::from)),
+        ("body", raw.body.map(Value::from)),
+        ("url", raw.url.map(Value::from)),
+        ("ownerTeam", raw.owner_team.map(|t| t.to_value().into())),
+        ("actor", raw.actor.map(Value::from)),
+        ("emotion", raw.emotion.map(|e| e.to_value().into())),
+        ("sentiment", raw.sentiment.map(Value::from)),
+        ("score", raw.score.map(Value::from)),
+        ("properties", raw.properties),
+        (
+            "accountId",
+            raw.account
+                .map(|id| ids::encode(NodeType::Account, id).0.into()),
+        ),
+        (
+            "stakeholderId",
+            raw.stakeholder
+                .map(|id| ids::encode(NodeType::Stakeholder, id).0.into()),
+        ),
+        (
+            "person",
+            raw.person.map(|p| {
+                let fields = [
+                    ("email", p.email),
+                    ("twitterUserId", p.twitter_user_id),
+                    ("twitterHandle", p.twitter_handle),
+                    ("zoomRegistrantId", p.zoom_registrant_id),
+                    ("zendeskUserId", p.zendesk_user_id),
+                    ("vendorUserId", p.vendor_user_id),
+                    ("phone", p.phone),
+                    ("anonymousId", p.anonymous_id),
+                    ("name", p.name),
+                    ("title", p.title),
+                ];
+                fields
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_owned(), Value::from(v?))))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into()
+            }),
+        ),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            out[key] = value;
+        }
+    }
+    out
 }

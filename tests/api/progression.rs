@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, create_account, record, spawn_app};
+use entity::vocab::Channel;
+use journeys_core::testing::Touch;
+
+use crate::helpers::{TestApp, create_account, input, record, spawn_app};
 
 const JOURNEY: &str = r#"query($id: ID!, $model: ID) {
   journey(accountId: $id, modelId: $model) {
@@ -13,43 +16,50 @@ const JOURNEY: &str = r#"query($id: ID!, $model: ID) {
   }
 }"#;
 
-fn tp(id: &str, kind: &str, channel: &str, at: &str, domain: &str) -> Value {
-    json!({ "externalId": format!("{domain}-{id}"), "kind": kind, "channel": channel, "occurredAt": at,
-            "person": { "email": format!("ada@{domain}") } })
+/// Ada's touchpoint at the account of `domain`; its id is prefixed with the
+/// domain so that two accounts can share a fixture.
+fn ada(domain: &str, id: &str, kind: &str, channel: Channel, at: &str) -> Value {
+    input(Touch::new(&format!("{domain}-{id}"), kind, channel, at).email(&format!("ada@{domain}")))
 }
 
 /// The five-stage fixture: awareness, consideration, (a step back that is
 /// ignored), purchase decision, retention.
 fn fixture(domain: &str) -> Vec<Value> {
     vec![
-        tp(
+        ada(
+            domain,
             "t1",
             "tweet.mention",
-            "SOCIAL",
+            Channel::Social,
             "2026-01-01T09:00:00Z",
-            domain,
         ),
-        tp(
+        ada(
+            domain,
             "t2",
             "webinar.registered",
-            "WEBINAR",
+            Channel::Webinar,
             "2026-01-10T09:00:00Z",
-            domain,
         ),
-        tp("t3", "page.visited", "WEB", "2026-01-20T09:00:00Z", domain),
-        tp(
+        ada(
+            domain,
+            "t3",
+            "page.visited",
+            Channel::Web,
+            "2026-01-20T09:00:00Z",
+        ),
+        ada(
+            domain,
             "t4",
             "meeting.held",
-            "MEETING",
+            Channel::Meeting,
             "2026-02-01T09:00:00Z",
-            domain,
         ),
-        tp(
+        ada(
+            domain,
             "t5",
             "ticket.opened",
-            "SUPPORT",
+            Channel::Support,
             "2026-03-01T09:00:00Z",
-            domain,
         ),
     ]
 }
@@ -284,18 +294,36 @@ async fn circular_models_loop_back_and_models_run_side_by_side() {
         &app,
         &token,
         json!([
-            tp("m1", "ad.clicked", "AD", "2026-01-01T09:00:00Z", d),
-            tp(
+            ada(d, "m1", "ad.clicked", Channel::Ad, "2026-01-01T09:00:00Z"),
+            ada(
+                d,
                 "m2",
                 "webinar.attended",
-                "WEBINAR",
-                "2026-01-05T09:00:00Z",
-                d
+                Channel::Webinar,
+                "2026-01-05T09:00:00Z"
             ),
-            tp("m3", "deal.won", "OTHER", "2026-01-10T09:00:00Z", d),
-            tp("m4", "ticket.opened", "SUPPORT", "2026-02-01T09:00:00Z", d),
-            tp("m5", "review.posted", "OTHER", "2026-03-01T09:00:00Z", d),
-            tp("m6", "renewal.signed", "OTHER", "2026-06-01T09:00:00Z", d),
+            ada(d, "m3", "deal.won", Channel::Other, "2026-01-10T09:00:00Z"),
+            ada(
+                d,
+                "m4",
+                "ticket.opened",
+                Channel::Support,
+                "2026-02-01T09:00:00Z"
+            ),
+            ada(
+                d,
+                "m5",
+                "review.posted",
+                Channel::Other,
+                "2026-03-01T09:00:00Z"
+            ),
+            ada(
+                d,
+                "m6",
+                "renewal.signed",
+                Channel::Other,
+                "2026-06-01T09:00:00Z"
+            ),
         ]),
     )
     .await;
@@ -417,10 +445,28 @@ async fn late_touchpoints_in_a_circular_model_give_the_same_loops() {
     let mckinsey = create_model(&app, &token, "MCKINSEY").await;
     let fixture = |d: &str| {
         vec![
-            tp("l1", "deal.won", "OTHER", "2026-01-10T09:00:00Z", d),
-            tp("l2", "ticket.opened", "SUPPORT", "2026-02-01T09:00:00Z", d),
-            tp("l3", "renewal.signed", "OTHER", "2026-06-01T09:00:00Z", d),
-            tp("l4", "ticket.opened", "SUPPORT", "2026-07-01T09:00:00Z", d),
+            ada(d, "l1", "deal.won", Channel::Other, "2026-01-10T09:00:00Z"),
+            ada(
+                d,
+                "l2",
+                "ticket.opened",
+                Channel::Support,
+                "2026-02-01T09:00:00Z",
+            ),
+            ada(
+                d,
+                "l3",
+                "renewal.signed",
+                Channel::Other,
+                "2026-06-01T09:00:00Z",
+            ),
+            ada(
+                d,
+                "l4",
+                "ticket.opened",
+                Channel::Support,
+                "2026-07-01T09:00:00Z",
+            ),
         ]
     };
     let punctual = create_account(&app, &token, "Punctual", &["punctual.com"]).await;
@@ -446,13 +492,49 @@ async fn advocacy_is_a_continuous_phase_beside_the_babcock_jenkins_sequence() {
     let bj = create_model(&app, &token, "BABCOCK_JENKINS").await;
     let fixture = |d: &str| {
         vec![
-            tp("b1", "tweet.mention", "SOCIAL", "2026-01-01T09:00:00Z", d),
-            tp("b2", "page.visited", "WEB", "2026-01-05T09:00:00Z", d),
-            tp("b3", "meeting.held", "MEETING", "2026-01-10T09:00:00Z", d),
-            tp("b4", "review.posted", "OTHER", "2026-02-01T09:00:00Z", d),
+            ada(
+                d,
+                "b1",
+                "tweet.mention",
+                Channel::Social,
+                "2026-01-01T09:00:00Z",
+            ),
+            ada(
+                d,
+                "b2",
+                "page.visited",
+                Channel::Web,
+                "2026-01-05T09:00:00Z",
+            ),
+            ada(
+                d,
+                "b3",
+                "meeting.held",
+                Channel::Meeting,
+                "2026-01-10T09:00:00Z",
+            ),
+            ada(
+                d,
+                "b4",
+                "review.posted",
+                Channel::Other,
+                "2026-02-01T09:00:00Z",
+            ),
             // Behind where the account has reached: no move.
-            tp("b5", "page.visited", "WEB", "2026-02-10T09:00:00Z", d),
-            tp("b6", "proposal.sent", "OTHER", "2026-03-01T09:00:00Z", d),
+            ada(
+                d,
+                "b5",
+                "page.visited",
+                Channel::Web,
+                "2026-02-10T09:00:00Z",
+            ),
+            ada(
+                d,
+                "b6",
+                "proposal.sent",
+                Channel::Other,
+                "2026-03-01T09:00:00Z",
+            ),
         ]
     };
     let punctual = create_account(&app, &token, "Punctual", &["punctual.com"]).await;
@@ -499,12 +581,12 @@ async fn a_removed_stage_stays_in_journeys_through_later_replays() {
     record(
         &app,
         &token,
-        json!([tp(
+        json!([ada(
+            d,
             "late",
             "tweet.mention",
-            "SOCIAL",
-            "2026-01-05T09:00:00Z",
-            d
+            Channel::Social,
+            "2026-01-05T09:00:00Z"
         )]),
     )
     .await;

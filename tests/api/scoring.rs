@@ -2,7 +2,11 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_code, create_account, record, spawn_app};
+use chrono::{DateTime, Utc};
+use entity::vocab::Channel;
+use journeys_core::testing::Touch;
+
+use crate::helpers::{TestApp, assert_code, create_account, input, record, spawn_app};
 
 const UPSERT: &str = r#"mutation($input: UpsertScoringRuleInput!) { upsertScoringRule(input: $input) { scoringRule { id name } } }"#;
 
@@ -14,12 +18,8 @@ async fn rule(app: &TestApp, token: &str, input: Value) -> String {
         .to_owned()
 }
 
-fn days_ago(days: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339()
-}
-
-fn tp(id: &str, kind: &str, channel: &str, at: String, email: &str) -> Value {
-    json!({ "externalId": id, "kind": kind, "channel": channel, "occurredAt": at, "person": { "email": email } })
+fn days_ago(days: i64) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::days(days)
 }
 
 async fn person(app: &TestApp, token: &str, email: &str) -> Value {
@@ -61,24 +61,23 @@ async fn scores_sum_capped_and_decayed_contributions_and_qualify_leads() {
 
     let ada = "ada@initech.com";
     let mut items = vec![
-        tp("w1", "webinar.attended", "WEBINAR", days_ago(30), ada),
-        tp("w2", "webinar.attended", "WEBINAR", days_ago(20), ada),
-        tp("t1", "tweet.mention", "SOCIAL", days_ago(7), ada),
-        tp(
-            "b1",
-            "webinar.attended",
-            "WEBINAR",
-            days_ago(3),
-            "bob@initech.com",
+        input(Touch::at("w1", "webinar.attended", Channel::Webinar, days_ago(30)).email(ada)),
+        input(Touch::at("w2", "webinar.attended", Channel::Webinar, days_ago(20)).email(ada)),
+        input(Touch::at("t1", "tweet.mention", Channel::Social, days_ago(7)).email(ada)),
+        input(
+            Touch::at("b1", "webinar.attended", Channel::Webinar, days_ago(3))
+                .email("bob@initech.com"),
         ),
     ];
     for i in 0..5 {
-        items.push(tp(
-            &format!("e{i}"),
-            "email.opened",
-            "EMAIL",
-            days_ago(10 + i),
-            ada,
+        items.push(input(
+            Touch::at(
+                &format!("e{i}"),
+                "email.opened",
+                Channel::Email,
+                days_ago(10 + i),
+            )
+            .email(ada),
         ));
     }
     record(&app, &token, json!(items)).await;
@@ -149,7 +148,9 @@ async fn scores_sum_capped_and_decayed_contributions_and_qualify_leads() {
     record(
         &app,
         &token,
-        json!([tp("t2", "tweet.mention", "SOCIAL", days_ago(0), ada)]),
+        json!([input(
+            Touch::at("t2", "tweet.mention", Channel::Social, days_ago(0)).email(ada)
+        )]),
     )
     .await;
     let p = person(&app, &token, ada).await;
@@ -292,9 +293,9 @@ async fn the_touchpoint_that_crossed_the_threshold_is_credited_whatever_the_batc
         &app,
         &token,
         json!([
-            tp("w3", "webinar.attended", "WEBINAR", days_ago(1), ada),
-            tp("w1", "webinar.attended", "WEBINAR", days_ago(3), ada),
-            tp("w2", "webinar.attended", "WEBINAR", days_ago(2), ada),
+            input(Touch::at("w3", "webinar.attended", Channel::Webinar, days_ago(1)).email(ada)),
+            input(Touch::at("w1", "webinar.attended", Channel::Webinar, days_ago(3)).email(ada)),
+            input(Touch::at("w2", "webinar.attended", Channel::Webinar, days_ago(2)).email(ada)),
         ]),
     )
     .await;
@@ -324,7 +325,9 @@ async fn stored_scores_behind_the_filters_catch_up_with_decay() {
     record(
         &app,
         &token,
-        json!([tp("t1", "tweet.mention", "SOCIAL", days_ago(14), ada)]),
+        json!([input(
+            Touch::at("t1", "tweet.mention", Channel::Social, days_ago(14)).email(ada)
+        )]),
     )
     .await;
     // As if the score had been stored two weeks ago, when the tweet was new:
@@ -386,28 +389,24 @@ async fn a_rule_change_rescores_everyone_and_qualifies_who_now_reaches_the_thres
     // Cara twice; 519 more Globex people once each: more than one rescoring
     // round of 500.
     let mut items = vec![
-        tp(
-            "c1",
-            "webinar.attended",
-            "WEBINAR",
-            days_ago(3),
-            "cara@initech.com",
+        input(
+            Touch::at("c1", "webinar.attended", Channel::Webinar, days_ago(3))
+                .email("cara@initech.com"),
         ),
-        tp(
-            "c2",
-            "webinar.attended",
-            "WEBINAR",
-            days_ago(2),
-            "cara@initech.com",
+        input(
+            Touch::at("c2", "webinar.attended", Channel::Webinar, days_ago(2))
+                .email("cara@initech.com"),
         ),
     ];
     for i in 0..519 {
-        items.push(tp(
-            &format!("g{i}"),
-            "webinar.attended",
-            "WEBINAR",
-            days_ago(1),
-            &format!("p{i}@globex.com"),
+        items.push(input(
+            Touch::at(
+                &format!("g{i}"),
+                "webinar.attended",
+                Channel::Webinar,
+                days_ago(1),
+            )
+            .email(&format!("p{i}@globex.com")),
         ));
     }
     record(&app, &token, json!(items)).await;

@@ -2,11 +2,15 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_code, create_account, create_stakeholder, record, spawn_app};
+use entity::vocab::Channel;
+use journeys_core::testing::Touch;
 
-fn tp(external_id: &str, kind: &str, occurred_at: &str, person: Value) -> Value {
-    json!({ "source": "zoom", "externalId": external_id, "channel": "WEBINAR", "kind": kind,
-            "occurredAt": occurred_at, "person": person })
+use crate::helpers::{assert_code, create_account, create_stakeholder, input, record, spawn_app};
+
+fn zoom(external_id: &str, kind: &str, occurred_at: &str, email: &str) -> Touch {
+    Touch::new(external_id, kind, Channel::Webinar, occurred_at)
+        .source("zoom")
+        .email(email)
 }
 
 #[tokio::test]
@@ -15,18 +19,21 @@ async fn recording_is_idempotent_on_source_and_external_id() {
     app.workspace("acme").await;
     let token = app.admin("acme");
     let batch = json!([
-        tp(
-            "w1",
-            "webinar.registered",
-            "2026-03-01T10:00:00Z",
-            json!({ "email": "ada@initech.com", "name": "Ada" })
+        input(
+            zoom(
+                "w1",
+                "webinar.registered",
+                "2026-03-01T10:00:00Z",
+                "ada@initech.com"
+            )
+            .person(|p| p.name = Some("Ada".into()))
         ),
-        tp(
+        input(zoom(
             "w2",
             "webinar.attended",
             "2026-03-08T10:00:00.123456Z",
-            json!({ "email": "ada@initech.com" })
-        ),
+            "ada@initech.com"
+        )),
     ]);
     let first = record(&app, &token, batch.clone()).await;
     assert_eq!(
@@ -165,10 +172,10 @@ async fn bad_items_fail_alone_and_write_nothing() {
         &app,
         &token,
         json!([
-            tp("ok", "webinar.registered", "2026-03-01T10:00:00Z", json!({ "email": "ada@initech.com" })),
-            tp("bad-email", "webinar.registered", "2026-03-01T10:00:00Z", json!({ "email": "ada@@initech" })),
-            tp("future", "webinar.registered", "2999-01-01T00:00:00Z", json!({ "email": "bob@initech.com" })),
-            tp("", "webinar.registered", "2026-03-01T10:00:00Z", json!({ "email": "cy@initech.com" })),
+            input(zoom("ok", "webinar.registered", "2026-03-01T10:00:00Z", "ada@initech.com")),
+            input(zoom("bad-email", "webinar.registered", "2026-03-01T10:00:00Z", "ada@@initech")),
+            input(zoom("future", "webinar.registered", "2999-01-01T00:00:00Z", "bob@initech.com")),
+            input(zoom("", "webinar.registered", "2026-03-01T10:00:00Z", "cy@initech.com")),
             { "externalId": "sentiment", "channel": "WEB", "kind": "x", "occurredAt": "2026-03-01T10:00:00Z", "sentiment": 3.0 },
             { "externalId": "props", "channel": "WEB", "kind": "x", "occurredAt": "2026-03-01T10:00:00Z", "properties": [1, 2] },
         ]),
@@ -334,8 +341,11 @@ async fn a_vendor_user_id_finds_its_person_again() {
     app.workspace("acme").await;
     let token = app.admin("acme");
     let tp = |id: &str, vendor_id: &str| {
-        json!({ "source": "hubspot", "externalId": id, "channel": "EMAIL", "kind": "email.opened",
-                "occurredAt": "2026-03-01T10:00:00Z", "person": { "vendorUserId": vendor_id } })
+        input(
+            Touch::new(id, "email.opened", Channel::Email, "2026-03-01T10:00:00Z")
+                .source("hubspot")
+                .person(|p| p.vendor_user_id = Some(vendor_id.into())),
+        )
     };
     let first = record(&app, &token, json!([tp("e1", " HubSpot:51 ")])).await;
     let second = record(

@@ -1,0 +1,160 @@
+//! Test support shared by the engine's own tests and the HTTP tests above it
+//! (feature `testing`): a fresh database per test and one builder for
+//! touchpoints, so every suite describes a fixture the same way.
+
+use chrono::{DateTime, Utc};
+use entity::vocab::{Channel, Emotion, OwnerTeam};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+use crate::db::{self, StatementCounter};
+use crate::ingestion::{NewPerson, RawTouchpoint};
+
+/// A migrated, empty database that lives as long as this value: a temporary
+/// SQLite file, or a new PostgreSQL database when `TEST_DATABASE_URL` names a
+/// server (the URL of a database the test may create others from).
+pub struct TestDatabase {
+    pub db: DatabaseConnection,
+    pub url: String,
+    pub statements: StatementCounter,
+    _dir: Option<TempDir>,
+}
+
+/// The URL of a fresh, empty database, and the directory that holds it when
+/// it is SQLite (the database goes when the directory does).
+pub async fn fresh_database_url() -> (String, Option<TempDir>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("journeys_test_{}", Uuid::now_v7().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create the test database");
+            admin.close().await.ok();
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("TEST_DATABASE_URL has a database path");
+            (format!("{base}/{name}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/journeys.db?mode=rwc", dir.path().display());
+            (url, Some(dir))
+        }
+    }
+}
+
+/// A fresh database, connected and migrated.
+pub async fn fresh_database() -> TestDatabase {
+    let (url, dir) = fresh_database_url().await;
+    let statements = StatementCounter::default();
+    let db = db::connect(&url, &statements)
+        .await
+        .expect("connect to and migrate the test database");
+    TestDatabase {
+        db,
+        url,
+        statements,
+        _dir: dir,
+    }
+}
+
+/// A touchpoint for a fixture: `Touch::new(id, kind, channel, at)` with the
+/// source `api`, then only what the test is about.
+///
+/// ```ignore
+/// Touch::new("w1", "webinar.registered", Channel::Webinar, "2026-03-01T10:00:00Z")
+///     .source("zoom")
+///     .email("ada@initech.com")
+/// ```
+#[derive(Debug, Clone)]
+pub struct Touch(RawTouchpoint);
+
+impl Touch {
+    /// `at` is RFC 3339; a fixture with a bad time is a bug in the test.
+    pub fn new(external_id: &str, kind: &str, channel: Channel, at: &str) -> Self {
+        let occurred_at = DateTime::parse_from_rfc3339(at)
+            .unwrap_or_else(|e| panic!("fixture time {at:?}: {e}"))
+            .with_timezone(&Utc);
+        Self::at(external_id, kind, channel, occurred_at)
+    }
+
+    pub fn at(external_id: &str, kind: &str, channel: Channel, at: DateTime<Utc>) -> Self {
+        Self(RawTouchpoint::new("api", external_id, channel, kind, at))
+    }
+
+    pub fn source(mut self, source: &str) -> Self {
+        self.0.source = source.to_owned();
+        self
+    }
+
+    /// The person, by email.
+    pub fn email(self, email: &str) -> Self {
+        self.person(|p| p.email = Some(email.to_owned()))
+    }
+
+    /// Sets what `edit` sets on the person the touchpoint is with.
+    pub fn person(mut self, edit: impl FnOnce(&mut NewPerson)) -> Self {
+        edit(self.0.person.get_or_insert_with(NewPerson::default));
+        self
+    }
+
+    pub fn account(mut self, account: Uuid) -> Self {
+        self.0.account = Some(account);
+        self
+    }
+
+    pub fn stakeholder(mut self, stakeholder: Uuid) -> Self {
+        self.0.stakeholder = Some(stakeholder);
+        self
+    }
+
+    pub fn owner_team(mut self, team: OwnerTeam) -> Self {
+        self.0.owner_team = Some(team);
+        self
+    }
+
+    pub fn actor(mut self, actor: &str) -> Self {
+        self.0.actor = Some(actor.to_owned());
+        self
+    }
+
+    pub fn emotion(mut self, emotion: Emotion) -> Self {
+        self.0.emotion = Some(emotion);
+        self
+    }
+
+    pub fn sentiment(mut self, sentiment: f64) -> Self {
+        self.0.sentiment = Some(sentiment);
+        self
+    }
+
+    pub fn score(mut self, score: f64) -> Self {
+        self.0.score = Some(score);
+        self
+    }
+
+    pub fn title(mut self, title: &str) -> Self {
+        self.0.title = Some(title.to_owned());
+        self
+    }
+
+    pub fn properties(mut self, properties: serde_json::Value) -> Self {
+        self.0.properties = Some(properties);
+        self
+    }
+
+    pub fn raw(&self) -> &RawTouchpoint {
+        &self.0
+    }
+}
+
+impl From<Touch> for RawTouchpoint {
+    fn from(touch: Touch) -> Self {
+        touch.0
+    }
+}
