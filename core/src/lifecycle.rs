@@ -11,7 +11,6 @@ use entity::{account, lifecycle_change, stakeholder};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::people::{accounts, stakeholders};
 use crate::{CoreError, CoreResult, time};
 
 /// Whose lifecycle changes.
@@ -174,13 +173,7 @@ pub async fn decide(
             )
         }
     };
-    let (what, from) = match subject {
-        Subject::Stakeholder(id) => (
-            "stakeholder",
-            stakeholders::find(txn, ws, id).await?.lifecycle,
-        ),
-        Subject::Account(id) => ("account", accounts::find(txn, ws, id).await?.lifecycle),
-    };
+    let (what, from) = current(txn, ws, subject).await?;
     check_undecided(what, from)?;
     let change = Change {
         from: Some(from),
@@ -192,6 +185,34 @@ pub async fn decide(
     };
     set(txn, ws, subject, change).await?;
     Ok(())
+}
+
+/// A subject's current lifecycle, and what it is for messages. Read here
+/// rather than through `people`, which records its changes through this module.
+async fn current(
+    txn: &impl ConnectionTrait,
+    ws: Uuid,
+    subject: Subject,
+) -> CoreResult<(&'static str, L)> {
+    let (what, found) = match subject {
+        Subject::Stakeholder(id) => (
+            "stakeholder",
+            stakeholder::Entity::find_by_id(id)
+                .filter(stakeholder::Column::WorkspaceId.eq(ws))
+                .one(txn)
+                .await?
+                .map(|s| s.lifecycle),
+        ),
+        Subject::Account(id) => (
+            "account",
+            account::Entity::find_by_id(id)
+                .filter(account::Column::WorkspaceId.eq(ws))
+                .one(txn)
+                .await?
+                .map(|a| a.lifecycle),
+        ),
+    };
+    Ok((what, found.ok_or(CoreError::not_found(what))?))
 }
 
 /// Finds the lifecycle changes of many subjects at once (for the loader).

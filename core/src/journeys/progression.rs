@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::vocab::{Channel, TransitionCause};
-use entity::{journey_model, stage, stage_position, stage_transition, touchpoint};
+use entity::{account, journey_model, stage, stage_position, stage_transition, touchpoint};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -600,7 +600,12 @@ pub async fn move_by_hand(
             "`reason` must be 1 to 1,000 characters",
         ));
     }
-    let account = crate::people::accounts::find(txn, ws, account).await?;
+    // Looked up here, not through `people`, which calls into progression.
+    let account = account::Entity::find_by_id(account)
+        .filter(account::Column::WorkspaceId.eq(ws))
+        .one(txn)
+        .await?
+        .ok_or(CoreError::not_found("account"))?;
     let stage = stage::Entity::find_by_id(stage)
         .filter(stage::Column::WorkspaceId.eq(ws))
         .one(txn)
