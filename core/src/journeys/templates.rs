@@ -1,4 +1,4 @@
-//! The built-in templates, from DESIGN.md §2 and the seeds, as plain data.
+//! The built-in templates (FIVE_STAGE, AIDA, KOPAN, MCKINSEY, BABCOCK_JENKINS) as plain data.
 
 use entity::vocab::{self, JourneyTemplate as Template, OwnerTeam as Team};
 
@@ -26,7 +26,7 @@ fn spec(
     }
 }
 
-/// A template's name, stages and loop, from DESIGN.md §2 and the seeds.
+/// A template's name, stages and loop.
 pub struct TemplateSpec {
     pub name: &'static str,
     pub stages: Vec<NewStage>,
