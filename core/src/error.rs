@@ -109,6 +109,23 @@ impl From<DbErr> for CoreError {
     }
 }
 
+/// `value` trimmed, if it holds 1 to `max_chars` characters; else the input
+/// error naming `field`.
+pub(crate) fn required_text(
+    field: &'static str,
+    value: &str,
+    max_chars: usize,
+) -> CoreResult<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max_chars {
+        return Err(CoreError::invalid_field(
+            field,
+            format!("`{field}` must be 1 to {max_chars} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::error::required_text;
 use crate::people::stakeholders;
 use crate::{CoreError, CoreResult, time};
 
@@ -41,13 +42,7 @@ pub async fn set_consent(
     granted: bool,
     source: &str,
 ) -> CoreResult<(stakeholder::Model, consent::Model)> {
-    let source = source.trim().to_owned();
-    if source.is_empty() || source.chars().count() > 200 {
-        return Err(CoreError::invalid_field(
-            "source",
-            "`source` must be 1 to 200 characters",
-        ));
-    }
+    let source = required_text("source", source, 200)?;
     let found = stakeholders::find(txn, ws, person).await?;
     if found.erased_at.is_some() {
         return Err(CoreError::Conflict("this stakeholder was erased".into()));

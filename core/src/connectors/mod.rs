@@ -21,6 +21,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::error::required_text;
 use crate::page::{Keyset, Page};
 use crate::patch::Patch;
 use crate::{CoreError, CoreResult, db, time};
@@ -209,14 +210,7 @@ pub struct ConnectorChanges {
 }
 
 fn check_name(name: &str) -> CoreResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(CoreError::invalid_field(
-            "name",
-            "`name` must be 1 to 200 characters",
-        ));
-    }
-    Ok(name.to_owned())
+    required_text("name", name, 200)
 }
 
 fn check_schedule(seconds: i32) -> CoreResult<i32> {

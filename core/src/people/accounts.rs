@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::error::required_text;
 use crate::lifecycle::{self, Change, Subject};
 use crate::page::{Keyset, Page, Position, SortKey};
 use crate::patch::Patch;
@@ -213,14 +214,7 @@ pub async fn find(
 }
 
 fn check_name(name: &str) -> CoreResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(CoreError::invalid_field(
-            "name",
-            "`name` must be 1 to 200 characters",
-        ));
-    }
-    Ok(name.to_owned())
+    required_text("name", name, 200)
 }
 
 fn check_employees(n: i32) -> CoreResult<i32> {

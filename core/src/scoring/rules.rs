@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use super::rescore_workspace;
+use crate::error::required_text;
 use crate::{CoreError, CoreResult, time};
 
 /// A rule as a caller describes it, before any check.
@@ -40,13 +41,7 @@ pub struct CheckedRule {
 
 impl RuleSpec {
     pub fn check(self) -> CoreResult<CheckedRule> {
-        let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(CoreError::invalid_field(
-                "name",
-                "`name` must be 1 to 200 characters",
-            ));
-        }
+        let name = required_text("name", &self.name, 200)?;
         let kind = self
             .kind
             .map(|k| k.trim().to_owned())
