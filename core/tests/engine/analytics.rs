@@ -1,8 +1,8 @@
 //! Funnel, stalled accounts, hand-off gap, NPS and attribution on a small
 //! fixture whose figures are worked out by hand below.
 
-use entity::account;
 use entity::vocab::{Channel, Lifecycle, OwnerTeam};
+use entity::{account, stage_position};
 use journeys_core::analytics::attribution::{Share, attribution};
 use journeys_core::analytics::funnel::{Flow, funnel};
 use journeys_core::analytics::handoff::{Gaps, handoff_gap};
@@ -36,7 +36,7 @@ fn half_year() -> Window {
 }
 
 /// A (Acme, retail): awareness 01-01, consideration 01-11, purchase decision
-/// 02-10 (a sales meeting), retention 03-12. B (Beta): awareness 01-05,
+/// 02-10 (a sales meeting; a sales proposal follows on 03-01), retention 03-12. B (Beta): awareness 01-05,
 /// consideration 01-25. C (Cora): awareness 02-01. A webinar registration is
 /// worth 60 points, so A and B become MQLs when they register (the default
 /// threshold is 50); C never does.
@@ -74,6 +74,10 @@ async fn fixture(e: &Engine) -> [account::Model; 3] {
             .email("bo@b.com"),
         Touch::new("c1", "ad.clicked", Channel::Ad, &noon("02-01")).email("cy@c.com"),
         Touch::new("a3", "meeting.held", Channel::Meeting, &noon("02-10"))
+            .email("ann@a.com")
+            .owner_team(OwnerTeam::Sales),
+        // Sales again: behind the stage A is in, so no move.
+        Touch::new("a5", "proposal.sent", Channel::Email, &noon("03-01"))
             .email("ann@a.com")
             .owner_team(OwnerTeam::Sales),
         Touch::new("a4", "ticket.opened", Channel::Support, &noon("03-12"))
@@ -176,20 +180,15 @@ async fn the_funnel_counts_entries_moves_and_times_per_stage() {
 #[tokio::test]
 async fn stalled_accounts_are_those_past_their_stage_target() {
     let e = Engine::new().await;
-    let [_, b, c] = fixture(&e).await;
+    let accounts = fixture(&e).await;
     let model = default_model(&e).await;
-    let names = |ids: Vec<Uuid>| {
-        ids.into_iter()
-            .map(|id| {
-                if id == b.id {
-                    "Beta"
-                } else if id == c.id {
-                    "Cora"
-                } else {
-                    "other"
-                }
+    let names = |rows: &[stage_position::Model]| -> Vec<String> {
+        rows.iter()
+            .map(|p| {
+                let account = accounts.iter().find(|a| a.id == p.account_id).unwrap();
+                account.name.clone()
             })
-            .collect::<Vec<_>>()
+            .collect()
     };
     // On 04-01: B has been in consideration (target 45 days) since 01-25, 66
     // days; C in awareness (target 30 days) since 02-01, 59 days. A has been in
@@ -198,10 +197,7 @@ async fn stalled_accounts_are_those_past_their_stage_target() {
     let report = stalled(e.db(), e.ws, model, april).await.unwrap();
     assert_eq!(report.count(e.db()).await.unwrap(), 2);
     let rows = report.page(e.db(), &Page::first(10)).await.unwrap();
-    assert_eq!(
-        names(rows.iter().map(|p| p.account_id).collect()),
-        ["Beta", "Cora"]
-    );
+    assert_eq!(names(&rows), ["Beta", "Cora"]);
     let overdue: Vec<(String, f64)> = rows
         .iter()
         .map(|p| {
@@ -221,10 +217,7 @@ async fn stalled_accounts_are_those_past_their_stage_target() {
     // One at a time, earliest entry first.
     let one = Page::first(1);
     let (first, flags) = finish(report.page(e.db(), &one).await.unwrap(), &one);
-    assert_eq!(
-        names(first.iter().map(|p| p.account_id).collect()),
-        ["Beta"]
-    );
+    assert_eq!(names(&first), ["Beta"]);
     assert!(flags.has_next);
     let next = Page {
         after: Some(Position {
@@ -234,10 +227,7 @@ async fn stalled_accounts_are_those_past_their_stage_target() {
         ..one
     };
     let (second, flags) = finish(report.page(e.db(), &next).await.unwrap(), &next);
-    assert_eq!(
-        names(second.iter().map(|p| p.account_id).collect()),
-        ["Cora"]
-    );
+    assert_eq!(names(&second), ["Cora"]);
     assert!(!flags.has_next);
 
     // On 03-05 only C is over: B's 45 days run until 03-11.
@@ -245,7 +235,7 @@ async fn stalled_accounts_are_those_past_their_stage_target() {
         .await
         .unwrap();
     let rows = march.page(e.db(), &Page::first(10)).await.unwrap();
-    assert_eq!(names(rows.iter().map(|p| p.account_id).collect()), ["Cora"]);
+    assert_eq!(names(&rows), ["Cora"]);
 }
 
 #[tokio::test]
@@ -253,8 +243,9 @@ async fn the_handoff_gap_runs_from_mql_to_sales_first_touch() {
     let e = Engine::new().await;
     let [a, b, _] = fixture(&e).await;
     let gap = handoff_gap(e.db(), e.ws, half_year()).await.unwrap();
-    // A: an MQL at its webinar on 01-11, met by sales on 02-10: 30 days. B
-    // has waited since 01-25. C never qualified.
+    // A: an MQL at its webinar on 01-11, first met by sales on 02-10 (the
+    // proposal of 03-01 came later): 30 days. B has waited since 01-25. C
+    // never qualified.
     assert_eq!(
         gap.gaps,
         Gaps {

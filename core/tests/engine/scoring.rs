@@ -2,8 +2,8 @@
 //! qualification at the MQL threshold.
 
 use chrono::{DateTime, Utc};
+use entity::stakeholder;
 use entity::vocab::{Channel, Lifecycle};
-use entity::{scoring_rule, stakeholder};
 use journeys_core::batch::contributions_of;
 use journeys_core::lifecycle::Subject;
 use journeys_core::people::accounts;
@@ -22,10 +22,6 @@ fn days_ago(days: i64) -> DateTime<Utc> {
 
 fn close(actual: f64, expected: f64) -> bool {
     (actual - expected).abs() < 1e-3
-}
-
-async fn upsert(e: &Engine, rule: RuleSpec) -> scoring_rule::Model {
-    e.upsert_rule(rule).await
 }
 
 async fn set_threshold(e: &Engine, mql: f64) {
@@ -117,22 +113,17 @@ async fn bad_rules_are_refused_naming_their_field_and_nothing_is_written() {
 /// Bob).
 async fn initech(e: &Engine) -> (Uuid, Uuid, Uuid) {
     let account = e.account("Initech", &["initech.com"]).await;
-    upsert(e, spec("webinar", Some("webinar.attended"), None, 10.0)).await;
-    upsert(
-        e,
-        RuleSpec {
-            max_count: Some(3),
-            ..spec("emails", None, Some(Channel::Email), 2.0)
-        },
-    )
+    e.upsert_rule(spec("webinar", Some("webinar.attended"), None, 10.0))
+        .await;
+    e.upsert_rule(RuleSpec {
+        max_count: Some(3),
+        ..spec("emails", None, Some(Channel::Email), 2.0)
+    })
     .await;
-    upsert(
-        e,
-        RuleSpec {
-            half_life_days: Some(7.0),
-            ..spec("tweets", Some("tweet.mention"), None, 8.0)
-        },
-    )
+    e.upsert_rule(RuleSpec {
+        half_life_days: Some(7.0),
+        ..spec("tweets", Some("tweet.mention"), None, 8.0)
+    })
     .await;
     let ada = "ada@initech.com";
     let mut items = vec![
@@ -229,18 +220,24 @@ async fn a_lower_threshold_qualifies_who_is_over_it_and_a_touchpoint_who_crosses
 #[tokio::test]
 async fn the_touchpoint_that_crossed_the_threshold_is_credited_whatever_the_batch_order() {
     let e = Engine::new().await;
-    upsert(&e, spec("webinar", Some("webinar.attended"), None, 20.0)).await;
+    e.upsert_rule(spec("webinar", Some("webinar.attended"), None, 20.0))
+        .await;
     let ada = "ada@initech.com";
-    // 20, 40, 60 points on days -3, -2, -1: the third crosses 50. The batch
-    // lists it first and the second last.
+    let webinar = |id: &str, days| {
+        Touch::at(id, "webinar.attended", Channel::Webinar, days_ago(days)).email(ada)
+    };
+    // 20, 40, 60, 80 points on days -4, -3, -2, -1: the third crosses 50. The
+    // batch lists the fourth first, then the first, the third and the second.
     let written = e
         .record_ok([
-            Touch::at("w3", "webinar.attended", Channel::Webinar, days_ago(1)).email(ada),
-            Touch::at("w1", "webinar.attended", Channel::Webinar, days_ago(3)).email(ada),
-            Touch::at("w2", "webinar.attended", Channel::Webinar, days_ago(2)).email(ada),
+            webinar("w4", 1),
+            webinar("w1", 4),
+            webinar("w3", 2),
+            webinar("w2", 3),
         ])
         .await;
     let id = written[0].stakeholder_id.unwrap();
+    assert_eq!(person(&e, id).await.score, 80.0);
     let changes = e.changes(Subject::Stakeholder(id)).await;
     let mql = change_to(&changes, Lifecycle::Mql);
     assert_eq!(
@@ -248,18 +245,18 @@ async fn the_touchpoint_that_crossed_the_threshold_is_credited_whatever_the_batc
         (
             Some(Lifecycle::Lead),
             Lifecycle::Mql,
-            "score 60.0 reached the MQL threshold 50",
+            "score 80.0 reached the MQL threshold 50",
             Some("w3")
         )
     );
-    assert_eq!(mql.at, written[0].occurred_at);
+    assert_eq!(mql.at, written[2].occurred_at);
 }
 
 #[tokio::test]
 async fn a_rule_change_rescores_everyone_and_qualifies_who_now_reaches_the_threshold() {
     let e = Engine::new().await;
     let webinar = |points| spec("webinar", Some("webinar.attended"), None, points);
-    upsert(&e, webinar(1.0)).await;
+    e.upsert_rule(webinar(1.0)).await;
     let cara = "cara@initech.com";
     let written = e
         .record_ok([
@@ -277,7 +274,7 @@ async fn a_rule_change_rescores_everyone_and_qualifies_who_now_reaches_the_thres
 
     // 30 a webinar, replacing the rule of the same name: Cara 60, over the
     // default threshold of 50; Dee 30, under it.
-    let rule = upsert(&e, webinar(30.0)).await;
+    let rule = e.upsert_rule(webinar(30.0)).await;
     assert_eq!(scoring::rules_of(e.db(), e.ws).await.unwrap().len(), 1);
     let (c, d) = (person(&e, cara).await, person(&e, dee).await);
     assert_eq!((c.score, c.lifecycle), (60.0, Lifecycle::Mql));
