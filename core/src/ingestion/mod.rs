@@ -51,28 +51,58 @@ pub struct NewPerson {
 }
 
 impl NewPerson {
-    /// The normalised identities, strongest first.
+    /// The normalised identities, strongest first; a bad one is refused
+    /// with the `person` field it came in named.
     fn identities(&self) -> CoreResult<Vec<(IdentityKind, String)>> {
         use IdentityKind as K;
         let mut out = Vec::new();
         if let Some(email) = &self.email {
-            out.push((K::Email, normalise_email(email)?));
+            let email = normalise_email(email).map_err(|e| blame("person.email", e))?;
+            out.push((K::Email, email));
         }
         let others = [
-            (K::TwitterUserId, &self.twitter_user_id),
-            (K::ZendeskUserId, &self.zendesk_user_id),
-            (K::ZoomRegistrantId, &self.zoom_registrant_id),
-            (K::VendorUserId, &self.vendor_user_id),
-            (K::TwitterHandle, &self.twitter_handle),
-            (K::Phone, &self.phone),
-            (K::AnonymousId, &self.anonymous_id),
+            (
+                K::TwitterUserId,
+                "person.twitterUserId",
+                &self.twitter_user_id,
+            ),
+            (
+                K::ZendeskUserId,
+                "person.zendeskUserId",
+                &self.zendesk_user_id,
+            ),
+            (
+                K::ZoomRegistrantId,
+                "person.zoomRegistrantId",
+                &self.zoom_registrant_id,
+            ),
+            (K::VendorUserId, "person.vendorUserId", &self.vendor_user_id),
+            (
+                K::TwitterHandle,
+                "person.twitterHandle",
+                &self.twitter_handle,
+            ),
+            (K::Phone, "person.phone", &self.phone),
+            (K::AnonymousId, "person.anonymousId", &self.anonymous_id),
         ];
-        for (kind, value) in others {
+        for (kind, field, value) in others {
             if let Some(value) = value {
-                out.push((kind, normalise(kind, value)?));
+                let value = normalise(kind, value).map_err(|e| blame(field, e))?;
+                out.push((kind, value));
             }
         }
         Ok(out)
+    }
+}
+
+/// An input error with no field of its own, blamed on `field`.
+fn blame(field: &'static str, err: CoreError) -> CoreError {
+    match err {
+        CoreError::InvalidInput {
+            field: None,
+            message,
+        } => CoreError::invalid_field(field, message),
+        other => other,
     }
 }
 
