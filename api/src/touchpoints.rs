@@ -33,12 +33,21 @@ impl Touchpoint {
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Touchpoint, self.0.id)
     }
-    /// The connector kind that produced it, or `api`.
+    /// The connector kind that produced it, or what its API caller named
+    /// (`api` by default).
     async fn source(&self) -> &str {
         &self.0.source
     }
-    /// Unique within its source; re-recording the same one is a no-op. Once
-    /// its person is erased, `erased:` and a digest of the original.
+    /// The connector that recorded it (by pull or webhook); null for a
+    /// touchpoint recorded through the API. It still names a deleted connector.
+    async fn connector_id(&self) -> Option<ID> {
+        self.0
+            .connector_id
+            .map(|id| ids::encode(NodeType::Connector, id))
+    }
+    /// Unique within its connector, or for the API's within its source;
+    /// re-recording the same one is a no-op. Once its person is erased,
+    /// `erased:` and a digest of the original.
     async fn external_id(&self) -> &str {
         &self.0.external_id
     }
@@ -182,8 +191,11 @@ pub struct TouchpointFilter {
     pub account_id: Option<ID>,
     /// Touchpoints with this person.
     pub stakeholder_id: Option<ID>,
-    /// Touchpoints from this source: a connector kind or `api`.
+    /// Touchpoints from this source: a connector kind (every connector of
+    /// it) or what API callers named (`api` by default).
     pub source: Option<String>,
+    /// Touchpoints one connector recorded, by pull or webhook.
+    pub connector_id: Option<ID>,
     /// Touchpoints on any of these channels.
     pub channels: Option<Vec<Channel>>,
     /// Touchpoints of any of these kinds (at most 100), matched exactly.
@@ -222,6 +234,7 @@ impl TouchpointFilter {
             account: decode(self.account_id, NodeType::Account)?,
             stakeholder: decode(self.stakeholder_id, NodeType::Stakeholder)?,
             source: self.source,
+            connector: decode(self.connector_id, NodeType::Connector)?,
             channels: self
                 .channels
                 .map(|cs| cs.into_iter().map(Into::into).collect()),

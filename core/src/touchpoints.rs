@@ -40,6 +40,8 @@ pub struct TouchpointFilter {
     pub stakeholder: Option<Uuid>,
     /// A connector kind or `api`.
     pub source: Option<String>,
+    /// One connector's touchpoints.
+    pub connector: Option<Uuid>,
     pub channels: Option<Vec<Channel>>,
     /// At most 100 kinds, matched exactly.
     pub kinds: Option<Vec<String>>,
@@ -63,6 +65,9 @@ fn filter_condition(workspace: Uuid, filter: &TouchpointFilter) -> CoreResult<Co
     }
     if let Some(source) = &filter.source {
         cond = cond.add(touchpoint::Column::Source.eq(source.trim()));
+    }
+    if let Some(connector) = filter.connector {
+        cond = cond.add(touchpoint::Column::ConnectorId.eq(connector));
     }
     if let Some(channels) = &filter.channels {
         cond = cond.add(touchpoint::Column::Channel.is_in(channels.clone()));

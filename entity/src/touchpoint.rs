@@ -12,8 +12,12 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub account_id: Option<Uuid>,
     pub stakeholder_id: Option<Uuid>,
-    /// The connector's kind or `api`; with `external_id`, unique in a workspace.
+    /// The connector's kind, or what an API caller named (`api` by default).
     pub source: String,
+    /// The connector that recorded it; none for the API's. A connector's
+    /// touchpoints are unique by `(connector_id, external_id)`, the API's by
+    /// `(workspace_id, source, external_id)`. It outlives its connector.
+    pub connector_id: Option<Uuid>,
     pub external_id: String,
     pub channel: Channel,
     pub kind: String,

@@ -14,6 +14,7 @@ mod m20261122_000004_scoring;
 mod m20261122_000005_analytics_indexes;
 mod m20261122_000006_merges_consent;
 mod m20261123_000007_connectors;
+mod m20261204_000008_connector_sources;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_analytics_indexes::Migration),
             Box::new(m20261122_000006_merges_consent::Migration),
             Box::new(m20261123_000007_connectors::Migration),
+            Box::new(m20261204_000008_connector_sources::Migration),
         ]
     }
 }

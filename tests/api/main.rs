@@ -7,6 +7,7 @@ mod analytics;
 mod auth;
 mod batching;
 mod cli;
+mod connector_sources;
 mod connectors;
 mod demo;
 mod errors;

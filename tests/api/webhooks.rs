@@ -15,7 +15,7 @@ use crate::helpers::{TestApp, create_account, spawn_app};
 
 const SIGNING_SECRET: &str = "zd-signing-secret";
 
-fn zendesk_signature(timestamp: &str, body: &str) -> String {
+pub fn zendesk_signature(timestamp: &str, body: &str) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SIGNING_SECRET.as_bytes()).unwrap();
     mac.update(timestamp.as_bytes());
     mac.update(body.as_bytes());
@@ -39,7 +39,7 @@ fn ticket_created(id: &str) -> String {
     .to_string()
 }
 
-async fn post(
+pub async fn post(
     app: &TestApp,
     path: &str,
     body: &str,
@@ -127,7 +127,7 @@ async fn bad_or_stale_signatures_store_nothing() {
 /// A ticket event for a ticket the export has, carrying the same facts as the
 /// export's `ticket(id, status, 501, day)`, as event payloads spell them
 /// (string ids, upper-case enumerations).
-fn ticket_event(event_type: &str, id: u64, status: &str, day: u32, change: Value) -> String {
+pub fn ticket_event(event_type: &str, id: u64, status: &str, day: u32, change: Value) -> String {
     json!({
         "type": event_type,
         "account_id": 22129848,

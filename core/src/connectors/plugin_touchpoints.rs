@@ -1,13 +1,16 @@
 //! A plugin's touchpoints, as the store records them: the same validation as
-//! `recordTouchpoints`, with the connector's kind as their `source`.
+//! `recordTouchpoints`, with the connector's kind as their `source` and the
+//! connector as the owner of their external ids.
 
 use crate::CoreResult;
 use crate::ingestion::{AccountHint, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint};
 use chrono::{DateTime, Utc};
-use entity::vocab::Channel;
+use entity::vocab::{Channel, OwnerTeam};
 use journeys_plugin_sdk as sdk;
+use uuid::Uuid;
 
 pub fn check(
+    connector: Uuid,
     kind: &str,
     touchpoint: sdk::Touchpoint,
     now: DateTime<Utc>,
@@ -42,6 +45,8 @@ pub fn check(
             external_id: a.external_id,
             name: a.name,
         }),
+        owner_team: touchpoint.owner_team.map(team),
+        actor: touchpoint.actor,
         properties_update: PropertiesUpdate::Merge,
         ..RawTouchpoint::new(
             kind,
@@ -51,7 +56,18 @@ pub fn check(
             touchpoint.occurred_at,
         )
     };
-    NewTouchpoint::check(raw, now)
+    Ok(NewTouchpoint::check(raw, now)?.of_connector(connector))
+}
+
+/// The engine's team for the SDK's.
+fn team(team: sdk::Team) -> OwnerTeam {
+    match team {
+        sdk::Team::Marketing => OwnerTeam::Marketing,
+        sdk::Team::Sales => OwnerTeam::Sales,
+        sdk::Team::Delivery => OwnerTeam::Delivery,
+        sdk::Team::Service => OwnerTeam::Service,
+        sdk::Team::Relationship => OwnerTeam::Relationship,
+    }
 }
 
 /// The engine's channel for the SDK's.
@@ -93,8 +109,10 @@ mod tests {
                 ..sdk::PersonHint::default()
             },
             account: None,
+            owner_team: None,
+            actor: None,
         };
-        let checked = check("hubspot", touchpoint, Utc::now()).unwrap();
+        let checked = check(Uuid::nil(), "hubspot", touchpoint, Utc::now()).unwrap();
         assert_eq!(
             checked.identities(),
             [(IdentityKind::VendorUserId, "hubspot:5120".to_owned())]

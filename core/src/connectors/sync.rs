@@ -372,7 +372,7 @@ impl SyncRuntime {
         let items = batch
             .touchpoints
             .iter()
-            .map(|t| plugin_touchpoints::check(&connector.kind, t.clone(), now))
+            .map(|t| plugin_touchpoints::check(connector.id, &connector.kind, t.clone(), now))
             .collect();
         let txn = db::begin_write(&self.db).await?;
         let mut tally = Tally::default();

@@ -74,7 +74,7 @@ pub async fn receive(
         WebhookReply::Challenge(answer) => return Ok(Delivery::Challenge(answer)),
         WebhookReply::Touchpoints(t) => t,
     };
-    let kind = connector.kind.as_str();
+    let (connector_id, kind) = (connector.id, connector.kind.as_str());
     let recorded = ingestion::record(
         runtime.db(),
         connector.workspace_id,
@@ -82,7 +82,7 @@ pub async fn receive(
         |now| {
             delivered
                 .iter()
-                .map(|t| plugin_touchpoints::check(kind, t.clone(), now))
+                .map(|t| plugin_touchpoints::check(connector_id, kind, t.clone(), now))
                 .collect()
         },
     )

@@ -5,7 +5,8 @@
 //!
 //! Per item: resolve the person by identity, the account by id, a connector's
 //! organisation, the email's domain or the primary membership; upsert on
-//! `(source, externalId)`; apply stage progression. Per batch: rescore and
+//! `(connector, externalId)` for a connector's, `(source, externalId)` for the
+//! API's; apply stage progression. Per batch: rescore and
 //! qualify once per person and account.
 
 mod people;
@@ -224,6 +225,8 @@ impl RawTouchpoint {
 #[derive(Debug, Clone)]
 pub struct NewTouchpoint {
     source: String,
+    /// The connector that pulled or was sent it; its external ids are its own.
+    connector: Option<Uuid>,
     external_id: String,
     channel: Channel,
     kind: String,
@@ -339,6 +342,7 @@ impl NewTouchpoint {
         };
         Ok(Self {
             source,
+            connector: None,
             external_id,
             channel: raw.channel,
             kind,
@@ -360,6 +364,15 @@ impl NewTouchpoint {
         })
     }
 
+    /// The same touchpoint as connector `id` delivered it: unique among that
+    /// connector's, apart from any other connector of its kind.
+    pub(crate) fn of_connector(self, id: Uuid) -> Self {
+        Self {
+            connector: Some(id),
+            ..self
+        }
+    }
+
     /// The person's normalised identities, strongest first.
     pub fn identities(&self) -> &[(IdentityKind, String)] {
         self.person.as_ref().map_or(&[], |(ids, _)| ids)
@@ -371,7 +384,8 @@ impl NewTouchpoint {
 pub enum RecordOutcome {
     /// Recorded for the first time.
     Created,
-    /// Already recorded under the same `(source, externalId)`; its content changed.
+    /// Already recorded under the same `(source, externalId)` (of a
+    /// connector's, the same connector and `externalId`); its content changed.
     Updated,
     /// Already recorded with the same content.
     Unchanged,

@@ -133,21 +133,22 @@ async fn infer_account(
     Ok(primary.map(|m| m.account_id))
 }
 
-/// The account a touchpoint belongs to when the caller named none: the one a
-/// connector's organisation id maps to, else the one [`infer_account`] finds,
+/// The account a touchpoint belongs to when the caller named none: the one
+/// `connector`'s organisation id maps to, else the one [`infer_account`] finds,
 /// else the account with the organisation's name, created when there is none.
 /// An organisation id seen for the first time is mapped to the account found,
 /// so later touchpoints from the same organisation land there too.
 pub(super) async fn resolve_account(
     txn: &impl ConnectionTrait,
     ws: Uuid,
-    source: &str,
+    connector: Option<Uuid>,
     hint: Option<&AccountHint>,
     person: Option<&stakeholder::Model>,
 ) -> CoreResult<Option<Uuid>> {
-    let external_id = hint.and_then(|h| h.external_id.as_deref());
-    if let Some(external_id) = external_id {
-        let key = (ws, source.to_owned(), external_id.to_owned());
+    // Only a connector's organisation ids are its own to map.
+    let external_id = connector.zip(hint.and_then(|h| h.external_id.as_deref()));
+    if let Some((connector, external_id)) = external_id {
+        let key = (connector, external_id.to_owned());
         if let Some(mapped) = account_ref::Entity::find_by_id(key).one(txn).await? {
             return Ok(Some(mapped.account_id));
         }
@@ -163,10 +164,10 @@ pub(super) async fn resolve_account(
     if let (None, Some(name)) = (account, name) {
         account = Some(accounts::find_or_create_named(txn, ws, name).await?);
     }
-    if let (Some(account_id), Some(external_id)) = (account, external_id) {
+    if let (Some(account_id), Some((connector, external_id))) = (account, external_id) {
         account_ref::ActiveModel {
             workspace_id: Set(ws),
-            source: Set(source.to_owned()),
+            connector_id: Set(connector),
             external_id: Set(external_id.to_owned()),
             account_id: Set(account_id),
         }

@@ -8,8 +8,8 @@ use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use entity::touchpoint;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -40,9 +40,15 @@ async fn record_one(
     item: NewTouchpoint,
 ) -> CoreResult<(RecordOutcome, touchpoint::Model)> {
     let erased_id = erased_external_id(ws, &item.source, &item.external_id);
+    let same_source = match item.connector {
+        Some(connector) => Condition::all().add(touchpoint::Column::ConnectorId.eq(connector)),
+        None => Condition::all()
+            .add(touchpoint::Column::ConnectorId.is_null())
+            .add(touchpoint::Column::Source.eq(item.source.as_str())),
+    };
     let existing = touchpoint::Entity::find()
         .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(touchpoint::Column::Source.eq(item.source.as_str()))
+        .filter(same_source)
         .filter(touchpoint::Column::ExternalId.is_in([item.external_id.as_str(), &erased_id]))
         .one(txn)
         .await?;
@@ -68,7 +74,7 @@ async fn record_one(
         Some(id) => Some(accounts::find(txn, ws, id).await?.id),
         None => {
             let hint = item.account_hint.as_ref();
-            people::resolve_account(txn, ws, &item.source, hint, stakeholder.as_ref()).await?
+            people::resolve_account(txn, ws, item.connector, hint, stakeholder.as_ref()).await?
         }
     };
     if let (Some(account), Some(person)) = (account, &stakeholder) {
@@ -132,6 +138,7 @@ async fn record_one(
                 account_id: Set(account),
                 stakeholder_id: Set(stakeholder),
                 source: Set(item.source),
+                connector_id: Set(item.connector),
                 external_id: Set(item.external_id),
                 channel: Set(item.channel),
                 kind: Set(item.kind),

@@ -31,7 +31,8 @@ use serde::{Serialize, de::DeserializeOwned};
 #[async_trait]
 pub trait Connector: Sized + Send + Sync + 'static {
     /// The kind's name, as stored on connectors and used as the touchpoints'
-    /// `source` (so pulled and webhook-delivered touchpoints share external ids).
+    /// `source`. External ids are each connector's own: a pull and a webhook
+    /// of one connector share them, two connectors of a kind never do.
     const KIND: &'static str;
     /// One sentence for the `plugins` query.
     const DESCRIPTION: &'static str;
@@ -51,7 +52,7 @@ pub trait Connector: Sized + Send + Sync + 'static {
     /// its cursor in one transaction, then calls again while `more` is set, so
     /// a batch should be one vendor page (or a few) and its cursor must let a
     /// later run resume right after it. Re-delivering a touchpoint is harmless:
-    /// the runtime upserts on `(kind, external_id)`.
+    /// the runtime upserts on `(connector, external_id)`.
     async fn pull(&mut self, cursor: Self::Cursor) -> Result<Batch<Self::Cursor>, PullError>;
 
     /// Verifies and parses one webhook delivery. The default refuses all.
@@ -95,7 +96,7 @@ pub enum Channel {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Touchpoint {
     /// Stable across pulls and webhooks for the same interaction: the
-    /// idempotency key within the connector's kind.
+    /// idempotency key within the connector.
     pub external_id: String,
     /// Dotted, lower case: `tweet.mention`, `webinar.attended`, `ticket.solved`.
     pub kind: String,
@@ -112,6 +113,21 @@ pub struct Touchpoint {
     pub properties: serde_json::Map<String, serde_json::Value>,
     pub person: PersonHint,
     pub account: Option<AccountHint>,
+    /// The company's team that owns it (an agent's reply is SERVICE's).
+    pub owner_team: Option<Team>,
+    /// The company's employee in it, as the vendor names them (an agent).
+    pub actor: Option<String>,
+}
+
+/// The company's teams (the server's `OwnerTeam`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Team {
+    Marketing,
+    Sales,
+    Delivery,
+    Service,
+    Relationship,
 }
 
 /// Who the touchpoint is from. The server resolves the person by these

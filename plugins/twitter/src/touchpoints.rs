@@ -77,6 +77,8 @@ pub fn from_pulled(
             ..PersonHint::default()
         },
         account: None,
+        owner_team: None,
+        actor: None,
     })
 }
 
@@ -121,5 +123,7 @@ pub fn from_delivered(tweet: &LegacyTweet) -> Touchpoint {
             ..PersonHint::default()
         },
         account: None,
+        owner_team: None,
+        actor: None,
     }
 }

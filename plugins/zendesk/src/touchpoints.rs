@@ -66,6 +66,8 @@ fn touchpoint(ticket: &TicketFacts, event: &str, occurred_at: DateTime<Utc>) -> 
         properties: ticket_properties(ticket),
         person: ticket.requester.clone(),
         account: ticket.account.clone(),
+        owner_team: None,
+        actor: None,
     }
 }
 
@@ -188,5 +190,7 @@ pub fn from_rating(rating: &wire::Rating) -> Option<Touchpoint> {
             ..PersonHint::default()
         },
         account: None,
+        owner_team: None,
+        actor: None,
     })
 }

@@ -138,6 +138,8 @@ async fn a_sync_reads_every_export_page_then_the_ratings() {
             external_id: Some("9001".into()),
             name: Some("Acme".into()),
         }),
+        owner_team: None,
+        actor: None,
     };
     assert_eq!(run.touchpoints[0], opened_101);
 
@@ -163,6 +165,8 @@ async fn a_sync_reads_every_export_page_then_the_ratings() {
         properties: ticket_properties(102, "solved"),
         person: ben.clone(),
         account: globex.clone(),
+        owner_team: None,
+        actor: None,
     };
     assert_eq!(run.touchpoints[1], opened_102);
     assert_eq!(
@@ -204,6 +208,8 @@ async fn a_sync_reads_every_export_page_then_the_ratings() {
                 ..PersonHint::default()
             },
             account: None,
+            owner_team: None,
+            actor: None,
         }
     );
     assert_eq!(run.touchpoints[6].title.as_deref(), Some("Rated bad"));

@@ -97,6 +97,8 @@ fn from_registrant(
             external_id: None,
             name: Some(org.to_owned()),
         }),
+        owner_team: None,
+        actor: None,
     })
 }
 
@@ -225,6 +227,8 @@ pub fn attended_at(
             ..PersonHint::default()
         },
         account: None,
+        owner_team: None,
+        actor: None,
     }
 }
 

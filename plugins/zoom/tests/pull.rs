@@ -67,6 +67,8 @@ async fn a_first_run_pages_through_webinars_registrants_participants_and_absente
                 external_id: None,
                 name: Some("Cooking Org".into()),
             }),
+            owner_team: None,
+            actor: None,
         }
     );
     // Unanswered questions (empty strings) are left out.
