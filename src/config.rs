@@ -131,6 +131,30 @@ pub struct ServeArgs {
     pub jwt: JwtArgs,
     #[command(flatten)]
     pub secret_key: SecretKeyArgs,
+    #[command(flatten)]
+    pub sync: SyncTimingArgs,
+}
+
+/// How quickly a stopped instance's sync runs are taken over.
+#[derive(Args, Clone)]
+pub struct SyncTimingArgs {
+    /// Seconds a sync run may go without renewing its lease before any
+    /// instance takes it over (it renews every third of this while alive).
+    #[arg(long, env = "JOURNEYS_SYNC_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub sync_lease_secs: u64,
+    /// Seconds between looks for due schedules and abandoned runs.
+    #[arg(long, env = "JOURNEYS_SYNC_TICK_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub sync_tick_secs: u64,
+}
+
+impl SyncTimingArgs {
+    pub fn settings(&self) -> journeys_core::connectors::sync::SyncSettings {
+        journeys_core::connectors::sync::SyncSettings {
+            lease: std::time::Duration::from_secs(self.sync_lease_secs),
+            tick: std::time::Duration::from_secs(self.sync_tick_secs),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Args)]

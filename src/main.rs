@@ -10,7 +10,6 @@ use journeys::server::{self, ServerConfig};
 use journeys_api::auth::{self, Scope, Verifier};
 use journeys_api::graphql;
 use journeys_core::connectors::secrets::SecretBox;
-use journeys_core::connectors::sync::SyncSettings;
 use journeys_core::db::{self, StatementCounter};
 use journeys_core::workspaces;
 use tracing_subscriber::EnvFilter;
@@ -88,7 +87,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         workers: None,
         cors_origins: args.cors_origins,
         secret_box,
-        sync: SyncSettings::default(),
+        sync: args.sync.settings(),
         score_refresh: std::time::Duration::from_secs(3600),
     })
     .await?;

@@ -186,4 +186,7 @@ pub enum SyncTrigger {
     Api,
     /// `journeys sync`.
     Cli,
+    /// Replaces a run whose instance stopped (its lease lapsed), resuming
+    /// from that run's last saved batch.
+    Takeover,
 }

@@ -4,31 +4,58 @@
 //! database when `TEST_DATABASE_URL` names a server.
 
 use chrono::{Duration, Utc};
-use entity::{account, account_ref, connector, touchpoint, workspace};
+use entity::{account, account_ref, touchpoint, workspace};
 use journeys_core::testing::fresh_database_url;
 use migration::{Alias, Migrator, MigratorTrait, Query};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, EntityTrait, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder, Set,
+};
 use uuid::Uuid;
 
 /// The migrations before each connector became its own source.
 const BEFORE_CONNECTOR_SOURCES: u32 = 7;
 
-fn connector(ws: Uuid, kind: &str, age_days: i64) -> connector::ActiveModel {
+/// Inserts a row of the schema as it was, column by column.
+async fn insert(
+    db: &DatabaseConnection,
+    table: &str,
+    row: impl IntoIterator<Item = (&str, sea_orm::Value)>,
+) {
+    let (columns, values): (Vec<_>, Vec<_>) = row
+        .into_iter()
+        .map(|(column, value)| (Alias::new(column), value))
+        .unzip();
+    let statement = Query::insert()
+        .into_table(Alias::new(table))
+        .columns(columns)
+        .values_panic(values.into_iter().map(Into::into))
+        .to_owned();
+    db.execute(&statement).await.unwrap();
+}
+
+/// A connector as migration 7 left the table, created `age_days` ago.
+async fn connector(db: &DatabaseConnection, ws: Uuid, kind: &str, age_days: i64) -> Uuid {
+    let id = Uuid::now_v7();
     let at = Utc::now() - Duration::days(age_days);
-    connector::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        workspace_id: Set(ws),
-        kind: Set(kind.to_owned()),
-        name: Set(format!("{kind} {age_days}")),
-        config: Set(serde_json::json!({})),
-        secrets: Set(String::new()),
-        secret_names: Set(serde_json::json!([])),
-        schedule_seconds: Set(None),
-        enabled: Set(true),
-        cursor: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
+    let json = |v: serde_json::Value| sea_orm::Value::from(v);
+    insert(
+        db,
+        "connectors",
+        [
+            ("id", id.into()),
+            ("workspace_id", ws.into()),
+            ("kind", kind.into()),
+            ("name", format!("{kind} {age_days}").into()),
+            ("config", json(serde_json::json!({}))),
+            ("secrets", "".into()),
+            ("secret_names", json(serde_json::json!([]))),
+            ("enabled", true.into()),
+            ("created_at", at.into()),
+            ("updated_at", at.into()),
+        ],
+    )
+    .await;
+    id
 }
 
 #[tokio::test]
@@ -69,9 +96,9 @@ async fn existing_touchpoints_and_organisation_ids_move_to_their_connector() {
     .id;
     // Two Zendesk connectors (the older recorded everything so far), one
     // Zoom connector, and no Twitter connector any more.
-    let older_zendesk = connector(ws, "zendesk", 9).insert(&db).await.unwrap().id;
-    connector(ws, "zendesk", 2).insert(&db).await.unwrap();
-    let zoom = connector(ws, "zoom", 5).insert(&db).await.unwrap().id;
+    let older_zendesk = connector(&db, ws, "zendesk", 9).await;
+    connector(&db, ws, "zendesk", 2).await;
+    let zoom = connector(&db, ws, "zoom", 5).await;
 
     let rows = [
         ("zendesk", "ticket:1:opened"),
@@ -83,42 +110,34 @@ async fn existing_touchpoints_and_organisation_ids_move_to_their_connector() {
     for (source, external_id) in rows {
         let id = Uuid::now_v7();
         ids.push(id);
-        let insert = Query::insert()
-            .into_table(Alias::new("touchpoints"))
-            .columns(
-                [
-                    "id",
-                    "workspace_id",
-                    "source",
-                    "external_id",
-                    "channel",
-                    "kind",
-                    "occurred_at",
-                    "created_at",
-                    "updated_at",
-                ]
-                .map(Alias::new),
-            )
-            .values_panic([
-                id.into(),
-                ws.into(),
-                source.into(),
-                external_id.into(),
-                "SUPPORT".into(),
-                "ticket.opened".into(),
-                now.into(),
-                now.into(),
-                now.into(),
-            ])
-            .to_owned();
-        db.execute(&insert).await.unwrap();
+        insert(
+            &db,
+            "touchpoints",
+            [
+                ("id", id.into()),
+                ("workspace_id", ws.into()),
+                ("source", source.into()),
+                ("external_id", external_id.into()),
+                ("channel", "SUPPORT".into()),
+                ("kind", "ticket.opened".into()),
+                ("occurred_at", now.into()),
+                ("created_at", now.into()),
+                ("updated_at", now.into()),
+            ],
+        )
+        .await;
     }
-    let organisation = Query::insert()
-        .into_table(Alias::new("account_refs"))
-        .columns(["workspace_id", "source", "external_id", "account_id"].map(Alias::new))
-        .values_panic([ws.into(), "zendesk".into(), "9001".into(), acme.into()])
-        .to_owned();
-    db.execute(&organisation).await.unwrap();
+    insert(
+        &db,
+        "account_refs",
+        [
+            ("workspace_id", ws.into()),
+            ("source", "zendesk".into()),
+            ("external_id", "9001".into()),
+            ("account_id", acme.into()),
+        ],
+    )
+    .await;
 
     Migrator::up(&db, None).await.unwrap();
 

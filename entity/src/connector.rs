@@ -25,6 +25,9 @@ pub struct Model {
     pub enabled: bool,
     /// Where the next pull starts; saved with each batch it covers.
     pub cursor: Option<Json>,
+    /// When its paced requests were sent (the SDK's `PacingLog`), saved with
+    /// each batch so the next run, on any instance, counts them too.
+    pub pacing: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

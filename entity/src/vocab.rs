@@ -209,4 +209,7 @@ pub enum SyncTrigger {
     /// `journeys sync`.
     #[sea_orm(string_value = "CLI")]
     Cli,
+    /// Replaces a run whose instance stopped, resuming from its last batch.
+    #[sea_orm(string_value = "TAKEOVER")]
+    Takeover,
 }

@@ -11,6 +11,8 @@
 //! apart, and the oldest is the one that recorded them first). Touchpoints
 //! whose connector was deleted keep a null `connector_id`. There is no
 //! foreign key: a deleted connector's touchpoints keep naming it.
+//!
+//! Connectors also keep their request pacing (`connectors.pacing`) between runs.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -45,6 +47,7 @@ enum AccountRefs {
 enum Connectors {
     Table,
     Id,
+    Pacing,
 }
 
 #[derive(DeriveIden)]
@@ -130,11 +133,27 @@ impl MigrationTrait for Migration {
         ))
         .await?;
         m.drop_table(Table::drop().table(AccountRefs::Table).take())
-            .await
+            .await?;
+        // A connector's request pacing outlives its runs (see the SDK's
+        // `PacingLog`).
+        m.alter_table(
+            Table::alter()
+                .table(Connectors::Table)
+                .add_column(json_binary_null(Connectors::Pacing))
+                .take(),
+        )
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
+        m.alter_table(
+            Table::alter()
+                .table(Connectors::Table)
+                .drop_column(Connectors::Pacing)
+                .take(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(AccountRefs::Table)

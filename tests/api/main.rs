@@ -20,6 +20,7 @@ mod privacy;
 mod progression;
 mod scoring;
 mod stakeholders;
+mod takeover;
 mod touchpoints;
 mod twitter;
 mod webhooks;

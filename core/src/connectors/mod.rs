@@ -276,6 +276,7 @@ pub async fn create(
         schedule_seconds: Set(schedule),
         enabled: Set(new.enabled),
         cursor: Set(None),
+        pacing: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

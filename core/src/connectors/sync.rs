@@ -7,11 +7,18 @@
 //! - A batch's touchpoints, the connector's cursor after it, and the run's
 //!   counts are written in one transaction: a crash loses no batch it saved
 //!   and the next run resumes after the last one.
-//! - A RUNNING run holds a lease, renewed while it pulls and with each batch;
-//!   a batch is saved only while the run is still RUNNING, so a run taken over
+//! - A RUNNING run holds a short lease (30 s by default), renewed every third
+//!   of it for as long as the run lives, while it waits on a vendor too; a
+//!   batch is saved only while the run is still RUNNING, so a run taken over
 //!   after its lease lapsed cannot write behind the new one's back. A QUEUED
-//!   run older than a lease (its instance stopped before starting it) is
-//!   closed and replaced as well, so no connector stays blocked.
+//!   run older than a lease (its instance stopped before starting it) counts
+//!   as abandoned as well.
+//! - Every instance looks for abandoned runs when it starts and on each
+//!   scheduler tick, closes each as ABANDONED and starts a TAKEOVER run that
+//!   resumes from the last saved batch: a dead instance's run is taken over
+//!   within a lease and a tick, by a restarted instance or any other.
+//! - A connector's request pacing (the SDK's `PacingLog`) is saved with each
+//!   batch and at the end of a run, so the next run goes on counting.
 //! - A shutdown stops runs at a batch boundary, as CANCELLED.
 
 use std::sync::Arc;
@@ -20,11 +27,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::vocab::{SyncStatus, SyncTrigger};
 use entity::{connector, sync_run};
-use journeys_plugin_sdk::{Batch, HttpClient, PullError, RetryPolicy};
+use journeys_plugin_sdk::{Batch, HttpClient, PacingLog, PullError, RetryPolicy};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
-    SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, Set, SqlErr,
 };
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
@@ -40,20 +47,20 @@ use backon::Retryable;
 pub struct SyncSettings {
     /// Retries and timeouts of the plugins' HTTP calls.
     pub retry: RetryPolicy,
-    /// How long a run may go without renewing its lease before another
-    /// instance may take it for abandoned. A live run renews it every third of
-    /// this while it pulls, and with each batch it saves.
+    /// How long a run may go without renewing its lease before any instance
+    /// takes it for abandoned. A live run renews it every third of this, and
+    /// with each batch it saves.
     pub lease: Duration,
-    /// How often the scheduler looks for connectors that are due.
+    /// How often the scheduler looks for connectors that are due and for
+    /// abandoned runs to take over.
     pub tick: Duration,
 }
 
 impl Default for SyncSettings {
     fn default() -> Self {
-        let retry = RetryPolicy::default();
         SyncSettings {
-            lease: retry.max_rate_limit_wait + Duration::from_secs(5 * 60),
-            retry,
+            retry: RetryPolicy::default(),
+            lease: Duration::from_secs(30),
             tick: Duration::from_secs(5),
         }
     }
@@ -152,15 +159,9 @@ impl SyncRuntime {
                         // Finished between our insert and our look: try again.
                         continue;
                     };
-                    let Some(message) = self.abandoned(&active, now) else {
+                    if !self.close_if_abandoned(&active, now).await? {
                         return Ok((active, false));
-                    };
-                    self.finish(
-                        active.id,
-                        SyncStatus::Failed,
-                        Some((RunErrorCode::Abandoned, message)),
-                    )
-                    .await?;
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -170,17 +171,82 @@ impl SyncRuntime {
         ))
     }
 
-    /// Why an active run is taken for abandoned, if it is.
-    fn abandoned(&self, run: &sync_run::Model, now: DateTime<Utc>) -> Option<&'static str> {
-        match run.status {
-            SyncStatus::Running if run.lease_expires_at.is_some_and(|t| t < now) => Some(
+    /// Closes `run` as ABANDONED if it still is: RUNNING with its lease
+    /// lapsed, or QUEUED for longer than a lease. Conditional on both, so of
+    /// several instances that find it only one closes it, and a run that
+    /// renewed its lease meanwhile is left alone.
+    async fn close_if_abandoned(
+        &self,
+        run: &sync_run::Model,
+        now: DateTime<Utc>,
+    ) -> CoreResult<bool> {
+        let (still, message) = match run.status {
+            SyncStatus::Running => (
+                sync_run::Column::LeaseExpiresAt.lt(now),
                 "abandoned: the instance running it stopped; the next run resumes from its last batch",
             ),
-            SyncStatus::Queued if self.lease_from(run.queued_at) < now => {
-                Some("abandoned: the instance that queued it stopped before starting it")
+            SyncStatus::Queued => (
+                sync_run::Column::QueuedAt.lt(self.lease_before(now)),
+                "abandoned: the instance that queued it stopped before starting it",
+            ),
+            _ => return Ok(false),
+        };
+        let closed = sync_run::Entity::update_many()
+            .col_expr(sync_run::Column::Status, Expr::value(SyncStatus::Failed))
+            .col_expr(
+                sync_run::Column::ErrorCode,
+                Expr::value(RunErrorCode::Abandoned.as_str()),
+            )
+            .col_expr(sync_run::Column::Error, Expr::value(message))
+            .col_expr(sync_run::Column::FinishedAt, Expr::value(now))
+            .col_expr(
+                sync_run::Column::LeaseExpiresAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(sync_run::Column::Id.eq(run.id))
+            .filter(sync_run::Column::Status.eq(run.status))
+            .filter(still)
+            .exec(&self.db)
+            .await?;
+        Ok(closed.rows_affected == 1)
+    }
+
+    /// Closes every abandoned run (see [`SyncRuntime::close_if_abandoned`])
+    /// and starts a TAKEOVER run of each enabled connector among them here,
+    /// resuming from its last saved batch. Returns how many it took over.
+    pub async fn take_over_abandoned(self: &Arc<Self>) -> CoreResult<usize> {
+        let now = time::now();
+        let candidates = sync_run::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(sync_run::Column::Status.eq(SyncStatus::Running))
+                            .add(sync_run::Column::LeaseExpiresAt.lt(now)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(sync_run::Column::Status.eq(SyncStatus::Queued))
+                            .add(sync_run::Column::QueuedAt.lt(self.lease_before(now))),
+                    ),
+            )
+            .all(&self.db)
+            .await?;
+        let mut taken = 0;
+        for run in candidates {
+            if !self.close_if_abandoned(&run, now).await? {
+                continue;
             }
-            _ => None,
+            tracing::warn!(run = %run.id, connector = %run.connector_id, "took over an abandoned run");
+            let connector = connector::Entity::find_by_id(run.connector_id)
+                .one(&self.db)
+                .await?;
+            if let Some(connector) = connector.filter(|c| c.enabled) {
+                let (_, queued) = self.trigger(&connector, SyncTrigger::Takeover).await?;
+                taken += usize::from(queued);
+            }
         }
+        Ok(taken)
     }
 
     async fn active_run(&self, connector: Uuid) -> CoreResult<Option<sync_run::Model>> {
@@ -285,30 +351,50 @@ impl SyncRuntime {
         })?;
         let secrets = super::open_secrets(self.secrets.as_ref(), &connector)
             .map_err(|e| RunError::Failed(RunErrorCode::ConnectorSecrets, e.to_string()))?;
-        let http = HttpClient::new(self.settings.retry.clone());
+        let pacing = PacingLog::from_json(connector.pacing.as_ref());
+        let http = HttpClient::new(self.settings.retry.clone()).with_pacing(pacing.clone());
         let mut instance = plugin
             .build(&connector.config, &secrets, http)
             .map_err(|e| RunError::Failed(RunErrorCode::ConnectorConfig, e))?;
         let mut cursor = connector.cursor.clone();
         let mut stopping = self.stopping.subscribe();
-        loop {
-            if *stopping.borrow() {
-                return Ok(SyncStatus::Cancelled);
+        let batches = async {
+            loop {
+                if *stopping.borrow() {
+                    return Ok(SyncStatus::Cancelled);
+                }
+                // A pull may wait out a rate limit: a shutdown does not wait for
+                // it, and nothing of an unsaved batch is lost (the cursor stays put).
+                let batch = tokio::select! {
+                    batch = instance.pull(cursor.as_ref()) => batch?,
+                    _ = stopping.wait_for(|stop| *stop) => return Ok(SyncStatus::Cancelled),
+                };
+                let saved = self
+                    .save_retrying(&connector, run_id, &batch, &pacing)
+                    .await?;
+                progress(&saved);
+                if !batch.more {
+                    return Ok(SyncStatus::Succeeded);
+                }
+                cursor = Some(batch.cursor);
             }
-            // A pull may wait out a rate limit: a shutdown does not wait for it,
-            // and nothing of an unsaved batch is lost (the cursor stays put).
-            let batch = tokio::select! {
-                batch = instance.pull(cursor.as_ref()) => batch?,
-                _ = stopping.wait_for(|stop| *stop) => return Ok(SyncStatus::Cancelled),
-                lost = self.keep_lease(run_id) => return Err(lost),
-            };
-            let saved = self.save_retrying(&connector, run_id, &batch).await?;
-            progress(&saved);
-            if !batch.more {
-                return Ok(SyncStatus::Succeeded);
-            }
-            cursor = Some(batch.cursor);
+        };
+        // The lease is renewed for as long as the run lives, saving included;
+        // a run that is no longer ours stops at once (an unsaved batch rolls back).
+        let outcome = tokio::select! {
+            outcome = batches => outcome,
+            lost = self.keep_lease(run_id) => Err(lost),
+        };
+        // Requests sent after the last batch (a failed page, say) count too.
+        let saved = connector::Entity::update_many()
+            .col_expr(connector::Column::Pacing, Expr::value(pacing.to_json()))
+            .filter(connector::Column::Id.eq(connector.id))
+            .exec(&self.db)
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(connector = %connector.id, error = %e, "could not save the request pacing");
         }
+        outcome
     }
 
     /// Renews the run's lease every third of its length, for as long as it is
@@ -345,8 +431,9 @@ impl SyncRuntime {
         connector: &connector::Model,
         run_id: Uuid,
         batch: &Batch<serde_json::Value>,
+        pacing: &PacingLog,
     ) -> Result<sync_run::Model, RunError> {
-        let attempt = || self.save_batch(connector, run_id, batch);
+        let attempt = || self.save_batch(connector, run_id, batch, pacing);
         attempt
             .retry(ingestion::contention_backoff())
             .sleep(tokio::time::sleep)
@@ -355,13 +442,14 @@ impl SyncRuntime {
             .await
     }
 
-    /// Writes one batch, the cursor after it and the run's counts in one
-    /// transaction, if the run is still ours.
+    /// Writes one batch, the cursor after it, the request pacing and the
+    /// run's counts in one transaction, if the run is still ours.
     async fn save_batch(
         &self,
         connector: &connector::Model,
         run_id: Uuid,
         batch: &Batch<serde_json::Value>,
+        pacing: &PacingLog,
     ) -> Result<sync_run::Model, RunError> {
         let now = time::now();
         let ws = connector.workspace_id;
@@ -386,6 +474,7 @@ impl SyncRuntime {
         counts.failed = len_i32(tally.failed as usize);
         connector::Entity::update_many()
             .col_expr(connector::Column::Cursor, Expr::value(batch.cursor.clone()))
+            .col_expr(connector::Column::Pacing, Expr::value(pacing.to_json()))
             .filter(connector::Column::Id.eq(connector.id))
             .exec(&txn)
             .await
@@ -465,27 +554,42 @@ impl SyncRuntime {
             .ok_or(CoreError::not_found("sync run"))
     }
 
-    fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let lease =
-            chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::hours(1));
-        time::to_micros(now + lease)
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::hours(1))
     }
 
-    /// Queues runs for enabled connectors whose interval has passed since their
-    /// last run was queued, every `tick`, until [`SyncRuntime::shutdown`].
+    fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        time::to_micros(now + self.lease())
+    }
+
+    fn lease_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        time::to_micros(now - self.lease())
+    }
+
+    /// Takes over abandoned runs at once, then every `tick` takes over those
+    /// abandoned since and queues runs for enabled connectors whose interval
+    /// has passed since their last run was queued, until
+    /// [`SyncRuntime::shutdown`].
     pub fn start_scheduler(self: &Arc<Self>) {
         let runtime = Arc::clone(self);
         let mut stopping = self.stopping.subscribe();
         self.tasks.spawn(async move {
             let every = runtime.settings.tick;
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut first = true;
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = stopping.wait_for(|stop| *stop) => return,
                 }
-                if let Err(e) = runtime.queue_due().await {
+                if let Err(e) = runtime.take_over_abandoned().await {
+                    tracing::error!(error = ?e, "the sync scheduler could not take over runs");
+                }
+                // Schedules wait a tick: a server that starts is not due.
+                if !std::mem::take(&mut first)
+                    && let Err(e) = runtime.queue_due().await
+                {
                     tracing::error!(error = ?e, "the sync scheduler could not queue runs");
                 }
             }

@@ -16,7 +16,10 @@ mod plugin;
 mod webhook;
 
 pub use async_trait::async_trait;
-pub use http::{Fetched, HttpClient, RateLimitHint, RetryPolicy};
+pub use http::{
+    Fetched, HttpClient, Pace, PacingLog, RateLimitHint, RetryPolicy, UnhintedRateLimit,
+    retry_after,
+};
 pub use plugin::{DynConnector, Plugin, plugin};
 pub use webhook::{
     REPLAY_WINDOW, WebhookError, WebhookReply, WebhookRequest, check_fresh, hmac_sha256,

@@ -4,11 +4,9 @@
 use std::time::Duration;
 
 use base64::Engine;
-use chrono::{DateTime, Utc};
-use journeys_plugin_sdk::{HttpClient, PullError};
-use reqwest::header::{HeaderMap, HeaderValue};
+use journeys_plugin_sdk::{HttpClient, Pace, PullError, retry_after};
+use reqwest::header::HeaderValue;
 
-use crate::limiter::PerMinute;
 use crate::wire;
 
 pub const EXPORT_PATH: &str = "/api/v2/incremental/tickets/cursor";
@@ -32,19 +30,7 @@ pub struct Api {
     base_url: reqwest::Url,
     authorization: HeaderValue,
     http: HttpClient,
-    export_limit: PerMinute,
-}
-
-/// Zendesk says how long to wait in `Retry-After`, in seconds.
-fn retry_after_seconds(headers: &HeaderMap, _now: DateTime<Utc>) -> Option<Duration> {
-    let seconds: u64 = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds))
+    export_pace: Pace,
 }
 
 impl Api {
@@ -64,7 +50,13 @@ impl Api {
             base_url,
             authorization,
             http,
-            export_limit: PerMinute::new(export_requests_per_minute),
+            // Counted in the connector's pacing log, which every run of the
+            // connector shares: the allowance is the account's, per minute.
+            export_pace: Pace {
+                name: "incremental_export",
+                limit: export_requests_per_minute,
+                window: Duration::from_secs(60),
+            },
         })
     }
 
@@ -83,17 +75,17 @@ impl Api {
             .header(reqwest::header::ACCEPT, "application/json")
     }
 
-    /// One page of the incremental ticket export, paced to the allowance.
-    pub async fn export(&mut self, from: ExportFrom<'_>) -> Result<wire::ExportPage, PullError> {
+    /// One page of the incremental ticket export, each attempt paced to the
+    /// allowance when it is sent.
+    pub async fn export(&self, from: ExportFrom<'_>) -> Result<wire::ExportPage, PullError> {
         let request = self.get(EXPORT_PATH);
         let request = match from {
             ExportFrom::StartTime(start) => request.query(&[("start_time", start)]),
             ExportFrom::Cursor(cursor) => request.query(&[("cursor", cursor)]),
         };
         let request = request.query(&[("include", EXPORT_SIDELOADS)]);
-        self.export_limit.acquire().await;
         self.http
-            .send(request, CREDENTIAL, retry_after_seconds)
+            .send_paced(request, CREDENTIAL, retry_after, Some(self.export_pace))
             .await?
             .json()
     }
@@ -114,29 +106,8 @@ impl Api {
             request = request.query(&[("start_time", start_time)]);
         }
         self.http
-            .send(request, CREDENTIAL, retry_after_seconds)
+            .send(request, CREDENTIAL, retry_after)
             .await?
             .json()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_is_read_in_seconds() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(retry_after_seconds(&headers, Utc::now()), None);
-        headers.insert("retry-after", HeaderValue::from_static("93"));
-        assert_eq!(
-            retry_after_seconds(&headers, Utc::now()),
-            Some(Duration::from_secs(93))
-        );
-        headers.insert(
-            "retry-after",
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after_seconds(&headers, Utc::now()), None);
     }
 }

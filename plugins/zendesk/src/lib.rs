@@ -38,15 +38,16 @@
 //! when its survey was offered. While a pass pages, `page[after]` is kept too.
 //!
 //! **Limits:** export requests are kept to `export_requests_per_minute` in any
-//! minute; a 429 (the export's `APIRateLimitExceeded`, or any other) waits its
-//! `Retry-After` seconds. 401/403 name `api_token`.
+//! 60 seconds, each counted when it is sent (retries too) in the connector's
+//! pacing log, which the runtime keeps across runs; a 429 (the export's
+//! `APIRateLimitExceeded`, or any other) and a 503 wait their `Retry-After`.
+//! 401/403 name `api_token`.
 //!
 //! **Webhooks:** see the `webhook` module: signed ticket events make the same
 //! touchpoints, under the same external ids, as the export.
 
 mod api;
 mod cursor;
-mod limiter;
 mod touchpoints;
 mod webhook;
 mod wire;

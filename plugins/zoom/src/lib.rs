@@ -40,8 +40,8 @@
 //! When Zoom has no past instance of an ended webinar (404: never held, or not
 //! processed yet), it is left unsynced and tried again on the next run.
 //!
-//! **Errors:** a 429 waits until its `Retry-After` date-time (or the SDK's
-//! default when absent). The access token is cached until a minute before it
+//! **Errors:** a 429 waits until its `Retry-After` date-time; without one (a
+//! per-second limit) it backs off from about a second, with jitter. The access token is cached until a minute before it
 //! expires; a 401 on a call fetches a new one and retries once, and a second
 //! 401 names `client_id/client_secret`. The token endpoint's own 401 names
 //! `client_secret`.
@@ -62,8 +62,8 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use journeys_plugin_sdk::{
-    Batch, Connector, HttpClient, PullError, Touchpoint, WebhookError, WebhookReply,
-    WebhookRequest, async_trait,
+    Batch, Connector, HttpClient, PullError, Touchpoint, UnhintedRateLimit, WebhookError,
+    WebhookReply, WebhookRequest, async_trait,
 };
 use reqwest::Url;
 use serde::Deserialize;
@@ -128,7 +128,9 @@ impl Connector for Zoom {
             other => other,
         };
         let api = Api {
-            http,
+            // Zoom's usual 429 is a per-second (QPS) limit, and one without
+            // `Retry-After` is over in about a second.
+            http: http.with_unhinted_rate_limit(UnhintedRateLimit::Backoff),
             base_url: http_url("base_url", &config.base_url)?,
             oauth_url: http_url("oauth_url", &config.oauth_url)?,
             account_id: required("config", "account_id", config.account_id)?,

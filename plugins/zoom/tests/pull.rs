@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::*;
 use journeys_plugin_sdk::{
-    AccountHint, Channel, Connector, PersonHint, PullError, Touchpoint, plugin,
+    AccountHint, Channel, Connector, HttpClient, PersonHint, PullError, RetryPolicy, Touchpoint,
+    plugin,
 };
 use journeys_plugin_zoom::{Cursor, PageToken, Step, Zoom};
 use serde_json::json;
@@ -253,27 +254,42 @@ async fn a_rate_limit_waits_until_the_retry_after_date_time() {
 }
 
 #[tokio::test]
-async fn a_daily_limit_without_retry_after_waits_the_default() {
+async fn a_rate_limit_without_retry_after_backs_off_briefly() {
     let server = MockServer::start().await;
+    // Two per-second limits in a row, as Zoom sends them, with no Retry-After.
     page("/users/me/webinars", None)
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("x-ratelimit-category", "Light")
-                .insert_header("x-ratelimit-type", "Daily-limit")
+                .insert_header("x-ratelimit-type", "QPS")
                 .set_body_json(json!({
                     "code": 429,
-                    "message": "You have exceeded the daily rate limit of (2000) for List webinars API requests permitted for this particular user."
+                    "message": "You have reached the maximum per-second rate limit for this API. Try again later."
                 })),
         )
-        .up_to_n_times(1)
+        .up_to_n_times(2)
+        .expect(2)
         .with_priority(1)
         .mount(&server)
         .await;
     mount_scenario(&server).await;
     let started = Instant::now();
-    let batch = zoom(&server).pull(Cursor::default()).await.unwrap();
-    // The test policy's default wait is 300 ms.
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    let mut zoom = Zoom::new(
+        config(&server),
+        secrets(Some(WEBHOOK_SECRET)),
+        HttpClient::new(RetryPolicy {
+            // The backoff's first waits, not this, apply.
+            default_rate_limit_wait: Duration::from_secs(60),
+            ..http().policy().clone()
+        }),
+    )
+    .unwrap();
+    let batch = zoom.pull(Cursor::default()).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let queued: Vec<i64> = batch
         .cursor
         .run

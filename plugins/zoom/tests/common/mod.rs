@@ -50,19 +50,25 @@ pub fn zoom(server: &MockServer) -> Zoom {
     zoom_with_webhook_secret(server, Some(WEBHOOK_SECRET))
 }
 
-pub fn zoom_with_webhook_secret(server: &MockServer, webhook_secret: Option<&str>) -> Zoom {
-    let config = Config {
+pub fn config(server: &MockServer) -> Config {
+    Config {
         base_url: format!("{}/v2", server.uri()),
         oauth_url: format!("{}/oauth/token", server.uri()),
         account_id: ACCOUNT_ID.into(),
         user_id: "me".into(),
-    };
-    let secrets = Secrets {
+    }
+}
+
+pub fn secrets(webhook_secret: Option<&str>) -> Secrets {
+    Secrets {
         client_id: CLIENT_ID.into(),
         client_secret: CLIENT_SECRET.into(),
         webhook_secret_token: webhook_secret.map(str::to_owned),
-    };
-    Zoom::new(config, secrets, http()).unwrap()
+    }
+}
+
+pub fn zoom_with_webhook_secret(server: &MockServer, webhook_secret: Option<&str>) -> Zoom {
+    Zoom::new(config(server), secrets(webhook_secret), http()).unwrap()
 }
 
 /// The token endpoint, answering only the documented request.

@@ -1,0 +1,244 @@
+//! A run whose instance was SIGKILLed mid-pull is taken over within a
+//! minute, by the same instance restarted or by another one on the same
+//! database, and resumes after its last saved batch: nothing lost, nothing
+//! doubled. The killed instance is a real `journeys serve` process.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use journeys_core::connectors::sync::SyncSettings;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::connectors::{
+    EXPORT, create, export_page, external_ids, no_ratings, ticket, user, zendesk_input,
+};
+use crate::helpers::{
+    SECRET, SECRET_KEY, TestApp, quick_sync, spawn_app, spawn_app_with_sync, sync_runs,
+};
+
+/// The lease the instances here run with: short, so the test is too.
+const LEASE_SECS: u64 = 3;
+
+/// A `journeys serve` process on a loopback port, killed when dropped.
+struct Instance {
+    child: Child,
+    addr: String,
+}
+
+impl Instance {
+    async fn start(database_url: &str) -> Instance {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_journeys"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("JOURNEYS_BIND", &addr)
+            .env("JOURNEYS_JWT_SECRET", SECRET)
+            .env("JOURNEYS_SECRET_KEY", SECRET_KEY)
+            .env("JOURNEYS_SYNC_LEASE_SECS", LEASE_SECS.to_string())
+            .env("JOURNEYS_SYNC_TICK_SECS", "1")
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start journeys serve");
+        let instance = Instance { child, addr };
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            let ready = client
+                .get(format!("http://{}/readyz", instance.addr))
+                .send()
+                .await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return instance;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("journeys serve did not become ready on {}", instance.addr);
+    }
+
+    /// SIGKILL: no shutdown, no last write.
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    async fn trigger(&self, token: &str, connector: &str) {
+        let body: Value = reqwest::Client::new()
+            .post(format!("http://{}/graphql", self.addr))
+            .bearer_auth(token)
+            .json(&json!({
+                "query": "mutation($id: ID!) { triggerSync(input: {connectorId: $id}) { queued } }",
+                "variables": { "id": connector },
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["data"]["triggerSync"]["queued"], true, "{body}");
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Zendesk export of two pages, the second of which hangs (for now).
+async fn two_pages_the_second_hanging(server: &MockServer) -> wiremock::MockGuard {
+    let ana = user(501, "Ana Souza", "ana@acme.example");
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(export_page(
+            vec![ticket(1, "open", 501, 2)],
+            vec![ana],
+            "c1",
+            false,
+        )))
+        .mount(server)
+        .await;
+    no_ratings(server).await;
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .and(query_param("cursor", "c1"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(600)))
+        .mount_as_scoped(server)
+        .await
+}
+
+/// The second page answers at once from now on.
+async fn second_page_answers(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .and(query_param("cursor", "c1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(export_page(
+            vec![ticket(2, "solved", 501, 3)],
+            vec![user(501, "Ana Souza", "ana@acme.example")],
+            "c2",
+            true,
+        )))
+        .mount(server)
+        .await;
+}
+
+/// Waits until the instance asks for the second page: the first is saved
+/// and the run is RUNNING, mid-pull.
+async fn wait_for_second_page(server: &MockServer) {
+    for _ in 0..600 {
+        let asked =
+            server.received_requests().await.unwrap().iter().any(|r| {
+                r.url.path() == EXPORT && r.url.query().unwrap_or("").contains("cursor=c1")
+            });
+        if asked {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the second page was never asked for");
+}
+
+/// Waits for the connector's newest run to succeed; returns how long it took.
+async fn wait_for_takeover(
+    app: &TestApp,
+    token: &str,
+    connector: &str,
+    since: Instant,
+) -> Duration {
+    loop {
+        let runs = sync_runs(app, token, connector).await;
+        if runs[0][0] == "SUCCEEDED" {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(90),
+            "no takeover: {runs}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Kills the instance mid-run, lets `survivor` take over, and checks what
+/// the runs and the touchpoints came to.
+async fn killed_run_is_taken_over(app: &TestApp, survivor: impl AsyncFnOnce(&str)) {
+    let ws_token = app.admin("acme");
+    let server = MockServer::start().await;
+    let hanging = two_pages_the_second_hanging(&server).await;
+    let connector = create(app, &ws_token, zendesk_input(&server)).await;
+    let connector = connector["id"].as_str().unwrap().to_owned();
+
+    let mut first = Instance::start(&app.database_url).await;
+    first.trigger(&ws_token, &connector).await;
+    wait_for_second_page(&server).await;
+    first.kill();
+    let killed = Instant::now();
+    drop(hanging);
+    second_page_answers(&server).await;
+
+    survivor(&app.database_url).await;
+    let took = wait_for_takeover(app, &ws_token, &connector, killed).await;
+    assert!(took < Duration::from_secs(60), "taken over after {took:?}");
+
+    let runs = sync_runs(app, &ws_token, &connector).await;
+    // The takeover fetched only the second page and the ratings: the first
+    // page had been saved with its cursor before the kill.
+    assert_eq!(
+        runs,
+        json!([
+            ["SUCCEEDED", null, [2, 2, 0, 0, 0, 2]],
+            ["FAILED", "ABANDONED", [1, 1, 0, 0, 0, 1]],
+        ]),
+    );
+    let triggers = app
+        .ok(
+            &ws_token,
+            "query($id: ID!) { syncRuns(connectorId: $id, first: 5) { nodes { trigger } } }",
+            json!({ "id": connector }),
+        )
+        .await;
+    assert_eq!(
+        triggers["syncRuns"]["nodes"],
+        json!([{ "trigger": "TAKEOVER" }, { "trigger": "API" }])
+    );
+    assert_eq!(
+        external_ids(app, &ws_token, "zendesk").await,
+        ["ticket:1:opened", "ticket:2:opened", "ticket:2:solved"]
+    );
+}
+
+#[tokio::test]
+async fn a_killed_run_is_taken_over_by_the_restarted_instance() {
+    // The in-process server only reads and writes fixtures: it looks for
+    // abandoned runs once, at its start, before there are any.
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let mut restarted = None;
+    killed_run_is_taken_over(&app, async |database_url| {
+        restarted = Some(Instance::start(database_url).await);
+    })
+    .await;
+    drop(restarted);
+}
+
+#[tokio::test]
+async fn a_killed_run_is_taken_over_by_another_instance() {
+    // This instance runs beside the one killed, and looks every second.
+    let app = spawn_app_with_sync(SyncSettings {
+        lease: Duration::from_secs(LEASE_SECS),
+        tick: Duration::from_secs(1),
+        ..quick_sync()
+    })
+    .await;
+    app.workspace("acme").await;
+    killed_run_is_taken_over(&app, async |_| {}).await;
+}
