@@ -158,8 +158,10 @@ pub async fn sync(app: &TestApp, token: &str, connector: &str) -> Value {
     wait_for(app, token, connector, run["id"].as_str().unwrap()).await
 }
 
+/// Waits for a run to finish; up to two minutes, for runs that wait out a
+/// vendor's per-minute allowance.
 pub async fn wait_for(app: &TestApp, token: &str, connector: &str, run: &str) -> Value {
-    for _ in 0..300 {
+    for _ in 0..2400 {
         let data = app.ok(token, RUNS, json!({ "id": connector })).await;
         let found = data["syncRuns"]["nodes"]
             .as_array()

@@ -15,6 +15,7 @@ mod helpers;
 mod http_spec;
 mod journeys;
 mod merges;
+mod pacing;
 mod pagination;
 mod privacy;
 mod progression;
