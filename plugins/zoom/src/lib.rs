@@ -42,9 +42,10 @@
 //!
 //! **Errors:** a 429 waits until its `Retry-After` date-time (or the SDK's
 //! default when absent). The access token is cached until a minute before it
-//! expires; a 401 on a call fetches a new one and retries once, and a second
-//! 401 names `client_id/client_secret`. The token endpoint's own 401 names
-//! `client_secret`.
+//! expires, or until 90% of its lifetime when that comes sooner (a token
+//! living 30 s serves calls for 27 s); a 401 on a call fetches a new one and
+//! retries once, and a second 401 names `client_id/client_secret`. The token
+//! endpoint's own 401 names `client_secret`.
 //!
 //! **Webhooks:** see the `webhook` module: `x-zm-signature` verified over
 //! `v0:{timestamp}:{body}`, URL validation answered, and
