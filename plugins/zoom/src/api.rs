@@ -59,12 +59,18 @@ impl Api {
         }
     }
 
+    /// One page of a webinar's registrants with the given `status`
+    /// (`pending`, `denied`); without one, Zoom lists the approved ones.
     pub async fn registrants(
         &mut self,
         webinar: i64,
+        status: Option<&str>,
         page_token: Option<&str>,
     ) -> Result<RegistrantPage, PullError> {
-        let url = self.endpoint(&["webinars", &webinar.to_string(), "registrants"]);
+        let mut url = self.endpoint(&["webinars", &webinar.to_string(), "registrants"]);
+        if let Some(status) = status {
+            url.query_pairs_mut().append_pair("status", status);
+        }
         self.page(url, page_token).await
     }
 

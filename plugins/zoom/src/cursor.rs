@@ -15,6 +15,25 @@ pub struct Cursor {
     /// The run in progress; `None` between runs (the next pull starts one).
     #[serde(default)]
     pub run: Option<Run>,
+    /// Which streams `synced_webinars` were synced with. A cursor saved by
+    /// an older version (0, before pending and denied registrants) has its
+    /// synced webinars visited once more, idempotently, for the new streams.
+    #[serde(default)]
+    pub version: u32,
+}
+
+impl Cursor {
+    /// The streams this version syncs for each webinar.
+    pub const VERSION: u32 = 1;
+
+    /// At the start of a run: forgets the synced webinars of an older
+    /// version's cursor, so the run reads their new streams.
+    pub fn upgrade(&mut self) {
+        if self.version < Self::VERSION {
+            self.synced_webinars.clear();
+            self.version = Self::VERSION;
+        }
+    }
 }
 
 /// A run in progress: the webinars left to visit and how far the first one
@@ -42,8 +61,12 @@ pub struct QueuedWebinar {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Step {
-    /// The next registrants page (`None`: the first).
+    /// The next page of approved registrants (`None`: the first).
     Registrants { page: Option<PageToken> },
+    /// The next page of registrants awaiting approval (`None`: the first).
+    Pending { page: Option<PageToken> },
+    /// The next page of registrants the host refused (`None`: the first).
+    Denied { page: Option<PageToken> },
     /// All participant pages, in one batch.
     Participants,
     /// The next absentees page (`None`: the first).

@@ -14,6 +14,12 @@
 //!   title, organisation (as the account's name) and qualification answers
 //!   (`industry`, `purchasing_time_frame`, `role_in_purchase_process`,
 //!   `no_of_employees`, `custom_questions`);
+//! - `webinar.registration_pending` and `webinar.registration_denied`,
+//!   external ids `registration_pending:{webinar id}:{registrant id}` and
+//!   `registration_denied:{webinar id}:{registrant id}`, like
+//!   `webinar.registered` but for the registrants awaiting approval and
+//!   those the host refused (the registrants list with `status=pending` and
+//!   `status=denied`);
 //! - `webinar.attended`, external id `attended:{webinar id}:{person key}`,
 //!   one per person per webinar: the stays of someone who rejoined are folded
 //!   together, at the first join, with `minutes_attended` (all stays, rounded)
@@ -24,13 +30,15 @@
 //!   registrant who did not come (Zoom's absentees), at the webinar's start.
 //!
 //! **Sync:** a run lists the user's webinars (all list pages in its first
-//! batch), then visits each: the registrants of every webinar (Zoom lists the
-//! approved ones), one batch per page; and for a webinar that has ended (`start_time` + `duration` minutes
-//! before now), its participants (all pages in ONE batch, because rejoins are
+//! batch), then visits each: the approved, then pending, then denied
+//! registrants of every webinar, one batch per page; and for a webinar that
+//! has ended (`start_time` + `duration` minutes before now), its participants (all pages in ONE batch, because rejoins are
 //! folded across pages) and then its absentees, one batch per page.
 //!
 //! **Cursor** (see [`Cursor`]): the ids of finished webinars already fully
-//! synced, which later runs skip entirely (never fetching them again), and
+//! synced, which later runs skip entirely (never fetching them again; a
+//! cursor saved by an older version, whose `version` is lower, has them
+//! visited once more for the streams added since), and
 //! the run in progress: the webinars left to visit, the phase of the current
 //! one and its page token. A killed run resumes right after the last saved
 //! batch. Zoom's page tokens expire after 15 minutes, so a saved token older
@@ -147,6 +155,7 @@ impl Connector for Zoom {
     async fn pull(&mut self, mut cursor: Cursor) -> Result<Batch<Cursor>, PullError> {
         let now = Utc::now();
         let Some(mut run) = cursor.run.take() else {
+            cursor.upgrade();
             let queue: VecDeque<QueuedWebinar> = self
                 .api
                 .webinars()
@@ -171,26 +180,16 @@ impl Connector for Zoom {
         let mut touchpoints = Vec::new();
         let next = match &run.step {
             Step::Registrants { page } => {
-                let page = self
-                    .api
-                    .registrants(webinar.id, PageToken::usable(page, now))
-                    .await?;
-                for registrant in &page.registrants {
-                    let endpoint = || format!("/webinars/{}/registrants", webinar.id);
-                    let created = registrant
-                        .create_time
-                        .ok_or_else(|| malformed(endpoint(), "a registrant without create_time"))?;
-                    let touchpoint = touchpoints::registered(about, registrant, created)
-                        .ok_or_else(|| malformed(endpoint(), "a registrant without an id"))?;
-                    touchpoints.push(touchpoint);
-                }
-                match page.next_page_token() {
-                    Some(token) => Some(Step::Registrants {
-                        page: Some(page_token(token, now)),
-                    }),
-                    None if webinar.finished() => Some(Step::Participants),
-                    None => None,
-                }
+                self.registrants(Listed::Approved, &webinar, page, now, &mut touchpoints)
+                    .await?
+            }
+            Step::Pending { page } => {
+                self.registrants(Listed::Pending, &webinar, page, now, &mut touchpoints)
+                    .await?
+            }
+            Step::Denied { page } => {
+                self.registrants(Listed::Denied, &webinar, page, now, &mut touchpoints)
+                    .await?
             }
             Step::Participants => match self.api.participants(webinar.id).await? {
                 Some(participants) => {
@@ -256,6 +255,93 @@ impl Connector for Zoom {
         now: DateTime<Utc>,
     ) -> Result<WebhookReply, WebhookError> {
         webhook::handle(self.webhook_secret.as_deref(), request, now)
+    }
+}
+
+/// A webinar's registrant lists, read in this order, each with its
+/// touchpoint.
+#[derive(Debug, Clone, Copy)]
+enum Listed {
+    Approved,
+    Pending,
+    Denied,
+}
+
+type FromRegistrant = fn(WebinarRef<'_>, &wire::Registrant, DateTime<Utc>) -> Option<Touchpoint>;
+
+impl Listed {
+    /// The registrants endpoint's `status`; Zoom lists the approved ones
+    /// without it.
+    fn status(self) -> Option<&'static str> {
+        match self {
+            Listed::Approved => None,
+            Listed::Pending => Some("pending"),
+            Listed::Denied => Some("denied"),
+        }
+    }
+
+    fn touchpoint(self) -> FromRegistrant {
+        match self {
+            Listed::Approved => touchpoints::registered,
+            Listed::Pending => touchpoints::registration_pending,
+            Listed::Denied => touchpoints::registration_denied,
+        }
+    }
+
+    fn step(self, page: Option<PageToken>) -> Step {
+        match self {
+            Listed::Approved => Step::Registrants { page },
+            Listed::Pending => Step::Pending { page },
+            Listed::Denied => Step::Denied { page },
+        }
+    }
+
+    fn next(self) -> Option<Listed> {
+        match self {
+            Listed::Approved => Some(Listed::Pending),
+            Listed::Pending => Some(Listed::Denied),
+            Listed::Denied => None,
+        }
+    }
+}
+
+impl Zoom {
+    /// One page of one registrant list as touchpoints, and the step after
+    /// it: the list's next page, the next list, the participants of an ended
+    /// webinar, or nothing (the webinar is done).
+    async fn registrants(
+        &mut self,
+        list: Listed,
+        webinar: &QueuedWebinar,
+        page: &Option<PageToken>,
+        now: DateTime<Utc>,
+        touchpoints: &mut Vec<Touchpoint>,
+    ) -> Result<Option<Step>, PullError> {
+        let about = WebinarRef {
+            id: webinar.id,
+            topic: webinar.topic.as_deref(),
+        };
+        let page = self
+            .api
+            .registrants(webinar.id, list.status(), PageToken::usable(page, now))
+            .await?;
+        let endpoint = || format!("/webinars/{}/registrants", webinar.id);
+        for registrant in &page.registrants {
+            let created = registrant
+                .create_time
+                .ok_or_else(|| malformed(endpoint(), "a registrant without create_time"))?;
+            let touchpoint = list.touchpoint()(about, registrant, created)
+                .ok_or_else(|| malformed(endpoint(), "a registrant without an id"))?;
+            touchpoints.push(touchpoint);
+        }
+        Ok(match page.next_page_token() {
+            Some(token) => Some(list.step(Some(page_token(token, now)))),
+            None => match list.next() {
+                Some(next) => Some(next.step(None)),
+                None if webinar.finished() => Some(Step::Participants),
+                None => None,
+            },
+        })
     }
 }
 

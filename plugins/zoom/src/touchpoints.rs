@@ -10,6 +10,8 @@ use serde_json::{Map, Value, json};
 use crate::wire::{Participant, Registrant};
 
 pub const REGISTERED: &str = "webinar.registered";
+pub const REGISTRATION_PENDING: &str = "webinar.registration_pending";
+pub const REGISTRATION_DENIED: &str = "webinar.registration_denied";
 pub const ATTENDED: &str = "webinar.attended";
 pub const MISSED: &str = "webinar.missed";
 
@@ -28,6 +30,38 @@ pub fn registered(
     occurred_at: DateTime<Utc>,
 ) -> Option<Touchpoint> {
     from_registrant(REGISTERED, "registered", webinar, registrant, occurred_at)
+}
+
+/// `webinar.registration_pending`: a registration awaiting the host's
+/// approval, at its time; `None` when the registrant has no id.
+pub fn registration_pending(
+    webinar: WebinarRef<'_>,
+    registrant: &Registrant,
+    occurred_at: DateTime<Utc>,
+) -> Option<Touchpoint> {
+    from_registrant(
+        REGISTRATION_PENDING,
+        "registration_pending",
+        webinar,
+        registrant,
+        occurred_at,
+    )
+}
+
+/// `webinar.registration_denied`: a registration the host refused, at its
+/// time; `None` when the registrant has no id.
+pub fn registration_denied(
+    webinar: WebinarRef<'_>,
+    registrant: &Registrant,
+    occurred_at: DateTime<Utc>,
+) -> Option<Touchpoint> {
+    from_registrant(
+        REGISTRATION_DENIED,
+        "registration_denied",
+        webinar,
+        registrant,
+        occurred_at,
+    )
 }
 
 /// `webinar.missed`: a registrant who did not come, at the webinar's start;

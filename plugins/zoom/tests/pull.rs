@@ -133,7 +133,8 @@ async fn a_first_run_pages_through_webinars_registrants_participants_and_absente
         cursor,
         Cursor {
             synced_webinars: BTreeSet::from([LAUNCH]),
-            run: None
+            run: None,
+            version: Cursor::VERSION,
         }
     );
     // One token served the whole run.
@@ -160,11 +161,16 @@ async fn empty_pages_end_their_lists() {
     let batch = zoom.pull(Cursor::default()).await.unwrap();
     assert!(batch.touchpoints.is_empty());
     assert!(!batch.more);
-    assert_eq!(batch.cursor, Cursor::default());
+    let nothing_synced = Cursor {
+        version: Cursor::VERSION,
+        ..Cursor::default()
+    };
+    assert_eq!(batch.cursor, nothing_synced);
 
     // A webinar nobody registered for yet.
     server.reset().await;
     token_endpoint("tok-1", 3600).mount(&server).await;
+    mount_no_other_registrants(&server).await;
     page("/users/me/webinars", None)
         .respond_with(zoom_ok(webinar_page(
             "",
@@ -184,8 +190,8 @@ async fn empty_pages_end_their_lists() {
         .mount(&server)
         .await;
     let (batches, cursor) = drain(&mut zoom, Cursor::default()).await;
-    assert_eq!(ids(&batches), vec![Vec::<String>::new(), vec![]]);
-    assert_eq!(cursor, Cursor::default());
+    assert_eq!(ids(&batches), vec![Vec::<String>::new(); 4]);
+    assert_eq!(cursor, nothing_synced);
 }
 
 #[tokio::test]
@@ -453,11 +459,12 @@ async fn a_killed_run_resumes_after_its_last_saved_batch() {
     assert_eq!(cursor.synced_webinars, BTreeSet::from([LAUNCH]));
     // The resumed run went on from page 2, without listing webinars again.
     assert_eq!(requests_to(&server, "/users/me/webinars").await.len(), 2);
+    // Approved on two pages, pending on two, denied on one: each page once.
     assert_eq!(
         requests_to(&server, &format!("/webinars/{LAUNCH}/registrants"))
             .await
             .len(),
-        2
+        5
     );
 }
 
@@ -544,9 +551,13 @@ async fn a_later_run_skips_synced_webinars_and_fetches_new_ones() {
         vec![
             vec![],
             vec![format!("registered:{DEMO}:{BOB}")],
+            vec![],
+            vec![],
             vec![format!("attended:{DEMO}:registrant:{BOB}")],
             vec![],
             vec![format!("registered:{ROADMAP}:{ERIN}")],
+            vec![],
+            vec![],
         ]
     );
     assert_eq!(cursor.synced_webinars, BTreeSet::from([LAUNCH, DEMO]));
@@ -565,6 +576,7 @@ async fn a_later_run_skips_synced_webinars_and_fetches_new_ones() {
 async fn an_ended_webinar_without_past_data_is_tried_again_next_run() {
     let server = MockServer::start().await;
     token_endpoint("tok-1", 3600).mount(&server).await;
+    mount_no_other_registrants(&server).await;
     page("/users/me/webinars", None)
         .respond_with(zoom_ok(webinar_page(
             "",
@@ -587,9 +599,21 @@ async fn an_ended_webinar_without_past_data_is_tried_again_next_run() {
     let (batches, cursor) = drain(&mut zoom, Cursor::default()).await;
     assert_eq!(
         ids(&batches),
-        vec![vec![], vec![format!("registered:{LAUNCH}:{BOB}")], vec![]]
+        vec![
+            vec![],
+            vec![format!("registered:{LAUNCH}:{BOB}")],
+            vec![],
+            vec![],
+            vec![]
+        ]
     );
-    assert_eq!(cursor, Cursor::default());
+    assert_eq!(
+        cursor,
+        Cursor {
+            version: Cursor::VERSION,
+            ..Cursor::default()
+        }
+    );
     assert!(
         requests_to(&server, &format!("/past_webinars/{LAUNCH}/absentees"))
             .await
@@ -603,6 +627,137 @@ async fn an_ended_webinar_without_past_data_is_tried_again_next_run() {
             .len(),
         2
     );
+}
+
+#[tokio::test]
+async fn pending_and_denied_registrations_are_touchpoints() {
+    let server = MockServer::start().await;
+    mount_scenario(&server).await;
+    let (batches, _) = drain(&mut zoom(&server), Cursor::default()).await;
+
+    let pat = find(&batches, &format!("registration_pending:{LAUNCH}:{PAT}"));
+    assert_eq!(
+        pat,
+        &Touchpoint {
+            external_id: format!("registration_pending:{LAUNCH}:{PAT}"),
+            kind: "webinar.registration_pending".into(),
+            channel: Channel::Webinar,
+            occurred_at: at("2024-01-25T14:00:00Z"),
+            title: Some("Launch".into()),
+            body: None,
+            url: None,
+            score: None,
+            properties: properties(json!({"webinar_id": LAUNCH, "webinar_topic": "Launch"})),
+            person: PersonHint {
+                email: Some("pat@example.com".into()),
+                zoom_registrant_id: Some(PAT.into()),
+                name: Some("Pat Pending".into()),
+                ..PersonHint::default()
+            },
+            account: Some(AccountHint {
+                external_id: None,
+                name: Some("Pat Co".into()),
+            }),
+            owner_team: None,
+            actor: None,
+        }
+    );
+    let dora = find(&batches, &format!("registration_denied:{LAUNCH}:{DORA}"));
+    assert_eq!(dora.kind, "webinar.registration_denied");
+    assert_eq!(dora.occurred_at, at("2024-01-27T16:00:00Z"));
+    assert_eq!(dora.person.email.as_deref(), Some("dora@example.com"));
+
+    // Pat is on both pending pages, the same touchpoint under one id.
+    let pats: Vec<&Touchpoint> = batches
+        .iter()
+        .flatten()
+        .filter(|t| t.person.zoom_registrant_id.as_deref() == Some(PAT))
+        .collect();
+    assert_eq!(pats.len(), 2);
+    assert_eq!(pats[0], pats[1]);
+    // Each list was asked for with its status.
+    let pending = requests_to(&server, &format!("/webinars/{LAUNCH}/registrants")).await;
+    let statuses: Vec<Option<String>> = pending
+        .iter()
+        .map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(name, _)| name == "status")
+                .map(|(_, value)| value.into_owned())
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            None,
+            None,
+            Some("pending".into()),
+            Some("pending".into()),
+            Some("denied".into())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_run_stopped_after_any_batch_resumes_without_asking_again() {
+    let server = MockServer::start().await;
+    mount_scenario(&server).await;
+    let (uninterrupted, _) = drain(&mut zoom(&server), Cursor::default()).await;
+    for stop_after in 1..uninterrupted.len() {
+        server.reset().await;
+        mount_scenario(&server).await;
+        let mut first = zoom(&server);
+        let mut cursor = Cursor::default();
+        let mut before = Vec::new();
+        for _ in 0..stop_after {
+            let batch = first.pull(cursor).await.unwrap();
+            assert!(batch.more);
+            before.push(batch.touchpoints);
+            cursor = saved(&batch.cursor);
+        }
+        drop(first);
+        let asked_before = api_requests(&server).await;
+
+        let (rest, _) = drain(&mut zoom(&server), cursor).await;
+        let mut union = ids(&before);
+        union.extend(ids(&rest));
+        assert_eq!(union, ids(&uninterrupted), "stopped after {stop_after}");
+        let asked_after = api_requests(&server).await;
+        for request in &asked_after[asked_before.len()..] {
+            assert!(
+                !asked_before.contains(request),
+                "stopped after {stop_after}: {request} asked again"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_older_cursor_still_reads_and_revisits_synced_webinars_once() {
+    let server = MockServer::start().await;
+    mount_scenario(&server).await;
+    // As saved before pending and denied registrants were synced.
+    let old: Cursor = serde_json::from_value(json!({
+        "synced_webinars": [LAUNCH],
+        "run": {
+            "queue": [{"id": ROADMAP, "topic": "Roadmap", "started_at": null}],
+            "step": {"phase": "registrants", "page": null}
+        }
+    }))
+    .unwrap();
+    assert_eq!(old.version, 0);
+    // The run under way ends with the new lists.
+    let (batches, cursor) = drain(&mut zoom(&server), old).await;
+    assert_eq!(ids(&batches), scenario_batches()[8..].to_vec());
+    assert_eq!(cursor.synced_webinars, BTreeSet::from([LAUNCH]));
+    // The next run visits the launch again for them, and only once.
+    let (batches, cursor) = drain(&mut zoom(&server), cursor).await;
+    assert_eq!(ids(&batches), scenario_batches());
+    assert_eq!(cursor.version, Cursor::VERSION);
+    let (batches, _) = drain(&mut zoom(&server), cursor).await;
+    let mut upcoming_only = vec![vec![]];
+    upcoming_only.extend(scenario_batches()[8..].to_vec());
+    assert_eq!(ids(&batches), upcoming_only);
 }
 
 #[test]
