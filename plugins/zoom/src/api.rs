@@ -11,7 +11,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
-    AccessTokenGrant, Page, Participant, ParticipantPage, RegistrantPage, Webinar, WebinarPage,
+    AccessTokenGrant, Page, Participant, ParticipantPage, QuestionsPage, RegistrantPage, Webinar,
+    WebinarPage,
 };
 
 /// Named when the token endpoint refuses the app's credentials.
@@ -107,6 +108,25 @@ impl Api {
         let url = self.endpoint(&["past_webinars", &webinar.to_string(), "absentees"]);
         match self.page(url, page_token).await {
             Err(PullError::Refused { status: 404, .. }) => Ok(None),
+            outcome => outcome.map(Some),
+        }
+    }
+
+    /// One page of a past webinar's Q&A (`list` = `qa`) or poll answers
+    /// (`polls`). `None` when Zoom answers with an error, as it does for a
+    /// webinar without Q&A or polls: nothing to record.
+    pub async fn questions(
+        &mut self,
+        webinar: i64,
+        list: &str,
+        page_token: Option<&str>,
+    ) -> Result<Option<QuestionsPage>, PullError> {
+        let url = self.endpoint(&["past_webinars", &webinar.to_string(), list]);
+        match self.page(url, page_token).await {
+            Err(PullError::Refused { status, detail }) => {
+                tracing::info!(webinar, list, status, detail, "no {list} to record");
+                Ok(None)
+            }
             outcome => outcome.map(Some),
         }
     }

@@ -27,13 +27,28 @@
 //!   `email:{lower-cased email}`, else `name:{display name}`; anonymous guests
 //!   are left out;
 //! - `webinar.missed`, external id `missed:{webinar id}:{registrant id}`, a
-//!   registrant who did not come (Zoom's absentees), at the webinar's start.
+//!   registrant who did not come (Zoom's absentees), at the webinar's start;
+//! - `webinar.question_asked`, external id `question_asked:{webinar
+//!   id}:{lower-cased email}:{digest}`, one per question in the Q&A (the
+//!   digest, 16 hex digits of an HMAC-SHA256 of the question's text, stands
+//!   in for the id Zoom does not give), at the webinar's start (Zoom gives no
+//!   time), with `question` and the host's `answer`;
+//! - `webinar.poll_answered`, external id `poll_answered:{webinar id}:{poll
+//!   id}:{lower-cased email}:{digest}`, one per poll answer, at its
+//!   `date_time` (else the webinar's start), with `poll_id`, `question` and
+//!   `answer` (the choices, several in one string for multiple choice).
+//!
+//! Q&A and poll touchpoints name the person by email and name only; an
+//! anonymous asker (empty email) is left out.
 //!
 //! **Sync:** a run lists the user's webinars (all list pages in its first
 //! batch), then visits each: the approved, then pending, then denied
 //! registrants of every webinar, one batch per page; and for a webinar that
 //! has ended (`start_time` + `duration` minutes before now), its participants (all pages in ONE batch, because rejoins are
-//! folded across pages) and then its absentees, one batch per page.
+//! folded across pages), then its absentees, its Q&A and its poll answers,
+//! one batch per page (Zoom documents the Q&A and polls unpaged: a
+//! `next_page_token`, if one comes, is followed). An error answer for the
+//! Q&A or polls (a webinar without them) records nothing.
 //!
 //! **Cursor** (see [`Cursor`]): the ids of finished webinars already fully
 //! synced, which later runs skip entirely (never fetching them again; a
@@ -120,8 +135,7 @@ pub struct Zoom {
 #[async_trait]
 impl Connector for Zoom {
     const KIND: &'static str = "zoom";
-    const DESCRIPTION: &'static str =
-        "Zoom webinars: registrations, attendance (with minutes) and no-shows.";
+    const DESCRIPTION: &'static str = "Zoom webinars: registrations (approved, pending, denied), attendance (with minutes), no-shows, Q&A and poll answers.";
     type Config = Config;
     type Secrets = Secrets;
     type Cursor = Cursor;
@@ -232,10 +246,44 @@ impl Connector for Zoom {
                     }
                     next_page = page.next_page_token().map(|token| page_token(token, now));
                 }
-                if next_page.is_none() {
-                    cursor.synced_webinars.insert(webinar.id);
+                Some(match next_page {
+                    Some(page) => Step::Absentees { page: Some(page) },
+                    None => Step::Questions { page: None },
+                })
+            }
+            Step::Questions { page } | Step::Polls { page } => {
+                let polls = matches!(run.step, Step::Polls { .. });
+                let Some(started_at) = webinar.started_at else {
+                    return Err(malformed(
+                        "the saved cursor".into(),
+                        "the Q&A or polls of a webinar that has not started",
+                    ));
+                };
+                let list = if polls { "polls" } else { "qa" };
+                let page = self
+                    .api
+                    .questions(webinar.id, list, PageToken::usable(page, now))
+                    .await?;
+                let mut next_page = None;
+                if let Some(page) = page {
+                    for asker in &page.questions {
+                        touchpoints.extend(if polls {
+                            touchpoints::polls_answered(about, asker, started_at)
+                        } else {
+                            touchpoints::questions_asked(about, asker, started_at)
+                        });
+                    }
+                    next_page = page.next_page_token().map(|token| page_token(token, now));
                 }
-                next_page.map(|page| Step::Absentees { page: Some(page) })
+                match (polls, next_page) {
+                    (false, page @ Some(_)) => Some(Step::Questions { page }),
+                    (false, None) => Some(Step::Polls { page: None }),
+                    (true, page @ Some(_)) => Some(Step::Polls { page }),
+                    (true, None) => {
+                        cursor.synced_webinars.insert(webinar.id);
+                        None
+                    }
+                }
             }
         };
         match next {

@@ -544,6 +544,13 @@ async fn a_later_run_skips_synced_webinars_and_fetches_new_ones() {
         .respond_with(zoom_ok(registrant_page("", vec![])))
         .mount(&server)
         .await;
+    page(&format!("/past_webinars/{DEMO}/polls"), None)
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": 12702,
+            "message": "Polls are disabled for this webinar."
+        })))
+        .mount(&server)
+        .await;
 
     let (batches, cursor) = drain(&mut zoom(&server), after_first).await;
     assert_eq!(
@@ -554,6 +561,9 @@ async fn a_later_run_skips_synced_webinars_and_fetches_new_ones() {
             vec![],
             vec![],
             vec![format!("attended:{DEMO}:registrant:{BOB}")],
+            vec![],
+            // No Q&A (404) and no polls (an error): nothing recorded.
+            vec![],
             vec![],
             vec![format!("registered:{ROADMAP}:{ERIN}")],
             vec![],
@@ -699,6 +709,95 @@ async fn pending_and_denied_registrations_are_touchpoints() {
 }
 
 #[tokio::test]
+async fn questions_and_poll_answers_are_touchpoints() {
+    let server = MockServer::start().await;
+    mount_scenario(&server).await;
+    let (batches, _) = drain(&mut zoom(&server), Cursor::default()).await;
+
+    let asked = find(
+        &batches,
+        &format!("question_asked:{LAUNCH}:jchill@example.com:{RECORDING}"),
+    );
+    assert_eq!(
+        asked,
+        &Touchpoint {
+            external_id: format!("question_asked:{LAUNCH}:jchill@example.com:{RECORDING}"),
+            kind: "webinar.question_asked".into(),
+            channel: Channel::Webinar,
+            // Zoom gives no time: the webinar's start.
+            occurred_at: at("2024-02-01T12:00:00Z"),
+            title: Some("Launch".into()),
+            body: None,
+            url: None,
+            score: None,
+            properties: properties(json!({
+                "webinar_id": LAUNCH,
+                "webinar_topic": "Launch",
+                "question": "Will there be a recording?",
+                "answer": "Yes, tomorrow."
+            })),
+            person: PersonHint {
+                email: Some("JChill@example.com".into()),
+                name: Some("Jill Chill".into()),
+                ..PersonHint::default()
+            },
+            account: None,
+            owner_team: None,
+            actor: None,
+        }
+    );
+    // Unanswered: no answer; the anonymous question is left out.
+    let free_tier = find(
+        &batches,
+        &format!("question_asked:{LAUNCH}:jchill@example.com:{FREE_TIER}"),
+    );
+    assert_eq!(free_tier.properties.get("answer"), None);
+    assert!(
+        batches
+            .iter()
+            .flatten()
+            .all(|t| t.person.name.as_deref() != Some("Anonymous Attendee"))
+    );
+    // Jill's first question, on both pages, is one touchpoint.
+    let repeats: Vec<&Touchpoint> = batches
+        .iter()
+        .flatten()
+        .filter(|t| t.external_id == asked.external_id)
+        .collect();
+    assert_eq!(repeats.len(), 2);
+    assert_eq!(repeats[0], repeats[1]);
+
+    let heard = find(
+        &batches,
+        &format!("poll_answered:{LAUNCH}:pl-1:jchill@example.com:{HEARD_OF_US}"),
+    );
+    assert_eq!(heard.kind, "webinar.poll_answered");
+    assert_eq!(heard.occurred_at, at("2024-02-01T12:30:05Z"));
+    assert_eq!(
+        heard.properties,
+        properties(json!({
+            "webinar_id": LAUNCH,
+            "webinar_topic": "Launch",
+            "poll_id": "pl-1",
+            "question": "How did you hear of us?",
+            "answer": "Twitter;A friend"
+        }))
+    );
+    assert_eq!(heard.person.email.as_deref(), Some("jchill@example.com"));
+    let rated = find(
+        &batches,
+        &format!("poll_answered:{LAUNCH}:pl-2:jchill@example.com:{RATE_THE_DEMO}"),
+    );
+    assert_eq!(rated.occurred_at, at("2024-02-01T12:45:00Z"));
+    let bobs = find(
+        &batches,
+        &format!("poll_answered:{LAUNCH}:pl-1:bob@example.com:{HEARD_OF_US}"),
+    );
+    assert_eq!(bobs.occurred_at, at("2024-02-01T12:00:00Z"));
+    assert_eq!(bobs.person.name.as_deref(), Some("Bob Builder"));
+}
+
+#[tokio::test]
 async fn a_run_stopped_after_any_batch_resumes_without_asking_again() {
     let server = MockServer::start().await;
     mount_scenario(&server).await;
@@ -748,7 +847,10 @@ async fn an_older_cursor_still_reads_and_revisits_synced_webinars_once() {
     assert_eq!(old.version, 0);
     // The run under way ends with the new lists.
     let (batches, cursor) = drain(&mut zoom(&server), old).await;
-    assert_eq!(ids(&batches), scenario_batches()[8..].to_vec());
+    assert_eq!(
+        ids(&batches),
+        scenario_batches()[ROADMAP_BATCHES..].to_vec()
+    );
     assert_eq!(cursor.synced_webinars, BTreeSet::from([LAUNCH]));
     // The next run visits the launch again for them, and only once.
     let (batches, cursor) = drain(&mut zoom(&server), cursor).await;
@@ -756,7 +858,7 @@ async fn an_older_cursor_still_reads_and_revisits_synced_webinars_once() {
     assert_eq!(cursor.version, Cursor::VERSION);
     let (batches, _) = drain(&mut zoom(&server), cursor).await;
     let mut upcoming_only = vec![vec![]];
-    upcoming_only.extend(scenario_batches()[8..].to_vec());
+    upcoming_only.extend(scenario_batches()[ROADMAP_BATCHES..].to_vec());
     assert_eq!(ids(&batches), upcoming_only);
 }
 

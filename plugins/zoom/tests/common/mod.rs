@@ -271,6 +271,21 @@ pub fn participant_page(next_page_token: &str, participants: Vec<Value>) -> Valu
     })
 }
 
+/// A Q&A or polls page: one entry per asker, with their questions.
+pub fn questions_page(next_page_token: &str, questions: Vec<Value>) -> Value {
+    json!({
+        "id": LAUNCH,
+        "uuid": format!("{LAUNCH}uuid=="),
+        "start_time": "2024-02-01T12:00:00Z",
+        "next_page_token": next_page_token,
+        "questions": questions
+    })
+}
+
+pub fn asker(name: &str, email: &str, details: Vec<Value>) -> Value {
+    json!({"name": name, "email": email, "question_details": details})
+}
+
 /// The webinar list as the first run sees it: the ended launch on page 1,
 /// the upcoming roadmap on page 2.
 pub async fn mount_webinar_list(server: &MockServer) {
@@ -298,6 +313,10 @@ pub async fn mount_webinar_list(server: &MockServer) {
 /// - launch pending registrants on two pages, Pat on both, then Quinn;
 /// - launch denied registrants: Dora;
 /// - launch absentees: Bob;
+/// - launch Q&A on two pages: Jill's two questions (one answered) and an
+///   anonymous one, then Jill's first again and Bob's;
+/// - launch poll answers: Jill's two (one with a time, one with Zoom's
+///   space-separated time) and Bob's (without a time);
 /// - roadmap registrants: Erin (none pending or denied).
 pub async fn mount_webinar_data(server: &MockServer) {
     mount_no_other_registrants(server).await;
@@ -410,6 +429,68 @@ pub async fn mount_webinar_data(server: &MockServer) {
         .respond_with(zoom_ok(registrant_page("", vec![bob()])))
         .mount(server)
         .await;
+    // Zoom documents the Q&A unpaged; here it pages, as a token would be
+    // followed.
+    let qa = format!("/past_webinars/{LAUNCH}/qa");
+    let jills_first = json!({"question": "Will there be a recording?", "answer": "Yes, tomorrow."});
+    page(&qa, None)
+        .respond_with(zoom_ok(questions_page(
+            "qa-2",
+            vec![
+                asker(
+                    "Jill Chill",
+                    "JChill@example.com",
+                    vec![
+                        jills_first.clone(),
+                        json!({"question": "Is there a free tier?", "answer": ""}),
+                    ],
+                ),
+                asker(
+                    "Anonymous Attendee",
+                    "",
+                    vec![json!({"question": "Who else is here?", "answer": ""})],
+                ),
+            ],
+        )))
+        .mount(server)
+        .await;
+    page(&qa, Some("qa-2"))
+        .respond_with(zoom_ok(questions_page(
+            "",
+            vec![
+                asker("Jill Chill", "JChill@example.com", vec![jills_first]),
+                asker(
+                    "Bob Builder",
+                    "bob@example.com",
+                    vec![json!({"question": "Does it run on-premises?"})],
+                ),
+            ],
+        )))
+        .mount(server)
+        .await;
+    page(&format!("/past_webinars/{LAUNCH}/polls"), None)
+        .respond_with(zoom_ok(questions_page(
+            "",
+            vec![
+                asker(
+                    "Jill Chill",
+                    "jchill@example.com",
+                    vec![
+                        json!({"question": "How did you hear of us?", "answer": "Twitter;A friend",
+                               "date_time": "2024-02-01T12:30:05Z", "polling_id": "pl-1"}),
+                        json!({"question": "Rate the demo", "answer": "5",
+                               "date_time": "2024-02-01 12:45:00", "polling_id": "pl-2"}),
+                    ],
+                ),
+                asker(
+                    "Bob Builder",
+                    "bob@example.com",
+                    vec![json!({"question": "How did you hear of us?", "answer": "Search", "polling_id": "pl-1"})],
+                ),
+            ],
+        )))
+        .mount(server)
+        .await;
     let erin = registrant(
         ERIN,
         "Erin",
@@ -429,6 +510,17 @@ pub async fn mount_scenario(server: &MockServer) {
     mount_webinar_list(server).await;
     mount_webinar_data(server).await;
 }
+
+/// The digests of the questions in external ids: the first 8 bytes of
+/// HMAC-SHA256(key "journeys-zoom-question", the question), in hex.
+pub const RECORDING: &str = "7dc6190f34c61f77";
+pub const FREE_TIER: &str = "0c72ad86b7c6a539";
+pub const ON_PREMISES: &str = "96de4f2264fc6ba2";
+pub const HEARD_OF_US: &str = "11ca50ab50f05e81";
+pub const RATE_THE_DEMO: &str = "0c43851ff489f159";
+
+/// Where the roadmap's batches start in [`scenario_batches`].
+pub const ROADMAP_BATCHES: usize = 11;
 
 /// What the uninterrupted first run yields, batch by batch.
 pub fn scenario_batches() -> Vec<Vec<String>> {
@@ -454,6 +546,19 @@ pub fn scenario_batches() -> Vec<Vec<String>> {
             format!("attended:{LAUNCH}:name:Phone User"),
         ],
         vec![format!("missed:{LAUNCH}:{BOB}")],
+        vec![
+            format!("question_asked:{LAUNCH}:jchill@example.com:{RECORDING}"),
+            format!("question_asked:{LAUNCH}:jchill@example.com:{FREE_TIER}"),
+        ],
+        vec![
+            format!("question_asked:{LAUNCH}:jchill@example.com:{RECORDING}"),
+            format!("question_asked:{LAUNCH}:bob@example.com:{ON_PREMISES}"),
+        ],
+        vec![
+            format!("poll_answered:{LAUNCH}:pl-1:jchill@example.com:{HEARD_OF_US}"),
+            format!("poll_answered:{LAUNCH}:pl-2:jchill@example.com:{RATE_THE_DEMO}"),
+            format!("poll_answered:{LAUNCH}:pl-1:bob@example.com:{HEARD_OF_US}"),
+        ],
         vec![format!("registered:{ROADMAP}:{ERIN}")],
         // The roadmap has no pending or denied registrants.
         vec![],
