@@ -74,7 +74,12 @@
 //! `v0:{timestamp}:{body}`, URL validation answered, and
 //! `webinar.registration_created` and `webinar.participant_joined` recorded
 //! under the pull's external ids (a join has no minutes: the pull after the
-//! webinar adds them).
+//! webinar adds them). `webinar.participant_left` makes a `webinar.left`
+//! touchpoint (webhooks only), external id `left:{webinar id}:{person
+//! key}:{leave time in Unix seconds}`, one per departure, at the leave time:
+//! it does not touch `webinar.attended`, whose minutes and stays come from
+//! the pull's folded participants list, which a single departure cannot
+//! know.
 
 mod api;
 mod cursor;

@@ -14,6 +14,7 @@ pub const REGISTRATION_PENDING: &str = "webinar.registration_pending";
 pub const REGISTRATION_DENIED: &str = "webinar.registration_denied";
 pub const ATTENDED: &str = "webinar.attended";
 pub const MISSED: &str = "webinar.missed";
+pub const LEFT: &str = "webinar.left";
 pub const QUESTION_ASKED: &str = "webinar.question_asked";
 pub const POLL_ANSWERED: &str = "webinar.poll_answered";
 
@@ -378,6 +379,23 @@ fn zoom_time(value: &str) -> Option<DateTime<Utc>> {
                 .ok()
                 .map(|time| time.and_utc())
         })
+}
+
+/// `webinar.left`, from a leave webhook: one per departure (a rejoin
+/// leaves again), at the leave time, under
+/// `left:{webinar id}:{person key}:{leave time, Unix seconds}`. It is its own
+/// touchpoint rather than an update of `webinar.attended`: a webhook knows
+/// one stay, and the pull's attendance (all stays, folded) stays whole.
+pub fn left(
+    webinar: WebinarRef<'_>,
+    key: &str,
+    attendee: &Attendee,
+    left_at: DateTime<Utc>,
+) -> Touchpoint {
+    let mut touchpoint = attended_at(webinar, key, attendee, left_at);
+    touchpoint.external_id = format!("left:{}:{key}:{}", webinar.id, left_at.timestamp());
+    touchpoint.kind = LEFT.into();
+    touchpoint
 }
 
 fn webinar_properties(webinar: WebinarRef<'_>) -> Map<String, Value> {

@@ -231,3 +231,24 @@ pub struct JoinedParticipant {
     pub registrant_id: Option<String>,
     pub join_time: DateTime<Utc>,
 }
+
+/// `webinar.participant_left`'s object.
+#[derive(Debug, Deserialize)]
+pub struct ParticipantLeft {
+    /// The webinar id, a string in webhooks.
+    pub id: String,
+    #[serde(default)]
+    pub topic: Option<String>,
+    pub participant: LeftParticipant,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LeftParticipant {
+    #[serde(default)]
+    pub user_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub registrant_id: Option<String>,
+    pub leave_time: DateTime<Utc>,
+}
