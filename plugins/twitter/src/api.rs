@@ -72,18 +72,41 @@ impl Api {
             .get(url)
             .bearer_auth(&self.bearer_token)
             .query(&params);
-        let fetched = self.http.send(request, BEARER_TOKEN, until_reset).await?;
+        let fetched = match self.http.send(request, BEARER_TOKEN, until_reset).await {
+            // The timeline of a user X does not have.
+            Err(PullError::Refused {
+                status: 404,
+                detail,
+            }) if stream == Stream::Mentions => {
+                return Err(unknown_user(&self.user_id, 404, &detail));
+            }
+            fetched => fetched?,
+        };
         let page: TweetsPage = fetched.json()?;
-        read_page(page, fetched.endpoint)
+        read_page(page, fetched.endpoint, &self.user_id)
+    }
+}
+
+/// The configured `user_id` names no X user: said so, with the field to fix.
+fn unknown_user(user_id: &str, status: u16, said: &str) -> PullError {
+    PullError::Refused {
+        status,
+        detail: format!(
+            "X knows no user with the configured id {user_id}; check the config field `user_id` (the account's numeric id). X said: {said}"
+        ),
     }
 }
 
 /// Keeps a page's data despite partial errors. A 200 with nothing but errors
-/// is X refusing the request (a user id that does not exist comes back so):
-/// it fails the pull with X's own words rather than passing for an empty page.
-fn read_page(page: TweetsPage, endpoint: String) -> Result<Page, PullError> {
+/// is X refusing the request: a user id that does not exist comes back so,
+/// and fails the pull naming `user_id`; any other problem fails it with X's
+/// own words rather than passing for an empty page.
+fn read_page(page: TweetsPage, endpoint: String, user_id: &str) -> Result<Page, PullError> {
     if page.data.is_none() && page.meta.is_none() {
         return Err(match page.errors.first() {
+            Some(problem) if problem.is_unknown_user(user_id) => {
+                unknown_user(user_id, 200, &problem.to_string())
+            }
             Some(problem) => PullError::Refused {
                 status: 200,
                 detail: problem.to_string(),

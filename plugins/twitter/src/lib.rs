@@ -24,6 +24,10 @@
 //! **Errors:** a 429 waits until `x-rate-limit-reset` (Unix seconds); 401/403
 //! name `bearer_token`. A 200 whose `errors` come with data keeps the data
 //! (and logs the count); one with errors only fails as the vendor's refusal.
+//! A configured `user_id` X does not know (the mentions timeline answering
+//! 404, or a 200 with only a resource-not-found problem about that user)
+//! fails the pull with a refusal that says so and names the config field
+//! `user_id`.
 //! When X refuses (400) a request resumed from an old cursor, the pass
 //! starts over without the stale page token (and, for search, without a
 //! `since_id` that fell out of its 7-day window); repeats are deduplicated by
