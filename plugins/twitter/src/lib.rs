@@ -1,8 +1,9 @@
 //! Twitter/X connector for Journeys (kind `twitter`), on the X API v2.
 //!
 //! **Config:** `base_url` (`https://api.x.com`), `user_id` (the numeric id of
-//! the account whose mentions are synced) and an optional recent-search
-//! `query`. **Secrets:** `bearer_token` (app-only auth for the pulls) and an
+//! the account whose mentions are synced), an optional recent-search
+//! `query` and `engagement` (off unless set: also sync who likes, retweets,
+//! quotes and replies to the account's tweets). **Secrets:** `bearer_token` (app-only auth for the pulls) and an
 //! optional `consumer_secret` (without it, webhooks are refused).
 //!
 //! **Touchpoints** (SOCIAL channel, at the tweet's `created_at`, the text as
@@ -12,7 +13,27 @@
 //!   `GET /2/users/{user_id}/mentions` and from Account Activity webhooks;
 //! - `tweet.search_match`, external id `search:{tweet id}`, from
 //!   `GET /2/tweets/search/recent?query=…` when a `query` is set (with the
-//!   query in its properties).
+//!   query in its properties);
+//! - with `engagement`, for each of the account's own tweets of the last 7
+//!   days (`GET /2/users/{user_id}/tweets`, retweets excluded):
+//!   - `tweet.liked`, external id `like:{tweet id}:{user id}`, from
+//!     `GET /2/tweets/{id}/liking_users`, and `tweet.retweeted`, external id
+//!     `retweet:{tweet id}:{user id}`, from `GET /2/tweets/{id}/retweeted_by`:
+//!     the liking or retweeting user as the person, no body, the liked
+//!     tweet's link and `tweet_id` in the properties. X does not date likes
+//!     or retweets, so they are dated at the liked tweet's `created_at`: a
+//!     fixed time, the same on every pull, so a re-pull leaves an unchanged
+//!     touchpoint equal (the like itself came at or after it);
+//!   - `tweet.quote`, external id `quote:{tweet id}`, from
+//!     `GET /2/tweets/{id}/quote_tweets` (a tweet whose `referenced_tweets`
+//!     has `quoted` the account's tweet), with `quoted_tweet_id`;
+//!   - `tweet.reply`, external id `reply:{tweet id}`, from recent search
+//!     `conversation_id:{id}` (a tweet whose `referenced_tweets` has
+//!     `replied_to` the account's tweet; replies further down the
+//!     conversation are left out), with `in_reply_to`; a reply that also
+//!     mentions the account is a `tweet.mention` too, as with search;
+//!   - quotes and replies are dated at their `created_at`, like mentions;
+//!     the account's own likes, quotes and replies are left out.
 //!
 //! **Cursor** (see [`Cursor`]): a run reads the mentions stream, then the
 //! search stream, one batch per vendor page. Each stream keeps the newest
@@ -20,6 +41,15 @@
 //! fetches only newer tweets), the newest id seen in the pass under way and
 //! the page token to continue it; the newest id becomes the `since_id` once
 //! the pass's last page is saved. Tweet ids are compared as numbers.
+//!
+//! With `engagement`, the run then makes an engagement pass (see
+//! [`EngagementPass`]): its first batch lists the account's recent tweets
+//! (all pages of the timeline, by `pagination_token`), then each batch is one
+//! page of one tweet's likes, retweets, quotes (`pagination_token`) or
+//! replies (search's `next_token`), with the tweets left, the list and the
+//! page token saved after it, so a stopped run resumes with the next page.
+//! Each pass reads the lists whole again (likes come to old tweets too):
+//! repeats keep their external ids and times, so nothing is doubled.
 //!
 //! **Errors:** a 429 waits until `x-rate-limit-reset` (Unix seconds); 401/403
 //! name `bearer_token`. A 200 whose `errors` come with data keeps the data
@@ -50,11 +80,14 @@ use journeys_plugin_sdk::{
 };
 use serde::Deserialize;
 
-pub use cursor::{Cursor, Stream, StreamCursor};
+pub use cursor::{Cursor, Engagement, EngagementPass, OwnTweet, Stream, StreamCursor};
 pub use wire::TweetId;
 
 /// X's limit on a recent-search query.
 const MAX_QUERY_CHARS: usize = 4096;
+/// How far back the account's tweets are followed for engagement: recent
+/// search, which finds the replies, reaches back 7 days.
+const ENGAGEMENT_DAYS: i64 = 7;
 
 /// Which account to follow, and where the API is.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -68,6 +101,11 @@ pub struct Config {
     /// `"acme api" -is:retweet`. X searches the last 7 days.
     #[serde(default)]
     pub query: Option<String>,
+    /// Whether to sync who likes, retweets, quotes and replies to the
+    /// account's tweets of the last 7 days (four more requests per tweet per
+    /// run). Off when left out.
+    #[serde(default)]
+    pub engagement: bool,
 }
 
 /// Credentials, stored encrypted.
@@ -85,13 +123,14 @@ pub struct Secrets {
 pub struct Twitter {
     api: api::Api,
     query: Option<String>,
+    engagement: bool,
     consumer_secret: Option<String>,
 }
 
 #[async_trait]
 impl Connector for Twitter {
     const KIND: &'static str = "twitter";
-    const DESCRIPTION: &'static str = "Twitter/X: mentions of an account and recent-search matches, by API v2 and Account Activity webhooks.";
+    const DESCRIPTION: &'static str = "Twitter/X: mentions of an account, recent-search matches, and optionally likes, retweets, quotes and replies of its tweets, by API v2 and Account Activity webhooks.";
     type Config = Config;
     type Secrets = Secrets;
     type Cursor = Cursor;
@@ -140,6 +179,7 @@ impl Connector for Twitter {
                 user_id: user_id.to_owned(),
             },
             query: config.query,
+            engagement: config.engagement,
             consumer_secret: secrets.consumer_secret,
         })
     }
@@ -147,6 +187,10 @@ impl Connector for Twitter {
     async fn pull(&mut self, mut cursor: Cursor) -> Result<Batch<Cursor>, PullError> {
         let query = self.query.as_deref();
         cursor.follow_query(query);
+        cursor.follow_engagement(self.engagement);
+        if let Some(pass) = cursor.engagement.take() {
+            return self.pull_engagement(pass, cursor).await;
+        }
         let stream = cursor.stream;
         let state = cursor.stream_mut(stream);
         let page = match self.api.page(stream, state, query).await {
@@ -185,7 +229,10 @@ impl Connector for Twitter {
                     }
                     _ => {
                         cursor.stream = Stream::Mentions;
-                        false
+                        if self.engagement {
+                            cursor.engagement = Some(EngagementPass::default());
+                        }
+                        self.engagement
                     }
                 }
             }
@@ -207,5 +254,75 @@ impl Connector for Twitter {
             .as_deref()
             .ok_or(WebhookError::BadSignature)?;
         webhook::handle(secret.as_bytes(), &self.api.user_id, request)
+    }
+}
+
+impl Twitter {
+    /// One batch of the engagement pass: its first lists the account's
+    /// recent tweets, each later one reads one page of one tweet's likes,
+    /// retweets, quotes or replies. The run ends with the pass.
+    async fn pull_engagement(
+        &mut self,
+        mut pass: EngagementPass,
+        mut cursor: Cursor,
+    ) -> Result<Batch<Cursor>, PullError> {
+        let Some(mut tweets) = pass.tweets.take() else {
+            let since = Utc::now() - chrono::Duration::days(ENGAGEMENT_DAYS);
+            let tweets = self.api.own_tweets(since).await?;
+            let more = !tweets.is_empty();
+            cursor.engagement = more.then(|| EngagementPass {
+                tweets: Some(tweets.into()),
+                ..EngagementPass::default()
+            });
+            return Ok(Batch {
+                touchpoints: Vec::new(),
+                cursor,
+                more,
+            });
+        };
+        let mut touchpoints = Vec::new();
+        if let Some(own) = tweets.front() {
+            let page = self
+                .api
+                .engagement(pass.list, own.id, pass.page_token.as_deref())
+                .await?;
+            let account = self.api.user_id.as_str();
+            touchpoints.extend(
+                page.users.iter().filter_map(|user| {
+                    touchpoints::from_engaging_user(pass.list, own, user, account)
+                }),
+            );
+            for tweet in &page.tweets {
+                let touchpoint =
+                    touchpoints::from_engaged(pass.list, own, tweet, &page.users, account)
+                        .map_err(|detail| PullError::Malformed {
+                            endpoint: page.endpoint.clone(),
+                            detail,
+                        })?;
+                touchpoints.extend(touchpoint);
+            }
+            match (page.next_token, pass.list.next()) {
+                (Some(token), _) => pass.page_token = Some(token),
+                (None, Some(next)) => {
+                    pass.list = next;
+                    pass.page_token = None;
+                }
+                (None, None) => {
+                    tweets.pop_front();
+                    pass.list = Engagement::default();
+                    pass.page_token = None;
+                }
+            }
+        }
+        let more = !tweets.is_empty();
+        cursor.engagement = more.then_some(EngagementPass {
+            tweets: Some(tweets),
+            ..pass
+        });
+        Ok(Batch {
+            touchpoints,
+            cursor,
+            more,
+        })
     }
 }

@@ -72,6 +72,38 @@ pub struct Tweet {
     pub conversation_id: Option<String>,
     /// Kept as given: `{"retweet_count":…,"reply_count":…,"like_count":…,…}`.
     pub public_metrics: Option<serde_json::Value>,
+    /// The tweets this one replies to, quotes or retweets.
+    #[serde(default)]
+    pub referenced_tweets: Vec<ReferencedTweet>,
+}
+
+impl Tweet {
+    /// Whether this tweet `relation`s (`replied_to`, `quoted`) the tweet `id`.
+    pub fn references(&self, relation: &str, id: TweetId) -> bool {
+        self.referenced_tweets
+            .iter()
+            .any(|r| r.kind == relation && r.id == id)
+    }
+}
+
+/// An entry of `referenced_tweets`: `type` is `retweeted`, `quoted` or
+/// `replied_to`.
+#[derive(Debug, Deserialize)]
+pub struct ReferencedTweet {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: TweetId,
+}
+
+/// A page of users (`Get2TweetsIdLikingUsersResponse`,
+/// `Get2TweetsIdRetweetedByResponse`): the same `meta` and `errors` as a
+/// page of tweets.
+#[derive(Debug, Deserialize)]
+pub struct UsersPage {
+    pub data: Option<Vec<User>>,
+    pub meta: Option<Meta>,
+    #[serde(default)]
+    pub errors: Vec<Problem>,
 }
 
 /// `includes`: the objects the `expansions` asked for.
