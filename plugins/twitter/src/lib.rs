@@ -1,39 +1,42 @@
 //! Twitter/X connector for Journeys (kind `twitter`), on the X API v2.
 //!
 //! **Config:** `base_url` (`https://api.x.com`), `user_id` (the numeric id of
-//! the account whose mentions are synced), an optional recent-search
-//! `query` and `engagement` (off unless set: also sync who likes, retweets,
-//! quotes and replies to the account's tweets). **Secrets:** `bearer_token` (app-only auth for the pulls) and an
-//! optional `consumer_secret` (without it, webhooks are refused).
+//! the account whose mentions are synced), an optional recent-search `query`
+//! and `engagement` (off unless set: also sync who likes, retweets, quotes
+//! and replies to the account's tweets). **Secrets:** `bearer_token`
+//! (app-only auth for the pulls) and an optional `consumer_secret` (without
+//! it, webhooks are refused).
 //!
-//! **Touchpoints** (SOCIAL channel, at the tweet's `created_at`, the text as
-//! body, the x.com link as url, `conversation_id` and `public_metrics` as
-//! properties; the author as a person by X user id, handle and name):
-//! - `tweet.mention`, external id `mention:{tweet id}`, from
-//!   `GET /2/users/{user_id}/mentions` and from Account Activity webhooks;
-//! - `tweet.search_match`, external id `search:{tweet id}`, from
-//!   `GET /2/tweets/search/recent?query=…` when a `query` is set (with the
-//!   query in its properties);
-//! - with `engagement`, for each of the account's own tweets of the last 7
-//!   days (`GET /2/users/{user_id}/tweets`, retweets excluded):
-//!   - `tweet.liked`, external id `like:{tweet id}:{user id}`, from
-//!     `GET /2/tweets/{id}/liking_users`, and `tweet.retweeted`, external id
-//!     `retweet:{tweet id}:{user id}`, from `GET /2/tweets/{id}/retweeted_by`:
-//!     the liking or retweeting user as the person, no body, the liked
-//!     tweet's link and `tweet_id` in the properties. X does not date likes
-//!     or retweets, so they are dated at the liked tweet's `created_at`: a
-//!     fixed time, the same on every pull, so a re-pull leaves an unchanged
-//!     touchpoint equal (the like itself came at or after it);
-//!   - `tweet.quote`, external id `quote:{tweet id}`, from
-//!     `GET /2/tweets/{id}/quote_tweets` (a tweet whose `referenced_tweets`
-//!     has `quoted` the account's tweet), with `quoted_tweet_id`;
-//!   - `tweet.reply`, external id `reply:{tweet id}`, from recent search
-//!     `conversation_id:{id}` (a tweet whose `referenced_tweets` has
-//!     `replied_to` the account's tweet; replies further down the
-//!     conversation are left out), with `in_reply_to`; a reply that also
-//!     mentions the account is a `tweet.mention` too, as with search;
-//!   - quotes and replies are dated at their `created_at`, like mentions;
-//!     the account's own likes, quotes and replies are left out.
+//! **Streams** (SOCIAL channel; people by X user id, handle and name). Every
+//! list is paged by `meta.next_token`, sent back as `pagination_token` (as
+//! `next_token` to recent search), `max_results=100`, one batch per page
+//! with the cursor after it:
+//!
+//! | kind | external id | time | source |
+//! |------|-------------|------|--------|
+//! | `tweet.mention` | `mention:{tweet id}` | the tweet's `created_at` | `GET /2/users/{user_id}/mentions` (`since_id`), and Account Activity webhooks |
+//! | `tweet.search_match` | `search:{tweet id}` | `created_at` | `GET /2/tweets/search/recent?query=…` (`since_id`), when a `query` is set |
+//! | `tweet.liked` | `like:{tweet id}:{user id}` | the liked tweet's `created_at` | `GET /2/tweets/{id}/liking_users`, with `engagement` |
+//! | `tweet.retweeted` | `retweet:{tweet id}:{user id}` | the retweeted tweet's `created_at` | `GET /2/tweets/{id}/retweeted_by`, with `engagement` |
+//! | `tweet.quote` | `quote:{quote id}` | the quote's `created_at` | `GET /2/tweets/{id}/quote_tweets`, with `engagement` |
+//! | `tweet.reply` | `reply:{reply id}` | the reply's `created_at` | `GET /2/tweets/search/recent?query=conversation_id:{id}`, with `engagement` |
+//!
+//! - Tweets (mentions, search matches, quotes, replies) have the text as
+//!   body, the x.com link as url, and `conversation_id` and `public_metrics`
+//!   as properties, the author as the person; search matches add the
+//!   `query`, quotes `quoted_tweet_id`, replies `in_reply_to`.
+//! - The engagement streams follow the account's own tweets of the last 7
+//!   days (`GET /2/users/{user_id}/tweets`, retweets excluded; recent search
+//!   reaches back no further). A quote is a tweet whose `referenced_tweets`
+//!   has `quoted` the account's tweet, a reply one that has `replied_to` it
+//!   (replies further down the conversation are left out); a reply that
+//!   mentions the account is a `tweet.mention` too, as with search. The
+//!   account's own likes, retweets, quotes and replies are left out.
+//! - Likes and retweets name the user as the person, with no body, the
+//!   account's tweet's link and its `tweet_id` in the properties. X does not
+//!   date them, so they are dated at the account's tweet's `created_at`: a
+//!   fixed time, the same on every pull, so a re-pull yields an unchanged,
+//!   equal touchpoint (the like itself came at or after that time).
 //!
 //! **Cursor** (see [`Cursor`]): a run reads the mentions stream, then the
 //! search stream, one batch per vendor page. Each stream keeps the newest

@@ -7,48 +7,46 @@
 //! `client_id`, `client_secret` and an optional `webhook_secret_token`
 //! (without it, webhooks are refused).
 //!
-//! **Touchpoints** (WEBINAR channel, the webinar's topic as title, its id and
-//! topic in the properties; people by email, name and Zoom registrant id):
-//! - `webinar.registered`, external id `registered:{webinar id}:{registrant
-//!   id}`, at the registration's `create_time`, with the registrant's job
-//!   title, organisation (as the account's name) and qualification answers
-//!   (`industry`, `purchasing_time_frame`, `role_in_purchase_process`,
-//!   `no_of_employees`, `custom_questions`);
-//! - `webinar.registration_pending` and `webinar.registration_denied`,
-//!   external ids `registration_pending:{webinar id}:{registrant id}` and
-//!   `registration_denied:{webinar id}:{registrant id}`, like
-//!   `webinar.registered` but for the registrants awaiting approval and
-//!   those the host refused (the registrants list with `status=pending` and
-//!   `status=denied`);
-//! - `webinar.attended`, external id `attended:{webinar id}:{person key}`,
-//!   one per person per webinar: the stays of someone who rejoined are folded
-//!   together, at the first join, with `minutes_attended` (all stays, rounded)
-//!   and `stays`. The person key is `registrant:{id}`, else
-//!   `email:{lower-cased email}`, else `name:{display name}`; anonymous guests
-//!   are left out;
-//! - `webinar.missed`, external id `missed:{webinar id}:{registrant id}`, a
-//!   registrant who did not come (Zoom's absentees), at the webinar's start;
-//! - `webinar.question_asked`, external id `question_asked:{webinar
-//!   id}:{lower-cased email}:{digest}`, one per question in the Q&A (the
-//!   digest, 16 hex digits of an HMAC-SHA256 of the question's text, stands
-//!   in for the id Zoom does not give), at the webinar's start (Zoom gives no
-//!   time), with `question` and the host's `answer`;
-//! - `webinar.poll_answered`, external id `poll_answered:{webinar id}:{poll
-//!   id}:{lower-cased email}:{digest}`, one per poll answer, at its
-//!   `date_time` (else the webinar's start), with `poll_id`, `question` and
-//!   `answer` (the choices, several in one string for multiple choice).
+//! **Streams** (WEBINAR channel, the webinar's topic as title, its id and
+//! topic in the properties). Every list is paged by `next_page_token`
+//! (`page_size=300`; an empty or missing token ends it) and, unless said
+//! otherwise, each page is one batch with the cursor after it:
 //!
-//! Q&A and poll touchpoints name the person by email and name only; an
-//! anonymous asker (empty email) is left out.
+//! | kind | external id | time | source |
+//! |------|-------------|------|--------|
+//! | `webinar.registered` | `registered:{webinar id}:{registrant id}` | the registration's `create_time` | `GET /webinars/{id}/registrants` (approved) |
+//! | `webinar.registration_pending` | `registration_pending:{webinar id}:{registrant id}` | `create_time` | the same with `status=pending` |
+//! | `webinar.registration_denied` | `registration_denied:{webinar id}:{registrant id}` | `create_time` | the same with `status=denied` |
+//! | `webinar.attended` | `attended:{webinar id}:{person key}` | the first join | `GET /past_webinars/{id}/participants`, all pages in ONE batch |
+//! | `webinar.missed` | `missed:{webinar id}:{registrant id}` | the webinar's start | `GET /past_webinars/{id}/absentees` |
+//! | `webinar.question_asked` | `question_asked:{webinar id}:{lower-cased email}:{digest}` | the webinar's start (Zoom gives no time) | `GET /past_webinars/{id}/qa` |
+//! | `webinar.poll_answered` | `poll_answered:{webinar id}:{poll id}:{lower-cased email}:{digest}` | the answer's `date_time`, else the webinar's start | `GET /past_webinars/{id}/polls` |
+//! | `webinar.left` | `left:{webinar id}:{person key}:{leave time, Unix seconds}` | the leave time | webhooks only |
+//!
+//! - Registrations (all three) name the person by email, name and registrant
+//!   id, with the job title, the organisation (as the account's name) and
+//!   the qualification answers (`industry`, `purchasing_time_frame`,
+//!   `role_in_purchase_process`, `no_of_employees`, `custom_questions`).
+//! - `webinar.attended` is one per person per webinar: the stays of someone
+//!   who rejoined are folded together (hence one batch for all pages), with
+//!   `minutes_attended` (all stays, rounded) and `stays`. The person key is
+//!   `registrant:{id}`, else `email:{lower-cased email}`, else `name:{display
+//!   name}`; anonymous guests are left out.
+//! - `webinar.question_asked` is one per question, with `question` and the
+//!   host's `answer`; `webinar.poll_answered` one per answer, with `poll_id`,
+//!   `question` and `answer` (the choices, several in one string for
+//!   multiple choice). Zoom gives questions no id: the digest, 16 hex digits
+//!   of an HMAC-SHA256 of the question's text, stands in for one. Both name
+//!   the person by email and name; an anonymous asker (empty email) is left
+//!   out. Zoom documents these two lists unpaged: a `next_page_token`, if one
+//!   comes, is followed. An error answer (a webinar without Q&A or polls)
+//!   records nothing.
 //!
 //! **Sync:** a run lists the user's webinars (all list pages in its first
 //! batch), then visits each: the approved, then pending, then denied
-//! registrants of every webinar, one batch per page; and for a webinar that
-//! has ended (`start_time` + `duration` minutes before now), its participants (all pages in ONE batch, because rejoins are
-//! folded across pages), then its absentees, its Q&A and its poll answers,
-//! one batch per page (Zoom documents the Q&A and polls unpaged: a
-//! `next_page_token`, if one comes, is followed). An error answer for the
-//! Q&A or polls (a webinar without them) records nothing.
+//! registrants of every webinar; and for a webinar that has ended
+//! (`start_time` + `duration` minutes before now), its participants, then
+//! its absentees, its Q&A and its poll answers.
 //!
 //! **Cursor** (see [`Cursor`]): the ids of finished webinars already fully
 //! synced, which later runs skip entirely (never fetching them again; a
