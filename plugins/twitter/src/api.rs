@@ -3,17 +3,21 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use journeys_plugin_sdk::{HttpClient, PullError};
+use journeys_plugin_sdk::{Fetched, HttpClient, PullError};
 use reqwest::header::HeaderMap;
 
-use crate::cursor::{Stream, StreamCursor};
-use crate::wire::{Tweet, TweetsPage, User};
+use crate::cursor::{Engagement, OwnTweet, Stream, StreamCursor};
+use crate::wire::{Problem, Tweet, TweetId, TweetsPage, User, UsersPage};
 
 /// The credential every pull request carries.
 pub const BEARER_TOKEN: &str = "bearer_token";
 /// X's largest page, for both endpoints.
 const PAGE_SIZE: &str = "100";
 const TWEET_FIELDS: &str = "created_at,author_id,conversation_id,public_metrics";
+/// For quotes and replies of the account's tweets: which tweet they quote or
+/// reply to.
+const ENGAGED_TWEET_FIELDS: &str =
+    "created_at,author_id,conversation_id,public_metrics,referenced_tweets";
 const USER_FIELDS: &str = "username,name";
 
 /// The API as one configured connector calls it.
@@ -72,41 +76,202 @@ impl Api {
             .get(url)
             .bearer_auth(&self.bearer_token)
             .query(&params);
-        let fetched = self.http.send(request, BEARER_TOKEN, until_reset).await?;
+        let fetched = match self.http.send(request, BEARER_TOKEN, until_reset).await {
+            // The timeline of a user X does not have.
+            Err(PullError::Refused {
+                status: 404,
+                detail,
+            }) if stream == Stream::Mentions => {
+                return Err(unknown_user(&self.user_id, 404, &detail));
+            }
+            fetched => fetched?,
+        };
         let page: TweetsPage = fetched.json()?;
-        read_page(page, fetched.endpoint)
+        read_page(page, fetched.endpoint, &self.user_id)
+    }
+
+    /// The account's own tweets since `since` (retweets left out), every
+    /// page at once, newest first.
+    pub async fn own_tweets(&self, since: DateTime<Utc>) -> Result<Vec<OwnTweet>, PullError> {
+        let path = format!("/2/users/{}/tweets", self.user_id);
+        let mut own = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut params = vec![
+                ("max_results", PAGE_SIZE.to_owned()),
+                ("exclude", "retweets".to_owned()),
+                (
+                    "start_time",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+                ("expansions", "author_id".to_owned()),
+                ("tweet.fields", TWEET_FIELDS.to_owned()),
+                ("user.fields", USER_FIELDS.to_owned()),
+            ];
+            if let Some(token) = &page_token {
+                params.push(("pagination_token", token.clone()));
+            }
+            let fetched = match self.get(&path, &params).await {
+                Err(PullError::Refused {
+                    status: 404,
+                    detail,
+                }) => {
+                    return Err(unknown_user(&self.user_id, 404, &detail));
+                }
+                fetched => fetched?,
+            };
+            let page = read_page(fetched.json()?, fetched.endpoint, &self.user_id)?;
+            let handle = page
+                .users
+                .iter()
+                .find(|u| u.id == self.user_id)
+                .map(|u| u.username.clone());
+            for tweet in page.tweets {
+                let created_at = tweet.created_at.ok_or_else(|| PullError::Malformed {
+                    endpoint: page.endpoint.clone(),
+                    detail: format!("tweet {} has no created_at", tweet.id),
+                })?;
+                own.push(OwnTweet {
+                    id: tweet.id,
+                    created_at,
+                    handle: handle.clone(),
+                });
+            }
+            page_token = page.next_token;
+            if page_token.is_none() {
+                return Ok(own);
+            }
+        }
+    }
+
+    /// One page of one engagement list of the account's tweet `id`: users
+    /// for likes and retweets, tweets for quotes and replies.
+    pub async fn engagement(
+        &self,
+        list: Engagement,
+        id: TweetId,
+        page_token: Option<&str>,
+    ) -> Result<Page, PullError> {
+        let mut params = vec![("max_results", PAGE_SIZE.to_owned())];
+        let (path, token_param) = match list {
+            Engagement::Likes => (format!("/2/tweets/{id}/liking_users"), "pagination_token"),
+            Engagement::Retweets => (format!("/2/tweets/{id}/retweeted_by"), "pagination_token"),
+            Engagement::Quotes => (format!("/2/tweets/{id}/quote_tweets"), "pagination_token"),
+            Engagement::Replies => {
+                params.push(("query", format!("conversation_id:{id}")));
+                ("/2/tweets/search/recent".to_owned(), "next_token")
+            }
+        };
+        if matches!(list, Engagement::Quotes | Engagement::Replies) {
+            params.push(("expansions", "author_id".to_owned()));
+            params.push(("tweet.fields", ENGAGED_TWEET_FIELDS.to_owned()));
+        }
+        params.push(("user.fields", USER_FIELDS.to_owned()));
+        if let Some(token) = page_token {
+            params.push((token_param, token.to_owned()));
+        }
+        let fetched = self.get(&path, &params).await?;
+        match list {
+            Engagement::Likes | Engagement::Retweets => {
+                let page: UsersPage = fetched.json()?;
+                check(
+                    page.data.is_some(),
+                    page.meta.is_some(),
+                    &page.errors,
+                    &fetched.endpoint,
+                    &self.user_id,
+                )?;
+                Ok(Page {
+                    tweets: Vec::new(),
+                    users: page.data.unwrap_or_default(),
+                    next_token: page.meta.and_then(|m| m.next_token),
+                    endpoint: fetched.endpoint,
+                })
+            }
+            Engagement::Quotes | Engagement::Replies => {
+                read_page(fetched.json()?, fetched.endpoint, &self.user_id)
+            }
+        }
+    }
+
+    /// A GET under the base URL, keeping its path prefix (a proxy's, say).
+    async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Fetched, PullError> {
+        let prefix = self.base_url.path().trim_end_matches('/');
+        let mut url = self.base_url.clone();
+        url.set_path(&format!("{prefix}{path}"));
+        let request = self
+            .http
+            .client()
+            .get(url)
+            .bearer_auth(&self.bearer_token)
+            .query(params);
+        self.http.send(request, BEARER_TOKEN, until_reset).await
+    }
+}
+
+/// The configured `user_id` names no X user: said so, with the field to fix.
+fn unknown_user(user_id: &str, status: u16, said: &str) -> PullError {
+    PullError::Refused {
+        status,
+        detail: format!(
+            "X knows no user with the configured id {user_id}; check the config field `user_id` (the account's numeric id). X said: {said}"
+        ),
     }
 }
 
 /// Keeps a page's data despite partial errors. A 200 with nothing but errors
-/// is X refusing the request (a user id that does not exist comes back so):
-/// it fails the pull with X's own words rather than passing for an empty page.
-fn read_page(page: TweetsPage, endpoint: String) -> Result<Page, PullError> {
-    if page.data.is_none() && page.meta.is_none() {
-        return Err(match page.errors.first() {
-            Some(problem) => PullError::Refused {
-                status: 200,
-                detail: problem.to_string(),
-            },
-            None => PullError::Malformed {
-                endpoint,
-                detail: "neither `data` nor `meta`".into(),
-            },
-        });
-    }
-    if !page.errors.is_empty() {
-        tracing::warn!(
-            endpoint,
-            errors = page.errors.len(),
-            "X reported partial errors; keeping the data it returned"
-        );
-    }
+/// is X refusing the request: a user id that does not exist comes back so,
+/// and fails the pull naming `user_id`; any other problem fails it with X's
+/// own words rather than passing for an empty page.
+fn read_page(page: TweetsPage, endpoint: String, user_id: &str) -> Result<Page, PullError> {
+    check(
+        page.data.is_some(),
+        page.meta.is_some(),
+        &page.errors,
+        &endpoint,
+        user_id,
+    )?;
     Ok(Page {
         tweets: page.data.unwrap_or_default(),
         users: page.includes.map(|i| i.users).unwrap_or_default(),
         next_token: page.meta.and_then(|m| m.next_token),
         endpoint,
     })
+}
+
+/// A page with neither `data` nor `meta` fails: with X's problem (an unknown
+/// configured user named as such), or as malformed without one. Partial
+/// errors beside data are logged and the data kept.
+fn check(
+    data: bool,
+    meta: bool,
+    errors: &[Problem],
+    endpoint: &str,
+    user_id: &str,
+) -> Result<(), PullError> {
+    if !data && !meta {
+        return Err(match errors.first() {
+            Some(problem) if problem.is_unknown_user(user_id) => {
+                unknown_user(user_id, 200, &problem.to_string())
+            }
+            Some(problem) => PullError::Refused {
+                status: 200,
+                detail: problem.to_string(),
+            },
+            None => PullError::Malformed {
+                endpoint: endpoint.to_owned(),
+                detail: "neither `data` nor `meta`".into(),
+            },
+        });
+    }
+    if !errors.is_empty() {
+        tracing::warn!(
+            endpoint,
+            errors = errors.len(),
+            "X reported partial errors; keeping the data it returned"
+        );
+    }
+    Ok(())
 }
 
 /// A 429's wait: X gives the end of the rate-limit window in

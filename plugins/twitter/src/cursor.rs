@@ -7,6 +7,9 @@
 //! the newest id it has seen is promoted to `since_id` only when the last page
 //! is saved.
 
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::wire::TweetId;
@@ -26,6 +29,62 @@ pub struct Cursor {
     /// The query `search` was made with: another query starts search over, as
     /// its ids and page token mean nothing for the new one.
     pub search_query: Option<String>,
+    /// The engagement pass under way (with `engagement` configured): while
+    /// set, the next pull reads it instead of `stream`. Left out of the
+    /// saved JSON when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engagement: Option<EngagementPass>,
+}
+
+/// A pass over the likes, retweets, quotes and replies of the account's
+/// recent tweets.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngagementPass {
+    /// The account's tweets still to visit, the current one first; `None`
+    /// until the pass's first pull lists them.
+    pub tweets: Option<VecDeque<OwnTweet>>,
+    /// What the current tweet's next request reads.
+    pub list: Engagement,
+    /// `meta.next_token` of the last saved page of that list.
+    pub page_token: Option<String>,
+}
+
+/// One of the account's tweets, as its engagement touchpoints need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnTweet {
+    pub id: TweetId,
+    /// When it was tweeted: also the time of its likes and retweets, which
+    /// X does not date.
+    pub created_at: DateTime<Utc>,
+    /// The account's handle, for the tweet's link.
+    pub handle: Option<String>,
+}
+
+/// The engagement lists of one tweet, read in this order.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engagement {
+    /// `GET /2/tweets/{id}/liking_users`.
+    #[default]
+    Likes,
+    /// `GET /2/tweets/{id}/retweeted_by`.
+    Retweets,
+    /// `GET /2/tweets/{id}/quote_tweets`.
+    Quotes,
+    /// `GET /2/tweets/search/recent?query=conversation_id:{id}`.
+    Replies,
+}
+
+impl Engagement {
+    pub fn next(self) -> Option<Engagement> {
+        match self {
+            Engagement::Likes => Some(Engagement::Retweets),
+            Engagement::Retweets => Some(Engagement::Quotes),
+            Engagement::Quotes => Some(Engagement::Replies),
+            Engagement::Replies => None,
+        }
+    }
 }
 
 /// One stream of tweets.
@@ -64,6 +123,13 @@ impl Cursor {
         }
         if query.is_none() {
             self.stream = Stream::Mentions;
+        }
+    }
+
+    /// Without `engagement` configured, no engagement pass is under way.
+    pub fn follow_engagement(&mut self, enabled: bool) {
+        if !enabled {
+            self.engagement = None;
         }
     }
 

@@ -5,11 +5,15 @@
 use journeys_plugin_sdk::{Channel, PersonHint, Touchpoint};
 use serde_json::{Map, Value, json};
 
-use crate::cursor::Stream;
+use crate::cursor::{Engagement, OwnTweet, Stream};
 use crate::wire::{LegacyTweet, Tweet, TweetId, User};
 
 pub const MENTION_KIND: &str = "tweet.mention";
 pub const SEARCH_MATCH_KIND: &str = "tweet.search_match";
+pub const REPLY_KIND: &str = "tweet.reply";
+pub const QUOTE_KIND: &str = "tweet.quote";
+pub const LIKED_KIND: &str = "tweet.liked";
+pub const RETWEETED_KIND: &str = "tweet.retweeted";
 
 /// `mention:{tweet id}` or `search:{tweet id}`: a tweet that both mentions the
 /// account and matches the query is two touchpoints of two kinds.
@@ -74,6 +78,81 @@ pub fn from_pulled(
             twitter_user_id: Some(author_id),
             twitter_handle: author.map(|a| a.username.clone()),
             name: author.map(|a| a.name.clone()),
+            ..PersonHint::default()
+        },
+        account: None,
+        owner_team: None,
+        actor: None,
+    })
+}
+
+/// From a page of quotes or replies of the account's tweet `own`:
+/// `tweet.quote` (`quote:{tweet id}`) or `tweet.reply` (`reply:{tweet id}`),
+/// someone else's tweet quoting or replying to `own`, like a pulled mention,
+/// with `own`'s id in the properties (`quoted_tweet_id` or `in_reply_to`).
+/// `None` for a tweet that does not reference `own` so (a reply further down
+/// the conversation, say), for the account's own tweets, and on likes and
+/// retweets pages.
+pub fn from_engaged(
+    list: Engagement,
+    own: &OwnTweet,
+    tweet: &Tweet,
+    users: &[User],
+    account_id: &str,
+) -> Result<Option<Touchpoint>, String> {
+    let (kind, relation, prefix, property) = match list {
+        Engagement::Quotes => (QUOTE_KIND, "quoted", "quote", "quoted_tweet_id"),
+        Engagement::Replies => (REPLY_KIND, "replied_to", "reply", "in_reply_to"),
+        Engagement::Likes | Engagement::Retweets => return Ok(None),
+    };
+    if !tweet.references(relation, own.id) || tweet.author_id.as_deref() == Some(account_id) {
+        return Ok(None);
+    }
+    let mut touchpoint = from_pulled(Stream::Mentions, tweet, users, None)?;
+    touchpoint.external_id = format!("{prefix}:{}", tweet.id);
+    touchpoint.kind = kind.into();
+    touchpoint
+        .properties
+        .insert(property.into(), json!(own.id.to_string()));
+    Ok(Some(touchpoint))
+}
+
+/// From a page of likes or retweets of the account's tweet `own`:
+/// `tweet.liked` (`like:{tweet id}:{user id}`) or `tweet.retweeted`
+/// (`retweet:{tweet id}:{user id}`). X does not say when someone liked or
+/// retweeted, so the touchpoint is dated at `own`'s `created_at`: the same on
+/// every pull, so a re-pull leaves it unchanged. `None` for the account
+/// itself, and for the users expanded on quotes and replies pages.
+pub fn from_engaging_user(
+    list: Engagement,
+    own: &OwnTweet,
+    user: &User,
+    account_id: &str,
+) -> Option<Touchpoint> {
+    let (kind, prefix) = match list {
+        Engagement::Likes => (LIKED_KIND, "like"),
+        Engagement::Retweets => (RETWEETED_KIND, "retweet"),
+        Engagement::Quotes | Engagement::Replies => return None,
+    };
+    if user.id == account_id {
+        return None;
+    }
+    let mut properties = Map::new();
+    properties.insert("tweet_id".into(), json!(own.id.to_string()));
+    Some(Touchpoint {
+        external_id: format!("{prefix}:{}:{}", own.id, user.id),
+        kind: kind.into(),
+        channel: Channel::Social,
+        occurred_at: own.created_at,
+        title: None,
+        body: None,
+        url: Some(tweet_url(own.handle.as_deref(), own.id)),
+        score: None,
+        properties,
+        person: PersonHint {
+            twitter_user_id: Some(user.id.clone()),
+            twitter_handle: Some(user.username.clone()),
+            name: Some(user.name.clone()),
             ..PersonHint::default()
         },
         account: None,

@@ -72,6 +72,38 @@ pub struct Tweet {
     pub conversation_id: Option<String>,
     /// Kept as given: `{"retweet_count":…,"reply_count":…,"like_count":…,…}`.
     pub public_metrics: Option<serde_json::Value>,
+    /// The tweets this one replies to, quotes or retweets.
+    #[serde(default)]
+    pub referenced_tweets: Vec<ReferencedTweet>,
+}
+
+impl Tweet {
+    /// Whether this tweet `relation`s (`replied_to`, `quoted`) the tweet `id`.
+    pub fn references(&self, relation: &str, id: TweetId) -> bool {
+        self.referenced_tweets
+            .iter()
+            .any(|r| r.kind == relation && r.id == id)
+    }
+}
+
+/// An entry of `referenced_tweets`: `type` is `retweeted`, `quoted` or
+/// `replied_to`.
+#[derive(Debug, Deserialize)]
+pub struct ReferencedTweet {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: TweetId,
+}
+
+/// A page of users (`Get2TweetsIdLikingUsersResponse`,
+/// `Get2TweetsIdRetweetedByResponse`): the same `meta` and `errors` as a
+/// page of tweets.
+#[derive(Debug, Deserialize)]
+pub struct UsersPage {
+    pub data: Option<Vec<User>>,
+    pub meta: Option<Meta>,
+    #[serde(default)]
+    pub errors: Vec<Problem>,
 }
 
 /// `includes`: the objects the `expansions` asked for.
@@ -95,11 +127,35 @@ pub struct Meta {
     pub next_token: Option<String>,
 }
 
-/// An RFC 7807 problem (`Problem`: `type` and `title` are required).
+/// An RFC 7807 problem (`Problem`: `type` and `title` are required), with
+/// the fields of `ResourceNotFoundProblem`.
 #[derive(Debug, Deserialize)]
 pub struct Problem {
     pub title: String,
     pub detail: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub resource_type: Option<String>,
+    #[serde(default)]
+    pub resource_id: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl Problem {
+    /// Whether X says the user `user_id` does not exist: a resource-not-found
+    /// problem about a user, naming that id (or no id).
+    pub fn is_unknown_user(&self, user_id: &str) -> bool {
+        let not_found = self.title == "Not Found Error"
+            || self
+                .kind
+                .as_deref()
+                .is_some_and(|kind| kind.ends_with("/resource-not-found"));
+        let about_users = self.resource_type.as_deref().is_none_or(|t| t == "user");
+        let named = self.resource_id.as_deref().or(self.value.as_deref());
+        not_found && about_users && named.is_none_or(|id| id == user_id)
+    }
 }
 
 impl fmt::Display for Problem {

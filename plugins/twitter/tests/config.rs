@@ -78,7 +78,7 @@ fn the_schemas_describe_every_field() {
     for (schema, fields) in [
         (
             twitter.config_schema(),
-            &["base_url", "user_id", "query"][..],
+            &["base_url", "user_id", "query", "engagement"][..],
         ),
         (
             twitter.secrets_schema(),

@@ -610,9 +610,9 @@ async fn a_page_of_errors_only_is_a_refusal_in_x_words() {
         .and(path(MENTIONS_PATH))
         .respond_with(ok(json!({
             "errors": [{
-                "value": USER_ID, "detail": "Could not find user with id: [2244994945].",
-                "title": "Not Found Error", "resource_type": "user", "parameter": "id",
-                "resource_id": USER_ID, "type": "https://api.twitter.com/2/problems/resource-not-found"
+                "title": "Forbidden", "type": "https://api.twitter.com/2/problems/not-authorized-for-resource",
+                "detail": "Sorry, you are not authorized to see the user with id: [2244994945].",
+                "resource_type": "user", "resource_id": USER_ID, "section": "data"
             }]
         })))
         .mount(&server)
@@ -624,9 +624,52 @@ async fn a_page_of_errors_only_is_a_refusal_in_x_words() {
             assert_eq!(status, 200);
             assert_eq!(
                 detail,
-                "Not Found Error: Could not find user with id: [2244994945]."
+                "Forbidden: Sorry, you are not authorized to see the user with id: [2244994945]."
             );
         }
         other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_user_id_fails_naming_the_config_field() {
+    let not_found = json!({
+        "errors": [{
+            "value": USER_ID, "detail": "Could not find user with id: [2244994945].",
+            "title": "Not Found Error", "resource_type": "user", "parameter": "id",
+            "resource_id": USER_ID, "type": "https://api.twitter.com/2/problems/resource-not-found"
+        }]
+    });
+    let answers = [
+        ("errors only", ok(not_found)),
+        (
+            "HTTP 404",
+            ResponseTemplate::new(404).set_body_json(json!({
+                "title": "Not Found Error", "type": "about:blank", "status": 404,
+                "detail": "Not Found Error"
+            })),
+        ),
+    ];
+    for (what, answer) in answers {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(MENTIONS_PATH))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let mut twitter = connector(&server, None);
+        let error = twitter.pull(None).await.unwrap_err();
+        assert_eq!(error.code(), "CONNECTOR_REFUSED", "{what}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("X knows no user with the configured id {USER_ID}")),
+            "{what}: {message}"
+        );
+        assert!(
+            message.contains("config field `user_id`"),
+            "{what}: {message}"
+        );
+        assert!(message.contains("Not Found Error"), "{what}: {message}");
+        assert_eq!(server.received_requests().await.unwrap().len(), 1, "{what}");
     }
 }

@@ -11,7 +11,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
-    AccessTokenGrant, Page, Participant, ParticipantPage, RegistrantPage, Webinar, WebinarPage,
+    AccessTokenGrant, Page, Participant, ParticipantPage, QuestionsPage, RegistrantPage, Webinar,
+    WebinarPage,
 };
 
 /// Named when the token endpoint refuses the app's credentials.
@@ -21,7 +22,8 @@ pub const TOKEN_CREDENTIAL: &str = "client_secret";
 pub const API_CREDENTIAL: &str = "client_id/client_secret";
 /// Zoom's largest page.
 const PAGE_SIZE: &str = "300";
-/// How long before its expiry a token is replaced.
+/// The longest margin before its expiry at which a token is replaced; a
+/// short-lived token is replaced after 90% of its lifetime instead.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 
 /// Where the app is and how it signs in.
@@ -58,12 +60,18 @@ impl Api {
         }
     }
 
+    /// One page of a webinar's registrants with the given `status`
+    /// (`pending`, `denied`); without one, Zoom lists the approved ones.
     pub async fn registrants(
         &mut self,
         webinar: i64,
+        status: Option<&str>,
         page_token: Option<&str>,
     ) -> Result<RegistrantPage, PullError> {
-        let url = self.endpoint(&["webinars", &webinar.to_string(), "registrants"]);
+        let mut url = self.endpoint(&["webinars", &webinar.to_string(), "registrants"]);
+        if let Some(status) = status {
+            url.query_pairs_mut().append_pair("status", status);
+        }
         self.page(url, page_token).await
     }
 
@@ -100,6 +108,25 @@ impl Api {
         let url = self.endpoint(&["past_webinars", &webinar.to_string(), "absentees"]);
         match self.page(url, page_token).await {
             Err(PullError::Refused { status: 404, .. }) => Ok(None),
+            outcome => outcome.map(Some),
+        }
+    }
+
+    /// One page of a past webinar's Q&A (`list` = `qa`) or poll answers
+    /// (`polls`). `None` when Zoom answers with an error, as it does for a
+    /// webinar without Q&A or polls: nothing to record.
+    pub async fn questions(
+        &mut self,
+        webinar: i64,
+        list: &str,
+        page_token: Option<&str>,
+    ) -> Result<Option<QuestionsPage>, PullError> {
+        let url = self.endpoint(&["past_webinars", &webinar.to_string(), list]);
+        match self.page(url, page_token).await {
+            Err(PullError::Refused { status, detail }) => {
+                tracing::info!(webinar, list, status, detail, "no {list} to record");
+                Ok(None)
+            }
             outcome => outcome.map(Some),
         }
     }
@@ -161,13 +188,19 @@ impl Api {
             .send(request, TOKEN_CREDENTIAL, retry_after)
             .await?
             .json()?;
-        let lifetime = Duration::from_secs(grant.expires_in);
         self.token = Some(AccessToken {
             value: grant.access_token.clone(),
-            renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
+            renew_at: Instant::now() + usable_for(Duration::from_secs(grant.expires_in)),
         });
         Ok(grant.access_token)
     }
+}
+
+/// How long a token of this lifetime is used: its lifetime less a margin of
+/// a minute, or of a tenth of its lifetime when that is shorter, so a token
+/// that lives under a minute still serves many calls.
+fn usable_for(lifetime: Duration) -> Duration {
+    lifetime.saturating_sub(RENEW_BEFORE_EXPIRY.min(lifetime / 10))
 }
 
 /// Zoom's 429 `Retry-After` is an ISO date-time (not seconds): wait until
@@ -192,6 +225,27 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
         headers
+    }
+
+    #[test]
+    fn tokens_are_renewed_in_proportion_to_their_lifetime() {
+        // Zoom's hour: renewed a minute early.
+        assert_eq!(
+            usable_for(Duration::from_secs(3600)),
+            Duration::from_secs(3540)
+        );
+        // Ten minutes: a minute early still.
+        assert_eq!(
+            usable_for(Duration::from_secs(600)),
+            Duration::from_secs(540)
+        );
+        // Short lifetimes: at 90%.
+        assert_eq!(usable_for(Duration::from_secs(30)), Duration::from_secs(27));
+        assert_eq!(
+            usable_for(Duration::from_secs(1)),
+            Duration::from_millis(900)
+        );
+        assert_eq!(usable_for(Duration::ZERO), Duration::ZERO);
     }
 
     #[test]

@@ -8,13 +8,33 @@ use serde::{Deserialize, Serialize};
 /// What a sync remembers between batches and between runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
-    /// Finished webinars whose registrants, attendees and absentees are all
-    /// synced. Later runs skip them entirely.
+    /// Finished webinars whose registrants, attendees, absentees, Q&A and
+    /// poll answers are all synced. Later runs skip them entirely.
     #[serde(default)]
     pub synced_webinars: BTreeSet<i64>,
     /// The run in progress; `None` between runs (the next pull starts one).
     #[serde(default)]
     pub run: Option<Run>,
+    /// Which streams `synced_webinars` were synced with. A cursor saved by
+    /// an older version (0: before pending and denied registrants; 1: before
+    /// Q&A and polls) has its synced webinars visited once more,
+    /// idempotently, for the new streams.
+    #[serde(default)]
+    pub version: u32,
+}
+
+impl Cursor {
+    /// The streams this version syncs for each webinar.
+    pub const VERSION: u32 = 2;
+
+    /// At the start of a run: forgets the synced webinars of an older
+    /// version's cursor, so the run reads their new streams.
+    pub fn upgrade(&mut self) {
+        if self.version < Self::VERSION {
+            self.synced_webinars.clear();
+            self.version = Self::VERSION;
+        }
+    }
 }
 
 /// A run in progress: the webinars left to visit and how far the first one
@@ -42,12 +62,20 @@ pub struct QueuedWebinar {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Step {
-    /// The next registrants page (`None`: the first).
+    /// The next page of approved registrants (`None`: the first).
     Registrants { page: Option<PageToken> },
+    /// The next page of registrants awaiting approval (`None`: the first).
+    Pending { page: Option<PageToken> },
+    /// The next page of registrants the host refused (`None`: the first).
+    Denied { page: Option<PageToken> },
     /// All participant pages, in one batch.
     Participants,
     /// The next absentees page (`None`: the first).
     Absentees { page: Option<PageToken> },
+    /// The next page of the Q&A (`None`: the first).
+    Questions { page: Option<PageToken> },
+    /// The next page of poll answers (`None`: the first).
+    Polls { page: Option<PageToken> },
 }
 
 /// A `next_page_token`, with when Zoom gave it: tokens expire after 15

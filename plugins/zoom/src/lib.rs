@@ -7,30 +7,51 @@
 //! `client_id`, `client_secret` and an optional `webhook_secret_token`
 //! (without it, webhooks are refused).
 //!
-//! **Touchpoints** (WEBINAR channel, the webinar's topic as title, its id and
-//! topic in the properties; people by email, name and Zoom registrant id):
-//! - `webinar.registered`, external id `registered:{webinar id}:{registrant
-//!   id}`, at the registration's `create_time`, with the registrant's job
-//!   title, organisation (as the account's name) and qualification answers
-//!   (`industry`, `purchasing_time_frame`, `role_in_purchase_process`,
-//!   `no_of_employees`, `custom_questions`);
-//! - `webinar.attended`, external id `attended:{webinar id}:{person key}`,
-//!   one per person per webinar: the stays of someone who rejoined are folded
-//!   together, at the first join, with `minutes_attended` (all stays, rounded)
-//!   and `stays`. The person key is `registrant:{id}`, else
-//!   `email:{lower-cased email}`, else `name:{display name}`; anonymous guests
-//!   are left out;
-//! - `webinar.missed`, external id `missed:{webinar id}:{registrant id}`, a
-//!   registrant who did not come (Zoom's absentees), at the webinar's start.
+//! **Streams** (WEBINAR channel, the webinar's topic as title, its id and
+//! topic in the properties). Every list is paged by `next_page_token`
+//! (`page_size=300`; an empty or missing token ends it) and, unless said
+//! otherwise, each page is one batch with the cursor after it:
+//!
+//! | kind | external id | time | source |
+//! |------|-------------|------|--------|
+//! | `webinar.registered` | `registered:{webinar id}:{registrant id}` | the registration's `create_time` | `GET /webinars/{id}/registrants` (approved) |
+//! | `webinar.registration_pending` | `registration_pending:{webinar id}:{registrant id}` | `create_time` | the same with `status=pending` |
+//! | `webinar.registration_denied` | `registration_denied:{webinar id}:{registrant id}` | `create_time` | the same with `status=denied` |
+//! | `webinar.attended` | `attended:{webinar id}:{person key}` | the first join | `GET /past_webinars/{id}/participants`, all pages in ONE batch |
+//! | `webinar.missed` | `missed:{webinar id}:{registrant id}` | the webinar's start | `GET /past_webinars/{id}/absentees` |
+//! | `webinar.question_asked` | `question_asked:{webinar id}:{lower-cased email}:{digest}` | the webinar's start (Zoom gives no time) | `GET /past_webinars/{id}/qa` |
+//! | `webinar.poll_answered` | `poll_answered:{webinar id}:{poll id}:{lower-cased email}:{digest}` | the answer's `date_time`, else the webinar's start | `GET /past_webinars/{id}/polls` |
+//! | `webinar.left` | `left:{webinar id}:{person key}:{leave time, Unix seconds}` | the leave time | webhooks only |
+//!
+//! - Registrations (all three) name the person by email, name and registrant
+//!   id, with the job title, the organisation (as the account's name) and
+//!   the qualification answers (`industry`, `purchasing_time_frame`,
+//!   `role_in_purchase_process`, `no_of_employees`, `custom_questions`).
+//! - `webinar.attended` is one per person per webinar: the stays of someone
+//!   who rejoined are folded together (hence one batch for all pages), with
+//!   `minutes_attended` (all stays, rounded) and `stays`. The person key is
+//!   `registrant:{id}`, else `email:{lower-cased email}`, else `name:{display
+//!   name}`; anonymous guests are left out.
+//! - `webinar.question_asked` is one per question, with `question` and the
+//!   host's `answer`; `webinar.poll_answered` one per answer, with `poll_id`,
+//!   `question` and `answer` (the choices, several in one string for
+//!   multiple choice). Zoom gives questions no id: the digest, 16 hex digits
+//!   of an HMAC-SHA256 of the question's text, stands in for one. Both name
+//!   the person by email and name; an anonymous asker (empty email) is left
+//!   out. Zoom documents these two lists unpaged: a `next_page_token`, if one
+//!   comes, is followed. An error answer (a webinar without Q&A or polls)
+//!   records nothing.
 //!
 //! **Sync:** a run lists the user's webinars (all list pages in its first
-//! batch), then visits each: the registrants of every webinar (Zoom lists the
-//! approved ones), one batch per page; and for a webinar that has ended (`start_time` + `duration` minutes
-//! before now), its participants (all pages in ONE batch, because rejoins are
-//! folded across pages) and then its absentees, one batch per page.
+//! batch), then visits each: the approved, then pending, then denied
+//! registrants of every webinar; and for a webinar that has ended
+//! (`start_time` + `duration` minutes before now), its participants, then
+//! its absentees, its Q&A and its poll answers.
 //!
 //! **Cursor** (see [`Cursor`]): the ids of finished webinars already fully
-//! synced, which later runs skip entirely (never fetching them again), and
+//! synced, which later runs skip entirely (never fetching them again; a
+//! cursor saved by an older version, whose `version` is lower, has them
+//! visited once more for the streams added since), and
 //! the run in progress: the webinars left to visit, the phase of the current
 //! one and its page token. A killed run resumes right after the last saved
 //! batch. Zoom's page tokens expire after 15 minutes, so a saved token older
@@ -41,8 +62,10 @@
 //! processed yet), it is left unsynced and tried again on the next run.
 //!
 //! **Errors:** a 429 waits until its `Retry-After` date-time; without one (a
-//! per-second limit) it backs off from about a second, with jitter. The access token is cached until a minute before it
-//! expires; a 401 on a call fetches a new one and retries once, and a second
+//! per-second limit) it backs off from about a second, with jitter. The
+//! access token is cached until a minute before it expires, or until 90% of
+//! its lifetime when that comes sooner (a token living 30 s serves calls for
+//! 27 s); a 401 on a call fetches a new one and retries once, and a second
 //! 401 names `client_id/client_secret`. The token endpoint's own 401 names
 //! `client_secret`.
 //!
@@ -50,7 +73,12 @@
 //! `v0:{timestamp}:{body}`, URL validation answered, and
 //! `webinar.registration_created` and `webinar.participant_joined` recorded
 //! under the pull's external ids (a join has no minutes: the pull after the
-//! webinar adds them).
+//! webinar adds them). `webinar.participant_left` makes a `webinar.left`
+//! touchpoint (webhooks only), external id `left:{webinar id}:{person
+//! key}:{leave time in Unix seconds}`, one per departure, at the leave time:
+//! it does not touch `webinar.attended`, whose minutes and stays come from
+//! the pull's folded participants list, which a single departure cannot
+//! know.
 
 mod api;
 mod cursor;
@@ -111,8 +139,7 @@ pub struct Zoom {
 #[async_trait]
 impl Connector for Zoom {
     const KIND: &'static str = "zoom";
-    const DESCRIPTION: &'static str =
-        "Zoom webinars: registrations, attendance (with minutes) and no-shows.";
+    const DESCRIPTION: &'static str = "Zoom webinars: registrations (approved, pending, denied), attendance (with minutes), no-shows, Q&A and poll answers.";
     type Config = Config;
     type Secrets = Secrets;
     type Cursor = Cursor;
@@ -148,6 +175,7 @@ impl Connector for Zoom {
     async fn pull(&mut self, mut cursor: Cursor) -> Result<Batch<Cursor>, PullError> {
         let now = Utc::now();
         let Some(mut run) = cursor.run.take() else {
+            cursor.upgrade();
             let queue: VecDeque<QueuedWebinar> = self
                 .api
                 .webinars()
@@ -172,26 +200,16 @@ impl Connector for Zoom {
         let mut touchpoints = Vec::new();
         let next = match &run.step {
             Step::Registrants { page } => {
-                let page = self
-                    .api
-                    .registrants(webinar.id, PageToken::usable(page, now))
-                    .await?;
-                for registrant in &page.registrants {
-                    let endpoint = || format!("/webinars/{}/registrants", webinar.id);
-                    let created = registrant
-                        .create_time
-                        .ok_or_else(|| malformed(endpoint(), "a registrant without create_time"))?;
-                    let touchpoint = touchpoints::registered(about, registrant, created)
-                        .ok_or_else(|| malformed(endpoint(), "a registrant without an id"))?;
-                    touchpoints.push(touchpoint);
-                }
-                match page.next_page_token() {
-                    Some(token) => Some(Step::Registrants {
-                        page: Some(page_token(token, now)),
-                    }),
-                    None if webinar.finished() => Some(Step::Participants),
-                    None => None,
-                }
+                self.registrants(Listed::Approved, &webinar, page, now, &mut touchpoints)
+                    .await?
+            }
+            Step::Pending { page } => {
+                self.registrants(Listed::Pending, &webinar, page, now, &mut touchpoints)
+                    .await?
+            }
+            Step::Denied { page } => {
+                self.registrants(Listed::Denied, &webinar, page, now, &mut touchpoints)
+                    .await?
             }
             Step::Participants => match self.api.participants(webinar.id).await? {
                 Some(participants) => {
@@ -234,10 +252,44 @@ impl Connector for Zoom {
                     }
                     next_page = page.next_page_token().map(|token| page_token(token, now));
                 }
-                if next_page.is_none() {
-                    cursor.synced_webinars.insert(webinar.id);
+                Some(match next_page {
+                    Some(page) => Step::Absentees { page: Some(page) },
+                    None => Step::Questions { page: None },
+                })
+            }
+            Step::Questions { page } | Step::Polls { page } => {
+                let polls = matches!(run.step, Step::Polls { .. });
+                let Some(started_at) = webinar.started_at else {
+                    return Err(malformed(
+                        "the saved cursor".into(),
+                        "the Q&A or polls of a webinar that has not started",
+                    ));
+                };
+                let list = if polls { "polls" } else { "qa" };
+                let page = self
+                    .api
+                    .questions(webinar.id, list, PageToken::usable(page, now))
+                    .await?;
+                let mut next_page = None;
+                if let Some(page) = page {
+                    for asker in &page.questions {
+                        touchpoints.extend(if polls {
+                            touchpoints::polls_answered(about, asker, started_at)
+                        } else {
+                            touchpoints::questions_asked(about, asker, started_at)
+                        });
+                    }
+                    next_page = page.next_page_token().map(|token| page_token(token, now));
                 }
-                next_page.map(|page| Step::Absentees { page: Some(page) })
+                match (polls, next_page) {
+                    (false, page @ Some(_)) => Some(Step::Questions { page }),
+                    (false, None) => Some(Step::Polls { page: None }),
+                    (true, page @ Some(_)) => Some(Step::Polls { page }),
+                    (true, None) => {
+                        cursor.synced_webinars.insert(webinar.id);
+                        None
+                    }
+                }
             }
         };
         match next {
@@ -257,6 +309,93 @@ impl Connector for Zoom {
         now: DateTime<Utc>,
     ) -> Result<WebhookReply, WebhookError> {
         webhook::handle(self.webhook_secret.as_deref(), request, now)
+    }
+}
+
+/// A webinar's registrant lists, read in this order, each with its
+/// touchpoint.
+#[derive(Debug, Clone, Copy)]
+enum Listed {
+    Approved,
+    Pending,
+    Denied,
+}
+
+type FromRegistrant = fn(WebinarRef<'_>, &wire::Registrant, DateTime<Utc>) -> Option<Touchpoint>;
+
+impl Listed {
+    /// The registrants endpoint's `status`; Zoom lists the approved ones
+    /// without it.
+    fn status(self) -> Option<&'static str> {
+        match self {
+            Listed::Approved => None,
+            Listed::Pending => Some("pending"),
+            Listed::Denied => Some("denied"),
+        }
+    }
+
+    fn touchpoint(self) -> FromRegistrant {
+        match self {
+            Listed::Approved => touchpoints::registered,
+            Listed::Pending => touchpoints::registration_pending,
+            Listed::Denied => touchpoints::registration_denied,
+        }
+    }
+
+    fn step(self, page: Option<PageToken>) -> Step {
+        match self {
+            Listed::Approved => Step::Registrants { page },
+            Listed::Pending => Step::Pending { page },
+            Listed::Denied => Step::Denied { page },
+        }
+    }
+
+    fn next(self) -> Option<Listed> {
+        match self {
+            Listed::Approved => Some(Listed::Pending),
+            Listed::Pending => Some(Listed::Denied),
+            Listed::Denied => None,
+        }
+    }
+}
+
+impl Zoom {
+    /// One page of one registrant list as touchpoints, and the step after
+    /// it: the list's next page, the next list, the participants of an ended
+    /// webinar, or nothing (the webinar is done).
+    async fn registrants(
+        &mut self,
+        list: Listed,
+        webinar: &QueuedWebinar,
+        page: &Option<PageToken>,
+        now: DateTime<Utc>,
+        touchpoints: &mut Vec<Touchpoint>,
+    ) -> Result<Option<Step>, PullError> {
+        let about = WebinarRef {
+            id: webinar.id,
+            topic: webinar.topic.as_deref(),
+        };
+        let page = self
+            .api
+            .registrants(webinar.id, list.status(), PageToken::usable(page, now))
+            .await?;
+        let endpoint = || format!("/webinars/{}/registrants", webinar.id);
+        for registrant in &page.registrants {
+            let created = registrant
+                .create_time
+                .ok_or_else(|| malformed(endpoint(), "a registrant without create_time"))?;
+            let touchpoint = list.touchpoint()(about, registrant, created)
+                .ok_or_else(|| malformed(endpoint(), "a registrant without an id"))?;
+            touchpoints.push(touchpoint);
+        }
+        Ok(match page.next_page_token() {
+            Some(token) => Some(list.step(Some(page_token(token, now)))),
+            None => match list.next() {
+                Some(next) => Some(next.step(None)),
+                None if webinar.finished() => Some(Step::Participants),
+                None => None,
+            },
+        })
     }
 }
 

@@ -4,14 +4,19 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use journeys_plugin_sdk::{AccountHint, Channel, PersonHint, Touchpoint};
+use journeys_plugin_sdk::{AccountHint, Channel, PersonHint, Touchpoint, hmac_sha256};
 use serde_json::{Map, Value, json};
 
-use crate::wire::{Participant, Registrant};
+use crate::wire::{Asker, Participant, QuestionDetail, Registrant};
 
 pub const REGISTERED: &str = "webinar.registered";
+pub const REGISTRATION_PENDING: &str = "webinar.registration_pending";
+pub const REGISTRATION_DENIED: &str = "webinar.registration_denied";
 pub const ATTENDED: &str = "webinar.attended";
 pub const MISSED: &str = "webinar.missed";
+pub const LEFT: &str = "webinar.left";
+pub const QUESTION_ASKED: &str = "webinar.question_asked";
+pub const POLL_ANSWERED: &str = "webinar.poll_answered";
 
 /// The webinar a touchpoint is about.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +33,38 @@ pub fn registered(
     occurred_at: DateTime<Utc>,
 ) -> Option<Touchpoint> {
     from_registrant(REGISTERED, "registered", webinar, registrant, occurred_at)
+}
+
+/// `webinar.registration_pending`: a registration awaiting the host's
+/// approval, at its time; `None` when the registrant has no id.
+pub fn registration_pending(
+    webinar: WebinarRef<'_>,
+    registrant: &Registrant,
+    occurred_at: DateTime<Utc>,
+) -> Option<Touchpoint> {
+    from_registrant(
+        REGISTRATION_PENDING,
+        "registration_pending",
+        webinar,
+        registrant,
+        occurred_at,
+    )
+}
+
+/// `webinar.registration_denied`: a registration the host refused, at its
+/// time; `None` when the registrant has no id.
+pub fn registration_denied(
+    webinar: WebinarRef<'_>,
+    registrant: &Registrant,
+    occurred_at: DateTime<Utc>,
+) -> Option<Touchpoint> {
+    from_registrant(
+        REGISTRATION_DENIED,
+        "registration_denied",
+        webinar,
+        registrant,
+        occurred_at,
+    )
 }
 
 /// `webinar.missed`: a registrant who did not come, at the webinar's start;
@@ -230,6 +267,135 @@ pub fn attended_at(
         owner_team: None,
         actor: None,
     }
+}
+
+/// `webinar.question_asked`, one per question in the Q&A, at the webinar's
+/// start (Zoom gives no time), with the question and the host's answer.
+/// Anonymous askers (no email) are left out, as is a detail without a
+/// question. The external id is
+/// `question_asked:{webinar id}:{lower-cased email}:{digest of the question}`.
+pub fn questions_asked(
+    webinar: WebinarRef<'_>,
+    asker: &Asker,
+    starts_at: DateTime<Utc>,
+) -> Vec<Touchpoint> {
+    asked_or_answered(webinar, asker, |email, detail, question| {
+        let mut properties = webinar_properties(webinar);
+        properties.insert("question".into(), question.into());
+        if let Some(answer) = present(detail.answer.as_deref()) {
+            properties.insert("answer".into(), answer.into());
+        }
+        let external_id = format!("question_asked:{}:{email}:{}", webinar.id, digest(question));
+        (QUESTION_ASKED, external_id, starts_at, properties)
+    })
+}
+
+/// `webinar.poll_answered`, one per answer, at its `date_time` (else the
+/// webinar's start), with the poll's id, the question and the answer
+/// (several choices in one string for multiple choice). Anonymous answerers
+/// and details without a question are left out. The external id is
+/// `poll_answered:{webinar id}:{poll id}:{lower-cased email}:{digest of the
+/// question}`.
+pub fn polls_answered(
+    webinar: WebinarRef<'_>,
+    answerer: &Asker,
+    starts_at: DateTime<Utc>,
+) -> Vec<Touchpoint> {
+    asked_or_answered(webinar, answerer, |email, detail, question| {
+        let poll = present(detail.polling_id.as_deref()).unwrap_or("-");
+        let mut properties = webinar_properties(webinar);
+        properties.insert("poll_id".into(), poll.into());
+        properties.insert("question".into(), question.into());
+        properties.insert(
+            "answer".into(),
+            present(detail.answer.as_deref()).unwrap_or("").into(),
+        );
+        let answered_at = present(detail.date_time.as_deref())
+            .and_then(zoom_time)
+            .unwrap_or(starts_at);
+        let external_id = format!(
+            "poll_answered:{}:{poll}:{email}:{}",
+            webinar.id,
+            digest(question)
+        );
+        (POLL_ANSWERED, external_id, answered_at, properties)
+    })
+}
+
+type Made = (&'static str, String, DateTime<Utc>, Map<String, Value>);
+
+fn asked_or_answered(
+    webinar: WebinarRef<'_>,
+    asker: &Asker,
+    make: impl Fn(&str, &QuestionDetail, &str) -> Made,
+) -> Vec<Touchpoint> {
+    let Some(email) = present(asker.email.as_deref()) else {
+        return Vec::new();
+    };
+    let key = email.to_lowercase();
+    asker
+        .question_details
+        .iter()
+        .filter_map(|detail| {
+            let question = present(detail.question.as_deref())?;
+            let (kind, external_id, occurred_at, properties) = make(&key, detail, question);
+            Some(Touchpoint {
+                external_id,
+                kind: kind.into(),
+                channel: Channel::Webinar,
+                occurred_at,
+                title: webinar.topic.map(str::to_owned),
+                body: None,
+                url: None,
+                score: None,
+                properties,
+                person: PersonHint {
+                    email: Some(email.to_owned()),
+                    name: present(asker.name.as_deref()).map(str::to_owned),
+                    ..PersonHint::default()
+                },
+                account: None,
+                owner_team: None,
+                actor: None,
+            })
+        })
+        .collect()
+}
+
+/// A short, stable digest of a question's text, for external ids: Zoom
+/// gives questions no id. The same question asked twice by one person is one
+/// touchpoint.
+fn digest(text: &str) -> String {
+    hex::encode(&hmac_sha256(b"journeys-zoom-question", &[text.as_bytes()])[..8])
+}
+
+/// Zoom's poll times: RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC.
+fn zoom_time(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|time| time.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|time| time.and_utc())
+        })
+}
+
+/// `webinar.left`, from a leave webhook: one per departure (a rejoin
+/// leaves again), at the leave time, under
+/// `left:{webinar id}:{person key}:{leave time, Unix seconds}`. It is its own
+/// touchpoint rather than an update of `webinar.attended`: a webhook knows
+/// one stay, and the pull's attendance (all stays, folded) stays whole.
+pub fn left(
+    webinar: WebinarRef<'_>,
+    key: &str,
+    attendee: &Attendee,
+    left_at: DateTime<Utc>,
+) -> Touchpoint {
+    let mut touchpoint = attended_at(webinar, key, attendee, left_at);
+    touchpoint.external_id = format!("left:{}:{key}:{}", webinar.id, left_at.timestamp());
+    touchpoint.kind = LEFT.into();
+    touchpoint
 }
 
 fn webinar_properties(webinar: WebinarRef<'_>) -> Map<String, Value> {

@@ -1,6 +1,6 @@
 //! Zoom webhooks: signed `v0:{timestamp}:{body}` with the app's secret token,
-//! the endpoint's URL validation answered, and registrations and joins
-//! recorded under the pull's external ids.
+//! the endpoint's URL validation answered, registrations and joins recorded
+//! under the pull's external ids, and departures as `webinar.left`.
 
 use chrono::{DateTime, Utc};
 use journeys_plugin_sdk::{
@@ -9,8 +9,10 @@ use journeys_plugin_sdk::{
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::touchpoints::{Attendee, WebinarRef, attended_at, registered};
-use crate::wire::{Envelope, ParticipantJoined, RegistrationCreated, UrlValidation, WebinarEvent};
+use crate::touchpoints::{Attendee, WebinarRef, attended_at, left, registered};
+use crate::wire::{
+    Envelope, ParticipantJoined, ParticipantLeft, RegistrationCreated, UrlValidation, WebinarEvent,
+};
 
 /// Verifies and reads one delivery. Without a secret token, every delivery
 /// is refused.
@@ -70,7 +72,27 @@ pub fn handle(
                 .collect();
             Ok(WebhookReply::Touchpoints(touchpoints))
         }
-        // Leaving is ignored: the pull after the webinar records the minutes.
+        "webinar.participant_left" => {
+            let event: WebinarEvent<ParticipantLeft> = payload(envelope.payload)?;
+            let object = event.object;
+            let webinar = WebinarRef {
+                id: webinar_id(&object.id)?,
+                topic: object.topic.as_deref(),
+            };
+            let gone = object.participant;
+            let attendee = Attendee::new(
+                gone.registrant_id.as_deref(),
+                gone.email.as_deref(),
+                gone.user_name.as_deref(),
+            );
+            // The attendance is left to the pull, which folds every stay.
+            let touchpoints = attendee
+                .key()
+                .map(|key| left(webinar, &key, &attendee, gone.leave_time))
+                .into_iter()
+                .collect();
+            Ok(WebhookReply::Touchpoints(touchpoints))
+        }
         _ => Ok(WebhookReply::Touchpoints(Vec::new())),
     }
 }

@@ -133,6 +133,51 @@ pub struct Participant {
     pub duration: u64,
 }
 
+/// `GET /past_webinars/{webinarId}/qa` and `GET /past_webinars/{webinarId}/polls`:
+/// who asked or answered what. Zoom documents them unpaged; a
+/// `next_page_token`, should one come, is followed like anywhere else.
+#[derive(Debug, Deserialize)]
+pub struct QuestionsPage {
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+    #[serde(default)]
+    pub questions: Vec<Asker>,
+}
+
+impl Page for QuestionsPage {
+    fn next_page_token(&self) -> Option<&str> {
+        continuation(&self.next_page_token)
+    }
+}
+
+/// One person's questions (Q&A) or answers (polls). An anonymous asker has
+/// an empty `email`.
+#[derive(Debug, Deserialize)]
+pub struct Asker {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub question_details: Vec<QuestionDetail>,
+}
+
+/// A Q&A question with the host's answer, or a poll question with the
+/// choices picked (several in one string for multiple choice).
+#[derive(Debug, Deserialize)]
+pub struct QuestionDetail {
+    #[serde(default)]
+    pub question: Option<String>,
+    #[serde(default)]
+    pub answer: Option<String>,
+    /// Polls only: when it was answered, as Zoom writes it.
+    #[serde(default)]
+    pub date_time: Option<String>,
+    /// Polls only: which poll.
+    #[serde(default)]
+    pub polling_id: Option<String>,
+}
+
 /// Every webhook delivery.
 #[derive(Debug, Deserialize)]
 pub struct Envelope {
@@ -185,4 +230,25 @@ pub struct JoinedParticipant {
     #[serde(default)]
     pub registrant_id: Option<String>,
     pub join_time: DateTime<Utc>,
+}
+
+/// `webinar.participant_left`'s object.
+#[derive(Debug, Deserialize)]
+pub struct ParticipantLeft {
+    /// The webinar id, a string in webhooks.
+    pub id: String,
+    #[serde(default)]
+    pub topic: Option<String>,
+    pub participant: LeftParticipant,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LeftParticipant {
+    #[serde(default)]
+    pub user_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub registrant_id: Option<String>,
+    pub leave_time: DateTime<Utc>,
 }

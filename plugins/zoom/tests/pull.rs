@@ -134,7 +134,8 @@ async fn a_first_run_pages_through_webinars_registrants_participants_and_absente
         cursor,
         Cursor {
             synced_webinars: BTreeSet::from([LAUNCH]),
-            run: None
+            run: None,
+            version: Cursor::VERSION,
         }
     );
     // One token served the whole run.
@@ -161,11 +162,16 @@ async fn empty_pages_end_their_lists() {
     let batch = zoom.pull(Cursor::default()).await.unwrap();
     assert!(batch.touchpoints.is_empty());
     assert!(!batch.more);
-    assert_eq!(batch.cursor, Cursor::default());
+    let nothing_synced = Cursor {
+        version: Cursor::VERSION,
+        ..Cursor::default()
+    };
+    assert_eq!(batch.cursor, nothing_synced);
 
     // A webinar nobody registered for yet.
     server.reset().await;
     token_endpoint("tok-1", 3600).mount(&server).await;
+    mount_no_other_registrants(&server).await;
     page("/users/me/webinars", None)
         .respond_with(zoom_ok(webinar_page(
             "",
@@ -185,8 +191,8 @@ async fn empty_pages_end_their_lists() {
         .mount(&server)
         .await;
     let (batches, cursor) = drain(&mut zoom, Cursor::default()).await;
-    assert_eq!(ids(&batches), vec![Vec::<String>::new(), vec![]]);
-    assert_eq!(cursor, Cursor::default());
+    assert_eq!(ids(&batches), vec![Vec::<String>::new(); 4]);
+    assert_eq!(cursor, nothing_synced);
 }
 
 #[tokio::test]
@@ -401,19 +407,22 @@ async fn a_second_401_names_the_app_credentials() {
 }
 
 #[tokio::test]
-async fn a_token_near_its_expiry_is_replaced() {
+async fn a_short_lived_token_serves_many_calls() {
     let server = MockServer::start().await;
-    // 30 s is within the renewal margin: every call gets a fresh token.
+    // 30 s is under the minute's margin: the token is used for 27 s, not
+    // replaced before every call.
     token_endpoint("tok-1", 30).mount(&server).await;
     mount_webinar_list(&server).await;
     mount_webinar_data(&server).await;
-    drain(&mut zoom(&server), Cursor::default()).await;
+    let (batches, _) = drain(&mut zoom(&server), Cursor::default()).await;
+    assert_eq!(ids(&batches), scenario_batches());
     let requests = server.received_requests().await.unwrap();
     let tokens = requests
         .iter()
         .filter(|r| r.url.path() == "/oauth/token")
         .count();
-    assert_eq!(tokens, requests.len() - tokens);
+    assert!(requests.len() - tokens >= 8, "{}", requests.len());
+    assert_eq!(tokens, 1);
 }
 
 #[tokio::test]
@@ -466,11 +475,12 @@ async fn a_killed_run_resumes_after_its_last_saved_batch() {
     assert_eq!(cursor.synced_webinars, BTreeSet::from([LAUNCH]));
     // The resumed run went on from page 2, without listing webinars again.
     assert_eq!(requests_to(&server, "/users/me/webinars").await.len(), 2);
+    // Approved on two pages, pending on two, denied on one: each page once.
     assert_eq!(
         requests_to(&server, &format!("/webinars/{LAUNCH}/registrants"))
             .await
             .len(),
-        2
+        5
     );
 }
 
@@ -550,6 +560,13 @@ async fn a_later_run_skips_synced_webinars_and_fetches_new_ones() {
         .respond_with(zoom_ok(registrant_page("", vec![])))
         .mount(&server)
         .await;
+    page(&format!("/past_webinars/{DEMO}/polls"), None)
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": 12702,
+            "message": "Polls are disabled for this webinar."
+        })))
+        .mount(&server)
+        .await;
 
     let (batches, cursor) = drain(&mut zoom(&server), after_first).await;
     assert_eq!(
@@ -557,9 +574,16 @@ async fn a_later_run_skips_synced_webinars_and_fetches_new_ones() {
         vec![
             vec![],
             vec![format!("registered:{DEMO}:{BOB}")],
+            vec![],
+            vec![],
             vec![format!("attended:{DEMO}:registrant:{BOB}")],
             vec![],
+            // No Q&A (404) and no polls (an error): nothing recorded.
+            vec![],
+            vec![],
             vec![format!("registered:{ROADMAP}:{ERIN}")],
+            vec![],
+            vec![],
         ]
     );
     assert_eq!(cursor.synced_webinars, BTreeSet::from([LAUNCH, DEMO]));
@@ -578,6 +602,7 @@ async fn a_later_run_skips_synced_webinars_and_fetches_new_ones() {
 async fn an_ended_webinar_without_past_data_is_tried_again_next_run() {
     let server = MockServer::start().await;
     token_endpoint("tok-1", 3600).mount(&server).await;
+    mount_no_other_registrants(&server).await;
     page("/users/me/webinars", None)
         .respond_with(zoom_ok(webinar_page(
             "",
@@ -600,9 +625,21 @@ async fn an_ended_webinar_without_past_data_is_tried_again_next_run() {
     let (batches, cursor) = drain(&mut zoom, Cursor::default()).await;
     assert_eq!(
         ids(&batches),
-        vec![vec![], vec![format!("registered:{LAUNCH}:{BOB}")], vec![]]
+        vec![
+            vec![],
+            vec![format!("registered:{LAUNCH}:{BOB}")],
+            vec![],
+            vec![],
+            vec![]
+        ]
     );
-    assert_eq!(cursor, Cursor::default());
+    assert_eq!(
+        cursor,
+        Cursor {
+            version: Cursor::VERSION,
+            ..Cursor::default()
+        }
+    );
     assert!(
         requests_to(&server, &format!("/past_webinars/{LAUNCH}/absentees"))
             .await
@@ -616,6 +653,229 @@ async fn an_ended_webinar_without_past_data_is_tried_again_next_run() {
             .len(),
         2
     );
+}
+
+#[tokio::test]
+async fn pending_and_denied_registrations_are_touchpoints() {
+    let server = MockServer::start().await;
+    mount_scenario(&server).await;
+    let (batches, _) = drain(&mut zoom(&server), Cursor::default()).await;
+
+    let pat = find(&batches, &format!("registration_pending:{LAUNCH}:{PAT}"));
+    assert_eq!(
+        pat,
+        &Touchpoint {
+            external_id: format!("registration_pending:{LAUNCH}:{PAT}"),
+            kind: "webinar.registration_pending".into(),
+            channel: Channel::Webinar,
+            occurred_at: at("2024-01-25T14:00:00Z"),
+            title: Some("Launch".into()),
+            body: None,
+            url: None,
+            score: None,
+            properties: properties(json!({"webinar_id": LAUNCH, "webinar_topic": "Launch"})),
+            person: PersonHint {
+                email: Some("pat@example.com".into()),
+                zoom_registrant_id: Some(PAT.into()),
+                name: Some("Pat Pending".into()),
+                ..PersonHint::default()
+            },
+            account: Some(AccountHint {
+                external_id: None,
+                name: Some("Pat Co".into()),
+            }),
+            owner_team: None,
+            actor: None,
+        }
+    );
+    let dora = find(&batches, &format!("registration_denied:{LAUNCH}:{DORA}"));
+    assert_eq!(dora.kind, "webinar.registration_denied");
+    assert_eq!(dora.occurred_at, at("2024-01-27T16:00:00Z"));
+    assert_eq!(dora.person.email.as_deref(), Some("dora@example.com"));
+
+    // Pat is on both pending pages, the same touchpoint under one id.
+    let pats: Vec<&Touchpoint> = batches
+        .iter()
+        .flatten()
+        .filter(|t| t.person.zoom_registrant_id.as_deref() == Some(PAT))
+        .collect();
+    assert_eq!(pats.len(), 2);
+    assert_eq!(pats[0], pats[1]);
+    // Each list was asked for with its status.
+    let pending = requests_to(&server, &format!("/webinars/{LAUNCH}/registrants")).await;
+    let statuses: Vec<Option<String>> = pending
+        .iter()
+        .map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(name, _)| name == "status")
+                .map(|(_, value)| value.into_owned())
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            None,
+            None,
+            Some("pending".into()),
+            Some("pending".into()),
+            Some("denied".into())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn questions_and_poll_answers_are_touchpoints() {
+    let server = MockServer::start().await;
+    mount_scenario(&server).await;
+    let (batches, _) = drain(&mut zoom(&server), Cursor::default()).await;
+
+    let asked = find(
+        &batches,
+        &format!("question_asked:{LAUNCH}:jchill@example.com:{RECORDING}"),
+    );
+    assert_eq!(
+        asked,
+        &Touchpoint {
+            external_id: format!("question_asked:{LAUNCH}:jchill@example.com:{RECORDING}"),
+            kind: "webinar.question_asked".into(),
+            channel: Channel::Webinar,
+            // Zoom gives no time: the webinar's start.
+            occurred_at: at("2024-02-01T12:00:00Z"),
+            title: Some("Launch".into()),
+            body: None,
+            url: None,
+            score: None,
+            properties: properties(json!({
+                "webinar_id": LAUNCH,
+                "webinar_topic": "Launch",
+                "question": "Will there be a recording?",
+                "answer": "Yes, tomorrow."
+            })),
+            person: PersonHint {
+                email: Some("JChill@example.com".into()),
+                name: Some("Jill Chill".into()),
+                ..PersonHint::default()
+            },
+            account: None,
+            owner_team: None,
+            actor: None,
+        }
+    );
+    // Unanswered: no answer; the anonymous question is left out.
+    let free_tier = find(
+        &batches,
+        &format!("question_asked:{LAUNCH}:jchill@example.com:{FREE_TIER}"),
+    );
+    assert_eq!(free_tier.properties.get("answer"), None);
+    assert!(
+        batches
+            .iter()
+            .flatten()
+            .all(|t| t.person.name.as_deref() != Some("Anonymous Attendee"))
+    );
+    // Jill's first question, on both pages, is one touchpoint.
+    let repeats: Vec<&Touchpoint> = batches
+        .iter()
+        .flatten()
+        .filter(|t| t.external_id == asked.external_id)
+        .collect();
+    assert_eq!(repeats.len(), 2);
+    assert_eq!(repeats[0], repeats[1]);
+
+    let heard = find(
+        &batches,
+        &format!("poll_answered:{LAUNCH}:pl-1:jchill@example.com:{HEARD_OF_US}"),
+    );
+    assert_eq!(heard.kind, "webinar.poll_answered");
+    assert_eq!(heard.occurred_at, at("2024-02-01T12:30:05Z"));
+    assert_eq!(
+        heard.properties,
+        properties(json!({
+            "webinar_id": LAUNCH,
+            "webinar_topic": "Launch",
+            "poll_id": "pl-1",
+            "question": "How did you hear of us?",
+            "answer": "Twitter;A friend"
+        }))
+    );
+    assert_eq!(heard.person.email.as_deref(), Some("jchill@example.com"));
+    let rated = find(
+        &batches,
+        &format!("poll_answered:{LAUNCH}:pl-2:jchill@example.com:{RATE_THE_DEMO}"),
+    );
+    assert_eq!(rated.occurred_at, at("2024-02-01T12:45:00Z"));
+    let bobs = find(
+        &batches,
+        &format!("poll_answered:{LAUNCH}:pl-1:bob@example.com:{HEARD_OF_US}"),
+    );
+    assert_eq!(bobs.occurred_at, at("2024-02-01T12:00:00Z"));
+    assert_eq!(bobs.person.name.as_deref(), Some("Bob Builder"));
+}
+
+#[tokio::test]
+async fn a_run_stopped_after_any_batch_resumes_without_asking_again() {
+    let server = MockServer::start().await;
+    mount_scenario(&server).await;
+    let (uninterrupted, _) = drain(&mut zoom(&server), Cursor::default()).await;
+    for stop_after in 1..uninterrupted.len() {
+        server.reset().await;
+        mount_scenario(&server).await;
+        let mut first = zoom(&server);
+        let mut cursor = Cursor::default();
+        let mut before = Vec::new();
+        for _ in 0..stop_after {
+            let batch = first.pull(cursor).await.unwrap();
+            assert!(batch.more);
+            before.push(batch.touchpoints);
+            cursor = saved(&batch.cursor);
+        }
+        drop(first);
+        let asked_before = api_requests(&server).await;
+
+        let (rest, _) = drain(&mut zoom(&server), cursor).await;
+        let mut union = ids(&before);
+        union.extend(ids(&rest));
+        assert_eq!(union, ids(&uninterrupted), "stopped after {stop_after}");
+        let asked_after = api_requests(&server).await;
+        for request in &asked_after[asked_before.len()..] {
+            assert!(
+                !asked_before.contains(request),
+                "stopped after {stop_after}: {request} asked again"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_older_cursor_still_reads_and_revisits_synced_webinars_once() {
+    let server = MockServer::start().await;
+    mount_scenario(&server).await;
+    // As saved before pending and denied registrants were synced.
+    let old: Cursor = serde_json::from_value(json!({
+        "synced_webinars": [LAUNCH],
+        "run": {
+            "queue": [{"id": ROADMAP, "topic": "Roadmap", "started_at": null}],
+            "step": {"phase": "registrants", "page": null}
+        }
+    }))
+    .unwrap();
+    assert_eq!(old.version, 0);
+    // The run under way ends with the new lists.
+    let (batches, cursor) = drain(&mut zoom(&server), old).await;
+    assert_eq!(
+        ids(&batches),
+        scenario_batches()[ROADMAP_BATCHES..].to_vec()
+    );
+    assert_eq!(cursor.synced_webinars, BTreeSet::from([LAUNCH]));
+    // The next run visits the launch again for them, and only once.
+    let (batches, cursor) = drain(&mut zoom(&server), cursor).await;
+    assert_eq!(ids(&batches), scenario_batches());
+    assert_eq!(cursor.version, Cursor::VERSION);
+    let (batches, _) = drain(&mut zoom(&server), cursor).await;
+    let mut upcoming_only = vec![vec![]];
+    upcoming_only.extend(scenario_batches()[ROADMAP_BATCHES..].to_vec());
+    assert_eq!(ids(&batches), upcoming_only);
 }
 
 #[test]

@@ -282,16 +282,88 @@ async fn a_join_matches_the_pulled_attendance() {
     );
 }
 
+fn participant_left() -> serde_json::Value {
+    let mut left = participant_joined();
+    left["event"] = json!("webinar.participant_left");
+    left["event_ts"] = json!(1706790060000_i64);
+    let participant = left["payload"]["object"]["participant"]
+        .as_object_mut()
+        .unwrap();
+    participant.remove("join_time");
+    participant.insert("leave_time".into(), json!("2024-02-01T12:21:00Z"));
+    participant.insert("leave_reason".into(), json!("left the webinar"));
+    left
+}
+
+#[tokio::test]
+async fn a_departure_is_its_own_touchpoint_and_leaves_the_attendance_alone() {
+    let server = MockServer::start().await;
+    let pulled = pulled(&server).await;
+    let attended = pulled
+        .iter()
+        .find(|t| {
+            t.kind == "webinar.attended" && t.person.zoom_registrant_id.as_deref() == Some(JILL)
+        })
+        .unwrap();
+
+    let body = serde_json::to_vec(&participant_left()).unwrap();
+    let headers = signed(WEBHOOK_SECRET, now(), &body);
+    let connector = zoom(&server);
+    let delivered = touchpoints(connector.webhook(&post(&headers, &body), now()).unwrap());
+    assert_eq!(delivered.len(), 1);
+    let left = &delivered[0];
+    assert_eq!(
+        left.external_id,
+        format!("left:{LAUNCH}:registrant:{JILL}:1706790060")
+    );
+    assert_eq!(left.kind, "webinar.left");
+    assert_eq!(left.occurred_at, at("2024-02-01T12:21:00Z"));
+    assert_eq!(left.person, attended.person);
+    assert_eq!(
+        left.properties,
+        json!({"webinar_id": LAUNCH, "webinar_topic": "Launch"})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
+    assert!(pulled.iter().all(|t| t.external_id != left.external_id));
+    // A redelivery is the same touchpoint; leaving again after a rejoin is
+    // another.
+    let again = touchpoints(connector.webhook(&post(&headers, &body), now()).unwrap());
+    assert_eq!(&again[0], left);
+    let mut later = participant_left();
+    later["payload"]["object"]["participant"]["leave_time"] = json!("2024-02-01T12:55:10Z");
+    let body = serde_json::to_vec(&later).unwrap();
+    let headers = signed(WEBHOOK_SECRET, now(), &body);
+    let second = touchpoints(connector.webhook(&post(&headers, &body), now()).unwrap());
+    assert_eq!(
+        second[0].external_id,
+        format!("left:{LAUNCH}:registrant:{JILL}:1706792110")
+    );
+}
+
+#[tokio::test]
+async fn an_anonymous_departure_records_nothing() {
+    let server = MockServer::start().await;
+    let mut left = participant_left();
+    let participant = &mut left["payload"]["object"]["participant"];
+    for field in ["user_name", "email", "registrant_id"] {
+        participant[field] = json!("");
+    }
+    let body = serde_json::to_vec(&left).unwrap();
+    let headers = signed(WEBHOOK_SECRET, now(), &body);
+    let reply = zoom(&server)
+        .webhook(&post(&headers, &body), now())
+        .unwrap();
+    assert!(touchpoints(reply).is_empty());
+}
+
 #[tokio::test]
 async fn untracked_events_record_nothing() {
     let server = MockServer::start().await;
-    let mut left = participant_joined();
-    left["event"] = json!("webinar.participant_left");
-    let participant = &mut left["payload"]["object"]["participant"];
-    participant["leave_time"] = json!("2024-02-01T12:21:00Z");
     for event in [
-        left,
         json!({"event": "webinar.ended", "event_ts": 1706792400000_i64, "payload": {"account_id": ACCOUNT_ID, "object": {"id": LAUNCH.to_string(), "topic": "Launch"}}}),
+        json!({"event": "webinar.started", "event_ts": 1706788800000_i64, "payload": {"account_id": ACCOUNT_ID, "object": {"id": LAUNCH.to_string(), "topic": "Launch"}}}),
     ] {
         let body = serde_json::to_vec(&event).unwrap();
         let headers = signed(WEBHOOK_SECRET, now(), &body);

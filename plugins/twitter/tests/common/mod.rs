@@ -42,6 +42,17 @@ pub fn connector(server: &MockServer, query: Option<&str>) -> Box<dyn DynConnect
         .expect("valid settings")
 }
 
+/// Builds the connector with more config fields, e.g. `{"engagement": true}`.
+pub fn connector_with(server: &MockServer, more: Value) -> Box<dyn DynConnector> {
+    let mut config = json!({ "base_url": server.uri(), "user_id": USER_ID });
+    for (field, value) in more.as_object().expect("an object") {
+        config[field] = value.clone();
+    }
+    plugin::<journeys_plugin_twitter::Twitter>()
+        .build(&config, &json!({ "bearer_token": BEARER }), quick_http())
+        .expect("valid settings")
+}
+
 /// The authors every page expands.
 pub fn users() -> Value {
     json!([

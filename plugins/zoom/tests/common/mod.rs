@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use journeys_plugin_sdk::{Connector, HttpClient, RetryPolicy, Touchpoint};
 use journeys_plugin_zoom::{Config, Cursor, Secrets, Zoom};
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{header, method, path, path_regex, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const ACCOUNT_ID: &str = "lAAAAAAAAAAAAA";
@@ -27,6 +27,9 @@ pub const JILL: &str = "_f08HhPJS82MIVLuuFaJPg";
 pub const BOB: &str = "9tboDiHUQAeOnbmudzWa5g";
 pub const CAROL: &str = "Kr3Gq0GrQ2m5z9bIh7wVdA";
 pub const ERIN: &str = "Xq2mT0bWQAu1LkO3nPz8cQ";
+pub const PAT: &str = "Pp7aT1cWQBv2MkP4oQa9dR";
+pub const QUINN: &str = "Qq8bU2dXRCw3NlQ5pRb0eS";
+pub const DORA: &str = "Dd9cV3eYSDx4OmR6qSc1fT";
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)
@@ -96,10 +99,47 @@ pub fn zoom_ok(body: Value) -> ResponseTemplate {
 }
 
 /// One page of a list endpoint under `/v2`: the first (no token) or the one
-/// after `page_token`, asked for with the bearer token `tok-1`.
+/// after `page_token`, asked for with the bearer token `tok-1` (and no
+/// `status`: for registrants, the approved ones).
 pub fn page(endpoint: &str, page_token: Option<&str>) -> wiremock::MockBuilder {
-    let builder = Mock::given(method("GET"))
-        .and(path(format!("/v2{endpoint}")))
+    paged(
+        Mock::given(method("GET"))
+            .and(path(format!("/v2{endpoint}")))
+            .and(query_param_is_missing("status")),
+        page_token,
+    )
+}
+
+/// One page of a webinar's registrants with `status` (`pending`, `denied`).
+pub fn registrants_with(
+    webinar: i64,
+    status: &str,
+    page_token: Option<&str>,
+) -> wiremock::MockBuilder {
+    paged(
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/webinars/{webinar}/registrants")))
+            .and(query_param("status", status)),
+        page_token,
+    )
+}
+
+/// Every webinar has no pending or denied registrants, unless a test says
+/// otherwise.
+pub async fn mount_no_other_registrants(server: &MockServer) {
+    for status in ["pending", "denied"] {
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/v2/webinars/[0-9]+/registrants$"))
+            .and(query_param("status", status))
+            .respond_with(zoom_ok(registrant_page("", vec![])))
+            .with_priority(10)
+            .mount(server)
+            .await;
+    }
+}
+
+fn paged(builder: wiremock::MockBuilder, page_token: Option<&str>) -> wiremock::MockBuilder {
+    let builder = builder
         .and(query_param("page_size", "300"))
         .and(header("authorization", "Bearer tok-1"));
     match page_token {
@@ -237,6 +277,21 @@ pub fn participant_page(next_page_token: &str, participants: Vec<Value>) -> Valu
     })
 }
 
+/// A Q&A or polls page: one entry per asker, with their questions.
+pub fn questions_page(next_page_token: &str, questions: Vec<Value>) -> Value {
+    json!({
+        "id": LAUNCH,
+        "uuid": format!("{LAUNCH}uuid=="),
+        "start_time": "2024-02-01T12:00:00Z",
+        "next_page_token": next_page_token,
+        "questions": questions
+    })
+}
+
+pub fn asker(name: &str, email: &str, details: Vec<Value>) -> Value {
+    json!({"name": name, "email": email, "question_details": details})
+}
+
 /// The webinar list as the first run sees it: the ended launch on page 1,
 /// the upcoming roadmap on page 2.
 pub async fn mount_webinar_list(server: &MockServer) {
@@ -261,9 +316,56 @@ pub async fn mount_webinar_list(server: &MockServer) {
 ///   people register);
 /// - launch participants on two pages: Jill twice (she rejoined, across the
 ///   pages), a guest known by email only, a phone user known by name only;
+/// - launch pending registrants on two pages, Pat on both, then Quinn;
+/// - launch denied registrants: Dora;
 /// - launch absentees: Bob;
-/// - roadmap registrants: Erin.
+/// - launch Q&A on two pages: Jill's two questions (one answered) and an
+///   anonymous one, then Jill's first again and Bob's;
+/// - launch poll answers: Jill's two (one with a time, one with Zoom's
+///   space-separated time) and Bob's (without a time);
+/// - roadmap registrants: Erin (none pending or denied).
 pub async fn mount_webinar_data(server: &MockServer) {
+    mount_no_other_registrants(server).await;
+    let pat = || {
+        let mut pat = registrant(
+            PAT,
+            "Pat",
+            "Pending",
+            "pat@example.com",
+            "2024-01-25T14:00:00Z",
+        );
+        pat["status"] = json!("pending");
+        pat["org"] = json!("Pat Co");
+        pat
+    };
+    let mut quinn = registrant(
+        QUINN,
+        "Quinn",
+        "Queue",
+        "quinn@example.com",
+        "2024-01-26T15:00:00Z",
+    );
+    quinn["status"] = json!("pending");
+    registrants_with(LAUNCH, "pending", None)
+        .respond_with(zoom_ok(registrant_page("rp-2", vec![pat()])))
+        .mount(server)
+        .await;
+    registrants_with(LAUNCH, "pending", Some("rp-2"))
+        .respond_with(zoom_ok(registrant_page("", vec![pat(), quinn])))
+        .mount(server)
+        .await;
+    let mut dora = registrant(
+        DORA,
+        "Dora",
+        "Denied",
+        "dora@example.com",
+        "2024-01-27T16:00:00Z",
+    );
+    dora["status"] = json!("denied");
+    registrants_with(LAUNCH, "denied", None)
+        .respond_with(zoom_ok(registrant_page("", vec![dora])))
+        .mount(server)
+        .await;
     let launch = format!("/webinars/{LAUNCH}/registrants");
     page(&launch, None)
         .respond_with(zoom_ok(registrant_page("ra-2", vec![jill(), bob()])))
@@ -333,6 +435,68 @@ pub async fn mount_webinar_data(server: &MockServer) {
         .respond_with(zoom_ok(registrant_page("", vec![bob()])))
         .mount(server)
         .await;
+    // Zoom documents the Q&A unpaged; here it pages, as a token would be
+    // followed.
+    let qa = format!("/past_webinars/{LAUNCH}/qa");
+    let jills_first = json!({"question": "Will there be a recording?", "answer": "Yes, tomorrow."});
+    page(&qa, None)
+        .respond_with(zoom_ok(questions_page(
+            "qa-2",
+            vec![
+                asker(
+                    "Jill Chill",
+                    "JChill@example.com",
+                    vec![
+                        jills_first.clone(),
+                        json!({"question": "Is there a free tier?", "answer": ""}),
+                    ],
+                ),
+                asker(
+                    "Anonymous Attendee",
+                    "",
+                    vec![json!({"question": "Who else is here?", "answer": ""})],
+                ),
+            ],
+        )))
+        .mount(server)
+        .await;
+    page(&qa, Some("qa-2"))
+        .respond_with(zoom_ok(questions_page(
+            "",
+            vec![
+                asker("Jill Chill", "JChill@example.com", vec![jills_first]),
+                asker(
+                    "Bob Builder",
+                    "bob@example.com",
+                    vec![json!({"question": "Does it run on-premises?"})],
+                ),
+            ],
+        )))
+        .mount(server)
+        .await;
+    page(&format!("/past_webinars/{LAUNCH}/polls"), None)
+        .respond_with(zoom_ok(questions_page(
+            "",
+            vec![
+                asker(
+                    "Jill Chill",
+                    "jchill@example.com",
+                    vec![
+                        json!({"question": "How did you hear of us?", "answer": "Twitter;A friend",
+                               "date_time": "2024-02-01T12:30:05Z", "polling_id": "pl-1"}),
+                        json!({"question": "Rate the demo", "answer": "5",
+                               "date_time": "2024-02-01 12:45:00", "polling_id": "pl-2"}),
+                    ],
+                ),
+                asker(
+                    "Bob Builder",
+                    "bob@example.com",
+                    vec![json!({"question": "How did you hear of us?", "answer": "Search", "polling_id": "pl-1"})],
+                ),
+            ],
+        )))
+        .mount(server)
+        .await;
     let erin = registrant(
         ERIN,
         "Erin",
@@ -353,6 +517,17 @@ pub async fn mount_scenario(server: &MockServer) {
     mount_webinar_data(server).await;
 }
 
+/// The digests of the questions in external ids: the first 8 bytes of
+/// HMAC-SHA256(key "journeys-zoom-question", the question), in hex.
+pub const RECORDING: &str = "7dc6190f34c61f77";
+pub const FREE_TIER: &str = "0c72ad86b7c6a539";
+pub const ON_PREMISES: &str = "96de4f2264fc6ba2";
+pub const HEARD_OF_US: &str = "11ca50ab50f05e81";
+pub const RATE_THE_DEMO: &str = "0c43851ff489f159";
+
+/// Where the roadmap's batches start in [`scenario_batches`].
+pub const ROADMAP_BATCHES: usize = 11;
+
 /// What the uninterrupted first run yields, batch by batch.
 pub fn scenario_batches() -> Vec<Vec<String>> {
     vec![
@@ -365,13 +540,35 @@ pub fn scenario_batches() -> Vec<Vec<String>> {
             format!("registered:{LAUNCH}:{BOB}"),
             format!("registered:{LAUNCH}:{CAROL}"),
         ],
+        vec![format!("registration_pending:{LAUNCH}:{PAT}")],
+        vec![
+            format!("registration_pending:{LAUNCH}:{PAT}"),
+            format!("registration_pending:{LAUNCH}:{QUINN}"),
+        ],
+        vec![format!("registration_denied:{LAUNCH}:{DORA}")],
         vec![
             format!("attended:{LAUNCH}:registrant:{JILL}"),
             format!("attended:{LAUNCH}:email:dan@guest.example"),
             format!("attended:{LAUNCH}:name:Phone User"),
         ],
         vec![format!("missed:{LAUNCH}:{BOB}")],
+        vec![
+            format!("question_asked:{LAUNCH}:jchill@example.com:{RECORDING}"),
+            format!("question_asked:{LAUNCH}:jchill@example.com:{FREE_TIER}"),
+        ],
+        vec![
+            format!("question_asked:{LAUNCH}:jchill@example.com:{RECORDING}"),
+            format!("question_asked:{LAUNCH}:bob@example.com:{ON_PREMISES}"),
+        ],
+        vec![
+            format!("poll_answered:{LAUNCH}:pl-1:jchill@example.com:{HEARD_OF_US}"),
+            format!("poll_answered:{LAUNCH}:pl-2:jchill@example.com:{RATE_THE_DEMO}"),
+            format!("poll_answered:{LAUNCH}:pl-1:bob@example.com:{HEARD_OF_US}"),
+        ],
         vec![format!("registered:{ROADMAP}:{ERIN}")],
+        // The roadmap has no pending or denied registrants.
+        vec![],
+        vec![],
     ]
 }
 
@@ -399,6 +596,19 @@ pub fn ids(batches: &[Vec<Touchpoint>]) -> Vec<Vec<String>> {
     batches
         .iter()
         .map(|batch| batch.iter().map(|t| t.external_id.clone()).collect())
+        .collect()
+}
+
+/// The API requests the server received (the token endpoint's left out), as
+/// path and query.
+pub async fn api_requests(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() != "/oauth/token")
+        .map(|r| format!("{}?{}", r.url.path(), r.url.query().unwrap_or("")))
         .collect()
 }
 
