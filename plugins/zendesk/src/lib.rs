@@ -46,7 +46,9 @@
 
 mod api;
 mod cursor;
+mod known;
 mod limiter;
+mod ticket_events;
 mod touchpoints;
 mod webhook;
 mod wire;
@@ -58,9 +60,10 @@ use journeys_plugin_sdk::{
 };
 use serde::Deserialize;
 
-pub use cursor::{Cursor, Phase, RatingsCursor, UNANSWERED_WAIT};
+pub use cursor::{Cursor, EventsCursor, Mark, Phase, RatingsCursor, UNANSWERED_WAIT};
 
 use api::{Api, ExportFrom};
+use known::Known;
 
 /// Zendesk's documented allowance of incremental export requests a minute.
 const DEFAULT_EXPORT_REQUESTS_PER_MINUTE: u32 = 10;
@@ -101,6 +104,8 @@ pub struct Zendesk {
     api: Api,
     start_time: Option<i64>,
     signing_secret: Option<String>,
+    /// What this run's ticket export pages said, for its ticket events.
+    known: Known,
 }
 
 #[async_trait]
@@ -146,12 +151,14 @@ impl Connector for Zendesk {
             api: Api::new(base_url, email, secrets.api_token.trim(), per_minute, http)?,
             start_time: config.start_time,
             signing_secret: secrets.webhook_signing_secret,
+            known: Known::default(),
         })
     }
 
     async fn pull(&mut self, cursor: Cursor) -> Result<Batch<Cursor>, PullError> {
         match cursor.phase {
             Phase::Tickets => self.export_page(cursor, Utc::now()).await,
+            Phase::TicketEvents => self.events_page(cursor, Utc::now()).await,
             Phase::Ratings => self.ratings_page(cursor, Utc::now()).await,
         }
     }
@@ -170,28 +177,40 @@ impl Connector for Zendesk {
 }
 
 impl Zendesk {
+    /// Where an export without a cursor starts: the configured `start_time`,
+    /// never less than a minute ago.
+    fn first_start_time(&self, now: DateTime<Utc>) -> i64 {
+        self.start_time
+            .unwrap_or(0)
+            .min(now.timestamp() - EXPORT_START_MIN_AGE_SECONDS)
+    }
+
     /// One export page: its tickets' touchpoints, then the page after it, or
-    /// the ratings once the stream has ended.
+    /// the ticket events once the stream has ended.
     async fn export_page(
         &mut self,
         mut cursor: Cursor,
         now: DateTime<Utc>,
     ) -> Result<Batch<Cursor>, PullError> {
-        let start_time = self
-            .start_time
-            .unwrap_or(0)
-            .min(now.timestamp() - EXPORT_START_MIN_AGE_SECONDS);
+        let start_time = self.first_start_time(now);
         let from = match &cursor.export_after {
             Some(after) => ExportFrom::Cursor(after),
             None => ExportFrom::StartTime(start_time),
         };
         let page = self.api.export(from).await?;
         let sideloads = touchpoints::Sideloads::of(&page);
-        let found = page
-            .tickets
-            .iter()
-            .flat_map(|ticket| touchpoints::from_export(ticket, &sideloads, self.api.base_url()))
-            .collect();
+        self.known.learn_users(&page.users);
+        let mut found = Vec::new();
+        for ticket in &page.tickets {
+            if let Some(facts) = touchpoints::facts_of(ticket, &sideloads, self.api.base_url()) {
+                found.extend(touchpoints::from_export(
+                    ticket,
+                    &facts,
+                    !cursor.tickets_caught_up,
+                ));
+                self.known.learn_ticket(&facts);
+            }
+        }
         match (&page.after_cursor, page.end_of_stream) {
             (Some(after), _) => cursor.export_after = Some(after.clone()),
             // An empty account may end the stream without a cursor: the next
@@ -205,7 +224,60 @@ impl Zendesk {
             }
         }
         if page.end_of_stream {
+            cursor.tickets_caught_up = true;
+            cursor.phase = Phase::TicketEvents;
+        }
+        Ok(Batch {
+            touchpoints: found,
+            cursor,
+            more: true,
+        })
+    }
+
+    /// One page of the ticket events export: the replies, status changes and
+    /// solve times of its events not read before, then the page after it, or
+    /// the ratings once the stream has ended.
+    async fn events_page(
+        &mut self,
+        mut cursor: Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<Batch<Cursor>, PullError> {
+        let start = cursor
+            .ticket_events
+            .start_time
+            .unwrap_or_else(|| self.first_start_time(now));
+        let page = self.api.ticket_events(start).await?;
+        let malformed = |detail: String| PullError::Malformed {
+            endpoint: api::TICKET_EVENTS_PATH.into(),
+            detail,
+        };
+        let mut found = Vec::new();
+        let mut read = Vec::new();
+        for event in &page.ticket_events {
+            let time = ticket_events::time_of(event)
+                .ok_or_else(|| {
+                    malformed(format!("ticket event {} says nothing of when", event.id))
+                })?
+                .timestamp();
+            if cursor.ticket_events.has_read(time, event.id) {
+                continue;
+            }
+            read.push((time, event.id));
+            found.extend(
+                ticket_events::touchpoints(event, &mut self.known, self.api.base_url())
+                    .map_err(malformed)?,
+            );
+        }
+        let newest = read.iter().map(|(time, _)| *time).max().unwrap_or(start);
+        let end_time = page.end_time.unwrap_or(newest);
+        let moved = cursor.ticket_events.advance(start, end_time, &read);
+        if page.end_of_stream {
             cursor.phase = Phase::Ratings;
+        } else if !moved {
+            return Err(malformed(
+                "a page before the end of the stream neither moves end_time forward nor has new events"
+                    .into(),
+            ));
         }
         Ok(Batch {
             touchpoints: found,
@@ -227,8 +299,9 @@ impl Zendesk {
             .await?;
         let mut found = Vec::new();
         for rating in &page.satisfaction_ratings {
-            cursor.ratings.saw(rating, now);
-            found.extend(touchpoints::from_rating(rating));
+            if cursor.ratings.saw(rating, now) {
+                found.extend(touchpoints::from_rating(rating));
+            }
         }
         let more = page.meta.has_more;
         if more {

@@ -123,6 +123,7 @@ async fn exported(server: &MockServer, status: &str) -> Vec<Touchpoint> {
     )
     .await;
     no_ratings(server).await;
+    no_ticket_events(server).await;
     sync(&mut connector(server), Cursor::default())
         .await
         .unwrap()
@@ -187,8 +188,17 @@ async fn a_status_change_to_solved_or_closed_makes_the_exports_solved_touchpoint
     assert_eq!(closed[0].kind, "ticket.solved");
     assert_eq!(closed[0].properties["status"], "closed");
 
-    let pending = deliver_signed(&zendesk, &status_changed("35436", "PENDING"));
-    assert!(touchpoints(pending).is_empty());
+    // Closing a solved ticket does not move its solve time.
+    let mut closed_after_solved = status_changed("35436", "CLOSED");
+    closed_after_solved["event"]["previous"] = json!("SOLVED");
+    assert!(touchpoints(deliver_signed(&zendesk, &closed_after_solved)).is_empty());
+
+    let pending = touchpoints(deliver_signed(
+        &zendesk,
+        &status_changed("35436", "PENDING"),
+    ));
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].kind, "ticket.pending");
 }
 
 #[tokio::test]

@@ -1,0 +1,140 @@
+//! What a run has learned from the ticket export's pages, for the ticket
+//! events read after them: an event names its ticket and the comment's
+//! author only by id, and the events export sideloads no users. A ticket with
+//! new events was updated, so its run's ticket export has just shown it (with
+//! its requester and the users it sideloads). It lives in the connector, so it
+//! lasts one run: a run resumed in the events phase knows less, and its
+//! touchpoints say less (see [`Known::ticket`] and [`Known::author`]).
+
+use std::collections::HashMap;
+
+use journeys_plugin_sdk::PersonHint;
+
+use crate::touchpoints::{self, Author, TicketFacts};
+use crate::wire;
+
+/// The most tickets (and users) remembered; past it the memory starts again,
+/// so a long backfill stays bounded and only costs later events their facts.
+const MOST_REMEMBERED: usize = 50_000;
+
+#[derive(Debug, Default)]
+pub struct Known {
+    tickets: HashMap<u64, TicketFacts>,
+    users: HashMap<u64, KnownUser>,
+}
+
+#[derive(Debug)]
+struct KnownUser {
+    name: Option<String>,
+    email: Option<String>,
+    /// `Some(true)` for an agent or admin, `Some(false)` for an end user.
+    staff: Option<bool>,
+}
+
+impl Known {
+    /// Remembers a page's sideloaded users.
+    pub fn learn_users(&mut self, users: &[wire::User]) {
+        if self.users.len() + users.len() > MOST_REMEMBERED {
+            self.users.clear();
+        }
+        for user in users {
+            let staff = user.role.as_deref().map(|role| {
+                role.eq_ignore_ascii_case("agent") || role.eq_ignore_ascii_case("admin")
+            });
+            self.users.insert(
+                user.id,
+                KnownUser {
+                    name: user.name.clone(),
+                    email: user.email.clone(),
+                    staff,
+                },
+            );
+        }
+    }
+
+    /// Remembers an exported ticket.
+    pub fn learn_ticket(&mut self, facts: &TicketFacts) {
+        if self.tickets.len() >= MOST_REMEMBERED {
+            self.tickets.clear();
+        }
+        self.tickets.insert(facts.id, facts.clone());
+    }
+
+    /// Remembers a ticket's requester from its creation event, when the
+    /// ticket itself is not known.
+    pub fn learn_requester(&mut self, ticket: u64, requester: u64, base_url: &reqwest::Url) {
+        if self.tickets.contains_key(&ticket) {
+            return;
+        }
+        let mut facts = Self::bare(ticket, base_url);
+        facts.requester = self.person(requester);
+        self.learn_ticket(&facts);
+    }
+
+    /// The ticket as last exported, else only its id, url and (if an event
+    /// said) its requester. Its status is the export's, not the event's.
+    pub fn ticket(&self, ticket: u64, base_url: &reqwest::Url) -> TicketFacts {
+        self.tickets
+            .get(&ticket)
+            .cloned()
+            .unwrap_or_else(|| Self::bare(ticket, base_url))
+    }
+
+    /// Who wrote a comment: known agents, Zendesk itself (a negative id) and
+    /// any internal note's author (end users cannot write one) are agents;
+    /// the requester and other known end users are customers; anyone else is
+    /// unknown.
+    pub fn author(&self, ticket: &TicketFacts, author_id: i64, public: bool) -> Author {
+        let Ok(id) = u64::try_from(author_id) else {
+            return Author::Agent { name: None };
+        };
+        let user = self.users.get(&id);
+        let staff = user.and_then(|u| u.staff);
+        let is_requester =
+            ticket.requester.zendesk_user_id.as_deref() == Some(id.to_string().as_str());
+        if staff == Some(true) || !public {
+            Author::Agent {
+                name: user.and_then(|u| u.name.clone()),
+            }
+        } else if is_requester || staff == Some(false) {
+            Author::Customer(self.person(id))
+        } else {
+            Author::Unknown
+        }
+    }
+
+    /// A known end user as a person: who updates a ticket whose requester is
+    /// not known and is an end user is, as near as the run can tell, its
+    /// requester (agents and Zendesk itself are never the person).
+    pub fn end_user(&self, id: Option<i64>) -> Option<PersonHint> {
+        let id = u64::try_from(id?).ok()?;
+        (self.users.get(&id)?.staff == Some(false)).then(|| self.person(id))
+    }
+
+    /// A user as a person: by Zendesk user id, with email and name if known.
+    fn person(&self, id: u64) -> PersonHint {
+        let user = self.users.get(&id);
+        PersonHint {
+            zendesk_user_id: Some(id.to_string()),
+            email: user.and_then(|u| u.email.clone()),
+            name: user.and_then(|u| u.name.clone()),
+            ..PersonHint::default()
+        }
+    }
+
+    fn bare(ticket: u64, base_url: &reqwest::Url) -> TicketFacts {
+        TicketFacts {
+            id: ticket,
+            status: String::new(),
+            priority: None,
+            ticket_type: None,
+            subject: None,
+            description: None,
+            tags: Vec::new(),
+            via_channel: None,
+            url: touchpoints::agent_url(base_url, ticket),
+            requester: PersonHint::default(),
+            account: None,
+        }
+    }
+}
