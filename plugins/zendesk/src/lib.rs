@@ -254,17 +254,16 @@ impl Zendesk {
         let mut found = Vec::new();
         let mut read = Vec::new();
         for event in &page.ticket_events {
-            let time = ticket_events::time_of(event)
-                .ok_or_else(|| {
-                    malformed(format!("ticket event {} says nothing of when", event.id))
-                })?
-                .timestamp();
+            let at = ticket_events::time_of(event).ok_or_else(|| {
+                malformed(format!("ticket event {} says nothing of when", event.id))
+            })?;
+            let time = at.timestamp();
             if cursor.ticket_events.has_read(time, event.id) {
                 continue;
             }
             read.push((time, event.id));
             found.extend(
-                ticket_events::touchpoints(event, &mut self.known, self.api.base_url())
+                ticket_events::touchpoints(event, at, &mut self.known, self.api.base_url())
                     .map_err(malformed)?,
             );
         }

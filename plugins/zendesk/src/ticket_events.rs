@@ -21,15 +21,15 @@ use crate::known::Known;
 use crate::touchpoints::{self, Comment, StatusEvent};
 use crate::wire;
 
-/// One event's touchpoints, in the order of its changes. An event that says
-/// nothing of when it happened is an error naming it.
+/// One event's touchpoints, in the order of its changes, at `at` (its
+/// [`time_of`]). A comment without its id or author is an error naming the
+/// event.
 pub fn touchpoints(
     event: &wire::TicketEvent,
+    at: DateTime<Utc>,
     known: &mut Known,
     base_url: &reqwest::Url,
 ) -> Result<Vec<Touchpoint>, String> {
-    let at = time_of(event)
-        .ok_or_else(|| format!("ticket event {} has no created_at or timestamp", event.id))?;
     for child in &event.child_events {
         if let Some(requester) = requester_of(child) {
             known.learn_requester(event.ticket_id, requester, base_url);

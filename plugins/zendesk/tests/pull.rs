@@ -845,3 +845,76 @@ async fn an_export_page_without_a_way_forward_is_malformed() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_unchanged_resync_records_no_rating_again() {
+    let server = MockServer::start().await;
+    mount_export(
+        &server,
+        None,
+        export_page(vec![], vec![], vec![], Some("c1"), true),
+    )
+    .await;
+    mount_export(
+        &server,
+        Some("c1"),
+        export_page(vec![], vec![], vec![], Some("c1"), true),
+    )
+    .await;
+    no_ticket_events(&server).await;
+    let newest = "2026-03-12T10:00:00Z";
+    let watermark = at(newest).timestamp();
+    let all = vec![
+        rating(8101, "good", 1, 501, "2026-03-10T10:00:00Z"),
+        rating(8102, "bad", 2, 502, "2026-03-11T10:00:00Z"),
+        // Two given in the same second: both are at the watermark.
+        rating(8103, "good", 3, 503, newest),
+        rating(8104, "good", 4, 504, newest),
+    ];
+    mount_ratings(&server, None, ratings_page(all.clone(), None)).await;
+    let mut zendesk = connector(&server);
+    let first = sync(&mut zendesk, Cursor::default()).await.unwrap();
+    assert_eq!(
+        external_ids(&first.touchpoints),
+        [
+            "satisfaction:8101",
+            "satisfaction:8102",
+            "satisfaction:8103",
+            "satisfaction:8104"
+        ]
+    );
+    assert_eq!(
+        first.cursor.ratings.seen,
+        Some(Mark {
+            time: watermark,
+            id: 8104
+        })
+    );
+
+    // Nothing new: `start_time` is inclusive, so the rows at the watermark
+    // (and, from a Zendesk that ignores it, all of them) come again.
+    server.reset().await;
+    mount_export(
+        &server,
+        Some("c1"),
+        export_page(vec![], vec![], vec![], Some("c1"), true),
+    )
+    .await;
+    no_ticket_events(&server).await;
+    mount_ratings(&server, None, ratings_page(all, None)).await;
+    let second = sync(&mut zendesk, first.cursor.clone()).await.unwrap();
+    assert!(
+        second.touchpoints.is_empty(),
+        "{:?}",
+        external_ids(&second.touchpoints)
+    );
+    assert_eq!(
+        queries(&server, RATINGS).await,
+        [vec![
+            pair("page[size]", "100"),
+            pair("start_time", &watermark.to_string())
+        ]],
+        "one ratings page, from the watermark"
+    );
+    assert_eq!(second.cursor.ratings, first.cursor.ratings);
+}
