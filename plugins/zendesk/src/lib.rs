@@ -8,41 +8,82 @@
 //! `{email}/token:{api_token}`) and an optional `webhook_signing_secret`
 //! (without it, webhooks are refused).
 //!
-//! **Touchpoints** (SUPPORT channel):
-//! - `ticket.opened`, external id `ticket:{id}:opened`, at the ticket's
-//!   `created_at`, for every ticket of the incremental export
-//!   (`GET /api/v2/incremental/tickets/cursor`, sideloading `users` and
-//!   `organizations`); subject as title, description as body, the agent page
-//!   `{base_url}/agent/tickets/{id}` as url, and `ticket_id`, `status`,
-//!   `priority`, `type`, `tags` and `via_channel` as properties. The requester
-//!   is a person by Zendesk user id, email and name; the ticket's (else the
-//!   requester's) organisation is the account, by id and name.
-//! - `ticket.solved`, external id `ticket:{id}:solved`, the same facts at the
-//!   ticket's `updated_at`, when it is solved or closed. (The export has no
-//!   solve time: a ticket updated again once solved, e.g. when closed, moves
-//!   it to that update.)
-//! - `satisfaction.rated`, external id `satisfaction:{id}`, for ratings scored
-//!   good or bad (`GET /api/v2/satisfaction_ratings`), at the rating's
-//!   `updated_at` (when it was given), scored 1 for good and 0 for bad (so
-//!   the mean score is the CSAT share), with `rating`, `comment` and
-//!   `ticket_id` as properties and the requester by Zendesk user id. Ratings
-//!   come only from this pull: no webhook event this connector handles
-//!   carries one.
+//! **Touchpoints** (SUPPORT channel), by stream:
 //!
-//! **Cursor** (see [`Cursor`]): a run reads the export until `end_of_stream`,
-//! then one pass over the ratings, one batch per page. The export's
-//! `after_cursor` is kept, at the end of the stream too, so the next poll asks
-//! only for tickets changed since. Ratings keep a `start_time` watermark: the
-//! newest rating of the last pass, or the oldest survey in it still awaiting
-//! an answer (for up to 7 days), since a rating is scored on the record made
-//! when its survey was offered. While a pass pages, `page[after]` is kept too.
+//! | stream (endpoint) | kind | external id | at |
+//! | --- | --- | --- | --- |
+//! | ticket export | `ticket.opened` | `ticket:{id}:opened` | `created_at` |
+//! | ticket export, until caught up | `ticket.solved` | `ticket:{id}:solved` | `updated_at` (fallback) |
+//! | ticket events | `ticket.solved` | `ticket:{id}:solved` | the update that solved it |
+//! | ticket events | `ticket.replied` | `ticket:{id}:comment:{comment id}` | the comment's `created_at` |
+//! | ticket events | `ticket.reopened`, `ticket.pending`, `ticket.on_hold` | `ticket:{id}:status:{status}:{unix seconds}` | the update |
+//! | satisfaction ratings | `satisfaction.rated` | `satisfaction:{id}` | `updated_at` |
 //!
-//! **Limits:** export requests are kept to `export_requests_per_minute` in any
-//! minute; a 429 (the export's `APIRateLimitExceeded`, or any other) waits its
-//! `Retry-After` seconds. 401/403 name `api_token`.
+//! - **Ticket export** (`GET /api/v2/incremental/tickets/cursor`, a
+//!   cursor-based incremental export sideloading `users` and `organizations`):
+//!   `ticket.opened` for every ticket but deleted ones; subject as title,
+//!   description as body, the agent page `{base_url}/agent/tickets/{id}` as
+//!   url, and `ticket_id`, `status`, `priority`, `type`, `tags` and
+//!   `via_channel` as properties. The requester is a person by Zendesk user
+//!   id, email and name; the ticket's (else the requester's) organisation is
+//!   the account, by id and name. Until the export first reaches its end (the
+//!   backfill), a solved or closed ticket also makes `ticket.solved` at its
+//!   `updated_at`: a ticket solved before the events export's start has no
+//!   solve event. After that only the events date a solve, so a later update
+//!   (e.g. closing) never moves it.
+//! - **Ticket events** (`GET /api/v2/incremental/ticket_events` with
+//!   `include=comment_events`, a time-based incremental export), one event
+//!   per ticket update: a status change that solves the ticket (to solved, or
+//!   to closed from an unsolved status) re-dates `ticket.solved`, the same
+//!   touchpoint as the export's under the same external id, to the update (a
+//!   ticket solved again after reopening moves to its latest solve). Solved to
+//!   open is `ticket.reopened`, to pending `ticket.pending`, to hold
+//!   `ticket.on_hold`, with `ticket_id`, `status` and `previous_status`; the
+//!   person is the requester (from this run's ticket export or the ticket's
+//!   creation event, else the updater when a known end user), or none. Each
+//!   public reply or internal note is `ticket.replied` ("Public reply" or
+//!   "Internal note" as title, the comment as body, `ticket_id`, `public` and
+//!   `author_id` as properties): an agent's (known as one from the export's
+//!   sideloaded users, or because the comment is internal) is owned by
+//!   SERVICE, with the agent as actor (by name, else `zendesk user {id}`) and
+//!   the requester as person; the requester's or another known end user's has
+//!   them as person; an unknown author's has the requester and no actor. The
+//!   events name users only by id: what the run's ticket export showed fills
+//!   in the rest (see the `known` module).
+//! - **Satisfaction ratings** (`GET /api/v2/satisfaction_ratings`, cursor
+//!   paginated): ratings scored good or bad, at the rating's `updated_at`
+//!   (when it was given), scored 1 for good and 0 for bad (so the mean score
+//!   is the CSAT share), with `rating`, `comment` and `ticket_id` as
+//!   properties and the requester by Zendesk user id. Ratings come only from
+//!   this pull: no webhook event this connector handles carries one.
 //!
-//! **Webhooks:** see the `webhook` module: signed ticket events make the same
-//! touchpoints, under the same external ids, as the export.
+//! **Cursor** (see [`Cursor`]): a run reads the ticket export until
+//! `end_of_stream`, then the ticket events until `end_of_stream`, then one
+//! pass over the ratings, one batch per page, so a killed run resumes after
+//! its last saved page. The ticket export's `after_cursor` is kept, at the
+//! end of the stream too, so the next poll asks only for tickets changed
+//! since. The ticket events keep their own `start_time` watermark (the last
+//! page's `end_time`) and the ids of the events read at that second, which
+//! the inclusive `start_time` sends again and which are dropped. Ratings keep
+//! a `start_time` watermark (the newest rating of the last pass, or the
+//! oldest survey in it still awaiting an answer, for up to 7 days, since a
+//! rating is scored on the record made when its survey was offered) and the
+//! latest (`updated_at`, id) made into a touchpoint: rows at or before it are
+//! dropped, so an unchanged re-sync records nothing again. While a pass
+//! pages, `page[after]` is kept too. Cursors saved before a field existed
+//! read with its default.
+//!
+//! **Pacing and limits:** both incremental exports share Zendesk's allowance
+//! of export requests (10 a minute), so every request to either goes through
+//! one function (`Api::incremental`) that keeps them to
+//! `export_requests_per_minute` in any minute; the ratings are not paced. A
+//! 429 (the export's `APIRateLimitExceeded`, or any other) waits its
+//! `Retry-After` seconds. A 401/403 names the credential `email` and
+//! `api_token` (both make up the Basic auth).
+//!
+//! **Webhooks:** see the `webhook` module: signed ticket events (created,
+//! status changed, comment added) make the same touchpoints, under the same
+//! external ids, as the pull.
 
 mod api;
 mod cursor;
@@ -78,12 +119,13 @@ pub struct Config {
     pub base_url: String,
     /// The email of the agent or admin whose API token is used.
     pub email: String,
-    /// Unix seconds the first export (and ratings pass) starts from; 0,
-    /// everything, by default. Later syncs continue where the last stopped.
+    /// Unix seconds the first ticket export, ticket events export and ratings
+    /// pass start from; 0, everything, by default. Later syncs continue where
+    /// the last stopped.
     #[serde(default)]
     pub start_time: Option<i64>,
-    /// The most incremental export requests to make in any minute; Zendesk
-    /// allows 10.
+    /// The most incremental export requests (tickets and ticket events
+    /// together) to make in any minute; Zendesk allows 10.
     #[serde(default)]
     pub export_requests_per_minute: Option<u32>,
 }
@@ -111,7 +153,7 @@ pub struct Zendesk {
 #[async_trait]
 impl Connector for Zendesk {
     const KIND: &'static str = "zendesk";
-    const DESCRIPTION: &'static str = "Zendesk Support: tickets opened and solved (incremental export and ticket webhooks) and satisfaction ratings.";
+    const DESCRIPTION: &'static str = "Zendesk Support: tickets opened and solved, replies and status changes (incremental exports and ticket webhooks) and satisfaction ratings.";
     type Config = Config;
     type Secrets = Secrets;
     type Cursor = Cursor;
