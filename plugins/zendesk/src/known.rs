@@ -1,10 +1,13 @@
 //! What a run has learned from the ticket export's pages, for the ticket
 //! events read after them: an event names its ticket and the comment's
 //! author only by id, and the events export sideloads no users. A ticket with
-//! new events was updated, so its run's ticket export has just shown it (with
-//! its requester and the users it sideloads). It lives in the connector, so it
-//! lasts one run: a run resumed in the events phase knows less, and its
-//! touchpoints say less (see [`Known::ticket`] and [`Known::author`]).
+//! new events was updated, so its run's ticket export has usually just shown
+//! it (with its requester and the users it sideloads). It lives in the
+//! connector, so it lasts one run: the tickets a run resumed in the events
+//! phase (or a long backfill, past [`MOST_REMEMBERED`]) does not know are
+//! fetched with `show_many` before their events are read (see
+//! [`Known::missing`]); only a ticket Zendesk no longer shows is described by
+//! its id alone.
 
 use std::collections::HashMap;
 
@@ -20,6 +23,8 @@ const MOST_REMEMBERED: usize = 50_000;
 #[derive(Debug, Default)]
 pub struct Known {
     tickets: HashMap<u64, TicketFacts>,
+    /// Requesters named by creation events, of tickets not otherwise known.
+    requesters: HashMap<u64, u64>,
     users: HashMap<u64, KnownUser>,
 }
 
@@ -60,24 +65,36 @@ impl Known {
         self.tickets.insert(facts.id, facts.clone());
     }
 
-    /// Remembers a ticket's requester from its creation event, when the
-    /// ticket itself is not known.
-    pub fn learn_requester(&mut self, ticket: u64, requester: u64, base_url: &reqwest::Url) {
-        if self.tickets.contains_key(&ticket) {
-            return;
+    /// Remembers a ticket's requester from its creation event.
+    pub fn learn_requester(&mut self, ticket: u64, requester: u64) {
+        if self.requesters.len() >= MOST_REMEMBERED {
+            self.requesters.clear();
         }
-        let mut facts = Self::bare(ticket, base_url);
-        facts.requester = self.person(requester);
-        self.learn_ticket(&facts);
+        self.requesters.insert(ticket, requester);
     }
 
-    /// The ticket as last exported, else only its id, url and (if an event
-    /// said) its requester. Its status is the export's, not the event's.
+    /// Of `tickets`, those not known, each once, in order.
+    pub fn missing(&self, tickets: impl IntoIterator<Item = u64>) -> Vec<u64> {
+        let mut missing: Vec<u64> = Vec::new();
+        for ticket in tickets {
+            if !self.tickets.contains_key(&ticket) && !missing.contains(&ticket) {
+                missing.push(ticket);
+            }
+        }
+        missing
+    }
+
+    /// The ticket as last exported or fetched, else only its id, url and (if
+    /// an event said) its requester. Its status is Zendesk's latest, not the
+    /// event's.
     pub fn ticket(&self, ticket: u64, base_url: &reqwest::Url) -> TicketFacts {
-        self.tickets
-            .get(&ticket)
-            .cloned()
-            .unwrap_or_else(|| Self::bare(ticket, base_url))
+        self.tickets.get(&ticket).cloned().unwrap_or_else(|| {
+            let mut facts = Self::bare(ticket, base_url);
+            if let Some(&requester) = self.requesters.get(&ticket) {
+                facts.requester = self.person(requester);
+            }
+            facts
+        })
     }
 
     /// Who wrote a comment: known agents, Zendesk itself (a negative id) and

@@ -48,8 +48,12 @@
 //!   SERVICE, with the agent as actor (by name, else `zendesk user {id}`) and
 //!   the requester as person; the requester's or another known end user's has
 //!   them as person; an unknown author's has the requester and no actor. The
-//!   events name users only by id: what the run's ticket export showed fills
-//!   in the rest (see the `known` module).
+//!   events name tickets and users only by id: what the run's ticket export
+//!   showed fills in the rest, and the tickets it did not show (a run resumed
+//!   in this phase) are fetched first with `GET /api/v2/tickets/show_many`
+//!   (up to 100 a request, sideloading `users` and `organizations`), so every
+//!   touchpoint carries the same facts as the export's (see the `known`
+//!   module).
 //! - **Satisfaction ratings** (`GET /api/v2/satisfaction_ratings`, cursor
 //!   paginated): ratings scored good or bad, at the rating's `updated_at`
 //!   (when it was given), scored 1 for good and 0 for bad (so the mean score
@@ -76,7 +80,8 @@
 //! **Pacing and limits:** both incremental exports share Zendesk's allowance
 //! of export requests (10 a minute), so every request to either goes through
 //! one function (`Api::incremental`) that keeps them to
-//! `export_requests_per_minute` in any minute; the ratings are not paced. A
+//! `export_requests_per_minute` in any minute; the ratings and `show_many`
+//! (ordinary endpoints) are not paced. A
 //! 429 (the export's `APIRateLimitExceeded`, or any other) waits its
 //! `Retry-After` seconds. A 401/403 names the credential `email` and
 //! `api_token` (both make up the Basic auth).
@@ -240,7 +245,7 @@ impl Zendesk {
             None => ExportFrom::StartTime(start_time),
         };
         let page = self.api.export(from).await?;
-        let sideloads = touchpoints::Sideloads::of(&page);
+        let sideloads = touchpoints::Sideloads::new(&page.users, &page.organizations);
         self.known.learn_users(&page.users);
         let mut found = Vec::new();
         for ticket in &page.tickets {
@@ -293,17 +298,28 @@ impl Zendesk {
             endpoint: api::TICKET_EVENTS_PATH.into(),
             detail,
         };
+        let unread: Vec<&wire::TicketEvent> = page
+            .ticket_events
+            .iter()
+            .filter(|event| {
+                ticket_events::time_of(event)
+                    .is_none_or(|at| !cursor.ticket_events.has_read(at.timestamp(), event.id))
+            })
+            .collect();
+        self.learn_tickets(
+            unread
+                .iter()
+                .filter(|event| ticket_events::may_make_touchpoints(event))
+                .map(|event| event.ticket_id),
+        )
+        .await?;
         let mut found = Vec::new();
         let mut read = Vec::new();
-        for event in &page.ticket_events {
+        for event in unread {
             let at = ticket_events::time_of(event).ok_or_else(|| {
                 malformed(format!("ticket event {} says nothing of when", event.id))
             })?;
-            let time = at.timestamp();
-            if cursor.ticket_events.has_read(time, event.id) {
-                continue;
-            }
-            read.push((time, event.id));
+            read.push((at.timestamp(), event.id));
             found.extend(
                 ticket_events::touchpoints(event, at, &mut self.known, self.api.base_url())
                     .map_err(malformed)?,
@@ -325,6 +341,28 @@ impl Zendesk {
             cursor,
             more: true,
         })
+    }
+
+    /// Fetches the tickets of a ticket events page that this run has not
+    /// exported (it resumed in the events phase, or forgot them in a long
+    /// backfill), so their touchpoints carry the same facts as the export's.
+    async fn learn_tickets(
+        &mut self,
+        tickets: impl IntoIterator<Item = u64>,
+    ) -> Result<(), PullError> {
+        let missing = self.known.missing(tickets);
+        for ids in missing.chunks(api::SHOW_MANY_MOST) {
+            let page = self.api.tickets(ids).await?;
+            let sideloads = touchpoints::Sideloads::new(&page.users, &page.organizations);
+            self.known.learn_users(&page.users);
+            for ticket in &page.tickets {
+                if let Some(facts) = touchpoints::facts_of(ticket, &sideloads, self.api.base_url())
+                {
+                    self.known.learn_ticket(&facts);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One page of the ratings pass; its last page ends the run.

@@ -32,7 +32,7 @@ pub fn touchpoints(
 ) -> Result<Vec<Touchpoint>, String> {
     for child in &event.child_events {
         if let Some(requester) = requester_of(child) {
-            known.learn_requester(event.ticket_id, requester, base_url);
+            known.learn_requester(event.ticket_id, requester);
         }
     }
     let mut out = Vec::new();
@@ -62,6 +62,15 @@ pub fn touchpoints(
         }
     }
     Ok(out)
+}
+
+/// Whether the event has a change that may make a touchpoint (a comment or
+/// a status change): only those need their ticket's facts.
+pub fn may_make_touchpoints(event: &wire::TicketEvent) -> bool {
+    event
+        .child_events
+        .iter()
+        .any(|child| is_comment(child) || status_of(child).is_some())
 }
 
 /// The update's time: `created_at`, else the Unix `timestamp`.

@@ -241,17 +241,17 @@ fn ticket_properties(ticket: &TicketFacts) -> Map<String, Value> {
     properties
 }
 
-/// The users and organisations an export page sideloads, by id.
+/// The users and organisations a page of tickets sideloads, by id.
 pub struct Sideloads<'a> {
     users: HashMap<u64, &'a wire::User>,
     organizations: HashMap<u64, &'a wire::Organization>,
 }
 
 impl<'a> Sideloads<'a> {
-    pub fn of(page: &'a wire::ExportPage) -> Self {
+    pub fn new(users: &'a [wire::User], organizations: &'a [wire::Organization]) -> Self {
         Sideloads {
-            users: page.users.iter().map(|u| (u.id, u)).collect(),
-            organizations: page.organizations.iter().map(|o| (o.id, o)).collect(),
+            users: users.iter().map(|u| (u.id, u)).collect(),
+            organizations: organizations.iter().map(|o| (o.id, o)).collect(),
         }
     }
 }

@@ -74,6 +74,17 @@ pub struct TicketEventsPage {
     pub end_of_stream: bool,
 }
 
+/// `TicketsResponse` of `show_many`, with the `users` and `organizations`
+/// sideloads.
+#[derive(Debug, Deserialize)]
+pub struct TicketsPage {
+    pub tickets: Vec<Ticket>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub organizations: Vec<Organization>,
+}
+
 /// One ticket update (an audit) of the ticket events export.
 #[derive(Debug, Deserialize)]
 pub struct TicketEvent {

@@ -424,6 +424,13 @@ async fn mount_four_pages(server: &MockServer) {
                         "2026-03-10T12:00:00Z",
                     )],
                 ),
+                ticket_event(
+                    8104,
+                    304,
+                    601,
+                    "2026-03-10T12:00:00Z",
+                    vec![status_change(9104, "open", "solved")],
+                ),
             ],
             Some(at("2026-03-10T12:00:00Z").timestamp()),
             true,
@@ -447,6 +454,18 @@ async fn mount_four_pages(server: &MockServer) {
         )
         .await;
     }
+    // A run resumed in the ticket events phase fetches the tickets it has
+    // not exported.
+    let tickets = (1u64..=4)
+        .map(|n| ticket(300 + n, "solved", 501, Some(9001), n as u32))
+        .collect();
+    mount_show_many(
+        server,
+        tickets,
+        vec![user(501, "Ana Souza", "ana@acme.example", Some(9001))],
+        vec![organization(9001, "Acme")],
+    )
+    .await;
     mount_ratings(
         server,
         None,
@@ -465,6 +484,17 @@ async fn mount_four_pages(server: &MockServer) {
         ),
     )
     .await;
+}
+
+/// The touchpoints with their urls relative to the server they came from.
+fn without_base(touchpoints: &[Touchpoint], base: &str) -> Vec<Touchpoint> {
+    touchpoints
+        .iter()
+        .map(|t| Touchpoint {
+            url: t.url.as_ref().map(|u| u.replacen(base, "", 1)),
+            ..t.clone()
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -491,6 +521,7 @@ async fn a_killed_sync_resumes_from_its_saved_cursor_with_nothing_lost_or_double
             "ticket:301:comment:9101",
             &format!("ticket:302:status:pending:{pending_at}"),
             "ticket:303:comment:9103",
+            "ticket:304:solved",
             "satisfaction:7201",
             "satisfaction:7202",
         ]
@@ -512,9 +543,20 @@ async fn a_killed_sync_resumes_from_its_saved_cursor_with_nothing_lost_or_double
         let mut second = connector(&server);
         let after = sync(&mut second, saved).await.unwrap();
         assert_eq!(before.batches + after.batches, whole.batches);
-        let mut union = external_ids(&before.touchpoints);
-        union.extend(external_ids(&after.touchpoints));
-        assert_eq!(union, whole_ids, "killed after batch {killed_after}");
+        let mut union = before.touchpoints.clone();
+        union.extend(after.touchpoints.clone());
+        assert_eq!(
+            external_ids(&union),
+            whole_ids,
+            "killed after batch {killed_after}"
+        );
+        // The same facts too: a run resumed in the ticket events phase
+        // fetches the tickets it has not exported.
+        assert_eq!(
+            without_base(&union, &server.uri()),
+            without_base(&whole.touchpoints, &whole_server.uri()),
+            "killed after batch {killed_after}"
+        );
         assert_eq!(
             after.cursor, whole.cursor,
             "killed after batch {killed_after}"

@@ -287,8 +287,10 @@ async fn comments_are_replies_owned_by_service_when_an_agent_wrote_them() {
 }
 
 #[tokio::test]
-async fn status_changes_of_tickets_the_run_has_not_exported() {
+async fn status_changes_of_tickets_zendesk_no_longer_shows() {
     let server = MockServer::start().await;
+    // Deleted since: `show_many` leaves them out.
+    mount_show_many(&server, vec![], vec![], vec![]).await;
     let create = json!({
         "id": 9400, "via": "Web form", "via_reference_id": null,
         "requester_id": 555, "event_type": "Create"
@@ -329,7 +331,8 @@ async fn status_changes_of_tickets_the_run_has_not_exported() {
         ),
     )
     .await;
-    // A run resumed in the ticket events phase knows no tickets.
+    // A run resumed in the ticket events phase knows no tickets: it asks for
+    // them, and Zendesk has none of them.
     let cursor = Cursor {
         phase: Phase::TicketEvents,
         ticket_events: EventsCursor {
@@ -339,6 +342,13 @@ async fn status_changes_of_tickets_the_run_has_not_exported() {
         ..Cursor::default()
     };
     let batch = connector(&server).pull(cursor).await.unwrap();
+    assert_eq!(
+        queries(&server, SHOW_MANY).await,
+        [vec![
+            ("ids".to_owned(), "801,802".to_owned()),
+            ("include".to_owned(), "users,organizations".to_owned())
+        ]]
+    );
     assert!(batch.more);
     assert_eq!(batch.cursor.phase, Phase::Ratings);
     let reopened_at = at("2026-03-05T09:00:00Z").timestamp();
@@ -423,6 +433,16 @@ async fn an_unchanged_resync_reads_no_event_twice() {
     )
     .await;
     mount_ticket_events(&server, None, events_page(same_second, Some(second), true)).await;
+    mount_show_many(
+        &server,
+        vec![
+            ticket(901, "open", 501, Some(9001), 1),
+            ticket(902, "open", 501, Some(9001), 1),
+        ],
+        vec![user(501, "Ana Souza", "ana@acme.example", Some(9001))],
+        vec![organization(9001, "Acme")],
+    )
+    .await;
     no_ratings(&server).await;
     let mut zendesk = connector(&server);
     let first = sync(&mut zendesk, Cursor::default()).await.unwrap();
@@ -441,6 +461,11 @@ async fn an_unchanged_resync_reads_no_event_twice() {
     assert_eq!(again.cursor.ticket_events, watermark);
     let asked = queries(&server, TICKET_EVENTS).await;
     assert_eq!(asked.len(), 2);
+    assert_eq!(
+        queries(&server, SHOW_MANY).await.len(),
+        1,
+        "only the first sync, which read the events, asked for their tickets"
+    );
     assert_eq!(asked[1][0], ("start_time".to_owned(), second.to_string()));
 }
 

@@ -13,6 +13,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 pub const EXPORT: &str = "/api/v2/incremental/tickets/cursor";
 pub const RATINGS: &str = "/api/v2/satisfaction_ratings";
 pub const TICKET_EVENTS: &str = "/api/v2/incremental/ticket_events";
+pub const SHOW_MANY: &str = "/api/v2/tickets/show_many";
 pub const EMAIL: &str = "ops@acme.example";
 pub const API_TOKEN: &str = "zd-api-t0ken";
 pub const SIGNING_SECRET: &str = "zd-signing-secret";
@@ -181,6 +182,29 @@ pub async fn mount_ticket_events(server: &MockServer, start_time: Option<i64>, b
         None => mock,
     };
     mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+/// Answers `show_many` (any ids) with these tickets and sideloads, as
+/// `TicketsResponse` documents it.
+pub async fn mount_show_many(
+    server: &MockServer,
+    tickets: Vec<Value>,
+    users: Vec<Value>,
+    organizations: Vec<Value>,
+) {
+    let body = json!({
+        "count": tickets.len(),
+        "next_page": null,
+        "previous_page": null,
+        "tickets": tickets,
+        "users": users,
+        "organizations": organizations
+    });
+    Mock::given(method("GET"))
+        .and(path(SHOW_MANY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
         .mount(server)
         .await;
 }
