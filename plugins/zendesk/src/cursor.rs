@@ -232,6 +232,21 @@ mod tests {
     }
 
     #[test]
+    fn the_events_watermark_keeps_the_ids_read_at_its_second() {
+        let mut events = EventsCursor::default();
+        assert!(events.advance(100, 200, &[(150, 1), (200, 2), (200, 3)]));
+        assert_eq!(events.start_time, Some(200));
+        assert_eq!(events.ids_at_start, [2, 3]);
+        assert!(events.has_read(200, 2) && !events.has_read(200, 4));
+        // The same second again, with one more event in it.
+        assert!(events.advance(200, 200, &[(200, 4)]));
+        assert_eq!(events.ids_at_start, [2, 3, 4]);
+        // Nothing new: no progress.
+        assert!(!events.advance(200, 200, &[]));
+        assert_eq!(events.ids_at_start, [2, 3, 4]);
+    }
+
+    #[test]
     fn an_empty_pass_keeps_the_watermark() {
         let mut ratings = RatingsCursor {
             since: Some(1_700_000_000),

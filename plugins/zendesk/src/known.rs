@@ -73,15 +73,26 @@ impl Known {
         self.requesters.insert(ticket, requester);
     }
 
-    /// Of `tickets`, those not known, each once, in order.
-    pub fn missing(&self, tickets: impl IntoIterator<Item = u64>) -> Vec<u64> {
-        let mut missing: Vec<u64> = Vec::new();
-        for ticket in tickets {
-            if !self.tickets.contains_key(&ticket) && !missing.contains(&ticket) {
-                missing.push(ticket);
+    /// Of `tickets` (one events page's), those to fetch: the ones not known,
+    /// each once, in order. When they would not fit, the memory starts again
+    /// first, so it never forgets part of a page while the page is read: then
+    /// all of them are to fetch.
+    pub fn missing(&mut self, tickets: &[u64]) -> Vec<u64> {
+        let unknown = |known: &Known| {
+            let mut missing: Vec<u64> = Vec::new();
+            for &ticket in tickets {
+                if !known.tickets.contains_key(&ticket) && !missing.contains(&ticket) {
+                    missing.push(ticket);
+                }
             }
+            missing
+        };
+        let missing = unknown(self);
+        if self.tickets.len() + missing.len() <= MOST_REMEMBERED {
+            return missing;
         }
-        missing
+        self.tickets.clear();
+        unknown(self)
     }
 
     /// The ticket as last exported or fetched, else only its id, url and (if
@@ -153,5 +164,74 @@ impl Known {
             requester: PersonHint::default(),
             account: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> reqwest::Url {
+        "https://acme.zendesk.com".parse().unwrap()
+    }
+
+    fn user(id: u64, name: &str, role: Option<&str>) -> wire::User {
+        wire::User {
+            id,
+            name: Some(name.into()),
+            email: None,
+            organization_id: None,
+            role: role.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn authors_are_agents_customers_or_unknown() {
+        let mut known = Known::default();
+        known.learn_users(&[
+            user(1, "Jo", Some("end-user")),
+            user(2, "Sam", Some("admin")),
+            user(3, "Cy", Some("end-user")),
+            user(4, "Noa", None),
+        ]);
+        known.learn_requester(10, 1);
+        let ticket = known.ticket(10, &base());
+        assert_eq!(ticket.requester.zendesk_user_id.as_deref(), Some("1"));
+        let customer = |id: &str, name: &str| {
+            Author::Customer(PersonHint {
+                zendesk_user_id: Some(id.into()),
+                name: Some(name.into()),
+                ..PersonHint::default()
+            })
+        };
+        assert_eq!(known.author(&ticket, 1, true), customer("1", "Jo"));
+        assert_eq!(known.author(&ticket, 3, true), customer("3", "Cy"));
+        let sam = Author::Agent {
+            name: Some("Sam".into()),
+        };
+        assert_eq!(known.author(&ticket, 2, true), sam);
+        assert_eq!(known.author(&ticket, 2, false), sam);
+        assert_eq!(known.author(&ticket, 4, true), Author::Unknown);
+        assert_eq!(
+            known.author(&ticket, 4, false),
+            Author::Agent {
+                name: Some("Noa".into())
+            },
+            "only agents write internal notes"
+        );
+        assert_eq!(
+            known.author(&ticket, -1, true),
+            Author::Agent { name: None }
+        );
+        assert_eq!(known.end_user(Some(3)).unwrap().name.as_deref(), Some("Cy"));
+        assert_eq!(known.end_user(Some(2)), None);
+        assert_eq!(known.end_user(Some(-1)), None);
+    }
+
+    #[test]
+    fn missing_tickets_are_listed_once_each() {
+        let mut known = Known::default();
+        known.learn_ticket(&Known::bare(7, &base()));
+        assert_eq!(known.missing(&[5, 7, 6, 5]), [5, 6]);
     }
 }

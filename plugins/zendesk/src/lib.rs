@@ -306,13 +306,12 @@ impl Zendesk {
                     .is_none_or(|at| !cursor.ticket_events.has_read(at.timestamp(), event.id))
             })
             .collect();
-        self.learn_tickets(
-            unread
-                .iter()
-                .filter(|event| ticket_events::may_make_touchpoints(event))
-                .map(|event| event.ticket_id),
-        )
-        .await?;
+        let tickets: Vec<u64> = unread
+            .iter()
+            .filter(|event| ticket_events::may_make_touchpoints(event))
+            .map(|event| event.ticket_id)
+            .collect();
+        self.learn_tickets(&tickets).await?;
         let mut found = Vec::new();
         let mut read = Vec::new();
         for event in unread {
@@ -346,10 +345,7 @@ impl Zendesk {
     /// Fetches the tickets of a ticket events page that this run has not
     /// exported (it resumed in the events phase, or forgot them in a long
     /// backfill), so their touchpoints carry the same facts as the export's.
-    async fn learn_tickets(
-        &mut self,
-        tickets: impl IntoIterator<Item = u64>,
-    ) -> Result<(), PullError> {
+    async fn learn_tickets(&mut self, tickets: &[u64]) -> Result<(), PullError> {
         let missing = self.known.missing(tickets);
         for ids in missing.chunks(api::SHOW_MANY_MOST) {
             let page = self.api.tickets(ids).await?;
