@@ -1,22 +1,32 @@
-//! The two Zendesk endpoints a sync reads, with the account's Basic
-//! authentication (`{email}/token:{api_token}`).
+//! The Zendesk endpoints a sync reads, with the account's Basic
+//! authentication (`{email}/token:{api_token}`). The two incremental exports
+//! share one allowance (10 requests a minute), so both go through
+//! [`Api::incremental`], the one place that paces them.
 
 use std::time::Duration;
 
 use base64::Engine;
 use journeys_plugin_sdk::{HttpClient, Pace, PullError, retry_after};
 use reqwest::header::HeaderValue;
+use serde::de::DeserializeOwned;
 
 use crate::wire;
 
 pub const EXPORT_PATH: &str = "/api/v2/incremental/tickets/cursor";
+pub const TICKET_EVENTS_PATH: &str = "/api/v2/incremental/ticket_events";
 pub const RATINGS_PATH: &str = "/api/v2/satisfaction_ratings";
+pub const SHOW_MANY_PATH: &str = "/api/v2/tickets/show_many";
+/// The most ids `show_many` takes.
+pub const SHOW_MANY_MOST: usize = 100;
 /// The largest page cursor pagination allows.
 const RATINGS_PAGE_SIZE: u32 = 100;
 /// Requesters and their organisations come with the tickets.
 const EXPORT_SIDELOADS: &str = "users,organizations";
-/// The one secret every request is authenticated with.
-const CREDENTIAL: &str = "api_token";
+/// The comments themselves come with the ticket events, not just a flag.
+const TICKET_EVENTS_SIDELOADS: &str = "comment_events";
+/// What every request is authenticated with: the Basic auth is
+/// `{email}/token:{api_token}`, so a refusal may be either.
+const CREDENTIAL: &str = "email` and `api_token";
 
 /// Where an export request starts.
 pub enum ExportFrom<'a> {
@@ -75,17 +85,59 @@ impl Api {
             .header(reqwest::header::ACCEPT, "application/json")
     }
 
-    /// One page of the incremental ticket export, each attempt paced to the
-    /// allowance when it is sent.
+    /// One page of the incremental ticket export.
     pub async fn export(&self, from: ExportFrom<'_>) -> Result<wire::ExportPage, PullError> {
-        let request = self.get(EXPORT_PATH);
-        let request = match from {
-            ExportFrom::StartTime(start) => request.query(&[("start_time", start)]),
-            ExportFrom::Cursor(cursor) => request.query(&[("cursor", cursor)]),
+        let from = match from {
+            ExportFrom::StartTime(start) => ("start_time", start.to_string()),
+            ExportFrom::Cursor(cursor) => ("cursor", cursor.to_owned()),
         };
-        let request = request.query(&[("include", EXPORT_SIDELOADS)]);
+        self.incremental(
+            EXPORT_PATH,
+            &[from, ("include", EXPORT_SIDELOADS.to_owned())],
+        )
+        .await
+    }
+
+    /// One page of the incremental ticket events export, with comments.
+    pub async fn ticket_events(
+        &self,
+        start_time: i64,
+    ) -> Result<wire::TicketEventsPage, PullError> {
+        self.incremental(
+            TICKET_EVENTS_PATH,
+            &[
+                ("start_time", start_time.to_string()),
+                ("include", TICKET_EVENTS_SIDELOADS.to_owned()),
+            ],
+        )
+        .await
+    }
+
+    /// Every incremental export request goes out here, each attempt paced to
+    /// the exports' shared allowance when it is sent.
+    async fn incremental<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, PullError> {
+        let request = self.get(path).query(query);
         self.http
             .send_paced(request, CREDENTIAL, retry_after, Some(self.export_pace))
+            .await?
+            .json()
+    }
+
+    /// Up to [`SHOW_MANY_MOST`] tickets by id, with their users and
+    /// organisations; tickets Zendesk no longer shows (deleted) are left out.
+    /// An ordinary endpoint: not paced with the exports.
+    pub async fn tickets(&self, ids: &[u64]) -> Result<wire::TicketsPage, PullError> {
+        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+        let request = self.get(SHOW_MANY_PATH).query(&[
+            ("ids", ids.join(",").as_str()),
+            ("include", EXPORT_SIDELOADS),
+        ]);
+        self.http
+            .send(request, CREDENTIAL, retry_after)
             .await?
             .json()
     }

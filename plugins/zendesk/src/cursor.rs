@@ -1,6 +1,9 @@
-//! Where a sync resumes. A run reads the ticket export to its end, then one
-//! pass over the satisfaction ratings, one batch per vendor page; the cursor
-//! saved with each batch holds everything the next request needs.
+//! Where a sync resumes. A run reads the ticket export to its end, then the
+//! ticket events export to its end, then one pass over the satisfaction
+//! ratings, one batch per vendor page; the cursor saved with each batch holds
+//! everything the next request needs. Every field has a serde default, so a
+//! cursor saved by an older version still reads (and starts the phases it
+//! did not know from the configured `start_time`).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,8 +25,72 @@ pub struct Cursor {
     /// which starts from the configured `start_time`.
     #[serde(default)]
     pub export_after: Option<String>,
+    /// Set once the ticket export first reached `end_of_stream`: until then
+    /// it dates a solved ticket's `ticket.solved` by its `updated_at` (see
+    /// `touchpoints::from_export`), after it only ticket events do.
+    #[serde(default)]
+    pub tickets_caught_up: bool,
+    #[serde(default)]
+    pub ticket_events: EventsCursor,
     #[serde(default)]
     pub ratings: RatingsCursor,
+}
+
+/// A position in a stream ordered by time, then id: a row at or before it
+/// was seen already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Mark {
+    /// Unix seconds.
+    pub time: i64,
+    pub id: u64,
+}
+
+impl Mark {
+    /// The later of `mark` and `other`.
+    fn max_with(mark: Option<Mark>, other: Mark) -> Mark {
+        mark.map_or(other, |m| m.max(other))
+    }
+}
+
+/// The ticket events export's watermark: a time-based export, so the next
+/// page (in this run or the next poll) starts at the last page's `end_time`.
+/// `start_time` is inclusive, so the events of that second come again;
+/// `ids_at_start` drops them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsCursor {
+    /// `start_time` of the next request; `None` before the first page, which
+    /// starts from the configured `start_time`.
+    #[serde(default)]
+    pub start_time: Option<i64>,
+    /// The events already read whose time is `start_time`.
+    #[serde(default)]
+    pub ids_at_start: Vec<u64>,
+}
+
+impl EventsCursor {
+    /// Whether an event at `time` (Unix seconds) was read already.
+    pub fn has_read(&self, time: i64, id: u64) -> bool {
+        Some(time) == self.start_time && self.ids_at_start.contains(&id)
+    }
+
+    /// Moves past a page read from `start` whose events were `read` (time,
+    /// id), to `end_time`. Whether it moved forward.
+    pub fn advance(&mut self, start: i64, end_time: i64, read: &[(i64, u64)]) -> bool {
+        let end = end_time.max(start);
+        let before = self.ids_at_start.len();
+        let mut at_end: Vec<u64> = if end == start {
+            std::mem::take(&mut self.ids_at_start)
+        } else {
+            Vec::new()
+        };
+        at_end.extend(read.iter().filter(|(t, _)| *t == end).map(|(_, id)| *id));
+        at_end.sort_unstable();
+        at_end.dedup();
+        let moved = end > start || at_end.len() > before;
+        self.start_time = Some(end);
+        self.ids_at_start = at_end;
+        moved
+    }
 }
 
 /// The endpoint a pull reads.
@@ -33,6 +100,8 @@ pub enum Phase {
     /// The incremental ticket export, until `end_of_stream`.
     #[default]
     Tickets,
+    /// The incremental ticket events export, until `end_of_stream`.
+    TicketEvents,
     /// One pass over the satisfaction ratings; the run ends after it.
     Ratings,
 }
@@ -56,11 +125,24 @@ pub struct RatingsCursor {
     /// so the next pass starts no later than this to see the answer.
     #[serde(default)]
     pub oldest_unanswered: Option<i64>,
+    /// The latest (`updated_at`, id) of a rating made into a touchpoint by a
+    /// finished pass: a later pass drops rows at or before it, which
+    /// `start_time` (by creation, and inclusive) sends again.
+    #[serde(default)]
+    pub seen: Option<Mark>,
+    /// The latest (`updated_at`, id) of the pass under way; `seen` at its end.
+    #[serde(default)]
+    pub pass_seen: Option<Mark>,
 }
 
 impl RatingsCursor {
-    /// Notes one rating of the pass under way.
-    pub fn saw(&mut self, rating: &wire::Rating, now: DateTime<Utc>) {
+    /// Notes one rating of the pass under way; whether it changed since the
+    /// last pass (so is worth a touchpoint).
+    pub fn saw(&mut self, rating: &wire::Rating, now: DateTime<Utc>) -> bool {
+        let mark = Mark {
+            time: rating.updated_at.unwrap_or(rating.created_at).timestamp(),
+            id: rating.id,
+        };
         let created = rating.created_at.timestamp();
         self.newest = Some(self.newest.map_or(created, |n| n.max(created)));
         let answered = ["good", "bad"]
@@ -72,6 +154,11 @@ impl RatingsCursor {
                     .map_or(created, |oldest| oldest.min(created)),
             );
         }
+        if self.seen.is_some_and(|seen| mark <= seen) {
+            return false;
+        }
+        self.pass_seen = Some(Mark::max_with(self.pass_seen, mark));
+        true
     }
 
     /// Ends the pass: the next starts at the oldest survey still awaiting an
@@ -84,6 +171,9 @@ impl RatingsCursor {
             (since, next) => next.or(since),
         };
         self.page_after = None;
+        if let Some(pass) = self.pass_seen.take() {
+            self.seen = Some(Mark::max_with(self.seen, pass));
+        }
     }
 }
 
@@ -119,6 +209,10 @@ mod tests {
             ratings,
             RatingsCursor {
                 since: Some((now - Duration::hours(1)).timestamp()),
+                seen: Some(Mark {
+                    time: (now - Duration::hours(1)).timestamp(),
+                    id: 1,
+                }),
                 ..RatingsCursor::default()
             }
         );
@@ -135,6 +229,21 @@ mod tests {
         ratings.saw(&rating("good", now - Duration::hours(1)), now);
         ratings.finish_pass();
         assert_eq!(ratings.since, Some(offered.timestamp()));
+    }
+
+    #[test]
+    fn the_events_watermark_keeps_the_ids_read_at_its_second() {
+        let mut events = EventsCursor::default();
+        assert!(events.advance(100, 200, &[(150, 1), (200, 2), (200, 3)]));
+        assert_eq!(events.start_time, Some(200));
+        assert_eq!(events.ids_at_start, [2, 3]);
+        assert!(events.has_read(200, 2) && !events.has_read(200, 4));
+        // The same second again, with one more event in it.
+        assert!(events.advance(200, 200, &[(200, 4)]));
+        assert_eq!(events.ids_at_start, [2, 3, 4]);
+        // Nothing new: no progress.
+        assert!(!events.advance(200, 200, &[]));
+        assert_eq!(events.ids_at_start, [2, 3, 4]);
     }
 
     #[test]

@@ -1,18 +1,19 @@
-//! Tickets and satisfaction ratings as touchpoints. The export and the
-//! webhooks both describe a ticket as [`TicketFacts`] and go through
-//! [`opened`] and [`solved`], so the same interaction always gets the same
-//! external id, kind, url and properties, whichever way it arrived.
+//! Tickets, their replies and status changes, and satisfaction ratings as
+//! touchpoints. The exports and the webhooks both describe a ticket as
+//! [`TicketFacts`] and go through [`opened`], [`solved`], [`status_changed`]
+//! and [`replied`], so the same interaction always gets the same external id,
+//! kind, url and properties, whichever way it arrived.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use journeys_plugin_sdk::{AccountHint, Channel, PersonHint, Touchpoint};
+use journeys_plugin_sdk::{AccountHint, Channel, PersonHint, Team, Touchpoint};
 use serde_json::{Map, Value, json};
 
 use crate::wire;
 
 /// A ticket as both sources can describe it. Enumerations are lower case.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TicketFacts {
     pub id: u64,
     pub status: String,
@@ -34,6 +35,69 @@ pub fn is_solved(status: &str) -> bool {
     status.eq_ignore_ascii_case("solved") || status.eq_ignore_ascii_case("closed")
 }
 
+/// Whether a status change from `previous` to `current` is the moment the
+/// ticket became solved: closing a solved ticket is not.
+pub fn becomes_solved(previous: Option<&str>, current: &str) -> bool {
+    is_solved(current) && !previous.is_some_and(is_solved)
+}
+
+/// The status changes, other than solving, that are touchpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusEvent {
+    /// A solved ticket opened again.
+    Reopened,
+    /// Waiting on the requester.
+    Pending,
+    /// Waiting on a third party.
+    OnHold,
+}
+
+impl StatusEvent {
+    /// What a change from `previous` to `current` is, if one of these.
+    /// Either spelling of a status (the webhooks' upper case) is understood.
+    pub fn of(previous: Option<&str>, current: &str) -> Option<StatusEvent> {
+        let current = current.to_ascii_lowercase();
+        let was_solved = previous.is_some_and(|p| p.eq_ignore_ascii_case("solved"));
+        match current.as_str() {
+            "open" if was_solved => Some(StatusEvent::Reopened),
+            "pending" => Some(StatusEvent::Pending),
+            "hold" => Some(StatusEvent::OnHold),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            StatusEvent::Reopened => "reopened",
+            StatusEvent::Pending => "pending",
+            StatusEvent::OnHold => "on_hold",
+        }
+    }
+}
+
+/// Who wrote a comment, as far as the source can tell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Author {
+    /// An agent or admin: the reply is the SERVICE team's, by them.
+    Agent { name: Option<String> },
+    /// The requester or another end user: the touchpoint is theirs.
+    Customer(PersonHint),
+    /// Not known to be either: the requester's, with no team or actor.
+    Unknown,
+}
+
+/// A public reply or internal note on a ticket.
+#[derive(Debug)]
+pub struct Comment {
+    /// The comment's id: the export's comment child event id and the
+    /// webhook's `event.comment.id`.
+    pub id: u64,
+    pub author_id: i64,
+    pub body: Option<String>,
+    pub public: bool,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The ticket's page for agents: `{base_url}/agent/tickets/{id}`.
 pub fn agent_url(base_url: &reqwest::Url, ticket: u64) -> String {
     let mut url = base_url.clone();
@@ -47,10 +111,96 @@ pub fn opened(ticket: &TicketFacts, created_at: DateTime<Utc>) -> Touchpoint {
     touchpoint(ticket, "opened", created_at)
 }
 
-/// `ticket.solved`, external id `ticket:{id}:solved`, at the update that
-/// showed it solved.
+/// `ticket.solved`, external id `ticket:{id}:solved`, at the moment it
+/// became solved (see [`from_export`] for the export's fallback).
 pub fn solved(ticket: &TicketFacts, updated_at: DateTime<Utc>) -> Touchpoint {
     touchpoint(ticket, "solved", updated_at)
+}
+
+/// `ticket.reopened`, `ticket.pending` or `ticket.on_hold`, external id
+/// `ticket:{id}:status:{status}:{unix seconds}` (status as the export spells
+/// it), at the update that made the change. Neither the export nor the
+/// webhook has an id for the change that the other knows, but both know the
+/// ticket, the new status and the second of the update (the export's audit
+/// `created_at`, the webhook's `detail.updated_at`). `ticket.status` is the
+/// new status.
+pub fn status_changed(
+    ticket: &TicketFacts,
+    event: StatusEvent,
+    previous: Option<&str>,
+    at: DateTime<Utc>,
+) -> Touchpoint {
+    let mut properties = Map::new();
+    properties.insert("ticket_id".into(), json!(ticket.id));
+    properties.insert("status".into(), json!(ticket.status));
+    if let Some(previous) = previous {
+        properties.insert(
+            "previous_status".into(),
+            json!(previous.to_ascii_lowercase()),
+        );
+    }
+    Touchpoint {
+        external_id: format!(
+            "ticket:{}:status:{}:{}",
+            ticket.id,
+            ticket.status,
+            at.timestamp()
+        ),
+        kind: format!("ticket.{}", event.name()),
+        channel: Channel::Support,
+        occurred_at: at,
+        title: None,
+        body: None,
+        url: Some(ticket.url.clone()),
+        score: None,
+        properties,
+        person: ticket.requester.clone(),
+        account: ticket.account.clone(),
+        owner_team: None,
+        actor: None,
+    }
+}
+
+/// `ticket.replied`, external id `ticket:{ticket id}:comment:{comment id}`, at
+/// the comment's time. An agent's comment is the SERVICE team's with the agent
+/// as actor (by name, else `zendesk user {id}`) and the requester as person;
+/// a customer's has the customer as person.
+pub fn replied(ticket: &TicketFacts, comment: &Comment, author: Author) -> Touchpoint {
+    let mut properties = Map::new();
+    properties.insert("ticket_id".into(), json!(ticket.id));
+    properties.insert("public".into(), json!(comment.public));
+    properties.insert("author_id".into(), json!(comment.author_id));
+    let (person, owner_team, actor) = match author {
+        Author::Agent { name } => (
+            ticket.requester.clone(),
+            Some(Team::Service),
+            Some(name.unwrap_or_else(|| format!("zendesk user {}", comment.author_id))),
+        ),
+        Author::Customer(person) => (person, None, None),
+        Author::Unknown => (ticket.requester.clone(), None, None),
+    };
+    Touchpoint {
+        external_id: format!("ticket:{}:comment:{}", ticket.id, comment.id),
+        kind: "ticket.replied".into(),
+        channel: Channel::Support,
+        occurred_at: comment.created_at,
+        title: Some(
+            if comment.public {
+                "Public reply"
+            } else {
+                "Internal note"
+            }
+            .into(),
+        ),
+        body: comment.body.clone().filter(|b| !b.is_empty()),
+        url: Some(ticket.url.clone()),
+        score: None,
+        properties,
+        person,
+        account: ticket.account.clone(),
+        owner_team,
+        actor,
+    }
 }
 
 fn touchpoint(ticket: &TicketFacts, event: &str, occurred_at: DateTime<Utc>) -> Touchpoint {
@@ -91,31 +241,49 @@ fn ticket_properties(ticket: &TicketFacts) -> Map<String, Value> {
     properties
 }
 
-/// The users and organisations an export page sideloads, by id.
+/// The users and organisations a page of tickets sideloads, by id.
 pub struct Sideloads<'a> {
     users: HashMap<u64, &'a wire::User>,
     organizations: HashMap<u64, &'a wire::Organization>,
 }
 
 impl<'a> Sideloads<'a> {
-    pub fn of(page: &'a wire::ExportPage) -> Self {
+    pub fn new(users: &'a [wire::User], organizations: &'a [wire::Organization]) -> Self {
         Sideloads {
-            users: page.users.iter().map(|u| (u.id, u)).collect(),
-            organizations: page.organizations.iter().map(|o| (o.id, o)).collect(),
+            users: users.iter().map(|u| (u.id, u)).collect(),
+            organizations: organizations.iter().map(|o| (o.id, o)).collect(),
         }
     }
 }
 
-/// An exported ticket's touchpoints: `ticket.opened`, and `ticket.solved`
-/// when it is solved or closed. Deleted tickets make none.
+/// An exported ticket's touchpoints: `ticket.opened`, and, while the export
+/// is still catching up (`solved_fallback`), `ticket.solved` at its
+/// `updated_at` when it is solved or closed: a ticket solved before the
+/// ticket events export starts has no solve event. The events dated after
+/// the start re-date it under the same external id; once caught up, only the
+/// events date a solve, so a later update (e.g. closing) no longer moves it.
 pub fn from_export(
+    ticket: &wire::Ticket,
+    facts: &TicketFacts,
+    solved_fallback: bool,
+) -> Vec<Touchpoint> {
+    let mut touchpoints = vec![opened(facts, ticket.created_at)];
+    if solved_fallback && is_solved(&facts.status) {
+        touchpoints.push(solved(facts, ticket.updated_at));
+    }
+    touchpoints
+}
+
+/// What an exported ticket says of itself; `None` for a deleted ticket,
+/// which makes no touchpoints.
+pub fn facts_of(
     ticket: &wire::Ticket,
     sideloads: &Sideloads<'_>,
     base_url: &reqwest::Url,
-) -> Vec<Touchpoint> {
+) -> Option<TicketFacts> {
     let status = ticket.status.to_ascii_lowercase();
     if status == "deleted" {
-        return Vec::new();
+        return None;
     }
     let requester = ticket
         .requester_id
@@ -123,7 +291,7 @@ pub fn from_export(
     let organization_id = ticket
         .organization_id
         .or(requester.and_then(|u| u.organization_id));
-    let facts = TicketFacts {
+    Some(TicketFacts {
         id: ticket.id,
         priority: ticket.priority.as_deref().map(str::to_ascii_lowercase),
         ticket_type: ticket.ticket_type.as_deref().map(str::to_ascii_lowercase),
@@ -146,12 +314,7 @@ pub fn from_export(
                 .and_then(|o| o.name.clone()),
         }),
         status,
-    };
-    let mut touchpoints = vec![opened(&facts, ticket.created_at)];
-    if is_solved(&facts.status) {
-        touchpoints.push(solved(&facts, ticket.updated_at));
-    }
-    touchpoints
+    })
 }
 
 /// `satisfaction.rated`, external id `satisfaction:{id}`, for a rating scored

@@ -6,9 +6,18 @@
 //! raw body. Zendesk has no endpoint challenge: every request is an event.
 //!
 //! `zen:event-type:ticket.created` makes `ticket.opened` (and `ticket.solved`
-//! for a ticket created solved); `zen:event-type:ticket.status_changed` to
-//! solved or closed makes `ticket.solved`. Both carry the same external ids as
-//! the export's. The payload names the requester only by id. Other events are
+//! for a ticket created solved). `zen:event-type:ticket.status_changed` makes
+//! `ticket.solved` when it solves the ticket (to solved, or to closed from an
+//! unsolved status: closing a solved ticket does not move its solve time), and
+//! `ticket.reopened` (solved to open), `ticket.pending` or `ticket.on_hold`,
+//! external id `ticket:{id}:status:{status}:{unix seconds}` of
+//! `detail.updated_at`, the second of the update the export's event has as
+//! its `created_at`. `zen:event-type:ticket.comment_added` makes
+//! `ticket.replied`, external id `ticket:{id}:comment:{event.comment.id}`:
+//! the export's comment child event `id` is that same comment id. Its author
+//! is an agent when `event.comment.author.is_staff` (the actor, by
+//! `author.name`), else the person. Each carries the same external id as the
+//! export's. The payload names the requester only by id. Other events are
 //! accepted and make nothing.
 //!
 //! Satisfaction ratings never arrive here: no ticket event type is a rating
@@ -22,11 +31,12 @@ use journeys_plugin_sdk::{
     verify_hmac_sha256,
 };
 
-use crate::touchpoints::{self, TicketFacts};
+use crate::touchpoints::{self, Author, Comment, StatusEvent, TicketFacts};
 use crate::wire;
 
 const TICKET_CREATED: &str = "zen:event-type:ticket.created";
 const TICKET_STATUS_CHANGED: &str = "zen:event-type:ticket.status_changed";
+const TICKET_COMMENT_ADDED: &str = "zen:event-type:ticket.comment_added";
 
 /// Verifies one delivery and turns it into touchpoints.
 pub fn receive(
@@ -68,32 +78,92 @@ fn event_touchpoints(
     event: wire::Event,
     base_url: &reqwest::Url,
 ) -> Result<Vec<Touchpoint>, WebhookError> {
-    let tracked = [TICKET_CREATED, TICKET_STATUS_CHANGED];
+    let tracked = [TICKET_CREATED, TICKET_STATUS_CHANGED, TICKET_COMMENT_ADDED];
     if !tracked.contains(&event.event_type.as_str()) {
         return Ok(Vec::new());
     }
     let detail: wire::EventTicket = serde_json::from_value(event.detail)
         .map_err(|e| WebhookError::Malformed(format!("detail: {e}")))?;
-    let changed_to = serde_json::from_value::<wire::StatusChange>(event.event)
-        .ok()
-        .and_then(|change| change.current);
+    let created_at = detail.created_at.or(event.time);
+    let updated_at = detail.updated_at.or(event.time);
+    if event.event_type == TICKET_COMMENT_ADDED {
+        let added: wire::CommentAdded = serde_json::from_value(event.event)
+            .map_err(|e| WebhookError::Malformed(format!("event: {e}")))?;
+        let status = detail
+            .status
+            .clone()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let facts = facts(detail, status, base_url)?;
+        return Ok(vec![comment(&facts, added.comment, required(updated_at)?)?]);
+    }
+    let change = serde_json::from_value::<wire::StatusChange>(event.event).ok();
+    let previous = change.as_ref().and_then(|c| c.previous.clone());
+    let changed_to = change.and_then(|change| change.current);
+    let is_change = changed_to.is_some();
     // The status the ticket has after this event.
     let status = changed_to
         .or(detail.status.clone())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let created_at = detail.created_at.or(event.time);
-    let updated_at = detail.updated_at.or(event.time);
     let facts = facts(detail, status, base_url)?;
-    let solved = touchpoints::is_solved(&facts.status);
     let mut out = Vec::new();
     if event.event_type == TICKET_CREATED {
         out.push(touchpoints::opened(&facts, required(created_at)?));
+        if touchpoints::is_solved(&facts.status) {
+            out.push(touchpoints::solved(&facts, required(updated_at)?));
+        }
+        return Ok(out);
     }
-    if solved {
+    let previous = previous.filter(|_| is_change);
+    if touchpoints::becomes_solved(previous.as_deref(), &facts.status) {
         out.push(touchpoints::solved(&facts, required(updated_at)?));
+    } else if let Some(change) = StatusEvent::of(previous.as_deref(), &facts.status) {
+        out.push(touchpoints::status_changed(
+            &facts,
+            change,
+            previous.as_deref(),
+            required(updated_at)?,
+        ));
     }
     Ok(out)
+}
+
+/// A `ticket.comment_added`'s comment as the export's comment child event
+/// would make it.
+fn comment(
+    ticket: &TicketFacts,
+    comment: wire::EventComment,
+    at: DateTime<Utc>,
+) -> Result<Touchpoint, WebhookError> {
+    let id = comment
+        .id
+        .trim()
+        .parse()
+        .map_err(|_| WebhookError::Malformed("event.comment.id is not a comment id".into()))?;
+    let author_id: i64 =
+        comment.author.id.trim().parse().map_err(|_| {
+            WebhookError::Malformed("event.comment.author.id is not a user id".into())
+        })?;
+    let author = if comment.author.is_staff {
+        Author::Agent {
+            name: comment.author.name,
+        }
+    } else {
+        Author::Customer(PersonHint {
+            zendesk_user_id: Some(author_id.to_string()),
+            name: comment.author.name,
+            ..PersonHint::default()
+        })
+    };
+    let comment = Comment {
+        id,
+        author_id,
+        body: comment.body,
+        public: comment.is_public.unwrap_or(true),
+        created_at: at,
+    };
+    Ok(touchpoints::replied(ticket, &comment, author))
 }
 
 fn required(time: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, WebhookError> {

@@ -51,6 +51,8 @@ pub struct User {
     pub name: Option<String>,
     pub email: Option<String>,
     pub organization_id: Option<u64>,
+    /// end-user, agent or admin.
+    pub role: Option<String>,
 }
 
 /// `OrganizationObject`, as sideloaded.
@@ -58,6 +60,65 @@ pub struct User {
 pub struct Organization {
     pub id: u64,
     pub name: Option<String>,
+}
+
+/// `ExportIncrementalTicketEventsResponse`, a time-based export: the next
+/// page starts at `end_time`, until `end_of_stream`.
+#[derive(Debug, Deserialize)]
+pub struct TicketEventsPage {
+    pub ticket_events: Vec<TicketEvent>,
+    /// The newest event's time on this page (Unix seconds): the next page's
+    /// `start_time`.
+    pub end_time: Option<i64>,
+    #[serde(default)]
+    pub end_of_stream: bool,
+}
+
+/// `TicketsResponse` of `show_many`, with the `users` and `organizations`
+/// sideloads.
+#[derive(Debug, Deserialize)]
+pub struct TicketsPage {
+    pub tickets: Vec<Ticket>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub organizations: Vec<Organization>,
+}
+
+/// One ticket update (an audit) of the ticket events export.
+#[derive(Debug, Deserialize)]
+pub struct TicketEvent {
+    /// The audit's id.
+    pub id: u64,
+    pub ticket_id: u64,
+    /// Unix seconds.
+    pub timestamp: Option<i64>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// Who made the update; -1 for Zendesk itself.
+    pub updater_id: Option<i64>,
+    #[serde(default)]
+    pub child_events: Vec<ChildEvent>,
+}
+
+/// One change of an update. A field change names the field as its key
+/// (`"status": "solved"`, with `previous_value`), or, as audits spell it, as
+/// `field_name` and `value`. With the `comment_events` sideload a comment is a
+/// child event of `event_type` `Comment` whose `id` is the comment's id.
+#[derive(Debug, Deserialize)]
+pub struct ChildEvent {
+    pub id: Option<u64>,
+    pub event_type: Option<String>,
+    #[serde(rename = "type")]
+    pub child_type: Option<String>,
+    pub status: Option<String>,
+    pub requester_id: Option<serde_json::Value>,
+    pub field_name: Option<String>,
+    pub value: Option<serde_json::Value>,
+    pub previous_value: Option<serde_json::Value>,
+    pub author_id: Option<i64>,
+    pub body: Option<String>,
+    pub public: Option<bool>,
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// `SatisfactionRatingsResponse`, cursor-paginated (`page[size]` given).
@@ -126,4 +187,30 @@ pub struct EventTicket {
 #[derive(Debug, Deserialize)]
 pub struct StatusChange {
     pub current: Option<String>,
+    pub previous: Option<String>,
+}
+
+/// `event` of `zen:event-type:ticket.comment_added`.
+#[derive(Debug, Deserialize)]
+pub struct CommentAdded {
+    pub comment: EventComment,
+}
+
+/// The comment of a `ticket.comment_added` event: the same comment id as the
+/// export's comment child event.
+#[derive(Debug, Deserialize)]
+pub struct EventComment {
+    pub id: String,
+    pub body: Option<String>,
+    pub is_public: Option<bool>,
+    pub author: EventAuthor,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventAuthor {
+    pub id: String,
+    /// An agent or admin, as opposed to an end user.
+    #[serde(default)]
+    pub is_staff: bool,
+    pub name: Option<String>,
 }

@@ -50,6 +50,7 @@ async fn a_429_waits_its_retry_after_seconds_then_gets_the_page() {
         .await;
     mount_export(&server, None, one_ticket_page()).await;
     no_ratings(&server).await;
+    no_ticket_events(&server).await;
 
     let started = Instant::now();
     let run = sync(&mut connector(&server), Cursor::default())
@@ -97,6 +98,7 @@ async fn server_errors_are_retried() {
         .mount(&server)
         .await;
     mount_export(&server, None, one_ticket_page()).await;
+    no_ticket_events(&server).await;
     Mock::given(method("GET"))
         .and(path(RATINGS))
         .respond_with(ResponseTemplate::new(500))
@@ -143,7 +145,7 @@ async fn a_server_that_keeps_failing_makes_the_run_unavailable() {
 }
 
 #[tokio::test]
-async fn a_refused_token_is_named_and_not_retried() {
+async fn a_refused_credential_names_email_and_api_token_and_is_not_retried() {
     for status in [401, 403] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
@@ -160,43 +162,53 @@ async fn a_refused_token_is_named_and_not_retried() {
         assert!(
             matches!(
                 err,
-                PullError::Unauthorized { credential: "api_token", status: s } if s == status
+                PullError::Unauthorized { credential: "email` and `api_token", status: s } if s == status
             ),
             "{err:?}"
         );
         let message = err.to_string();
-        assert!(message.contains("`api_token`"), "{message}");
+        assert!(
+            message.contains(&format!(
+                "the vendor refused the credential `email` and `api_token` (HTTP {status})"
+            )),
+            "{message}"
+        );
         assert!(!message.contains(API_TOKEN), "{message}");
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
     }
 }
 
 #[tokio::test]
-async fn a_refused_token_on_the_ratings_is_named_too() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(RATINGS))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_json(json!({ "error": "Couldn't authenticate you" })),
-        )
-        .mount(&server)
-        .await;
-    let cursor = Cursor {
-        phase: Phase::Ratings,
-        ..Cursor::default()
-    };
-    let err = connector(&server).pull(cursor).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            PullError::Unauthorized {
-                credential: "api_token",
-                status: 401
-            }
-        ),
-        "{err:?}"
-    );
+async fn a_refused_credential_on_the_ratings_or_ticket_events_is_named_too() {
+    for (endpoint, phase) in [
+        (RATINGS, Phase::Ratings),
+        (TICKET_EVENTS, Phase::TicketEvents),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(endpoint))
+            .respond_with(
+                ResponseTemplate::new(401)
+                    .set_body_json(json!({ "error": "Couldn't authenticate you" })),
+            )
+            .mount(&server)
+            .await;
+        let cursor = Cursor {
+            phase,
+            ..Cursor::default()
+        };
+        let err = connector(&server).pull(cursor).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PullError::Unauthorized {
+                    credential: "email` and `api_token",
+                    status: 401
+                }
+            ),
+            "{endpoint}: {err:?}"
+        );
+    }
 }
 
 #[tokio::test]

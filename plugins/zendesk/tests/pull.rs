@@ -4,7 +4,7 @@ mod common;
 
 use chrono::{Duration, SecondsFormat, Utc};
 use journeys_plugin_sdk::{AccountHint, Channel, Connector, PersonHint, PullError, Touchpoint};
-use journeys_plugin_zendesk::{Config, Cursor, Phase, RatingsCursor, Zendesk};
+use journeys_plugin_zendesk::{Config, Cursor, EventsCursor, Mark, Phase, RatingsCursor, Zendesk};
 use serde_json::{Map, Value, json};
 use wiremock::MockServer;
 
@@ -61,6 +61,7 @@ async fn mount_account(server: &MockServer) {
         export_page(vec![], vec![], vec![], Some("c2"), true),
     )
     .await;
+    no_ticket_events(server).await;
     mount_ratings(
         server,
         None,
@@ -114,7 +115,10 @@ async fn a_sync_reads_every_export_page_then_the_ratings() {
             "satisfaction:7003",
         ]
     );
-    assert_eq!(run.batches, 5, "three export pages, two ratings pages");
+    assert_eq!(
+        run.batches, 6,
+        "three export pages, one ticket events page, two ratings pages"
+    );
 
     let base = server.uri();
     let ana = PersonHint {
@@ -226,8 +230,17 @@ async fn a_sync_reads_every_export_page_then_the_ratings() {
         Cursor {
             phase: Phase::Tickets,
             export_after: Some("c2".into()),
+            tickets_caught_up: true,
+            ticket_events: EventsCursor {
+                start_time: Some(0),
+                ids_at_start: vec![],
+            },
             ratings: RatingsCursor {
                 since: Some(at("2026-03-06T08:00:00Z").timestamp()),
+                seen: Some(Mark {
+                    time: at("2026-03-06T08:00:00Z").timestamp(),
+                    id: 7003,
+                }),
                 ..RatingsCursor::default()
             },
         }
@@ -269,16 +282,22 @@ async fn an_empty_export_and_no_ratings_make_no_touchpoints() {
     )
     .await;
     no_ratings(&server).await;
+    no_ticket_events(&server).await;
     let run = sync(&mut connector(&server), Cursor::default())
         .await
         .unwrap();
     assert!(run.touchpoints.is_empty());
-    assert_eq!(run.batches, 2);
+    assert_eq!(run.batches, 3);
     assert_eq!(
         run.cursor,
         Cursor {
             phase: Phase::Tickets,
             export_after: Some("e1".into()),
+            tickets_caught_up: true,
+            ticket_events: EventsCursor {
+                start_time: Some(0),
+                ids_at_start: vec![],
+            },
             ratings: RatingsCursor::default(),
         }
     );
@@ -316,6 +335,7 @@ async fn an_item_on_two_pages_keeps_one_external_id() {
         ),
     )
     .await;
+    no_ticket_events(&server).await;
     let repeated = rating(7101, "good", 201, 501, "2026-03-05T10:00:00Z");
     mount_ratings(
         &server,
@@ -343,8 +363,80 @@ async fn an_item_on_two_pages_keeps_one_external_id() {
     assert_eq!(run.touchpoints[3], run.touchpoints[4]);
 }
 
-/// Four export pages of one ticket each, then two ratings pages.
+/// Four export pages of one ticket each, two ticket events pages (the second
+/// repeating the first's last event, as `start_time` is inclusive), then two
+/// ratings pages.
 async fn mount_four_pages(server: &MockServer) {
+    let first_end = at("2026-03-10T11:00:00Z").timestamp();
+    mount_ticket_events(
+        server,
+        Some(0),
+        events_page(
+            vec![
+                ticket_event(
+                    8101,
+                    301,
+                    501,
+                    "2026-03-10T10:00:00Z",
+                    vec![comment_event(
+                        9101,
+                        501,
+                        true,
+                        "Thanks!",
+                        "2026-03-10T10:00:00Z",
+                    )],
+                ),
+                ticket_event(
+                    8102,
+                    302,
+                    601,
+                    "2026-03-10T11:00:00Z",
+                    vec![status_change(9102, "open", "pending")],
+                ),
+            ],
+            Some(first_end),
+            false,
+        ),
+    )
+    .await;
+    mount_ticket_events(
+        server,
+        Some(first_end),
+        events_page(
+            vec![
+                ticket_event(
+                    8102,
+                    302,
+                    601,
+                    "2026-03-10T11:00:00Z",
+                    vec![status_change(9102, "open", "pending")],
+                ),
+                ticket_event(
+                    8103,
+                    303,
+                    601,
+                    "2026-03-10T12:00:00Z",
+                    vec![comment_event(
+                        9103,
+                        601,
+                        false,
+                        "Escalating",
+                        "2026-03-10T12:00:00Z",
+                    )],
+                ),
+                ticket_event(
+                    8104,
+                    304,
+                    601,
+                    "2026-03-10T12:00:00Z",
+                    vec![status_change(9104, "open", "solved")],
+                ),
+            ],
+            Some(at("2026-03-10T12:00:00Z").timestamp()),
+            true,
+        ),
+    )
+    .await;
     let ana = user(501, "Ana Souza", "ana@acme.example", Some(9001));
     let cursors = [None, Some("c1"), Some("c2"), Some("c3")];
     for (n, cursor) in (1u64..).zip(cursors) {
@@ -362,6 +454,18 @@ async fn mount_four_pages(server: &MockServer) {
         )
         .await;
     }
+    // A run resumed in the ticket events phase fetches the tickets it has
+    // not exported.
+    let tickets = (1u64..=4)
+        .map(|n| ticket(300 + n, "solved", 501, Some(9001), n as u32))
+        .collect();
+    mount_show_many(
+        server,
+        tickets,
+        vec![user(501, "Ana Souza", "ana@acme.example", Some(9001))],
+        vec![organization(9001, "Acme")],
+    )
+    .await;
     mount_ratings(
         server,
         None,
@@ -382,6 +486,17 @@ async fn mount_four_pages(server: &MockServer) {
     .await;
 }
 
+/// The touchpoints with their urls relative to the server they came from.
+fn without_base(touchpoints: &[Touchpoint], base: &str) -> Vec<Touchpoint> {
+    touchpoints
+        .iter()
+        .map(|t| Touchpoint {
+            url: t.url.as_ref().map(|u| u.replacen(base, "", 1)),
+            ..t.clone()
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_killed_sync_resumes_from_its_saved_cursor_with_nothing_lost_or_doubled() {
     let whole_server = MockServer::start().await;
@@ -389,8 +504,9 @@ async fn a_killed_sync_resumes_from_its_saved_cursor_with_nothing_lost_or_double
     let whole = sync(&mut connector(&whole_server), Cursor::default())
         .await
         .unwrap();
-    assert_eq!(whole.batches, 6);
+    assert_eq!(whole.batches, 8);
     let whole_ids = external_ids(&whole.touchpoints);
+    let pending_at = at("2026-03-10T11:00:00Z").timestamp();
     assert_eq!(
         whole_ids,
         [
@@ -402,12 +518,17 @@ async fn a_killed_sync_resumes_from_its_saved_cursor_with_nothing_lost_or_double
             "ticket:303:solved",
             "ticket:304:opened",
             "ticket:304:solved",
+            "ticket:301:comment:9101",
+            &format!("ticket:302:status:pending:{pending_at}"),
+            "ticket:303:comment:9103",
+            "ticket:304:solved",
             "satisfaction:7201",
             "satisfaction:7202",
         ]
     );
 
-    // Killed after each batch in turn (in the export and in the ratings pass).
+    // Killed after each batch in turn (in the export, the ticket events and
+    // the ratings pass).
     for killed_after in 1..whole.batches {
         let server = MockServer::start().await;
         mount_four_pages(&server).await;
@@ -422,9 +543,20 @@ async fn a_killed_sync_resumes_from_its_saved_cursor_with_nothing_lost_or_double
         let mut second = connector(&server);
         let after = sync(&mut second, saved).await.unwrap();
         assert_eq!(before.batches + after.batches, whole.batches);
-        let mut union = external_ids(&before.touchpoints);
-        union.extend(external_ids(&after.touchpoints));
-        assert_eq!(union, whole_ids, "killed after batch {killed_after}");
+        let mut union = before.touchpoints.clone();
+        union.extend(after.touchpoints.clone());
+        assert_eq!(
+            external_ids(&union),
+            whole_ids,
+            "killed after batch {killed_after}"
+        );
+        // The same facts too: a run resumed in the ticket events phase
+        // fetches the tickets it has not exported.
+        assert_eq!(
+            without_base(&union, &server.uri()),
+            without_base(&whole.touchpoints, &whole_server.uri()),
+            "killed after batch {killed_after}"
+        );
         assert_eq!(
             after.cursor, whole.cursor,
             "killed after batch {killed_after}"
@@ -432,6 +564,7 @@ async fn a_killed_sync_resumes_from_its_saved_cursor_with_nothing_lost_or_double
 
         // No page was asked for twice.
         let mut asked: Vec<_> = queries(&server, EXPORT).await;
+        asked.extend(queries(&server, TICKET_EVENTS).await);
         asked.extend(queries(&server, RATINGS).await);
         let total = asked.len();
         asked.sort();
@@ -457,6 +590,26 @@ async fn a_later_poll_fetches_only_what_changed() {
         ),
     )
     .await;
+    let replied = ticket_event(
+        8401,
+        401,
+        501,
+        "2026-03-09T10:00:00Z",
+        vec![comment_event(
+            9401,
+            501,
+            true,
+            "Any news?",
+            "2026-03-09T10:00:00Z",
+        )],
+    );
+    let replied_at = at("2026-03-09T10:00:00Z").timestamp();
+    mount_ticket_events(
+        &server,
+        Some(0),
+        events_page(vec![replied.clone()], Some(replied_at), true),
+    )
+    .await;
     mount_ratings(
         &server,
         None,
@@ -470,14 +623,18 @@ async fn a_later_poll_fetches_only_what_changed() {
     let first = sync(&mut zendesk, Cursor::default()).await.unwrap();
     assert_eq!(
         external_ids(&first.touchpoints),
-        ["ticket:401:opened", "satisfaction:8001"]
+        [
+            "ticket:401:opened",
+            "ticket:401:comment:9401",
+            "satisfaction:8001"
+        ]
     );
     let watermark = at("2026-03-10T10:00:00Z").timestamp();
     assert_eq!(first.cursor.export_after.as_deref(), Some("c1"));
     assert_eq!(first.cursor.ratings.since, Some(watermark));
 
     // Later: ticket 401 was solved, 402 opened, one more rating given. Only
-    // requests continuing from the saved cursor are answered.
+    // requests continuing from the saved cursors are answered.
     server.reset().await;
     mount_export(
         &server,
@@ -512,16 +669,46 @@ async fn a_later_poll_fetches_only_what_changed() {
         )
         .mount(&server)
         .await;
+    let solved_at = at("2026-03-11T09:00:00Z");
+    mount_ticket_events(
+        &server,
+        Some(replied_at),
+        events_page(
+            vec![
+                // `start_time` is inclusive: the last event comes again.
+                replied,
+                ticket_event(
+                    8402,
+                    401,
+                    601,
+                    "2026-03-11T09:00:00Z",
+                    vec![status_change(9402, "open", "solved")],
+                ),
+            ],
+            Some(solved_at.timestamp()),
+            true,
+        ),
+    )
+    .await;
     let second = sync(&mut zendesk, first.cursor).await.unwrap();
     assert_eq!(
         external_ids(&second.touchpoints),
         [
             "ticket:401:opened",
-            "ticket:401:solved",
             "ticket:402:opened",
-            "satisfaction:8001",
+            "ticket:401:solved",
             "satisfaction:8002",
-        ]
+        ],
+        "once caught up, only the ticket events date a solve; seen rows are dropped"
+    );
+    assert_eq!(second.touchpoints[2].occurred_at, solved_at);
+    assert_eq!(second.touchpoints[2].title.as_deref(), Some("Subject 401"));
+    assert_eq!(
+        second.cursor.ticket_events,
+        EventsCursor {
+            start_time: Some(solved_at.timestamp()),
+            ids_at_start: vec![8402],
+        }
     );
     assert_eq!(
         queries(&server, EXPORT).await,
@@ -561,6 +748,7 @@ async fn a_survey_awaiting_its_answer_is_read_again_until_answered() {
         ),
     )
     .await;
+    no_ticket_events(&server).await;
     let mut zendesk = connector(&server);
     let first = sync(&mut zendesk, Cursor::default()).await.unwrap();
     assert_eq!(external_ids(&first.touchpoints), ["satisfaction:9002"]);
@@ -595,10 +783,12 @@ async fn a_survey_awaiting_its_answer_is_read_again_until_answered() {
         )
         .mount(&server)
         .await;
+    no_ticket_events(&server).await;
     let second = sync(&mut zendesk, first.cursor).await.unwrap();
     assert_eq!(
         external_ids(&second.touchpoints),
-        ["satisfaction:9001", "satisfaction:9002"]
+        ["satisfaction:9001"],
+        "9002 is unchanged since the last pass"
     );
     assert_eq!(
         second.touchpoints[0].occurred_at.timestamp(),
@@ -606,8 +796,8 @@ async fn a_survey_awaiting_its_answer_is_read_again_until_answered() {
         "a rating counts from when it was given"
     );
     assert_eq!(
-        (second.touchpoints[0].score, second.touchpoints[1].score),
-        (Some(0), Some(1)),
+        second.touchpoints[0].score,
+        Some(0),
         "the answered survey is scored as it was rated"
     );
     assert_eq!(second.cursor.ratings.since, Some(rated_at.timestamp()));
@@ -623,6 +813,7 @@ async fn the_first_export_starts_at_the_configured_time_but_never_in_the_last_mi
     )
     .await;
     no_ratings(&server).await;
+    no_ticket_events(&server).await;
     let settings = Config {
         start_time: Some(1_700_000_000),
         ..config(&server)
@@ -632,6 +823,13 @@ async fn the_first_export_starts_at_the_configured_time_but_never_in_the_last_mi
     assert_eq!(
         queries(&server, EXPORT).await[0][0],
         pair("start_time", "1700000000")
+    );
+    assert_eq!(
+        queries(&server, TICKET_EVENTS).await[0],
+        [
+            pair("start_time", "1700000000"),
+            pair("include", "comment_events")
+        ]
     );
     assert_eq!(
         queries(&server, RATINGS).await[0],
@@ -646,6 +844,7 @@ async fn the_first_export_starts_at_the_configured_time_but_never_in_the_last_mi
     )
     .await;
     no_ratings(&server).await;
+    no_ticket_events(&server).await;
     let future = Utc::now().timestamp() + 3600;
     let settings = Config {
         start_time: Some(future),
@@ -658,6 +857,10 @@ async fn the_first_export_starts_at_the_configured_time_but_never_in_the_last_mi
     let sent: i64 = sent.parse().unwrap();
     assert!(sent <= Utc::now().timestamp() - 60, "{sent}");
     assert!(sent >= Utc::now().timestamp() - 70, "{sent}");
+    let (name, events_sent) = &queries(&server, TICKET_EVENTS).await[0][0];
+    assert_eq!(name, "start_time");
+    let events_sent: i64 = events_sent.parse().unwrap();
+    assert!(events_sent <= Utc::now().timestamp() - 60, "{events_sent}");
 }
 
 #[tokio::test]
@@ -683,4 +886,77 @@ async fn an_export_page_without_a_way_forward_is_malformed() {
         matches!(&err, PullError::Malformed { endpoint, .. } if endpoint == EXPORT),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn an_unchanged_resync_records_no_rating_again() {
+    let server = MockServer::start().await;
+    mount_export(
+        &server,
+        None,
+        export_page(vec![], vec![], vec![], Some("c1"), true),
+    )
+    .await;
+    mount_export(
+        &server,
+        Some("c1"),
+        export_page(vec![], vec![], vec![], Some("c1"), true),
+    )
+    .await;
+    no_ticket_events(&server).await;
+    let newest = "2026-03-12T10:00:00Z";
+    let watermark = at(newest).timestamp();
+    let all = vec![
+        rating(8101, "good", 1, 501, "2026-03-10T10:00:00Z"),
+        rating(8102, "bad", 2, 502, "2026-03-11T10:00:00Z"),
+        // Two given in the same second: both are at the watermark.
+        rating(8103, "good", 3, 503, newest),
+        rating(8104, "good", 4, 504, newest),
+    ];
+    mount_ratings(&server, None, ratings_page(all.clone(), None)).await;
+    let mut zendesk = connector(&server);
+    let first = sync(&mut zendesk, Cursor::default()).await.unwrap();
+    assert_eq!(
+        external_ids(&first.touchpoints),
+        [
+            "satisfaction:8101",
+            "satisfaction:8102",
+            "satisfaction:8103",
+            "satisfaction:8104"
+        ]
+    );
+    assert_eq!(
+        first.cursor.ratings.seen,
+        Some(Mark {
+            time: watermark,
+            id: 8104
+        })
+    );
+
+    // Nothing new: `start_time` is inclusive, so the rows at the watermark
+    // (and, from a Zendesk that ignores it, all of them) come again.
+    server.reset().await;
+    mount_export(
+        &server,
+        Some("c1"),
+        export_page(vec![], vec![], vec![], Some("c1"), true),
+    )
+    .await;
+    no_ticket_events(&server).await;
+    mount_ratings(&server, None, ratings_page(all, None)).await;
+    let second = sync(&mut zendesk, first.cursor.clone()).await.unwrap();
+    assert!(
+        second.touchpoints.is_empty(),
+        "{:?}",
+        external_ids(&second.touchpoints)
+    );
+    assert_eq!(
+        queries(&server, RATINGS).await,
+        [vec![
+            pair("page[size]", "100"),
+            pair("start_time", &watermark.to_string())
+        ]],
+        "one ratings page, from the watermark"
+    );
+    assert_eq!(second.cursor.ratings, first.cursor.ratings);
 }

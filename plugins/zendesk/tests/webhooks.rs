@@ -100,6 +100,15 @@ fn status_changed(id: &str, to: &str) -> Value {
 
 /// Ticket 35436 as the export gives it: opened on 2 March, solved on 4 March.
 async fn exported(server: &MockServer, status: &str) -> Vec<Touchpoint> {
+    exported_with_events(server, status, vec![]).await
+}
+
+/// [`exported`], with these ticket events (and agent 701 sideloaded).
+async fn exported_with_events(
+    server: &MockServer,
+    status: &str,
+    events: Vec<Value>,
+) -> Vec<Touchpoint> {
     let mut exported = ticket(35436, status, 20978392, Some(509974), 2);
     exported["subject"] = json!("Help, my printer is on fire!");
     exported["description"] = json!("The fire is very colorful.");
@@ -110,12 +119,10 @@ async fn exported(server: &MockServer, status: &str) -> Vec<Touchpoint> {
         None,
         export_page(
             vec![exported],
-            vec![user(
-                20978392,
-                "Jo Requester",
-                "jo@acme.example",
-                Some(509974),
-            )],
+            vec![
+                user(20978392, "Jo Requester", "jo@acme.example", Some(509974)),
+                agent(701, "Sam Agent", "sam@acme.example"),
+            ],
             vec![organization(509974, "Acme")],
             Some("c1"),
             true,
@@ -123,6 +130,7 @@ async fn exported(server: &MockServer, status: &str) -> Vec<Touchpoint> {
     )
     .await;
     no_ratings(server).await;
+    mount_ticket_events(server, None, events_page(events, None, true)).await;
     sync(&mut connector(server), Cursor::default())
         .await
         .unwrap()
@@ -187,8 +195,17 @@ async fn a_status_change_to_solved_or_closed_makes_the_exports_solved_touchpoint
     assert_eq!(closed[0].kind, "ticket.solved");
     assert_eq!(closed[0].properties["status"], "closed");
 
-    let pending = deliver_signed(&zendesk, &status_changed("35436", "PENDING"));
-    assert!(touchpoints(pending).is_empty());
+    // Closing a solved ticket does not move its solve time.
+    let mut closed_after_solved = status_changed("35436", "CLOSED");
+    closed_after_solved["event"]["previous"] = json!("SOLVED");
+    assert!(touchpoints(deliver_signed(&zendesk, &closed_after_solved)).is_empty());
+
+    let pending = touchpoints(deliver_signed(
+        &zendesk,
+        &status_changed("35436", "PENDING"),
+    ));
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].kind, "ticket.pending");
 }
 
 #[tokio::test]
@@ -349,4 +366,167 @@ async fn a_signed_but_broken_payload_is_malformed() {
             "{body}: {reply:?}"
         );
     }
+}
+
+/// A `ticket.comment_added` delivery for ticket 35436, as the webhooks'
+/// ticket event reference shows one: the comment in `event.comment`, its
+/// author with `is_staff`, ids as strings.
+fn comment_added(comment: &str, author: &str, is_staff: bool, name: &str, public: bool) -> Value {
+    let mut event = status_changed("35436", "OPEN");
+    event["type"] = json!("zen:event-type:ticket.comment_added");
+    event["id"] = json!("7e4b5f2a-9c1d-4e8f-b3a6-2d5c8e1f0a94");
+    event["event"] = json!({
+        "comment": {
+            "id": comment,
+            "body": "Have you tried water?",
+            "is_public": public,
+            "author": { "id": author, "is_staff": is_staff, "name": name }
+        }
+    });
+    event
+}
+
+#[tokio::test]
+async fn a_comment_added_event_makes_the_pulls_replied_touchpoint() {
+    let server = MockServer::start().await;
+    let zendesk = connector(&server);
+    let pulled = exported_with_events(
+        &server,
+        "open",
+        vec![
+            ticket_event(
+                8601,
+                35436,
+                701,
+                "2026-03-04T12:30:00Z",
+                vec![comment_event(
+                    9601,
+                    701,
+                    true,
+                    "Have you tried water?",
+                    "2026-03-04T12:30:00Z",
+                )],
+            ),
+            ticket_event(
+                8602,
+                35436,
+                20978392,
+                "2026-03-04T12:30:00Z",
+                vec![comment_event(
+                    9602,
+                    20978392,
+                    true,
+                    "Have you tried water?",
+                    "2026-03-04T12:30:00Z",
+                )],
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        external_ids(&pulled),
+        [
+            "ticket:35436:opened",
+            "ticket:35436:comment:9601",
+            "ticket:35436:comment:9602"
+        ]
+    );
+
+    let by_agent = touchpoints(deliver_signed(
+        &zendesk,
+        &comment_added("9601", "701", true, "Sam Agent", true),
+    ));
+    assert_eq!(by_agent, [as_webhook_knows_it(&pulled[1])]);
+    assert_eq!(
+        by_agent[0].owner_team,
+        Some(journeys_plugin_sdk::Team::Service)
+    );
+    assert_eq!(by_agent[0].actor.as_deref(), Some("Sam Agent"));
+
+    let by_requester = touchpoints(deliver_signed(
+        &zendesk,
+        &comment_added("9602", "20978392", false, "Jo Requester", true),
+    ));
+    assert_eq!(
+        by_requester,
+        [Touchpoint {
+            person: PersonHint {
+                zendesk_user_id: Some("20978392".into()),
+                name: Some("Jo Requester".into()),
+                ..PersonHint::default()
+            },
+            ..as_webhook_knows_it(&pulled[2])
+        }],
+        "the requester is the person, by id and the name the event gives"
+    );
+    assert_eq!(
+        (by_requester[0].owner_team, &by_requester[0].actor),
+        (None, &None)
+    );
+}
+
+#[tokio::test]
+async fn status_changes_to_pending_on_hold_or_reopened_make_the_pulls_status_touchpoints() {
+    let server = MockServer::start().await;
+    let zendesk = connector(&server);
+    let pulled = exported_with_events(
+        &server,
+        "open",
+        vec![
+            ticket_event(
+                8701,
+                35436,
+                701,
+                "2026-03-04T12:30:00Z",
+                vec![status_change(9701, "open", "pending")],
+            ),
+            ticket_event(
+                8702,
+                35436,
+                701,
+                "2026-03-04T12:30:00Z",
+                vec![status_change(9702, "pending", "hold")],
+            ),
+            ticket_event(
+                8703,
+                35436,
+                701,
+                "2026-03-04T12:30:00Z",
+                vec![status_change(9703, "solved", "open")],
+            ),
+        ],
+    )
+    .await;
+    let second = at("2026-03-04T12:30:00Z").timestamp();
+    assert_eq!(
+        external_ids(&pulled),
+        [
+            "ticket:35436:opened".to_owned(),
+            format!("ticket:35436:status:pending:{second}"),
+            format!("ticket:35436:status:hold:{second}"),
+            format!("ticket:35436:status:open:{second}"),
+        ]
+    );
+    let kinds: Vec<&str> = pulled[1..].iter().map(|t| t.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["ticket.pending", "ticket.on_hold", "ticket.reopened"]
+    );
+
+    let changes = [("OPEN", "PENDING"), ("PENDING", "HOLD"), ("SOLVED", "OPEN")];
+    for ((from, to), pulled) in changes.into_iter().zip(&pulled[1..]) {
+        let mut event = status_changed("35436", to);
+        event["event"]["previous"] = json!(from);
+        let from_webhook = touchpoints(deliver_signed(&zendesk, &event));
+        assert_eq!(
+            from_webhook,
+            [as_webhook_knows_it(pulled)],
+            "{from} to {to}"
+        );
+    }
+
+    // Opened again from anything but solved is no reopening.
+    let mut from_pending = status_changed("35436", "OPEN");
+    from_pending["event"]["previous"] = json!("PENDING");
+    assert!(touchpoints(deliver_signed(&zendesk, &from_pending)).is_empty());
 }

@@ -12,6 +12,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const EXPORT: &str = "/api/v2/incremental/tickets/cursor";
 pub const RATINGS: &str = "/api/v2/satisfaction_ratings";
+pub const TICKET_EVENTS: &str = "/api/v2/incremental/ticket_events";
+pub const SHOW_MANY: &str = "/api/v2/tickets/show_many";
 pub const EMAIL: &str = "ops@acme.example";
 pub const API_TOKEN: &str = "zd-api-t0ken";
 pub const SIGNING_SECRET: &str = "zd-signing-secret";
@@ -103,6 +105,112 @@ pub fn user(id: u64, name: &str, email: &str, org: Option<u64>) -> Value {
         "url": format!("https://acme.zendesk.com/api/v2/users/{id}.json"),
         "verified": true
     })
+}
+
+/// A sideloaded agent, as `UserObject` documents one.
+pub fn agent(id: u64, name: &str, email: &str) -> Value {
+    let mut agent = user(id, name, email, None);
+    agent["role"] = json!("agent");
+    agent
+}
+
+/// One ticket update of the ticket events export, as Zendesk's "Exporting
+/// ticket events" describes it (`via` a string, `system` the client).
+pub fn ticket_event(id: u64, ticket: u64, updater: i64, when: &str, children: Vec<Value>) -> Value {
+    json!({
+        "id": id,
+        "ticket_id": ticket,
+        "timestamp": at(when).timestamp(),
+        "created_at": when,
+        "updater_id": updater,
+        "via": "Web form",
+        "system": { "client": "Mozilla/5.0", "ip_address": "127.0.0.1", "location": "", "latitude": 0, "longitude": 0 },
+        "event_type": "Audit",
+        "merged_ticket_ids": [],
+        "child_events": children
+    })
+}
+
+/// A status change child event: the field as key, with `previous_value`.
+pub fn status_change(id: u64, from: &str, to: &str) -> Value {
+    json!({
+        "id": id,
+        "via": "Web form",
+        "via_reference_id": null,
+        "comment_present": false,
+        "comment_public": false,
+        "status": to,
+        "previous_value": from,
+        "event_type": "Change"
+    })
+}
+
+/// A comment child event, as the `comment_events` sideload documents it.
+pub fn comment_event(id: u64, author: i64, public: bool, body: &str, when: &str) -> Value {
+    json!({
+        "id": id,
+        "via": { "channel": "web", "source": { "from": {}, "to": {}, "rel": null } },
+        "via_reference_id": null,
+        "type": "Comment",
+        "author_id": author,
+        "body": body,
+        "html_body": format!("<div class=\"zd-comment\"><p dir=\"auto\">{body}</p></div>"),
+        "public": public,
+        "attachments": [],
+        "audit_id": id - 20,
+        "created_at": when,
+        "event_type": "Comment"
+    })
+}
+
+/// An `ExportIncrementalTicketEventsResponse`.
+pub fn events_page(events: Vec<Value>, end_time: Option<i64>, end: bool) -> Value {
+    json!({
+        "count": events.len(),
+        "end_of_stream": end,
+        "end_time": end_time,
+        "next_page": end_time.map(|t| format!("https://acme.zendesk.com/api/v2/incremental/ticket_events.json?start_time={t}")),
+        "ticket_events": events
+    })
+}
+
+/// Answers the ticket events request made with `start_time` (any, when `None`).
+pub async fn mount_ticket_events(server: &MockServer, start_time: Option<i64>, body: Value) {
+    let mock = Mock::given(method("GET")).and(path(TICKET_EVENTS));
+    let mock = match start_time {
+        Some(t) => mock.and(query_param("start_time", t.to_string())),
+        None => mock,
+    };
+    mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+/// Answers `show_many` (any ids) with these tickets and sideloads, as
+/// `TicketsResponse` documents it.
+pub async fn mount_show_many(
+    server: &MockServer,
+    tickets: Vec<Value>,
+    users: Vec<Value>,
+    organizations: Vec<Value>,
+) {
+    let body = json!({
+        "count": tickets.len(),
+        "next_page": null,
+        "previous_page": null,
+        "tickets": tickets,
+        "users": users,
+        "organizations": organizations
+    });
+    Mock::given(method("GET"))
+        .and(path(SHOW_MANY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+pub async fn no_ticket_events(server: &MockServer) {
+    mount_ticket_events(server, None, events_page(vec![], None, true)).await;
 }
 
 /// A sideloaded organisation, as `OrganizationObject` documents it.
