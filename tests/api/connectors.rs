@@ -86,6 +86,7 @@ pub fn export_page(tickets: Vec<Value>, users: Vec<Value>, after: &str, end: boo
 
 pub const EXPORT: &str = "/api/v2/incremental/tickets/cursor";
 const RATINGS: &str = "/api/v2/satisfaction_ratings";
+pub const TICKET_EVENTS: &str = "/api/v2/incremental/ticket_events";
 
 /// Three export pages: two tickets; a repeat of the second and a solved
 /// third; then an empty end of stream. No satisfaction ratings.
@@ -123,9 +124,28 @@ async fn zendesk(server: &MockServer) {
             .mount(server)
             .await;
     }
+    no_events_or_ratings(server).await;
+}
+
+/// An empty incremental ticket events export.
+pub async fn no_ticket_events(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(TICKET_EVENTS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ticket_events": [], "end_time": null, "end_of_stream": true
+        })))
+        .mount(server)
+        .await;
+}
+
+/// No ticket events and no satisfaction ratings: the two streams a run reads
+/// after the ticket export.
+pub async fn no_events_or_ratings(server: &MockServer) {
+    no_ticket_events(server).await;
     no_ratings(server).await;
 }
 
+/// An empty satisfaction ratings list.
 pub async fn no_ratings(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path(RATINGS))
@@ -252,8 +272,8 @@ async fn a_sync_records_every_page_with_exact_counts() {
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     assert_eq!(run["trigger"], "API");
     // Page 1: opened 1, opened 2; page 2: opened 2 again, opened 3, solved 3;
-    // page 3: nothing; then the empty ratings list.
-    assert_eq!(counts(&run), [5, 4, 0, 1, 0, 4], "{run}");
+    // page 3: nothing; then the empty ticket events and ratings lists.
+    assert_eq!(counts(&run), [5, 4, 0, 1, 0, 5], "{run}");
     assert_eq!(
         external_ids(&app, &token, "zendesk").await,
         [
@@ -332,7 +352,7 @@ async fn a_sync_killed_after_its_second_page_resumes_with_nothing_lost_or_double
         .respond_with(ResponseTemplate::new(200).set_body_string("{\"tickets\":[{\"id\":3,"))
         .mount_as_scoped(&server)
         .await;
-    no_ratings(&server).await;
+    no_events_or_ratings(&server).await;
     let id = create(&app, &token, zendesk_input(&server)).await["id"]
         .as_str()
         .unwrap()
@@ -366,8 +386,9 @@ async fn a_sync_killed_after_its_second_page_resumes_with_nothing_lost_or_double
         .await;
     let resumed = sync(&app, &token, &id).await;
     assert_eq!(resumed["status"], "SUCCEEDED", "{resumed}");
-    // Only pages 3 and 4 (and the empty ratings): pages 1 and 2 are not fetched again.
-    assert_eq!(counts(&resumed), [2, 2, 0, 0, 0, 3], "{resumed}");
+    // Only pages 3 and 4 (and the empty events and ratings): pages 1 and 2 are
+    // not fetched again.
+    assert_eq!(counts(&resumed), [2, 2, 0, 0, 0, 4], "{resumed}");
     assert_eq!(
         external_ids(&app, &token, "zendesk").await,
         [
@@ -432,7 +453,7 @@ async fn two_concurrent_triggers_make_one_run() {
         )
         .mount(&server)
         .await;
-    no_ratings(&server).await;
+    no_events_or_ratings(&server).await;
     let id = create(&app, &token, zendesk_input(&server)).await["id"]
         .as_str()
         .unwrap()
@@ -720,7 +741,7 @@ async fn server_errors_and_rate_limits_are_waited_out() {
         .with_priority(3)
         .mount(&server)
         .await;
-    no_ratings(&server).await;
+    no_events_or_ratings(&server).await;
     let id = create(&app, &token, zendesk_input(&server)).await["id"]
         .as_str()
         .unwrap()
@@ -728,7 +749,7 @@ async fn server_errors_and_rate_limits_are_waited_out() {
     let started = std::time::Instant::now();
     let run = sync(&app, &token, &id).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
-    assert_eq!(counts(&run), [1, 1, 0, 0, 0, 2]);
+    assert_eq!(counts(&run), [1, 1, 0, 0, 0, 3]);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After was obeyed"
@@ -758,7 +779,7 @@ async fn two_instances_on_one_database_make_one_run() {
         )
         .mount(&server)
         .await;
-    no_ratings(&server).await;
+    no_events_or_ratings(&server).await;
     let id = create(&first, &token, zendesk_input(&server)).await["id"]
         .as_str()
         .unwrap()
@@ -809,7 +830,7 @@ async fn a_long_pull_keeps_its_lease() {
         )
         .mount(&server)
         .await;
-    no_ratings(&server).await;
+    no_events_or_ratings(&server).await;
     let id = create(&first, &token, zendesk_input(&server)).await["id"]
         .as_str()
         .unwrap()
@@ -926,7 +947,7 @@ async fn journeys_sync_runs_one_sync_in_the_foreground() {
     );
     assert!(
         stdout.starts_with(
-            "Succeeded: fetched 5, created 4, updated 0, unchanged 1, failed 0 in 4 batches"
+            "Succeeded: fetched 5, created 4, updated 0, unchanged 1, failed 0 in 5 batches"
         ),
         "{stdout}"
     );
@@ -1081,7 +1102,7 @@ async fn tickets_land_in_their_organisations_account_when_no_email_domain_matche
         true,
     );
     mount_export(&server, Some("c1"), second).await;
-    no_ratings(&server).await;
+    no_events_or_ratings(&server).await;
     let id = create(&app, &token, zendesk_input(&server)).await["id"]
         .as_str()
         .unwrap()
@@ -1090,7 +1111,7 @@ async fn tickets_land_in_their_organisations_account_when_no_email_domain_matche
     let run = sync(&app, &token, &id).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     // Two export pages and the empty ratings list.
-    assert_eq!(counts(&run), [3, 3, 0, 0, 0, 3], "{run}");
+    assert_eq!(counts(&run), [3, 3, 0, 0, 0, 4], "{run}");
 
     // An organisation with no account of its name makes one, named as Zendesk
     // has it; one whose name an account has (in any case) lands there.
@@ -1206,6 +1227,7 @@ async fn satisfaction_ratings_are_recorded_scored_one_for_good_and_zero_for_bad(
     let token = app.admin("acme");
     let server = MockServer::start().await;
     create_account(&app, &token, "Acme", &["acme.example"]).await;
+    no_ticket_events(&server).await;
     let ana = user(501, "Ana Souza", "ana@acme.example");
     let ben = user(502, "Ben Ode", "ben@acme.example");
     mount_export(
@@ -1252,7 +1274,7 @@ async fn satisfaction_ratings_are_recorded_scored_one_for_good_and_zero_for_bad(
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     // The export page (two tickets opened and solved), then one rating per
     // ratings page: the offered survey is no rating yet.
-    assert_eq!(counts(&run), [6, 6, 0, 0, 0, 3], "{run}");
+    assert_eq!(counts(&run), [6, 6, 0, 0, 0, 4], "{run}");
 
     let data = app
         .ok(
@@ -1310,10 +1332,12 @@ async fn satisfaction_ratings_are_recorded_scored_one_for_good_and_zero_for_bad(
         json!({ "score": null, "responses": 0, "detractors": 0 })
     );
 
-    // The next poll reads the same ratings again: nothing changes.
+    // The next poll is answered the same ratings again, and passes over
+    // those at or before the last one recorded (by time, then id): nothing
+    // is re-read.
     let again = sync(&app, &token, &id).await;
     assert_eq!(again["status"], "SUCCEEDED", "{again}");
-    assert_eq!(counts(&again), [2, 0, 0, 2, 0, 3], "{again}");
+    assert_eq!(counts(&again), [0, 0, 0, 0, 0, 4], "{again}");
 }
 
 /// Every connector row, in any workspace.

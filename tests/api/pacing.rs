@@ -6,18 +6,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::connectors::{
-    EXPORT, counts, create, export_page, no_ratings, sync, ticket, user, zendesk_input,
+    TICKET_EVENTS, counts, create, export_page, no_ratings, sync, ticket, user, zendesk_input,
 };
 use crate::helpers::{create_account, spawn_app};
 
-/// The export as Zendesk pages it: the page after cursor `cK` holds ticket
-/// K+1; pages end their stream at tickets 6 and 10 (so a first run stops
-/// after 6, the next goes on from there). Notes when each request arrived,
-/// and answers one of them (by arrival, from 1) with a status of its own.
+/// Zendesk's two incremental exports, which share one allowance. The ticket
+/// export as Zendesk pages it: the page after cursor `cK` holds ticket K+1;
+/// pages end their stream at tickets 6 and 10 (so a first run stops after 6,
+/// the next goes on from there). The ticket events export is empty. Notes
+/// when each request to either arrived, and answers one of them (by arrival,
+/// from 1) with a status of its own.
 struct Export {
     arrivals: Arc<Mutex<Vec<Instant>>>,
     fault: Option<(usize, ResponseTemplate)>,
@@ -34,6 +36,11 @@ impl Respond for Export {
             && *n == arrival
         {
             return fault.clone();
+        }
+        if request.url.path() == TICKET_EVENTS {
+            return ResponseTemplate::new(200).set_body_json(json!({
+                "ticket_events": [], "end_time": null, "end_of_stream": true
+            }));
         }
         let after: u64 = request
             .url
@@ -56,7 +63,7 @@ async fn zendesk(
     let server = MockServer::start().await;
     let arrivals = Arc::new(Mutex::new(Vec::new()));
     Mock::given(method("GET"))
-        .and(path(EXPORT))
+        .and(path_regex("^/api/v2/incremental/"))
         .respond_with(Export {
             arrivals: Arc::clone(&arrivals),
             fault,
@@ -98,7 +105,8 @@ async fn zendesk_exports_stay_within_ten_a_minute_retries_and_runs_included() {
         .unwrap()
         .to_owned();
 
-    // Six pages and a retry, then at once the next run's four pages.
+    // Six pages, a retry and the events, then at once the next run's four
+    // pages and the events: thirteen export requests.
     let first = sync(&app, &token, &id).await;
     assert_eq!(first["status"], "SUCCEEDED", "{first}");
     assert_eq!(counts(&first)[..2], [6, 6], "{first}");
@@ -107,7 +115,7 @@ async fn zendesk_exports_stay_within_ten_a_minute_retries_and_runs_included() {
     assert_eq!(counts(&second)[..2], [4, 4], "{second}");
 
     let arrivals = arrivals.lock().unwrap().clone();
-    assert_eq!(arrivals.len(), 11, "ten pages and one retry");
+    assert_eq!(arrivals.len(), 13, "ten pages, one retry, two event pages");
     assert_eq!(busiest(&arrivals, Duration::from_secs(60)), 10);
     // The eleventh waited for the first to leave the window.
     assert!(arrivals[10] - arrivals[0] >= Duration::from_secs(60));

@@ -12,7 +12,7 @@ use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::connectors::{
-    EXPORT, create, export_page, external_ids, no_ratings, ticket, user, zendesk_input,
+    EXPORT, create, export_page, external_ids, no_events_or_ratings, ticket, user, zendesk_input,
 };
 use crate::helpers::{
     SECRET, SECRET_KEY, TestApp, quick_sync, spawn_app, spawn_app_with_sync, sync_runs,
@@ -108,7 +108,7 @@ async fn two_pages_the_second_hanging(server: &MockServer) -> wiremock::MockGuar
         )))
         .mount(server)
         .await;
-    no_ratings(server).await;
+    no_events_or_ratings(server).await;
     Mock::given(method("GET"))
         .and(path(EXPORT))
         .and(query_param("cursor", "c1"))
@@ -195,7 +195,7 @@ async fn killed_run_is_taken_over(app: &TestApp, survivor: impl AsyncFnOnce(&str
     assert_eq!(
         runs,
         json!([
-            ["SUCCEEDED", null, [2, 2, 0, 0, 0, 2]],
+            ["SUCCEEDED", null, [2, 2, 0, 0, 0, 3]],
             ["FAILED", "ABANDONED", [1, 1, 0, 0, 0, 1]],
         ]),
     );

@@ -8,7 +8,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::connectors::{
-    EXPORT, counts, create, export_page, external_ids, no_ratings, sync, ticket, user,
+    EXPORT, counts, create, export_page, external_ids, no_events_or_ratings, sync, ticket, user,
     zendesk_input,
 };
 use crate::helpers::{TestApp, create_account, spawn_app};
@@ -185,13 +185,13 @@ async fn a_webhook_for_an_exported_ticket_adds_and_changes_nothing() {
         )))
         .mount(&server)
         .await;
-    no_ratings(&server).await;
+    no_events_or_ratings(&server).await;
     let connector = create(&app, &token, zendesk_input(&server)).await;
     let id = connector["id"].as_str().unwrap();
     let hook = connector["webhookPath"].as_str().unwrap();
     let run = sync(&app, &token, id).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
-    assert_eq!(counts(&run), [3, 3, 0, 0, 0, 2], "{run}");
+    assert_eq!(counts(&run), [3, 3, 0, 0, 0, 3], "{run}");
     let pulled = zendesk_touchpoints(&app, &token).await;
     assert_eq!(pulled.len(), 3, "{pulled:?}");
     let ana = pulled[0]["stakeholder"]["id"].clone();
