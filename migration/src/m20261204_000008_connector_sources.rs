@@ -84,14 +84,17 @@ impl MigrationTrait for Migration {
         ))
         .await?;
         // The same partial-index syntax on SQLite and PostgreSQL; both
-        // planners use the second for `connector_id = $1`. One batch: on a
+        // planners use the second for `connector_id = $1`, and the third for
+        // a page of one connector's touchpoints in time order. One batch: on a
         // pool of SQLite connections, a second connection may not see the drop.
         db.execute_unprepared(
             "DROP INDEX ux_touchpoints_ws_source_external; \
              CREATE UNIQUE INDEX ux_touchpoints_ws_source_external \
              ON touchpoints (workspace_id, source, external_id) WHERE connector_id IS NULL; \
              CREATE UNIQUE INDEX ux_touchpoints_connector_external \
-             ON touchpoints (connector_id, external_id) WHERE connector_id IS NOT NULL",
+             ON touchpoints (connector_id, external_id) WHERE connector_id IS NOT NULL; \
+             CREATE INDEX idx_touchpoints_connector_time \
+             ON touchpoints (connector_id, occurred_at, id) WHERE connector_id IS NOT NULL",
         )
         .await?;
 
@@ -193,7 +196,8 @@ impl MigrationTrait for Migration {
         // Rows two connectors of a kind recorded under one external id cannot
         // share a source again: the newer copies go. One batch, as in `up`.
         db.execute_unprepared(
-            "DROP INDEX ux_touchpoints_connector_external; \
+            "DROP INDEX idx_touchpoints_connector_time; \
+             DROP INDEX ux_touchpoints_connector_external; \
              DROP INDEX ux_touchpoints_ws_source_external; \
              DELETE FROM touchpoints WHERE connector_id IS NOT NULL AND EXISTS (\
              SELECT 1 FROM touchpoints o WHERE o.workspace_id = touchpoints.workspace_id \

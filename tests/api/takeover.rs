@@ -43,7 +43,6 @@ impl Instance {
             .env("JOURNEYS_SECRET_KEY", SECRET_KEY)
             .env("JOURNEYS_SYNC_LEASE_SECS", LEASE_SECS.to_string())
             .env("JOURNEYS_SYNC_TICK_SECS", "1")
-            .env("RUST_LOG", "off")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
