@@ -1,6 +1,7 @@
 //! The Zoom webinars connector against a local server speaking Zoom's REST
-//! API v2 (Server-to-Server OAuth, `next_page_token` pages, past webinar
-//! participants and absentees) and its signed webhooks.
+//! API v2 (Server-to-Server OAuth, `next_page_token` pages, registrants by
+//! `status`, past webinar participants, absentees, Q&A and polls) and its
+//! signed webhooks.
 
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
@@ -16,6 +17,8 @@ const WEBHOOK_SECRET: &str = "zoom-webhook-s3cret";
 const LAUNCH: i64 = 81234567890;
 /// Far in the future.
 const ROADMAP: i64 = 89876543210;
+/// The launch's poll.
+const POLL: &str = "q8XQb2lNRp2nvtYQcvxyaA";
 
 /// A request for one page of a list under `/v2`, with the renewed token.
 fn page_request(endpoint: String, token: Option<&str>) -> MockBuilder {
@@ -31,6 +34,46 @@ fn page_request(endpoint: String, token: Option<&str>) -> MockBuilder {
 
 fn page(endpoint: String, token: Option<&str>, body: Value) -> Mock {
     page_request(endpoint, token).respond_with(ResponseTemplate::new(200).set_body_json(body))
+}
+
+/// A registrants list request for `status`: Zoom lists the approved ones
+/// when `status` is absent (the connector sends none for them) or
+/// `approved`, and the others only with `status=pending` or `status=denied`.
+fn with_status(status: &'static str) -> impl Fn(&wiremock::Request) -> bool + Send + Sync {
+    move |request: &wiremock::Request| {
+        query_value(request, "status")
+            .as_deref()
+            .unwrap_or("approved")
+            == status
+    }
+}
+
+/// One page of `webinar`'s registrants with `status`.
+fn registrants_page(webinar: i64, status: &'static str, token: Option<&str>, body: Value) -> Mock {
+    page_request(format!("/webinars/{webinar}/registrants"), token)
+        .and(with_status(status))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+}
+
+/// Nobody pending and nobody denied: the two lists, empty.
+async fn mount_no_pending_or_denied(server: &MockServer, webinar: i64) {
+    for status in ["pending", "denied"] {
+        registrants_page(webinar, status, None, list("registrants", "", vec![]))
+            .mount(server)
+            .await;
+    }
+}
+
+/// The launch's Q&A (`list` = `qa`) or poll answers (`polls`), unpaged as
+/// Zoom documents them.
+fn launch_answers(list: &str, questions: Vec<Value>) -> Mock {
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/past_webinars/{LAUNCH}/{list}")))
+        .and(header("authorization", "Bearer tok-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": LAUNCH, "uuid": format!("{LAUNCH}uuid=="),
+            "start_time": "2024-02-01T12:00:00Z", "questions": questions
+        })))
 }
 
 fn webinar(id: i64, topic: &str, start_time: &str) -> Value {
@@ -66,6 +109,19 @@ fn jill() -> Value {
 fn bob() -> Value {
     registrant("bob-r", "Bob", "bob@builders.example", "", "")
 }
+/// Awaiting the host's approval.
+fn dana() -> Value {
+    let mut dana = registrant(
+        "dana-r",
+        "Dana",
+        "dana@cooking.example",
+        "Cooking Org",
+        "Sous Chef",
+    );
+    dana["status"] = json!("pending");
+    dana["create_time"] = json!("2024-01-25T16:40:00Z");
+    dana
+}
 
 fn list(key: &str, next: &str, items: Vec<Value>) -> Value {
     json!({ "page_size": 300, "total_records": items.len(), "next_page_token": next, key: items })
@@ -99,8 +155,12 @@ fn grant(token: &str) -> ResponseTemplate {
     }))
 }
 
-/// Zoom as the first sync sees it, but for the participants' second page. The first access token is revoked: every
-/// call with it is a 401, so the connector must fetch a new one.
+/// Zoom as the first sync sees it, but for the participants' second page:
+/// the launch (ended) with approved registrants on two pages, Dana pending,
+/// nobody denied, its participants, absentees, one answered question (and an
+/// anonymous one) and one poll answer; the roadmap (upcoming) with Erin. The
+/// first access token is revoked: every call with it is a 401, so the
+/// connector must fetch a new one.
 async fn mount_zoom(server: &MockServer) {
     token_request()
         .respond_with(grant("tok-1"))
@@ -134,23 +194,35 @@ async fn mount_zoom(server: &MockServer) {
     )
     .mount(server)
     .await;
-    let registrants = format!("/webinars/{LAUNCH}/registrants");
     // Bob is on both pages: Zoom's pages shift as people register.
-    page(
-        registrants.clone(),
+    registrants_page(
+        LAUNCH,
+        "approved",
         None,
         list("registrants", "ra-2", vec![jill(), bob()]),
     )
     .mount(server)
     .await;
     let carol = registrant("carol-r", "Carol", "carol@cooking.example", "", "");
-    page(
-        registrants,
+    registrants_page(
+        LAUNCH,
+        "approved",
         Some("ra-2"),
         list("registrants", "", vec![bob(), carol]),
     )
     .mount(server)
     .await;
+    registrants_page(
+        LAUNCH,
+        "pending",
+        None,
+        list("registrants", "", vec![dana()]),
+    )
+    .mount(server)
+    .await;
+    registrants_page(LAUNCH, "denied", None, list("registrants", "", vec![]))
+        .mount(server)
+        .await;
     // Jill left and rejoined; her stays are on both pages.
     page(
         format!("/past_webinars/{LAUNCH}/participants"),
@@ -176,14 +248,42 @@ async fn mount_zoom(server: &MockServer) {
     )
     .mount(server)
     .await;
+    // Zoom gives no time for questions; an anonymous asker has no email.
+    launch_answers(
+        "qa",
+        vec![
+            json!({"name": "Jill Tester", "email": "jill@cooking.example", "question_details": [
+                {"question": "Does it ship with recipes?", "answer": "Yes, fifty of them."}
+            ]}),
+            json!({"name": "Anonymous Attendee", "email": "", "question_details": [
+                {"question": "Is there a discount?", "answer": ""}
+            ]}),
+        ],
+    )
+    .mount(server)
+    .await;
+    // Two choices of a multiple-choice question, in one string.
+    launch_answers(
+        "polls",
+        vec![
+            json!({"name": "Carol Tester", "email": "carol@cooking.example", "question_details": [
+                {"question": "Which cuisines do you cook?", "answer": "Italian;Thai",
+                 "date_time": "2024-02-01 12:30:05", "polling_id": POLL}
+            ]}),
+        ],
+    )
+    .mount(server)
+    .await;
     let erin = registrant("erin-r", "Erin", "erin@early.example", "", "");
-    page(
-        format!("/webinars/{ROADMAP}/registrants"),
+    registrants_page(
+        ROADMAP,
+        "approved",
         None,
         list("registrants", "", vec![erin]),
     )
     .mount(server)
     .await;
+    mount_no_pending_or_denied(server, ROADMAP).await;
 }
 
 /// The participants' second page: Jill's second stay and Carol.
@@ -247,6 +347,20 @@ async fn requests_to(server: &MockServer, endpoint: &str) -> usize {
         .count()
 }
 
+/// The one id of `ids` starting with `prefix`, checked to end in the 16 hex
+/// digits that stand in for a question's id.
+fn digested(ids: &[String], prefix: &str) -> String {
+    let found: Vec<&String> = ids.iter().filter(|id| id.starts_with(prefix)).collect();
+    assert_eq!(found.len(), 1, "{prefix}: {ids:?}");
+    let digest = &found[0][prefix.len()..];
+    assert!(
+        digest.len() == 16 && digest.chars().all(|c| c.is_ascii_hexdigit()),
+        "{}",
+        found[0]
+    );
+    found[0].clone()
+}
+
 /// Zoom's webhook signature, computed here with the `hmac` crate:
 /// `v0=` + hex(HMAC-SHA256(secret token, "v0:{timestamp}:{body}")).
 fn zoom_signature(timestamp: i64, body: &str) -> String {
@@ -269,20 +383,37 @@ async fn webinars_sync_into_stakeholders_and_accounts_and_webhooks_match_the_pul
 
     let run = sync(&app, &token, id).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
-    // Batches: the webinar list; two registrant pages (Jill, Bob | Bob, Carol);
-    // the participants folded (Jill, Carol); the absentees (Bob); the
-    // roadmap's registrants (Erin). Bob's second registration is unchanged.
-    assert_eq!(counts(&run), [8, 7, 0, 1, 0, 6]);
+    // Batches: the webinar list; for the launch, two approved pages (Jill,
+    // Bob | Bob, Carol), the pending list (Dana), the denied list (empty),
+    // the participants folded (Jill, Carol), the absentees (Bob), the Q&A
+    // (Jill's question; the anonymous one is left out) and the polls
+    // (Carol's answer); for the roadmap, its approved (Erin), pending and
+    // denied lists (empty). 1 + 8 + 3 = 12 batches and 2 + 2 + 1 + 2 + 1 +
+    // 1 + 1 + 1 = 11 touchpoints; Bob's second registration is unchanged.
+    assert_eq!(counts(&run), [11, 10, 0, 1, 0, 12]);
+    let ids = external_ids(&app, &token, "zoom").await;
+    // Zoom gives questions no id: 16 hex digits of a digest stand in.
+    let poll_answered = digested(
+        &ids,
+        &format!("poll_answered:{LAUNCH}:{POLL}:carol@cooking.example:"),
+    );
+    let question_asked = digested(
+        &ids,
+        &format!("question_asked:{LAUNCH}:jill@cooking.example:"),
+    );
     assert_eq!(
-        external_ids(&app, &token, "zoom").await,
+        ids,
         [
             format!("attended:{LAUNCH}:registrant:carol-r"),
             format!("attended:{LAUNCH}:registrant:jill-r"),
             format!("missed:{LAUNCH}:bob-r"),
+            poll_answered.clone(),
+            question_asked.clone(),
             format!("registered:{LAUNCH}:bob-r"),
             format!("registered:{LAUNCH}:carol-r"),
             format!("registered:{LAUNCH}:jill-r"),
             format!("registered:{ROADMAP}:erin-r"),
+            format!("registration_pending:{LAUNCH}:dana-r"),
         ]
     );
 
@@ -325,6 +456,37 @@ async fn webinars_sync_into_stakeholders_and_accounts_and_webhooks_match_the_pul
         registered["properties"]["purchasing_time_frame"],
         "1-3 months"
     );
+    // Dana awaits approval: her registration is its own kind, at its time,
+    // and she too lands in her organisation's account.
+    let pending = find(format!("registration_pending:{LAUNCH}:dana-r"));
+    assert_eq!(pending["kind"], "webinar.registration_pending");
+    assert_eq!(pending["occurredAt"], "2024-01-25T16:40:00+00:00");
+    assert_eq!(
+        pending["stakeholder"],
+        json!({"name": "Dana Tester", "email": "dana@cooking.example", "title": "Sous Chef"})
+    );
+    assert_eq!(pending["account"]["id"], cooking.as_str());
+    // Jill's question, at the webinar's start, with the host's answer.
+    let question = find(question_asked);
+    assert_eq!(question["kind"], "webinar.question_asked");
+    assert_eq!(question["occurredAt"], "2024-02-01T12:00:00+00:00");
+    assert_eq!(
+        question["properties"]["question"],
+        "Does it ship with recipes?"
+    );
+    assert_eq!(question["properties"]["answer"], "Yes, fifty of them.");
+    assert_eq!(question["stakeholder"]["email"], "jill@cooking.example");
+    // Carol's poll answer, at the time she answered.
+    let poll = find(poll_answered);
+    assert_eq!(poll["kind"], "webinar.poll_answered");
+    assert_eq!(poll["occurredAt"], "2024-02-01T12:30:05+00:00");
+    assert_eq!(poll["properties"]["poll_id"], POLL);
+    assert_eq!(
+        poll["properties"]["question"],
+        "Which cuisines do you cook?"
+    );
+    assert_eq!(poll["properties"]["answer"], "Italian;Thai");
+    assert_eq!(poll["stakeholder"]["email"], "carol@cooking.example");
     let data = app
         .ok(
             &token,
@@ -338,11 +500,12 @@ async fn webinars_sync_into_stakeholders_and_accounts_and_webhooks_match_the_pul
         "Jill's organisation matched the existing account: {data}"
     );
 
-    // The next run skips the finished webinar: its participants are never
-    // fetched again; the upcoming one's registrants are read again.
+    // The next run skips the finished webinar: its participants, Q&A and
+    // polls are never fetched again; the upcoming one's three registrant
+    // lists are read again (Erin unchanged): the list and 3 batches.
     let again = sync(&app, &token, id).await;
     assert_eq!(again["status"], "SUCCEEDED", "{again}");
-    assert_eq!(counts(&again), [1, 0, 0, 1, 0, 2]);
+    assert_eq!(counts(&again), [1, 0, 0, 1, 0, 4]);
     let participant_calls = server
         .received_requests()
         .await
@@ -354,6 +517,13 @@ async fn webinars_sync_into_stakeholders_and_accounts_and_webhooks_match_the_pul
         participant_calls, 2,
         "one call per page, in the first run only"
     );
+    for list in ["qa", "polls"] {
+        assert_eq!(
+            requests_to(&server, &format!("/past_webinars/{LAUNCH}/{list}")).await,
+            1,
+            "{list}: one call, in the first run only"
+        );
+    }
 
     let webhook = app.url(connector["webhookPath"].as_str().unwrap());
     let post = |body: String, timestamp: i64, signature: String| {
@@ -440,24 +610,58 @@ async fn webinars_sync_into_stakeholders_and_accounts_and_webhooks_match_the_pul
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+
+    // Jill's first departure is a touchpoint of its own, at the leave time
+    // (2024-02-01T12:21:00Z is 1706790060, worked out by hand); Zoom's
+    // redelivery of it adds nothing, and it leaves the pull's attendance be.
+    let body = json!({
+        "event": "webinar.participant_left", "event_ts": now * 1000,
+        "payload": { "account_id": ACCOUNT_ID, "object": {
+            "uuid": "launchuuid==", "id": LAUNCH.to_string(), "host_id": "x1yCzABCDEfg23HiJKl4mN",
+            "topic": "Launch", "type": 5, "start_time": "2024-02-01T12:00:00Z", "duration": 60,
+            "timezone": "UTC", "participant": {
+                "user_id": "16778240", "user_name": "Jill Tester", "id": "iFxeBPYun6SAiWUzBcEkX",
+                "leave_time": "2024-02-01T12:21:00Z", "leave_reason": "Jill Tester left the webinar.",
+                "email": "jill@cooking.example", "registrant_id": "jill-r",
+                "participant_user_id": "rstuvwxyza789-cde"
+            }
+        } }
+    })
+    .to_string();
+    for _delivery in 0..2 {
+        let res = post(body.clone(), now, zoom_signature(now, &body))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
     let data = app
         .ok(
             &token,
-            r#"{ touchpoints(filter: {source: "zoom"}, first: 50) { nodes { externalId properties } } }"#,
+            r#"{ touchpoints(filter: {source: "zoom"}, first: 50) { nodes {
+                externalId kind occurredAt properties stakeholder { email } } } }"#,
             json!({}),
         )
         .await;
-    let attended = data["touchpoints"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["externalId"] == format!("attended:{LAUNCH}:registrant:jill-r").as_str())
-        .unwrap()
-        .clone();
+    let nodes = data["touchpoints"]["nodes"].as_array().unwrap();
+    let find = |external_id: String| {
+        nodes
+            .iter()
+            .find(|t| t["externalId"] == external_id.as_str())
+            .unwrap()
+            .clone()
+    };
+    let attended = find(format!("attended:{LAUNCH}:registrant:jill-r"));
     assert_eq!(attended["properties"]["minutes_attended"], 35, "{attended}");
+    assert_eq!(attended["properties"]["stays"], 2, "{attended}");
+    assert_eq!(attended["occurredAt"], "2024-02-01T12:01:00+00:00");
+    let left = find(format!("left:{LAUNCH}:registrant:jill-r:1706790060"));
+    assert_eq!(left["kind"], "webinar.left");
+    assert_eq!(left["occurredAt"], "2024-02-01T12:21:00+00:00");
+    assert_eq!(left["stakeholder"]["email"], "jill@cooking.example");
 
+    // The pull's 10, Finn's registration and Jill's departure.
     let ids = external_ids(&app, &token, "zoom").await;
-    assert_eq!(ids.len(), 8, "{ids:?}");
+    assert_eq!(ids.len(), 12, "{ids:?}");
     assert!(ids.contains(&format!("registered:{ROADMAP}:finn-r")));
     assert!(!ids.iter().any(|id| id.contains("gus-r")));
 }
@@ -485,48 +689,54 @@ async fn a_sync_killed_mid_webinar_resumes_with_nothing_lost_or_doubled() {
     let failed = sync(&app, &token, &id).await;
     assert_eq!(failed["status"], "FAILED", "{failed}");
     assert_eq!(failed["errorCode"], "CONNECTOR_MALFORMED");
-    // Saved: the webinar list and both registrant pages (Bob twice).
-    assert_eq!(counts(&failed), [4, 3, 0, 1, 0, 3], "{failed}");
+    // Saved: the webinar list, both approved pages (Bob twice), the pending
+    // list (Dana) and the denied one (empty).
+    assert_eq!(counts(&failed), [5, 4, 0, 1, 0, 5], "{failed}");
 
     drop(broken);
     second_participants_page().mount(&server).await;
     let resumed = sync(&app, &token, &id).await;
     assert_eq!(resumed["status"], "SUCCEEDED", "{resumed}");
-    // The attendances (Jill, Carol), the absentee, the roadmap's registrant.
-    assert_eq!(counts(&resumed), [4, 4, 0, 0, 0, 3], "{resumed}");
-    assert_eq!(external_ids(&app, &token, "zoom").await.len(), 7);
+    // The attendances (Jill, Carol), the absentee, Jill's question, Carol's
+    // poll answer, then the roadmap's three lists (Erin, nobody, nobody).
+    assert_eq!(counts(&resumed), [6, 6, 0, 0, 0, 7], "{resumed}");
+    assert_eq!(external_ids(&app, &token, "zoom").await.len(), 10);
     // The resumed run picked up at the participants: neither the webinar
-    // list nor the launch's registrants were read again.
+    // list nor the launch's registrants (two approved pages, the pending and
+    // the denied list, all in the first run) were read again.
     assert_eq!(requests_to(&server, "/users/me/webinars").await, 1);
     assert_eq!(
         requests_to(&server, &format!("/webinars/{LAUNCH}/registrants")).await,
-        2
+        4
     );
 }
 
 const CLIENT_SECRET: &str = "zoom-s3cret";
 const REGISTRANTS_PAGE_2: &str = "ra-2";
 
-/// The upcoming webinar's registrants: Jill and Bob, then Bob again and Carol.
+/// The upcoming webinar's approved registrants: Jill and Bob, then Bob again
+/// and Carol.
 fn roadmap_registrants() -> [Mock; 2] {
-    let registrants = format!("/webinars/{ROADMAP}/registrants");
     let carol = registrant("carol-r", "Carol", "carol@cooking.example", "", "");
     [
-        page(
-            registrants.clone(),
+        registrants_page(
+            ROADMAP,
+            "approved",
             None,
             list("registrants", REGISTRANTS_PAGE_2, vec![jill(), bob()]),
         ),
-        page(
-            registrants,
+        registrants_page(
+            ROADMAP,
+            "approved",
             Some(REGISTRANTS_PAGE_2),
             list("registrants", "", vec![bob(), carol]),
         ),
     ]
 }
 
-/// Zoom with one upcoming webinar and its two registrant pages, and a token
-/// endpoint that grants `tok-2` every time.
+/// Zoom with one upcoming webinar, its two approved registrant pages and
+/// empty pending and denied lists, and a token endpoint that grants `tok-2`
+/// every time.
 async fn mount_roadmap(server: &MockServer) {
     token_request()
         .respond_with(grant("tok-2"))
@@ -546,18 +756,36 @@ async fn mount_roadmap(server: &MockServer) {
     for mock in roadmap_registrants() {
         mock.mount(server).await;
     }
+    mount_no_pending_or_denied(server, ROADMAP).await;
 }
 
-/// Any request for the registrants' second page, whatever its token.
+/// Any request for the approved registrants' second page, whatever its
+/// token.
 fn second_registrants_page() -> MockBuilder {
     Mock::given(method("GET"))
         .and(path(format!("/v2/webinars/{ROADMAP}/registrants")))
+        .and(with_status("approved"))
         .and(query_param("next_page_token", REGISTRANTS_PAGE_2))
 }
 
-/// Requests to `full_path`, with `next_page_token` equal to `page` (or
+/// The value of the query parameter `key` of a request, if it has one.
+fn query_value(request: &wiremock::Request, key: &str) -> Option<String> {
+    request
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Requests to `full_path` with `status` equal to `status` (or without one:
+/// the approved registrants) and `next_page_token` equal to `page` (or
 /// without one), whatever their token.
-async fn requests_for(server: &MockServer, full_path: &str, page: Option<&str>) -> usize {
+async fn requests_for(
+    server: &MockServer,
+    full_path: &str,
+    status: Option<&str>,
+    page: Option<&str>,
+) -> usize {
     server
         .received_requests()
         .await
@@ -565,11 +793,8 @@ async fn requests_for(server: &MockServer, full_path: &str, page: Option<&str>) 
         .iter()
         .filter(|r| {
             r.url.path() == full_path
-                && r.url
-                    .query_pairs()
-                    .find(|(k, _)| k == "next_page_token")
-                    .map(|(_, v)| v.into_owned())
-                    == page.map(str::to_owned)
+                && query_value(r, "status").as_deref() == status
+                && query_value(r, "next_page_token").as_deref() == page
         })
         .count()
 }
@@ -667,8 +892,9 @@ async fn rate_limits_and_server_errors_are_waited_out() {
         let run = sync(&app, &token, &id).await;
         let waited = started.elapsed();
         assert_eq!(run["status"], "SUCCEEDED", "{what}: {run}");
-        // The list; Jill and Bob; Bob again (unchanged) and Carol.
-        assert_eq!(counts(&run), [4, 3, 0, 1, 0, 3], "{what}: {run}");
+        // The list; Jill and Bob; Bob again (unchanged) and Carol; nobody
+        // pending; nobody denied.
+        assert_eq!(counts(&run), [4, 3, 0, 1, 0, 5], "{what}: {run}");
         if dated {
             assert!(
                 waited >= std::time::Duration::from_secs(1),
@@ -676,11 +902,17 @@ async fn rate_limits_and_server_errors_are_waited_out() {
             );
         }
         assert_eq!(
-            requests_for(&server, &registrants, Some(REGISTRANTS_PAGE_2)).await,
+            requests_for(&server, &registrants, None, Some(REGISTRANTS_PAGE_2)).await,
             2,
             "{what}: the fault, then the page"
         );
-        assert_eq!(requests_for(&server, &registrants, None).await, 1, "{what}");
+        for status in [None, Some("pending"), Some("denied")] {
+            assert_eq!(
+                requests_for(&server, &registrants, status, None).await,
+                1,
+                "{what}: {status:?}"
+            );
+        }
         assert_eq!(
             token_requests(&server).await,
             1,
@@ -693,7 +925,7 @@ async fn rate_limits_and_server_errors_are_waited_out() {
         );
         assert_eq!(
             sync_runs(&app, &token, &id).await,
-            json!([["SUCCEEDED", null, [4, 3, 0, 1, 0, 3]]]),
+            json!([["SUCCEEDED", null, [4, 3, 0, 1, 0, 5]]]),
             "{what}"
         );
     }
@@ -715,11 +947,13 @@ async fn a_token_endpoint_error_is_waited_out() {
     let id = create_zoom(&app, &token, &server).await;
     let run = sync(&app, &token, &id).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
-    assert_eq!(counts(&run), [4, 3, 0, 1, 0, 3], "{run}");
+    // The list; Jill and Bob; Bob again (unchanged) and Carol; nobody
+    // pending; nobody denied.
+    assert_eq!(counts(&run), [4, 3, 0, 1, 0, 5], "{run}");
     assert_eq!(token_requests(&server).await, 2, "the 500, then the grant");
     assert_eq!(
         sync_runs(&app, &token, &id).await,
-        json!([["SUCCEEDED", null, [4, 3, 0, 1, 0, 3]]])
+        json!([["SUCCEEDED", null, [4, 3, 0, 1, 0, 5]]])
     );
 }
 
@@ -861,7 +1095,7 @@ async fn a_refused_credential_or_a_bad_page_fails_the_run_keeping_the_pages_befo
             assert!(error.contains(credential), "{what}: {error}");
         }
         assert_eq!(
-            requests_for(&server, &registrants, Some(REGISTRANTS_PAGE_2)).await,
+            requests_for(&server, &registrants, None, Some(REGISTRANTS_PAGE_2)).await,
             case.page_requests,
             "{what}"
         );
@@ -907,7 +1141,8 @@ async fn an_empty_webinar_list_is_a_run_with_nothing_to_record() {
         .collect();
     assert_eq!(v2_calls, ["/v2/users/me/webinars"]);
 
-    // Then a webinar is scheduled, nobody has registered yet: an empty page.
+    // Then a webinar is scheduled, nobody has registered yet: its approved,
+    // pending and denied lists are empty, a batch each after the list.
     drop(nothing);
     page(
         "/users/me/webinars".into(),
@@ -920,21 +1155,18 @@ async fn an_empty_webinar_list_is_a_run_with_nothing_to_record() {
     )
     .mount(&server)
     .await;
-    page(
-        format!("/webinars/{ROADMAP}/registrants"),
-        None,
-        list("registrants", "", vec![]),
-    )
-    .mount(&server)
-    .await;
+    registrants_page(ROADMAP, "approved", None, list("registrants", "", vec![]))
+        .mount(&server)
+        .await;
+    mount_no_pending_or_denied(&server, ROADMAP).await;
     let next = sync(&app, &token, &id).await;
     assert_eq!(next["status"], "SUCCEEDED", "{next}");
-    assert_eq!(counts(&next), [0, 0, 0, 0, 0, 2], "{next}");
+    assert_eq!(counts(&next), [0, 0, 0, 0, 0, 4], "{next}");
     assert!(external_ids(&app, &token, "zoom").await.is_empty());
     assert_eq!(
         sync_runs(&app, &token, &id).await,
         json!([
-            ["SUCCEEDED", null, [0, 0, 0, 0, 0, 2]],
+            ["SUCCEEDED", null, [0, 0, 0, 0, 0, 4]],
             ["SUCCEEDED", null, [0, 0, 0, 0, 0, 1]]
         ])
     );
