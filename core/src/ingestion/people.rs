@@ -12,7 +12,7 @@ use super::{AccountHint, NewPerson, bounded};
 use crate::people::accounts;
 use crate::people::identities::{self, email_domain};
 use crate::people::stakeholders::{self, NewStakeholder};
-use crate::{CoreResult, lifecycle, time};
+use crate::{CoreError, CoreResult, lifecycle, time};
 
 /// Finds the person a touchpoint is with, creating them when no identity matches,
 /// and gives them the identities they lack.
@@ -47,14 +47,17 @@ pub(super) async fn resolve_person(
                 email: email.clone(),
                 identities: Vec::new(),
             };
-            stakeholders::insert(txn, ws, new).await?
+            // No identity had an owner: one now is a concurrent batch's.
+            stakeholders::insert(txn, ws, new).await.map_err(raced)?
         }
     };
     for ((kind, value), owner) in identities.iter().zip(owners) {
         // An identity already held by someone else is left there: deciding that
         // two records are one person is a merge, not ingestion's call.
         if owner.is_none() {
-            identities::attach(txn, ws, model.id, *kind, value).await?;
+            identities::attach(txn, ws, model.id, *kind, value)
+                .await
+                .map_err(raced)?;
         }
     }
     if let (None, Some(email)) = (&model.email, email) {
@@ -78,6 +81,16 @@ pub(super) async fn resolve_person(
         return stakeholders::find(txn, ws, updated.id).await;
     }
     Ok(model)
+}
+
+/// An identity nobody held a moment ago that someone holds now was attached by
+/// a concurrent batch that committed in between: contention, so the batch
+/// runs again and finds that person, not a refusal of this item.
+fn raced(err: CoreError) -> CoreError {
+    match err {
+        CoreError::Conflict(message) => CoreError::Contended(sea_orm::DbErr::Custom(message)),
+        other => other,
+    }
 }
 
 /// Fills a known person's missing name and job title from what a touchpoint
