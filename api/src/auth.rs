@@ -98,6 +98,10 @@ pub enum TokenError {
     Audience,
     #[error("the token lacks a required claim: {0}")]
     MissingClaim(String),
+    #[error("the token was issued in the future (`iat`)")]
+    IssuedInFuture,
+    #[error("the token names critical extensions this server does not understand: {0}")]
+    CriticalExtensions(String),
 }
 
 /// Where verification keys come from; several may be configured at once.
@@ -115,6 +119,9 @@ struct VerifyingKey {
     kid: Option<String>,
     key: DecodingKey,
 }
+
+/// How far the clocks of token issuers and this server may disagree.
+const LEEWAY_SECS: u64 = 30;
 
 /// Verifies tokens against the configured keys.
 pub struct Verifier {
@@ -161,6 +168,12 @@ impl Verifier {
             Some(alg) => TokenError::Algorithm(alg),
             None => TokenError::Malformed,
         })?;
+        // RFC 7515 §4.1.11: a `crit` extension the server does not
+        // understand (it understands none) must make the token invalid.
+        if let Some(crit) = &header.crit {
+            let named: String = crit.join(", ").chars().take(64).collect();
+            return Err(TokenError::CriticalExtensions(named));
+        }
         let key = self
             .keys
             .iter()
@@ -168,7 +181,7 @@ impl Verifier {
             .find(|k| k.kid.is_none() || header.kid.is_none() || k.kid == header.kid)
             .ok_or_else(|| TokenError::Algorithm(format!("{:?}", header.alg)))?;
         let mut validation = Validation::new(key.algorithm);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         let mut required = vec!["exp"];
         if let Some(iss) = &self.issuer {
@@ -183,7 +196,7 @@ impl Verifier {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
-        jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
             .map(|data| data.claims)
             .map_err(|e| match e.into_kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -194,7 +207,16 @@ impl Verifier {
                 ErrorKind::MissingRequiredClaim(c) => TokenError::MissingClaim(c),
                 ErrorKind::InvalidAlgorithm => TokenError::Algorithm(format!("{:?}", header.alg)),
                 _ => TokenError::Malformed,
-            })
+            })?;
+        // A token from the future was minted by a clock (or a forger) we
+        // should not trust; the library checks `nbf` only.
+        if claims
+            .iat
+            .is_some_and(|iat| iat > Utc::now().timestamp() + LEEWAY_SECS as i64)
+        {
+            return Err(TokenError::IssuedInFuture);
+        }
+        Ok(claims)
     }
 }
 
@@ -362,6 +384,50 @@ mod tests {
             verifier().verify(none),
             Err(TokenError::Algorithm(_))
         ));
+    }
+
+    fn hs256(header: Header, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn claims_at(iat: i64) -> serde_json::Value {
+        serde_json::json!({
+            "sub": "me", "ws": "acme", "scope": "admin",
+            "exp": Utc::now().timestamp() + 3600, "iat": iat
+        })
+    }
+
+    #[test]
+    fn a_token_issued_beyond_the_leeway_in_the_future_is_refused() {
+        let now = Utc::now().timestamp();
+        let header = || Header::new(Algorithm::HS256);
+        let ahead = hs256(header(), claims_at(now + 600));
+        assert!(matches!(
+            verifier().verify(&ahead),
+            Err(TokenError::IssuedInFuture)
+        ));
+        // A few seconds of clock skew pass.
+        assert!(
+            verifier()
+                .verify(&hs256(header(), claims_at(now + 10)))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_critical_extension_is_refused() {
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = Some(vec!["exp-at-midnight".into()]);
+        let token = hs256(header, claims_at(Utc::now().timestamp()));
+        match verifier().verify(&token) {
+            Err(TokenError::CriticalExtensions(named)) => assert_eq!(named, "exp-at-midnight"),
+            other => panic!("expected a critical-extension refusal, got {other:?}"),
+        }
     }
 
     #[test]

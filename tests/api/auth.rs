@@ -104,6 +104,14 @@ async fn bad_tokens_are_refused_with_401() {
         )
     };
     let unknown_ws = sign(Algorithm::HS256, &hs, None, &claims("nowhere", 3600));
+    let mut ahead = claims("acme", 3600);
+    ahead["iat"] = json!(chrono::Utc::now().timestamp() + 600);
+    let issued_ahead = sign(Algorithm::HS256, &hs, None, &ahead);
+    let critical = {
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = Some(vec!["b64".into()]);
+        jsonwebtoken::encode(&header, &claims("acme", 3600), &hs).unwrap()
+    };
     for (what, token) in [
         ("expired", expired),
         ("bad signature", wrong_secret),
@@ -111,6 +119,8 @@ async fn bad_tokens_are_refused_with_401() {
         ("no exp", missing_exp),
         ("alg none", unsigned),
         ("unknown workspace", unknown_ws),
+        ("issued in the future", issued_ahead),
+        ("critical extension", critical),
         ("garbage", "not.a.jwt".to_owned()),
     ] {
         let (status, body) = viewer_with(&app, Some(&format!("Bearer {token}"))).await;
