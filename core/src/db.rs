@@ -27,8 +27,41 @@ impl StatementCounter {
     }
 }
 
+/// How long the first connection to PostgreSQL may take before the start fails.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One connection to PostgreSQL before the pool is built, so an unreachable
+/// server fails the start within seconds naming its address and the cause
+/// (the pool would only say it timed out, after its acquire time-out). Never
+/// names the URL: it may hold a password.
+async fn probe(url: &str) -> Result<(), DbErr> {
+    use sea_orm::sqlx::Connection;
+    use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+    if !url.starts_with("postgres") {
+        return Ok(());
+    }
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| DbErr::Custom(format!("DATABASE_URL is not a PostgreSQL URL: {e}")))?;
+    let address = format!("{}:{}", options.get_host(), options.get_port());
+    match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(connection)) => {
+            connection.close().await.ok();
+            Ok(())
+        }
+        Ok(Err(e)) => Err(DbErr::Custom(format!(
+            "cannot connect to the database at {address}: {e}"
+        ))),
+        Err(_) => Err(DbErr::Custom(format!(
+            "cannot connect to the database at {address}: no answer within {} s",
+            PROBE_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 /// Opens the database at `url` and applies pending migrations.
 pub async fn connect(url: &str, counter: &StatementCounter) -> Result<DatabaseConnection, DbErr> {
+    probe(url).await?;
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)

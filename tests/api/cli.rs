@@ -110,3 +110,42 @@ fn serve_refuses_to_start_without_a_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no JWT key configured"));
 }
+
+#[test]
+fn an_unreachable_database_fails_the_start_at_once_naming_its_address_and_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    // A loopback port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://journeys:s3cret-pass@127.0.0.1:{port}/journeys");
+    let started = std::time::Instant::now();
+    let out = journeys(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", &url)
+        .env(
+            "JOURNEYS_JWT_SECRET",
+            "cli-secret-0123456789abcdef0123456789",
+        )
+        .env("JOURNEYS_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to the database at 127.0.0.1:{port}"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(!stderr.contains("s3cret-pass"), "{stderr}");
+    // Logs into a pipe carry no colour codes.
+    assert!(
+        stderr.contains("WARN") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
+}
