@@ -81,8 +81,11 @@ struct GraphqlParams {
 /// Why a request never reached execution.
 #[derive(Debug)]
 enum Refusal {
-    /// Not a well-formed GraphQL-over-HTTP request (bad JSON, bad parameters).
+    /// Not a well-formed GraphQL-over-HTTP request (bad parameters).
     BadRequest(String),
+    /// A body that is not JSON at all: 400 whatever the media type, as the
+    /// specification recommends.
+    NotJson,
     /// The body is larger than `MAX_BODY_BYTES`.
     TooLarge,
     UnsupportedMediaType(String),
@@ -113,6 +116,11 @@ fn refuse(refusal: Refusal, media: MediaType) -> HttpResponse {
             };
             respond(status, media, &error_body(&message, "BAD_USER_INPUT"))
         }
+        Refusal::NotJson => respond(
+            StatusCode::BAD_REQUEST,
+            media,
+            &error_body("the request body is not valid JSON", "BAD_USER_INPUT"),
+        ),
         Refusal::TooLarge => respond(
             StatusCode::PAYLOAD_TOO_LARGE,
             media,
@@ -208,9 +216,7 @@ fn params_from_json(body: &[u8]) -> Result<GraphqlParams, Refusal> {
         Ok(_) => Err(Refusal::BadRequest(
             "the request body must be a JSON object".into(),
         )),
-        Err(_) => Err(Refusal::BadRequest(
-            "the request body is not valid JSON".into(),
-        )),
+        Err(_) => Err(Refusal::NotJson),
     }
 }
 

@@ -58,7 +58,6 @@ async fn accept_picks_the_response_media_type() {
 async fn request_errors_are_400_for_the_new_media_type_and_200_for_json() {
     let app = spawn_app().await;
     let cases = [
-        r#"{ "not a JSON"#,
         r#"{"notquery":"{ __typename }"}"#,
         r#"{"query":0}"#,
         r#"{"query":{"obj":"ect"}}"#,
@@ -82,6 +81,18 @@ async fn request_errors_are_400_for_the_new_media_type_and_200_for_json() {
         let (status, _, json) = post(&app, Some("application/json"), body).await;
         assert_eq!(status, 200, "{body}");
         assert!(json["errors"].is_array(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_400_for_either_media_type() {
+    let app = spawn_app().await;
+    for accept in [GRJ, "application/json"] {
+        let (status, media, json) = post(&app, Some(accept), r#"{ "not a JSON"#).await;
+        assert_eq!(status, 400, "{accept}: {json}");
+        assert!(media.starts_with(accept), "{media}");
+        assert_eq!(json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(json.get("data").is_none());
     }
 }
 
