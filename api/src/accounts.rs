@@ -76,13 +76,11 @@ impl Account {
             .await
             .map_err(load_error)?;
         let now = time::now();
-        Ok(parts
-            .values()
-            .flatten()
-            .map(|(c, rule)| {
+        Ok(journeys_core::scoring::total(parts.values().flatten().map(
+            |(c, rule)| {
                 journeys_core::scoring::decayed(c.points, rule.half_life_days, c.reference_at, now)
-            })
-            .sum())
+            },
+        )))
     }
     /// Every lifecycle change, oldest first.
     async fn lifecycle_changes(

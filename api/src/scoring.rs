@@ -84,7 +84,9 @@ pub async fn breakdown(ctx: &Context<'_>, person: Uuid) -> ApiResult<Vec<ScoreCo
 
 /// A stakeholder's score today.
 pub async fn stakeholder_score(ctx: &Context<'_>, person: Uuid) -> ApiResult<f64> {
-    Ok(breakdown(ctx, person).await?.iter().map(|c| c.points).sum())
+    Ok(journeys_core::scoring::total(
+        breakdown(ctx, person).await?.iter().map(|c| c.points),
+    ))
 }
 
 /// A scoring rule to create, or to replace by name. It needs a `kind`, a

@@ -30,6 +30,40 @@ async fn person(app: &TestApp, token: &str, email: &str) -> Value {
     app.ok(token, q, json!({ "s": email })).await["stakeholders"]["nodes"][0].clone()
 }
 
+#[tokio::test]
+async fn a_score_without_contributions_is_zero_not_negative_zero() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let account = create_account(&app, &token, "Initech", &["initech.com"]).await;
+    record(
+        &app,
+        &token,
+        json!([input(
+            Touch::new("t1", "page.visited", Channel::Web, "2026-03-01T10:00:00Z")
+                .email("ada@initech.com")
+        )]),
+    )
+    .await;
+    // The raw text, since JSON numbers compare -0 equal to 0.
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "query": "query($id: ID!) { account(id: $id) { score stakeholders(first: 1) { nodes { score } } } }",
+            "variables": { "id": account },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(res.contains(r#""score":0.0"#), "{res}");
+    assert!(!res.contains("-0"), "{res}");
+}
+
 fn close(a: &Value, b: f64) -> bool {
     (a.as_f64().unwrap() - b).abs() < 0.01
 }

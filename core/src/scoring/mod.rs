@@ -31,6 +31,12 @@ pub mod rules;
 
 pub const DEFAULT_MQL_THRESHOLD: f64 = 50.0;
 
+/// The sum of some points, `0` (never `-0`) when there are none: Rust's
+/// float sum of nothing is negative zero, which a client prints as `-0`.
+pub fn total(points: impl IntoIterator<Item = f64>) -> f64 {
+    points.into_iter().fold(0.0, |sum, p| sum + p)
+}
+
 /// `points` as of `reference`, decayed to `now`.
 pub fn decayed(
     points: f64,
@@ -121,10 +127,11 @@ fn contributions<'a>(
         if counted.is_empty() {
             continue;
         }
-        let points = counted
-            .iter()
-            .map(|t| decayed(rule.points, rule.half_life_days, *t, now))
-            .sum();
+        let points = total(
+            counted
+                .iter()
+                .map(|t| decayed(rule.points, rule.half_life_days, *t, now)),
+        );
         out.push((rule, counted.len(), points));
     }
     out
@@ -203,19 +210,17 @@ async fn crossing(
     }
     let touchpoints = scored_touchpoints(db, ws, rules, people).await?;
     for &(id, at) in &candidates {
-        let score: f64 = people
-            .iter()
-            .map(|person| {
-                let by_then: Vec<&Scored> = touchpoints
-                    .iter()
-                    .filter(|t| t.0 == *person && t.3 <= at)
-                    .collect();
+        let score = total(people.iter().map(|person| {
+            let by_then: Vec<&Scored> = touchpoints
+                .iter()
+                .filter(|t| t.0 == *person && t.3 <= at)
+                .collect();
+            total(
                 contributions(rules, &by_then, at)
                     .iter()
-                    .map(|(_, _, points)| points)
-                    .sum::<f64>()
-            })
-            .sum();
+                    .map(|(_, _, points)| *points),
+            )
+        }));
         if score >= threshold {
             return Ok(Some((id, at)));
         }
@@ -695,6 +700,15 @@ pub async fn set_mql_threshold(txn: &impl ConnectionTrait, ws: Uuid, mql: f64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_points_total_a_positive_zero() {
+        // What `Iterator::sum` gives for nothing, and what a client would print.
+        assert!(std::iter::empty::<f64>().sum::<f64>().is_sign_negative());
+        assert!(total([]).is_sign_positive());
+        assert!(total([-0.0]).is_sign_positive());
+        assert_eq!(total([1.5, 2.0]), 3.5);
+    }
 
     #[test]
     fn points_halve_every_half_life() {
