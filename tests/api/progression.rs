@@ -238,6 +238,19 @@ async fn manual_moves_go_anywhere_and_are_kept_through_replays() {
                                 "actor": "tester", "reason": "Signed a referral agreement" },
                 "journey": { "currentStage": { "key": "loyalty_advocacy" } } })
     );
+    // Moving it to where it already is is refused, and records nothing.
+    let again = app
+        .gql(
+            &token,
+            mv,
+            json!({ "input": { "accountId": account, "stageId": loyalty, "reason": "Again" } }),
+        )
+        .await;
+    crate::helpers::assert_code(&again, "BAD_USER_INPUT");
+    assert_eq!(
+        again["errors"][0]["extensions"]["field"], "stageId",
+        "{again}"
+    );
     // A touchpoint from before the move arrives late: it is placed before the
     // manual move, which still decides where the account is now.
     record(&app, &token, json!([fixture("initech.com")[3].clone()])).await;

@@ -617,6 +617,20 @@ pub async fn move_by_hand(
             "that stage was removed from its model",
         ));
     }
+    // A move to where the account already is would record a self-transition.
+    let current = stage_transition::Entity::find()
+        .filter(stage_transition::Column::AccountId.eq(account.id))
+        .filter(stage_transition::Column::ModelId.eq(stage.model_id))
+        .order_by_desc(stage_transition::Column::OccurredAt)
+        .order_by_desc(stage_transition::Column::Id)
+        .one(txn)
+        .await?;
+    if current.is_some_and(|t| t.to_stage_id == stage.id) {
+        return Err(CoreError::invalid_field(
+            "stageId",
+            "the account is already in that stage",
+        ));
+    }
     let cause = Cause::Manual {
         actor: actor.to_owned(),
         reason,

@@ -401,6 +401,9 @@ async fn a_manual_move_goes_anywhere_and_is_kept_through_a_replay() {
     )
     .await
     .unwrap();
+    // Moving it again to where it now is would record a self-transition.
+    let again = move_by_hand(&txn, e.ws, initech.id, loyalty.id, "sam", "again").await;
+    assert_eq!(refused_field(&again.err().unwrap()), Some("stageId"));
     db::commit(txn).await.unwrap();
     let manual = &moved.transition;
     assert_eq!(manual.cause, TransitionCause::Manual);
