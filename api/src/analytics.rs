@@ -183,8 +183,12 @@ pub struct HandoffGap {
     pub entries: Vec<HandoffEntry>,
     /// Of those, how many sales has touched.
     pub handed_off: i32,
-    /// Of those, how many sales has not touched yet.
+    /// Of those, how many sales has not touched yet and are still in
+    /// qualification (MQL or SQL).
     pub waiting: i32,
+    /// Of those, how many left qualification before any sales touch
+    /// (disqualified, moved back, or on to a customer): not waiting.
+    pub left: i32,
     /// The median gap of the handed-off accounts, in seconds (nearest rank);
     /// null when none was handed off.
     pub median_seconds: Option<f64>,
@@ -199,6 +203,7 @@ impl From<handoff::HandoffGap> for HandoffGap {
             entries: h.entries.into_iter().map(HandoffEntry).collect(),
             handed_off: int(h.gaps.handed_off),
             waiting: int(h.gaps.waiting),
+            left: int(h.gaps.left),
             median_seconds: h.gaps.median_seconds,
             p90_seconds: h.gaps.p90_seconds,
         }

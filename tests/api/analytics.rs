@@ -183,13 +183,17 @@ async fn the_handoff_gap_runs_from_mql_to_sales_first_touch() {
     let token = app.admin("acme");
     fixture(&app, &token).await;
     let q = r#"{ handoffGap(from: "2026-01-01T00:00:00Z", to: "2026-07-01T00:00:00Z") {
-        handedOff waiting medianSeconds p90Seconds
-        accounts { totalCount nodes { account { name } mqlAt gapSeconds firstSalesTouchpoint { externalId } touchpointsBetween { nodes { externalId } } } } } }"#;
+        handedOff waiting left medianSeconds p90Seconds
+        accounts { totalCount nodes { account { id name } mqlAt gapSeconds firstSalesTouchpoint { externalId } touchpointsBetween { nodes { externalId } } } } } }"#;
     let gap = app.ok(&token, q, json!({})).await["handoffGap"].clone();
     // A: MQL at its webinar on 01-11, sales met it on 02-10: 30 days. B waits.
     assert_eq!(
-        (gap["handedOff"].as_i64(), gap["waiting"].as_i64()),
-        (Some(1), Some(1))
+        (
+            gap["handedOff"].as_i64(),
+            gap["waiting"].as_i64(),
+            gap["left"].as_i64()
+        ),
+        (Some(1), Some(1), Some(0))
     );
     assert!(close(&gap["medianSeconds"], 30.0 * DAY) && close(&gap["p90Seconds"], 30.0 * DAY));
     assert_eq!(gap["accounts"]["totalCount"], 2);
@@ -225,6 +229,25 @@ async fn the_handoff_gap_runs_from_mql_to_sales_first_touch() {
     assert_eq!(back["pageInfo"]["hasPreviousPage"], false);
     let last = page(json!({ "l": 1 })).await;
     assert_eq!(last["nodes"], second["nodes"]);
+
+    // Beta is disqualified before sales got to it: nobody waits for it now.
+    let beta = b["account"]["id"].clone();
+    let update = r#"mutation($input: UpdateAccountInput!) { updateAccount(input: $input) { account { lifecycle } } }"#;
+    app.ok(
+        token,
+        update,
+        json!({ "input": { "id": beta, "lifecycle": "DISQUALIFIED" } }),
+    )
+    .await;
+    let gap = app.ok(token, q, json!({})).await["handoffGap"].clone();
+    assert_eq!(
+        (
+            gap["handedOff"].as_i64(),
+            gap["waiting"].as_i64(),
+            gap["left"].as_i64()
+        ),
+        (Some(1), Some(0), Some(1))
+    );
 }
 
 #[tokio::test]

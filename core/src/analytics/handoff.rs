@@ -26,7 +26,30 @@ pub struct HandoffEntry {
     pub first_sales_touch: Option<touchpoint::Model>,
 }
 
+/// Where an account that became an MQL stands with sales.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Handoff {
+    /// Sales touched it this many seconds after the MQL.
+    Touched(f64),
+    /// Still in qualification (MQL or SQL) with no sales touch yet.
+    Waiting,
+    /// Left qualification with no sales touch (disqualified, moved back, or
+    /// on to a customer): nobody is waiting for it any more.
+    Left,
+}
+
 impl HandoffEntry {
+    /// Where the account stands: touched, waiting, or gone from qualification.
+    pub fn handoff(&self) -> Handoff {
+        match self.gap_seconds() {
+            Some(gap) => Handoff::Touched(gap),
+            None if matches!(self.account.lifecycle, Lifecycle::Mql | Lifecycle::Sql) => {
+                Handoff::Waiting
+            }
+            None => Handoff::Left,
+        }
+    }
+
     /// Seconds from MQL to sales' first touch; `None` while waiting.
     pub fn gap_seconds(&self) -> Option<f64> {
         self.first_sales_touch
@@ -51,8 +74,10 @@ impl HandoffEntry {
 pub struct Gaps {
     /// How many accounts sales has touched.
     pub handed_off: usize,
-    /// How many accounts sales has not touched yet.
+    /// How many accounts, still in qualification, sales has not touched yet.
     pub waiting: usize,
+    /// How many left qualification before any sales touch.
+    pub left: usize,
     /// The median gap of the handed-off accounts, in seconds (nearest rank).
     pub median_seconds: Option<f64>,
     /// The 90th percentile of the same gaps, in seconds (nearest rank).
@@ -97,25 +122,26 @@ pub async fn handoff_gap(
         })
         .collect();
     entries.sort_by_key(|e| (e.mql_at, e.account.id));
-    let gaps = gaps(entries.iter().map(HandoffEntry::gap_seconds));
+    let gaps = gaps(entries.iter().map(HandoffEntry::handoff));
     Ok(HandoffGap { entries, gaps })
 }
 
-/// The distribution of accounts' gaps, in seconds; `None` for an account
-/// still waiting.
-pub fn gaps(waits: impl IntoIterator<Item = Option<f64>>) -> Gaps {
-    let mut waiting = 0;
+/// The distribution of accounts' gaps, in seconds.
+pub fn gaps(handoffs: impl IntoIterator<Item = Handoff>) -> Gaps {
+    let (mut waiting, mut left) = (0, 0);
     let mut gaps = Vec::new();
-    for wait in waits {
-        match wait {
-            Some(gap) => gaps.push(gap),
-            None => waiting += 1,
+    for handoff in handoffs {
+        match handoff {
+            Handoff::Touched(gap) => gaps.push(gap),
+            Handoff::Waiting => waiting += 1,
+            Handoff::Left => left += 1,
         }
     }
     gaps.sort_by(f64::total_cmp);
     Gaps {
         handed_off: gaps.len(),
         waiting,
+        left,
         median_seconds: percentile(&gaps, 0.5),
         p90_seconds: percentile(&gaps, 0.9),
     }
@@ -126,12 +152,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_distribution_leaves_out_accounts_still_waiting() {
-        let waits = [Some(60.0), None, Some(30.0), Some(120.0), None];
+    fn the_distribution_leaves_out_accounts_still_waiting_or_gone() {
+        use Handoff::{Left, Touched, Waiting};
+        let waits = [
+            Touched(60.0),
+            Waiting,
+            Touched(30.0),
+            Left,
+            Touched(120.0),
+            Waiting,
+        ];
         // Gaps [30, 60, 120]: ranks ceil(1.5) = 2 and ceil(2.7) = 3.
         let expected = Gaps {
             handed_off: 3,
             waiting: 2,
+            left: 1,
             median_seconds: Some(60.0),
             p90_seconds: Some(120.0),
         };
@@ -143,9 +178,10 @@ mod tests {
         let expected = Gaps {
             handed_off: 0,
             waiting: 1,
+            left: 0,
             median_seconds: None,
             p90_seconds: None,
         };
-        assert_eq!(gaps([None]), expected);
+        assert_eq!(gaps([Handoff::Waiting]), expected);
     }
 }

@@ -5,7 +5,7 @@ use entity::vocab::{Channel, Lifecycle, OwnerTeam};
 use entity::{account, stage_position};
 use journeys_core::analytics::attribution::{Share, attribution};
 use journeys_core::analytics::funnel::{Flow, funnel};
-use journeys_core::analytics::handoff::{Gaps, handoff_gap};
+use journeys_core::analytics::handoff::{Gaps, Handoff, handoff_gap};
 use journeys_core::analytics::nps::{Nps, detractors, nps};
 use journeys_core::analytics::stalled::{overdue_seconds, stalled};
 use journeys_core::analytics::{Segment, Window};
@@ -251,6 +251,7 @@ async fn the_handoff_gap_runs_from_mql_to_sales_first_touch() {
         Gaps {
             handed_off: 1,
             waiting: 1,
+            left: 0,
             median_seconds: Some(30.0 * DAY),
             p90_seconds: Some(30.0 * DAY),
         }
@@ -296,6 +297,21 @@ async fn the_handoff_gap_runs_from_mql_to_sales_first_touch() {
     .unwrap();
     assert!(later.entries.is_empty());
     assert_eq!((later.gaps.handed_off, later.gaps.waiting), (0, 0));
+
+    // B is disqualified by hand before sales got to it: nobody waits for it.
+    let txn = db::begin_write(e.db()).await.unwrap();
+    let changes = AccountChanges {
+        lifecycle: Some(Lifecycle::Disqualified),
+        ..AccountChanges::default()
+    };
+    accounts::update(&txn, e.ws, b.id, changes, "sam")
+        .await
+        .unwrap();
+    db::commit(txn).await.unwrap();
+    let gap = handoff_gap(e.db(), e.ws, half_year()).await.unwrap();
+    let counts = (gap.gaps.handed_off, gap.gaps.waiting, gap.gaps.left);
+    assert_eq!(counts, (1, 0, 1));
+    assert_eq!(gap.entries[1].handoff(), Handoff::Left);
 }
 
 #[tokio::test]
