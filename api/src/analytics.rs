@@ -294,7 +294,8 @@ impl AttributionEntry {
     async fn account(&self) -> Account {
         Account(self.0.account.clone())
     }
-    /// When it first became a CUSTOMER within the window (UTC).
+    /// When it first became a CUSTOMER, or went past it (PROMOTER, CHURNED),
+    /// within the window (UTC).
     async fn customer_at(&self) -> DateTime<Utc> {
         self.0.customer_at
     }
@@ -601,7 +602,9 @@ impl AnalyticsQuery {
     }
 
     /// First- and last-touch source and channel of the accounts that became
-    /// customers within the window.
+    /// customers within the window: every account that reached CUSTOMER or
+    /// later (PROMOTER, CHURNED; straight there too), dated by its first such
+    /// change.
     async fn attribution(
         &self,
         ctx: &Context<'_>,

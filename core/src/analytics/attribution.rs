@@ -16,7 +16,7 @@ use crate::CoreResult;
 #[derive(Debug, Clone)]
 pub struct AttributionEntry {
     pub account: account::Model,
-    /// When it first became a customer within the window.
+    /// When it first became a customer, promoter or churned within the window.
     pub customer_at: DateTime<Utc>,
     /// Its first touchpoint, up to then.
     pub first: Option<touchpoint::Model>,
@@ -43,17 +43,22 @@ pub struct Attribution {
     pub last_touch: Vec<Share>,
 }
 
-/// The attribution of the accounts that became customers within the window.
+/// A customer, or what only a customer becomes: an account that reached any
+/// of these was won (the demo's Granite went straight to PROMOTER).
+const WON: [Lifecycle; 3] = [Lifecycle::Customer, Lifecycle::Promoter, Lifecycle::Churned];
+
+/// The attribution of the accounts that became customers (or later: promoter,
+/// churned) within the window, dated by the first such change.
 pub async fn attribution(
     db: &impl ConnectionTrait,
     workspace: Uuid,
     window: Window,
 ) -> CoreResult<Attribution> {
-    let changes = accounts_becoming(db, workspace, Lifecycle::Customer, window).await?;
+    let changes = accounts_becoming(db, workspace, &WON, window).await?;
     let converted = first_changes(changes.iter().map(|c| (c.account_id, c.occurred_at)));
     let ids: Vec<Uuid> = converted.iter().map(|(a, _)| *a).collect();
     let mut accounts = accounts_by_id(db, workspace, &ids).await?;
-    let around = |touch| touch_around(db, workspace, &ids, Lifecycle::Customer, window, touch);
+    let around = |touch| touch_around(db, workspace, &ids, &WON, window, touch);
     let mut firsts = around(Touch::First).await?;
     let mut lasts = around(Touch::Last).await?;
     let mut entries: Vec<AttributionEntry> = converted

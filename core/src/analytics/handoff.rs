@@ -98,14 +98,14 @@ pub async fn handoff_gap(
     workspace: Uuid,
     window: Window,
 ) -> CoreResult<HandoffGap> {
-    let mqls = accounts_becoming(db, workspace, Lifecycle::Mql, window).await?;
+    let mqls = accounts_becoming(db, workspace, &[Lifecycle::Mql], window).await?;
     let first_mql = first_changes(mqls.iter().map(|m| (m.account_id, m.occurred_at)));
     let ids: Vec<Uuid> = first_mql.iter().map(|(a, _)| *a).collect();
     let mut sales = touch_around(
         db,
         workspace,
         &ids,
-        Lifecycle::Mql,
+        &[Lifecycle::Mql],
         window,
         Touch::FirstSalesAfter,
     )

@@ -141,13 +141,13 @@ enum Touch {
     FirstSalesAfter,
 }
 
-/// Each account's `touch` around the moment it first reached `lifecycle`
-/// within the window, for all the accounts in one windowed query.
+/// Each account's `touch` around the moment it first reached any of
+/// `lifecycles` within the window, for all the accounts in one windowed query.
 async fn touch_around(
     db: &impl ConnectionTrait,
     ws: Uuid,
     accounts: &[Uuid],
-    lifecycle: Lifecycle,
+    lifecycles: &[Lifecycle],
     window: Window,
     touch: Touch,
 ) -> CoreResult<HashMap<Uuid, touchpoint::Model>> {
@@ -169,7 +169,7 @@ async fn touch_around(
         )
         .and_where(
             Expr::col((lc.clone(), lifecycle_change::Column::ToLifecycle))
-                .eq(sea_orm::ActiveEnum::to_value(&lifecycle)),
+                .is_in(lifecycles.iter().map(sea_orm::ActiveEnum::to_value)),
         )
         .and_where(at().gte(time::to_micros(window.from)))
         .and_where(at().lt(time::to_micros(window.to)))
@@ -212,16 +212,17 @@ async fn touch_around(
         .collect())
 }
 
-/// The changes of accounts to `lifecycle` within the window, oldest first.
+/// The changes of accounts to any of `lifecycles` within the window, oldest
+/// first.
 async fn accounts_becoming(
     db: &impl ConnectionTrait,
     ws: Uuid,
-    lifecycle: Lifecycle,
+    lifecycles: &[Lifecycle],
     window: Window,
 ) -> CoreResult<Vec<lifecycle_change::Model>> {
     Ok(lifecycle_change::Entity::find()
         .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
-        .filter(lifecycle_change::Column::ToLifecycle.eq(lifecycle))
+        .filter(lifecycle_change::Column::ToLifecycle.is_in(lifecycles.iter().copied()))
         .filter(lifecycle_change::Column::AccountId.is_not_null())
         .filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(window.from)))
         .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(window.to)))

@@ -17,7 +17,9 @@ use journeys_core::touchpoints::{self, NEWEST_FIRST, OLDEST_FIRST};
 use journeys_core::{db, time};
 use uuid::Uuid;
 
-use crate::{Engine, at, refused_field};
+use crate::{Engine, at, change_to, refused_field};
+use chrono::{DateTime, Utc};
+use journeys_core::lifecycle::Subject;
 
 const DAY: f64 = 86_400.0;
 
@@ -450,4 +452,54 @@ async fn attribution_names_first_and_last_touch_of_new_customers() {
     .await
     .unwrap();
     assert!(later.entries.is_empty() && later.first_touch.is_empty());
+}
+
+#[tokio::test]
+async fn attribution_counts_accounts_won_past_customer_dated_by_the_first_such_change() {
+    let e = Engine::new().await;
+    let [a, b, _] = fixture(&e).await;
+    let set = |account: Uuid, lifecycle| {
+        let e = &e;
+        async move {
+            let txn = db::begin_write(e.db()).await.unwrap();
+            let changes = AccountChanges {
+                lifecycle: Some(lifecycle),
+                ..Default::default()
+            };
+            accounts::update(&txn, e.ws, account, changes, "sam")
+                .await
+                .unwrap();
+            db::commit(txn).await.unwrap();
+        }
+    };
+    // Acme becomes a customer, then a promoter; Beta goes straight to promoter.
+    set(a.id, Lifecycle::Customer).await;
+    set(a.id, Lifecycle::Promoter).await;
+    set(b.id, Lifecycle::Promoter).await;
+
+    let report = attribution(
+        e.db(),
+        e.ws,
+        window("2026-01-01T00:00:00Z", "2030-01-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let won: Vec<(&str, DateTime<Utc>)> = report
+        .entries
+        .iter()
+        .map(|en| (en.account.name.as_str(), en.customer_at))
+        .collect();
+    let acme_customer = change_to(
+        &e.changes(Subject::Account(a.id)).await,
+        Lifecycle::Customer,
+    )
+    .at;
+    let beta_promoter = change_to(
+        &e.changes(Subject::Account(b.id)).await,
+        Lifecycle::Promoter,
+    )
+    .at;
+    assert_eq!(won, [("Acme", acme_customer), ("Beta", beta_promoter)]);
+    let counted: usize = report.first_touch.iter().map(|s| s.accounts).sum();
+    assert_eq!(counted, 2, "{:?}", report.first_touch);
 }
