@@ -320,6 +320,8 @@ async fn execute(
     principal: Option<Principal>,
     media: MediaType,
 ) -> HttpResponse {
+    let query = params.query.clone();
+    let operation_name = params.operation_name.clone();
     let request = async_graphql::Request::new(params.query)
         .variables(async_graphql::Variables::from_json(Value::Object(
             params.variables,
@@ -330,7 +332,10 @@ async fn execute(
         Some(name) => request.operation_name(name),
         None => request,
     };
-    let response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).await;
+    state
+        .root_fields
+        .complete(&query, operation_name.as_deref(), &mut response);
     // Errors before execution (parse, validation, limits, variables) carry no
     // path and leave no data.
     let request_error = response.data == async_graphql::Value::Null

@@ -16,6 +16,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::connectors::builtin_plugins;
 use journeys_api::auth::Verifier;
 use journeys_api::graphql;
+use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::{self, StatementCounter};
@@ -129,8 +130,11 @@ pub fn start_with(
     );
     sync.start_scheduler();
     journeys_core::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
+    let schema = graphql::schema();
+    let root_fields = Arc::new(RootFields::of(&schema));
     let state = web::Data::new(AppState {
-        schema: graphql::schema(),
+        schema,
+        root_fields,
         db: db.clone(),
         verifier: Arc::new(config.verifier),
         sync: Arc::clone(&sync),

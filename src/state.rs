@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use journeys_api::auth::Verifier;
 use journeys_api::graphql::JourneysSchema;
+use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::sync::SyncRuntime;
 use sea_orm::DatabaseConnection;
 
@@ -13,4 +14,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub verifier: Arc<Verifier>,
     pub sync: Arc<SyncRuntime>,
+    /// Which root fields may be null, to complete a failed one's `null`.
+    pub root_fields: Arc<RootFields>,
 }

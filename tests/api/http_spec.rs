@@ -97,6 +97,39 @@ async fn a_body_that_is_not_json_is_400_for_either_media_type() {
 }
 
 #[tokio::test]
+async fn a_nullable_root_field_that_errors_is_null_in_data() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let body = app
+        .gql(
+            &token,
+            r#"{ account(id: "not-an-id") { id } viewer { workspace } other: node(id: "bad") { id } }"#,
+            json!({}),
+        )
+        .await;
+    let data = body["data"].as_object().expect("data");
+    let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["account", "other", "viewer"], "{body}");
+    assert_eq!(data["account"], Value::Null, "{body}");
+    assert_eq!(data["other"], Value::Null, "{body}");
+    assert_eq!(data["viewer"]["workspace"], "acme");
+    let paths: Vec<&Value> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["path"])
+        .collect();
+    assert_eq!(paths.len(), 2, "{body}");
+    // When the only field fails, `data` still holds it.
+    let alone = app
+        .gql(&token, r#"{ account(id: "nope") { id } }"#, json!({}))
+        .await;
+    assert_eq!(alone["data"], json!({ "account": null }), "{alone}");
+}
+
+#[tokio::test]
 async fn well_formed_parameters_are_accepted() {
     let app = spawn_app().await;
     for body in [

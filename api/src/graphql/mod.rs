@@ -9,6 +9,7 @@ pub mod loaders;
 pub mod node;
 pub mod pagination;
 pub mod patch;
+pub mod root_nulls;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
