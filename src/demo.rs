@@ -358,27 +358,35 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
         )
         .await?;
         let people = 2 + a % 3;
-        let mut emails = Vec::new();
+        // Visitors left no email: they are known by an anonymous id (and
+        // their X handle) until they fill in a form.
+        let anonymous = spec.lifecycle == Lifecycle::Visitor;
+        let mut contacts = Vec::new();
         for p in 0..people {
             let (first, last) = person_name(a, p);
-            let email = person_email(a, p, spec.domain);
+            let email = (!anonymous).then(|| person_email(a, p, spec.domain));
             let (role, title) = ROLES[(a + p) % ROLES.len()];
             let handle = format!("{}{}", first.to_lowercase(), &last[..1].to_lowercase());
+            let mut identities = vec![(entity::vocab::IdentityKind::TwitterHandle, handle.clone())];
+            let visitor_id = anonymous.then(|| format!("demo-visitor-{a}-{p}"));
+            if let Some(id) = &visitor_id {
+                identities.push((entity::vocab::IdentityKind::AnonymousId, id.clone()));
+            }
             let person = stakeholders::insert(
                 &txn,
                 ws,
                 stakeholders::NewStakeholder {
                     seen_at: now - Duration::days(90),
-                    name: Some(format!("{first} {last}")),
-                    email: Some(email.clone()),
-                    title: Some(title.into()),
+                    name: (!anonymous).then(|| format!("{first} {last}")),
+                    email: email.clone(),
+                    title: (!anonymous).then(|| title.into()),
                     lifecycle: spec.lifecycle,
-                    identities: vec![(entity::vocab::IdentityKind::TwitterHandle, handle.clone())],
+                    identities,
                 },
             )
             .await?;
             memberships::upsert(&txn, ws, account.id, person.id, Some(role), Some(true)).await?;
-            emails.push((email, handle));
+            contacts.push((email, handle, visitor_id));
         }
         txn.commit().await?;
 
@@ -389,7 +397,7 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
                 .filter(|x| x.min_depth <= spec.depth)
                 .collect();
             let activity = allowed[rng.random_range(0..allowed.len())];
-            let (email, handle) = &emails[rng.random_range(0..emails.len())];
+            let (email, handle, visitor_id) = &contacts[rng.random_range(0..contacts.len())];
             // Later activities happen later in the 90 days.
             let earliest = 89 - (activity.min_depth as i64 * 15);
             let days_ago = rng.random_range(1..=earliest.max(2));
@@ -403,17 +411,26 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
                 }
             } else {
                 NewPerson {
-                    email: Some(email.clone()),
+                    email: email.clone(),
+                    anonymous_id: visitor_id.clone(),
                     ..Default::default()
                 }
             };
+            // CSAT as the Zendesk connector records it: 1 for good, 0 for
+            // bad, four in five good (one draw, only for a rating).
+            let rated = activity.kind == "satisfaction.rated";
+            let good = rated && rng.random_range(0..5_i32) != 0;
             batch.push(RawTouchpoint {
                 source: activity.source.into(),
                 external_id: format!("demo-{serial}"),
                 channel: activity.channel,
                 kind: activity.kind.into(),
                 occurred_at,
-                title: Some(activity.title.into()),
+                title: Some(if rated {
+                    if good { "Rated good" } else { "Rated bad" }.into()
+                } else {
+                    activity.title.into()
+                }),
                 body: None,
                 url: None,
                 owner_team: Some(activity.team),
@@ -421,9 +438,9 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
                     .then(|| "sam@journeys.example".to_owned()),
                 emotion: None,
                 sentiment: None,
-                score: (activity.kind == "satisfaction.rated")
-                    .then(|| f64::from(rng.random_range(3..=5))),
-                properties: None,
+                score: rated.then_some(if good { 1.0 } else { 0.0 }),
+                properties: rated
+                    .then(|| serde_json::json!({ "rating": if good { "good" } else { "bad" } })),
                 account: None,
                 stakeholder: None,
                 person: Some(person),

@@ -60,4 +60,52 @@ async fn the_demo_shows_models_scores_stalls_nps_and_a_slow_handoff() {
         )
         .await;
     assert!(stalled["stalledAccounts"]["totalCount"].as_i64().unwrap() >= 1);
+
+    // CSAT on the connector's scale: 1 for good, 0 for bad, its word kept.
+    let ratings = app
+        .ok(
+            &token,
+            r#"{ touchpoints(filter: {kinds: ["satisfaction.rated"]}, first: 500) { nodes { score title properties } } }"#,
+            json!({}),
+        )
+        .await;
+    let ratings = list(&ratings["touchpoints"]["nodes"]);
+    assert!(!ratings.is_empty());
+    for r in &ratings {
+        let good = r["properties"]["rating"] == "good";
+        assert_eq!(
+            r["score"].as_f64(),
+            Some(if good { 1.0 } else { 0.0 }),
+            "{r}"
+        );
+        assert_eq!(
+            r["title"],
+            if good { "Rated good" } else { "Rated bad" },
+            "{r}"
+        );
+    }
+    // Visitors left no email: known by an anonymous id, with touchpoints on
+    // their account all the same.
+    let visitors = app
+        .ok(
+            &token,
+            r#"{ stakeholders(filter: {lifecycle: VISITOR}, first: 50) { nodes {
+                email identities { kind } touchpoints(first: 1) { totalCount } } } }"#,
+            json!({}),
+        )
+        .await;
+    let visitors = list(&visitors["stakeholders"]["nodes"]);
+    assert!(!visitors.is_empty());
+    for v in &visitors {
+        assert_eq!(v["email"], Value::Null, "{v}");
+        assert!(
+            list(&v["identities"]).contains(&json!({ "kind": "ANONYMOUS_ID" })),
+            "{v}"
+        );
+    }
+    let visited: i64 = visitors
+        .iter()
+        .map(|v| v["touchpoints"]["totalCount"].as_i64().unwrap())
+        .sum();
+    assert!(visited > 0);
 }
