@@ -11,6 +11,7 @@ use entity::vocab::{Channel, OwnerTeam};
 use entity::vocab::{DmuRole, Lifecycle};
 use journeys_core::ingestion::{self, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint};
 use journeys_core::journeys::models;
+use journeys_core::lifecycle::{self, Subject};
 use journeys_core::people::accounts::{self, NewAccount};
 use journeys_core::people::{memberships, stakeholders};
 use journeys_core::scoring::rules;
@@ -286,6 +287,21 @@ const ACTIVITIES: [Activity; 12] = [
     },
 ];
 
+/// The lifecycles an account went through to reach `to`.
+fn lifecycle_path(to: Lifecycle) -> Vec<Lifecycle> {
+    use Lifecycle::*;
+    let won = [Lead, Mql, Sql, Opportunity, Customer];
+    match to {
+        Visitor => vec![Visitor],
+        Disqualified => vec![Lead, Mql, Disqualified],
+        Promoter | Churned => won.into_iter().chain([to]).collect(),
+        _ => {
+            let reached = won.iter().position(|l| *l == to).unwrap_or(0);
+            won[..=reached].to_vec()
+        }
+    }
+}
+
 /// The name of an account's `person`-th stakeholder.
 fn person_name(account: usize, person: usize) -> (&'static str, &'static str) {
     (
@@ -344,7 +360,9 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
     let mut serial = 0;
     for (a, spec) in ACCOUNTS.iter().enumerate() {
         let txn = db.begin().await?;
-        let account = accounts::create(
+        let path = lifecycle_path(spec.lifecycle);
+        let owner = ["sam@journeys.example", "alex@journeys.example"][a % 2];
+        let account = accounts::create_at(
             &txn,
             ws,
             NewAccount {
@@ -352,11 +370,26 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
                 domains: vec![spec.domain.into()],
                 industry: Some(spec.industry.into()),
                 employees: Some(spec.employees),
-                lifecycle: spec.lifecycle,
-                owner: Some(["sam@journeys.example", "alex@journeys.example"][a % 2].into()),
+                lifecycle: path[0],
+                owner: Some(owner.into()),
             },
+            now - Duration::days(90),
         )
         .await?;
+        // Its lifecycle moved on over the 90 days, a step at a time, as its
+        // owner recorded it.
+        for (step, pair) in path.windows(2).enumerate() {
+            let days_ago = 90 - (step as i64 + 1) * 80 / path.len() as i64;
+            let change = lifecycle::Change {
+                from: Some(pair[0]),
+                to: pair[1],
+                at: now - Duration::days(days_ago),
+                cause: "set by hand",
+                actor: Some(owner),
+                touchpoint: None,
+            };
+            lifecycle::set(&txn, ws, Subject::Account(account.id), change).await?;
+        }
         let people = 2 + a % 3;
         // Visitors left no email: they are known by an anonymous id (and
         // their X handle) until they fill in a form.

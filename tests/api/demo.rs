@@ -103,6 +103,57 @@ async fn the_demo_shows_models_scores_stalls_nps_and_a_slow_handoff() {
             "{v}"
         );
     }
+    // Every account's lifecycle history spans the 90 days the touchpoints
+    // cover, not the moment the demo was loaded, and adds up to where it is.
+    let histories = app
+        .ok(
+            &token,
+            "{ accounts(first: 100) { nodes { name lifecycle lifecycleChanges { from to occurredAt } } } }",
+            json!({}),
+        )
+        .await;
+    let now = chrono::Utc::now();
+    let mut moved = 0;
+    for account in list(&histories["accounts"]["nodes"]) {
+        let changes = list(&account["lifecycleChanges"]);
+        let at = |c: &Value| {
+            chrono::DateTime::parse_from_rfc3339(c["occurredAt"].as_str().unwrap())
+                .unwrap()
+                .to_utc()
+        };
+        assert!(
+            now - at(&changes[0]) > chrono::Duration::days(85),
+            "{account}"
+        );
+        for pair in changes.windows(2) {
+            assert_eq!(pair[1]["from"], pair[0]["to"], "{account}");
+            assert!(at(&pair[1]) >= at(&pair[0]), "{account}");
+        }
+        assert_eq!(
+            changes.last().unwrap()["to"],
+            account["lifecycle"],
+            "{account}"
+        );
+        moved += changes
+            .iter()
+            .filter(|c| now - at(c) > chrono::Duration::days(2))
+            .count();
+    }
+    assert!(moved > 20, "{moved} changes before this week");
+    let won = app
+        .ok(
+            &token,
+            r#"{ attribution(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { customers(first: 50) { nodes { customerAt } } } }"#,
+            json!({}),
+        )
+        .await;
+    let won = list(&won["attribution"]["customers"]["nodes"]);
+    // Three customers, a promoter and a churned account, won weeks ago.
+    assert_eq!(won.len(), 5, "{won:?}");
+    for w in &won {
+        let at = chrono::DateTime::parse_from_rfc3339(w["customerAt"].as_str().unwrap()).unwrap();
+        assert!(now - at.to_utc() > chrono::Duration::days(7), "{w}");
+    }
     let visited: i64 = visitors
         .iter()
         .map(|v| v["touchpoints"]["totalCount"].as_i64().unwrap())

@@ -291,10 +291,20 @@ pub async fn create(
     workspace: Uuid,
     input: NewAccount,
 ) -> CoreResult<account::Model> {
+    create_at(txn, workspace, input, time::now()).await
+}
+
+/// [`create`], as of `at`: an account imported with its history (the demo's).
+pub async fn create_at(
+    txn: &impl ConnectionTrait,
+    workspace: Uuid,
+    input: NewAccount,
+    at: chrono::DateTime<chrono::Utc>,
+) -> CoreResult<account::Model> {
     let name = check_name(&input.name)?;
     let domains = check_domains(&input.domains)?;
     let employees = input.employees.map(check_employees).transpose()?;
-    let now = time::now();
+    let now = time::to_micros(at);
     let model = account::ActiveModel {
         id: Set(entity::new_id()),
         workspace_id: Set(workspace),
