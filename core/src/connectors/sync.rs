@@ -241,9 +241,16 @@ impl SyncRuntime {
             let connector = connector::Entity::find_by_id(run.connector_id)
                 .one(&self.db)
                 .await?;
-            if let Some(connector) = connector.filter(|c| c.enabled) {
-                let (_, queued) = self.trigger(&connector, SyncTrigger::Takeover).await?;
-                taken += usize::from(queued);
+            let Some(connector) = connector.filter(|c| c.enabled) else {
+                continue;
+            };
+            match self.trigger(&connector, SyncTrigger::Takeover).await {
+                Ok((_, queued)) => taken += usize::from(queued),
+                // One connector's trouble does not hold up the others'
+                // takeovers; its next run resumes from the saved cursor.
+                Err(e) => {
+                    tracing::error!(connector = %connector.id, error = ?e, "could not take over a run")
+                }
             }
         }
         Ok(taken)

@@ -95,6 +95,12 @@ pub struct Pace {
     pub window: Duration,
 }
 
+/// A vendor counts requests when they arrive, we when we send them: a request
+/// sent just after the window may arrive while the vendor's is still open
+/// when the one it replaces arrived late. Paced windows are kept this much
+/// longer than the vendor's.
+const ARRIVAL_MARGIN: Duration = Duration::from_secs(1);
+
 /// When a connector's paced requests were sent, by [`Pace`] name. The
 /// runtime gives every run of one connector the same log and saves it with
 /// each batch, so back-to-back runs (on any instance) share one window.
@@ -123,8 +129,10 @@ impl PacingLog {
     }
 
     /// Waits until a request may go out under `pace`, and counts it as sent.
+    /// The window is held open [`ARRIVAL_MARGIN`] longer than the vendor's.
     pub async fn acquire(&self, pace: &Pace) {
-        let window = chrono::Duration::from_std(pace.window).unwrap_or(chrono::Duration::MAX);
+        let window = chrono::Duration::from_std(pace.window + ARRIVAL_MARGIN)
+            .unwrap_or(chrono::Duration::MAX);
         loop {
             let wait = {
                 let mut log = self.lock();

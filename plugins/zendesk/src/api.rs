@@ -65,9 +65,7 @@ impl Api {
             export_pace: Pace {
                 name: "incremental_export",
                 limit: export_requests_per_minute,
-                // A minute as Zendesk counts it on arrival, and a second's
-                // margin for the network's delays in between.
-                window: Duration::from_secs(61),
+                window: Duration::from_secs(60),
             },
         })
     }

@@ -80,8 +80,8 @@
 //! **Pacing and limits:** both incremental exports share Zendesk's allowance
 //! of export requests (10 a minute), so every request to either goes through
 //! one function (`Api::incremental`) that keeps them to
-//! `export_requests_per_minute` in any minute (and a second, for the
-//! network's delays), each counted when it is sent (retries too) in the
+//! `export_requests_per_minute` in any minute (with the SDK's margin for
+//! network delays), each counted when it is sent (retries too) in the
 //! connector's pacing log, which the runtime keeps across runs; the ratings
 //! and `show_many` (ordinary endpoints) are not paced. A 429 (the export's `APIRateLimitExceeded`, or any other) and a 503
 //! wait their `Retry-After`. A 401/403 names the credential `email` and
