@@ -327,7 +327,8 @@ async fn execute(
             params.variables,
         )))
         .data(RequestContext::new(state.db.clone(), principal))
-        .data(Arc::clone(&state.sync));
+        .data(Arc::clone(&state.sync))
+        .data(Arc::clone(&state.backfills));
     let request = match params.operation_name {
         Some(name) => request.operation_name(name),
         None => request,

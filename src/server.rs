@@ -20,6 +20,7 @@ use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::{self, StatementCounter};
+use journeys_core::journeys::backfill::{BackfillSettings, Backfills};
 
 use crate::connectors::webhooks;
 use crate::http;
@@ -122,6 +123,12 @@ pub fn start_with(
     let listener = TcpListener::bind(&config.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr()?;
+    // Rebuilds are leased and taken over on the same terms as sync runs.
+    let backfill = BackfillSettings {
+        lease: config.sync.lease,
+        tick: config.sync.tick,
+        ..BackfillSettings::default()
+    };
     let sync = SyncRuntime::new(
         db.clone(),
         Arc::new(builtin_plugins()),
@@ -130,6 +137,7 @@ pub fn start_with(
     );
     sync.start_scheduler();
     journeys_core::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
+    let backfills = Backfills::start(db.clone(), backfill);
     let schema = graphql::schema();
     let root_fields = Arc::new(RootFields::of(&schema));
     let state = web::Data::new(AppState {
@@ -138,6 +146,7 @@ pub fn start_with(
         db: db.clone(),
         verifier: Arc::new(config.verifier),
         sync: Arc::clone(&sync),
+        backfills,
     });
     let origins = config.cors_origins;
     let mut server = HttpServer::new(move || {

@@ -7,6 +7,7 @@ use journeys_api::auth::Verifier;
 use journeys_api::graphql::JourneysSchema;
 use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::sync::SyncRuntime;
+use journeys_core::journeys::backfill::Backfills;
 use sea_orm::DatabaseConnection;
 
 pub struct AppState {
@@ -14,6 +15,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub verifier: Arc<Verifier>,
     pub sync: Arc<SyncRuntime>,
+    /// Rebuilds journeys in the background; woken by the edits that ask.
+    pub backfills: Arc<Backfills>,
     /// Which root fields may be null, to complete a failed one's `null`.
     pub root_fields: Arc<RootFields>,
 }

@@ -111,10 +111,10 @@ pub struct StalledAccount {
     pub last_touchpoint: Option<Touchpoint>,
 }
 
-const STALLED_ORDER: &str = "stalled.entered.asc";
+const STALLED_ORDER: &str = "stalled.due.asc";
 
 connection!(
-    /// A page of stalled accounts, those that entered their stage earliest first.
+    /// A page of stalled accounts, longest overdue first.
     StalledAccountConnection, StalledAccountEdge, StalledAccount
 );
 
@@ -439,8 +439,9 @@ impl AnalyticsQuery {
         })
     }
 
-    /// Accounts in a stage of the model longer than the stage's target,
-    /// longest-stalled first.
+    /// Accounts in a stage of the model's sequence longer than the stage's
+    /// target, longest overdue first (by how long past the target, whatever
+    /// each stage's target is).
     #[graphql(
         complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
     )]
@@ -475,8 +476,10 @@ impl AnalyticsQuery {
         let now = time::now();
         let stalled = stalled::stalled(&rc.db, ws, model.id, now).await?;
         let rows = stalled.page(&rc.db, &page).await?;
+        // Every stalled position has fallen due.
         let cursor = |p: &stage_position::Model| {
-            Cursor::new(STALLED_ORDER, SortKey::Time(p.entered_at), p.id)
+            let due = p.due_at.unwrap_or(p.entered_at);
+            Cursor::new(STALLED_ORDER, SortKey::Time(due), p.id)
         };
         let (positions, page_info) = crate::graphql::connection::edges(rows, &page, cursor, |p| p);
         // One batch for the accounts, one for their newest touchpoints.

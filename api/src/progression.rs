@@ -81,20 +81,43 @@ impl Journey {
         self.stages.iter().find(|s| s.id == id).cloned().map(Stage)
     }
 
-    /// The latest visit of a stage: entered at, left at.
+    /// The last move into the sequence: where the account is now.
+    fn current(&self) -> Option<&stage_transition::Model> {
+        self.transitions.iter().rfind(|t| !t.phase)
+    }
+
+    /// The latest visit of a stage: entered at, left at. A stage of the
+    /// sequence is left by the next move in the sequence; a phase, entered
+    /// once, is never left.
     fn visit(&self, stage: Uuid) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
-        let entered = self
-            .transitions
-            .iter()
-            .rposition(|t| t.to_stage_id == stage)?;
-        let left = self.transitions.get(entered + 1).map(|t| t.occurred_at);
-        Some((self.transitions[entered].occurred_at, left))
+        let continuous = self.stages.iter().any(|s| s.id == stage && s.continuous);
+        if continuous {
+            let first = self.transitions.iter().find(|t| t.to_stage_id == stage)?;
+            return Some((first.occurred_at, None));
+        }
+        let sequence: Vec<&stage_transition::Model> =
+            self.transitions.iter().filter(|t| !t.phase).collect();
+        let entered = sequence.iter().rposition(|t| t.to_stage_id == stage)?;
+        let left = sequence.get(entered + 1).map(|t| t.occurred_at);
+        Some((sequence[entered].occurred_at, left))
+    }
+
+    /// The continuous phases the account is in, in the order it entered them.
+    fn phases_entered(&self) -> Vec<(Uuid, DateTime<Utc>)> {
+        let mut phases: Vec<(Uuid, DateTime<Utc>)> = Vec::new();
+        for t in self.transitions.iter().filter(|t| t.phase) {
+            if !phases.iter().any(|(s, _)| *s == t.to_stage_id) {
+                phases.push((t.to_stage_id, t.occurred_at));
+            }
+        }
+        phases
     }
 }
 
-/// An account's unified journey through one model: where it is now, each
-/// stage with when it entered and left, every move, and a cross-source
-/// timeline of its touchpoints.
+/// An account's unified journey through one model: where it is in the
+/// model's sequence, the continuous phases it is in beside it, each stage with
+/// when it entered and left, every move, and a cross-source timeline of its
+/// touchpoints.
 #[Object]
 impl Journey {
     /// The account travelling.
@@ -105,19 +128,32 @@ impl Journey {
     async fn model(&self) -> JourneyModel {
         JourneyModel(self.model.clone())
     }
-    /// Where the account is now; null before its first move.
+    /// Where the account is in the model's sequence; null before its first
+    /// move. A continuous phase is never the current stage: see `phases`.
     async fn current_stage(&self) -> Option<Stage> {
-        self.transitions
-            .last()
-            .and_then(|t| self.stage(t.to_stage_id))
+        self.current().and_then(|t| self.stage(t.to_stage_id))
     }
     /// When the account entered its current stage.
     async fn entered_at(&self) -> Option<DateTime<Utc>> {
-        self.transitions.last().map(|t| t.occurred_at)
+        self.current().map(|t| t.occurred_at)
+    }
+    /// The continuous phases (like Babcock-Jenkins' Advocate) the account is
+    /// in beside the sequence, in the order it entered them; it stays in each.
+    async fn phases(&self) -> Vec<JourneyPhase> {
+        self.phases_entered()
+            .into_iter()
+            .filter_map(|(id, entered_at)| {
+                Some(JourneyPhase {
+                    stage: self.stage(id)?,
+                    entered_at,
+                })
+            })
+            .collect()
     }
     /// Every stage of the model, with the account's latest visit of it.
     async fn stages(&self) -> Vec<JourneyStage> {
-        let current = self.transitions.last().map(|t| t.to_stage_id);
+        let current = self.current().map(|t| t.to_stage_id);
+        let phases = self.phases_entered();
         self.stages
             .iter()
             // A removed stage still shows when the account went through it.
@@ -130,7 +166,7 @@ impl Journey {
                     workspace: self.account.workspace_id,
                     entered_at: visit.map(|(entered, _)| entered),
                     left_at: visit.and_then(|(_, left)| left),
-                    current: current == Some(s.id),
+                    current: current == Some(s.id) || phases.iter().any(|(p, _)| *p == s.id),
                 }
             })
             .collect()
@@ -182,6 +218,15 @@ impl Journey {
     }
 }
 
+/// A continuous phase an account is in, beside the model's sequence.
+#[derive(SimpleObject)]
+pub struct JourneyPhase {
+    /// The phase: a stage of the model marked continuous.
+    stage: Stage,
+    /// When the account entered it.
+    entered_at: DateTime<Utc>,
+}
+
 /// One stage of an account's journey.
 pub struct JourneyStage {
     stage: stage::Model,
@@ -207,7 +252,8 @@ impl JourneyStage {
     async fn left_at(&self) -> Option<DateTime<Utc>> {
         self.left_at
     }
-    /// Whether the account is in this stage now.
+    /// Whether the account is in this stage now: its stage in the sequence,
+    /// or a continuous phase it is in.
     async fn current(&self) -> bool {
         self.current
     }
@@ -267,13 +313,19 @@ pub struct StageTransition {
 /// One move of an account from one stage of a model to another.
 #[Object]
 impl StageTransition {
-    /// Null for the account's first move.
+    /// The stage of the sequence the account left; null for its first move
+    /// and for a move into a phase.
     async fn from(&self) -> Option<&Stage> {
         self.from.as_ref()
     }
     /// The stage the account moved into.
     async fn to(&self) -> Option<&Stage> {
         self.to.as_ref()
+    }
+    /// Whether this move entered a continuous phase beside the sequence,
+    /// leaving the account's stage in the sequence as it was.
+    async fn phase(&self) -> bool {
+        self.transition.phase
     }
     /// When the move happened (UTC): the causing touchpoint's time, or when a
     /// person made it.

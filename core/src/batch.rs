@@ -255,12 +255,13 @@ pub async fn transitions_of(
     Ok(out)
 }
 
-/// The stage a path (an account's moves in one model) was in at an instant:
-/// the last move at or before it (a move at that very instant is the
-/// touchpoint's own).
+/// The stage of the sequence a path (an account's moves in one model) was in
+/// at an instant: the last move into the sequence at or before it (a move at
+/// that very instant is the touchpoint's own).
 pub fn stage_at(path: &[stage_transition::Model], at: DateTime<Utc>) -> Option<Uuid> {
     path.iter()
         .take_while(|t| t.occurred_at <= at)
+        .filter(|t| !t.phase)
         .last()
         .map(|t| t.to_stage_id)
 }

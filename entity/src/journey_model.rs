@@ -18,6 +18,15 @@ pub struct Model {
     pub loop_to_stage_key: Option<String>,
     pub is_default: bool,
     pub created_at: DateTimeUtc,
+    /// Every account's path is being rebuilt from its touchpoints (the model
+    /// is new to a workspace with history, or its entry rules changed).
+    pub backfill_pending: bool,
+    /// The last account rebuilt, in id order; none before the first.
+    pub backfill_after: Option<Uuid>,
+    pub backfill_processed: i64,
+    pub backfill_total: i64,
+    /// Until when an instance holds the rebuild; past, any instance takes it.
+    pub backfill_lease_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,9 @@ pub struct Model {
     /// Who moved the account, for `MANUAL` moves.
     pub actor: Option<String>,
     pub reason: Option<String>,
+    /// A move into a continuous phase, beside the sequence: `from_stage_id`
+    /// is none, and the account's sequence stage is unchanged.
+    pub phase: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -149,18 +149,21 @@ async fn stalled_accounts_are_past_their_stage_target() {
         .iter()
         .map(|s| s["account"]["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["Beta", "Cora"]);
-    assert_eq!(stalled[0]["stage"]["key"], "consideration");
-    assert_eq!(stalled[0]["lastTouchpoint"]["externalId"], "b2");
+    // Longest overdue first: C is further past its 30 days than B past its 45.
+    assert_eq!(names, ["Cora", "Beta"]);
+    assert_eq!(stalled[1]["stage"]["key"], "consideration");
+    assert_eq!(stalled[1]["lastTouchpoint"]["externalId"], "b2");
     let entered =
-        chrono::DateTime::parse_from_rfc3339(stalled[1]["enteredAt"].as_str().unwrap()).unwrap();
+        chrono::DateTime::parse_from_rfc3339(stalled[0]["enteredAt"].as_str().unwrap()).unwrap();
     let expected = (chrono::Utc::now() - entered.to_utc()).num_seconds() as f64 - 30.0 * DAY;
-    assert!((stalled[1]["overdueSeconds"].as_f64().unwrap() - expected).abs() < 60.0);
+    assert!((stalled[0]["overdueSeconds"].as_f64().unwrap() - expected).abs() < 60.0);
+    let overdue = |i: usize| stalled[i]["overdueSeconds"].as_f64().unwrap();
+    assert!(overdue(0) > overdue(1));
     // Paged one at a time, backwards too.
     let paged = r#"query($m: ID!, $a: String) { stalledAccounts(modelId: $m, first: 1, after: $a) {
         edges { cursor node { account { name } } } pageInfo { hasNextPage endCursor } } }"#;
     let first = app.ok(&token, paged, json!({ "m": model })).await["stalledAccounts"].clone();
-    assert_eq!(first["edges"][0]["node"]["account"]["name"], "Beta");
+    assert_eq!(first["edges"][0]["node"]["account"]["name"], "Cora");
     assert_eq!(first["pageInfo"]["hasNextPage"], true);
     let second = app
         .ok(
@@ -171,9 +174,35 @@ async fn stalled_accounts_are_past_their_stage_target() {
         .await;
     assert_eq!(
         second["stalledAccounts"]["edges"][0]["node"]["account"]["name"],
-        "Cora"
+        "Beta"
     );
     assert_eq!(second["stalledAccounts"]["pageInfo"]["hasNextPage"], false);
+    // A target that changes moves the account in the order at once: with 10
+    // days, B (66 days in) is 56 days over, ahead of C's 29.
+    let stages = app
+        .ok(&token, "{ journeyModels { stages { id key } } }", json!({}))
+        .await;
+    let consideration = stages["journeyModels"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "consideration")
+        .unwrap()["id"]
+        .clone();
+    app.ok(
+        &token,
+        r#"mutation($s: ID!) { updateStage(input: { id: $s, targetDurationSeconds: 864000 }) { stage { id } } }"#,
+        json!({ "s": consideration }),
+    )
+    .await;
+    let data = app.ok(&token, q, json!({ "m": model })).await;
+    let names: Vec<&str> = data["stalledAccounts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["account"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Beta", "Cora"]);
 }
 
 #[tokio::test]

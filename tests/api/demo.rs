@@ -160,3 +160,78 @@ async fn the_demo_shows_models_scores_stalls_nps_and_a_slow_handoff() {
         .sum();
     assert!(visited > 0);
 }
+
+/// Polls the model until its rebuild is done; returns its progress.
+async fn rebuilt(app: &crate::helpers::TestApp, token: &str, model: &Value) -> Value {
+    let q = "query($id: ID!) { node(id: $id) { ... on JourneyModel { backfill { state processedAccounts totalAccounts } } } }";
+    for _ in 0..200 {
+        let data = app.ok(token, q, json!({ "id": model })).await;
+        let backfill = data["node"]["backfill"].clone();
+        if backfill["state"] == "DONE" {
+            return backfill;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the rebuild of {model} did not finish");
+}
+
+#[tokio::test]
+async fn a_model_added_to_the_demo_gives_every_account_the_path_its_history_gives() {
+    let app = spawn_app().await;
+    journeys::demo::load(&app.db).await.unwrap();
+    let token = app.admin(journeys::demo::DEMO_SLUG);
+    let create = r#"mutation($t: JourneyTemplate!) { createJourneyModel(input: { template: $t }) {
+        journeyModel { id backfill { state processedAccounts totalAccounts } } } }"#;
+    let mut added = Vec::new();
+    for template in ["KOPAN", "MCKINSEY"] {
+        let data = app.ok(&token, create, json!({ "t": template })).await;
+        let model = &data["createJourneyModel"]["journeyModel"];
+        let total = model["backfill"]["totalAccounts"].as_i64().unwrap();
+        assert!(total >= 5, "{model}");
+        assert_ne!(model["backfill"]["state"], "DONE");
+        let done = rebuilt(&app, &token, &model["id"]).await;
+        assert_eq!(done["processedAccounts"], total);
+        assert_eq!(done["totalAccounts"], total);
+        added.push(model["id"].clone());
+    }
+    let models = app
+        .ok(&token, "{ journeyModels { id template } }", json!({}))
+        .await;
+    let loaded_mckinsey = models["journeyModels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["template"] == "MCKINSEY" && m["id"] != added[1])
+        .unwrap()["id"]
+        .clone();
+    let q = r#"query($k: ID!, $new: ID!, $old: ID!) { accounts(first: 100) { nodes { name
+        kopan: journey(modelId: $k) { currentStage { key } transitions { to { key } } }
+        added: journey(modelId: $new) { ...path }
+        loaded: journey(modelId: $old) { ...path } } } }
+      fragment path on Journey { currentStage { key } enteredAt
+        transitions { from { key } to { key } occurredAt touchpoint { externalId } } }"#;
+    let data = app
+        .ok(
+            &token,
+            q,
+            json!({ "k": added[0], "new": added[1], "old": loaded_mckinsey }),
+        )
+        .await;
+    let accounts = data["accounts"]["nodes"].as_array().unwrap();
+    let acme = accounts
+        .iter()
+        .find(|a| a["name"] == "Acme Analytics")
+        .unwrap();
+    assert!(!acme["kopan"]["currentStage"].is_null(), "{acme}");
+    for account in accounts {
+        // Built from the history at once, as the loaded model was built
+        // touchpoint by touchpoint.
+        assert_eq!(account["added"], account["loaded"], "{}", account["name"]);
+        assert!(
+            !account["kopan"]["transitions"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

@@ -557,11 +557,57 @@ async fn advocacy_is_a_continuous_phase_beside_the_babcock_jenkins_sequence() {
     for i in [1, 5, 3, 0, 4, 2] {
         record(&app, &token, json!([shuffled[i].clone()])).await;
     }
-    // A first mention no longer parks a prospect in Advocate for good: the
-    // phase runs beside Discover, Consider and Decide.
-    let expected = ["advocate", "discover", "consider", "advocate", "decide"];
+    // A first mention puts a prospect in Advocate, beside the sequence: it
+    // goes on through Discover, Consider and Decide, and stays an advocate
+    // (the review on 02-01 enters nothing new).
+    let expected = ["advocate", "discover", "consider", "decide"];
     assert_eq!(moves(&app, &token, &punctual, &bj).await, expected);
     assert_eq!(moves(&app, &token, &late, &bj).await, expected);
+    let q = r#"query($a: ID!, $m: ID!) { account(id: $a) { journey(modelId: $m) {
+        currentStage { key } enteredAt phases { stage { key } enteredAt }
+        stages { stage { key } current leftAt }
+        transitions { from { key } to { key } phase } } } }"#;
+    for account in [&punctual, &late] {
+        let data = app.ok(&token, q, json!({ "a": account, "m": bj })).await;
+        let journey = &data["account"]["journey"];
+        assert_eq!(journey["currentStage"]["key"], "decide");
+        assert_eq!(journey["enteredAt"], "2026-03-01T09:00:00+00:00");
+        assert_eq!(
+            journey["phases"],
+            json!([{ "stage": { "key": "advocate" }, "enteredAt": "2026-01-01T09:00:00+00:00" }])
+        );
+        let transitions = journey["transitions"].as_array().unwrap();
+        assert_eq!(
+            transitions[0],
+            json!({ "from": null, "to": { "key": "advocate" }, "phase": true })
+        );
+        // Discover is entered from nowhere: the phase is no stage to leave.
+        assert_eq!(
+            transitions[1],
+            json!({ "from": null, "to": { "key": "discover" }, "phase": false })
+        );
+        let current: Vec<&str> = journey["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["current"] == true)
+            .map(|s| s["stage"]["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(current, ["decide", "advocate"]);
+    }
+    // The funnel counts the sequence: Discover was left for Consider on 01-10.
+    let funnel = app
+        .ok(
+            &token,
+            r#"query($m: ID!) { funnel(modelId: $m, from: "2026-01-01T00:00:00Z", to: "2026-04-01T00:00:00Z") {
+                stages { stage { key } entered movedOn medianSeconds } } }"#,
+            json!({ "m": bj }),
+        )
+        .await;
+    assert_eq!(
+        funnel["funnel"]["stages"][0],
+        json!({ "stage": { "key": "discover" }, "entered": 2, "movedOn": 2, "medianSeconds": 5.0 * 86_400.0 })
+    );
 }
 
 #[tokio::test]

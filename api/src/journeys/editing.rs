@@ -40,12 +40,12 @@ pub struct UpdateStageInput {
     /// it a top-level stage.
     pub parent_stage_id: MaybeUndefined<ID>,
     /// A continuous phase (like Babcock-Jenkins' Advocate) runs beside the
-    /// sequence: its entry rules take an account in from any stage, and a
-    /// touchpoint for a stage beyond the furthest one reached takes it on.
+    /// sequence: its entry rules take an account in whatever its stage, the
+    /// account stays in it, and its stage in the sequence moves on as before.
     pub continuous: Option<bool>,
-    /// Replaces the entry kinds; later touchpoints follow the new rules.
+    /// Replaces the entry kinds; every account's path is rebuilt under them.
     pub entry_kinds: Option<Vec<String>>,
-    /// Replaces the entry channels; later touchpoints follow the new rules.
+    /// Replaces the entry channels; every account's path is rebuilt under them.
     pub entry_channels: Option<Vec<Channel>>,
 }
 
@@ -109,7 +109,8 @@ pub struct StageEditingMutation;
 
 #[Object]
 impl StageEditingMutation {
-    /// Adds a stage to a model. Needs `admin`.
+    /// Adds a stage to a model; every account's path is rebuilt in the
+    /// background (see `JourneyModel.backfill`). Needs `admin`.
     async fn add_stage(
         &self,
         ctx: &Context<'_>,
@@ -122,12 +123,14 @@ impl StageEditingMutation {
         let edited =
             editing::add_stage(&txn, ws, model, input.stage.into(), input.position).await?;
         db::commit(txn).await?;
+        super::wake_backfill(ctx, &edited.model);
         Ok(edited.into())
     }
 
     /// Changes a stage's name, owner, target, parent phase or entry rules.
-    /// Accounts keep the moves they made; later touchpoints follow the new
-    /// rules. Needs `admin`.
+    /// When the entry rules (or `continuous`) change, every account's path is
+    /// rebuilt from its touchpoints in the background, keeping manual moves
+    /// (see `JourneyModel.backfill`). Needs `admin`.
     async fn update_stage(
         &self,
         ctx: &Context<'_>,
@@ -140,10 +143,12 @@ impl StageEditingMutation {
         let txn = db::begin_write(&rc.db).await?;
         let edited = editing::update_stage(&txn, ws, id, changes).await?;
         db::commit(txn).await?;
+        super::wake_backfill(ctx, &edited.model);
         Ok(edited.into())
     }
 
-    /// Puts a model's stages in a new order. Needs `admin`.
+    /// Puts a model's stages in a new order; every account's path is rebuilt
+    /// in the background (see `JourneyModel.backfill`). Needs `admin`.
     async fn reorder_stages(
         &self,
         ctx: &Context<'_>,
@@ -160,6 +165,7 @@ impl StageEditingMutation {
         let txn = db::begin_write(&rc.db).await?;
         let model = editing::reorder_stages(&txn, ws, model, &order).await?;
         db::commit(txn).await?;
+        super::wake_backfill(ctx, &model);
         Ok(JourneyModelPayload {
             journey_model: JourneyModel(model),
         })

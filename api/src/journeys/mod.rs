@@ -3,11 +3,14 @@
 
 pub mod editing;
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{journey_model, stage, vocab};
-use journeys_core::db;
+use journeys_core::journeys::backfill::{self, Backfills};
 use journeys_core::journeys::models::{self, ModelSpec, NewModel, NewStage};
+use journeys_core::{db, time};
 
 use crate::auth::Scope;
 use crate::graphql::connection::load_error;
@@ -55,6 +58,18 @@ impl JourneyModel {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Whether every account's path follows the model's current rules: a
+    /// model created on a workspace with history, or whose entry rules
+    /// changed, rebuilds each account's path from its touchpoints in the
+    /// background, and says how far it got.
+    async fn backfill(&self) -> JourneyBackfill {
+        let b = backfill::Backfill::of(&self.0, time::now());
+        JourneyBackfill {
+            state: b.state.into(),
+            processed_accounts: b.processed,
+            total_accounts: b.total,
+        }
+    }
     /// The stages, by position.
     async fn stages(
         &self,
@@ -76,6 +91,38 @@ impl JourneyModel {
             .filter(|s| include_archived || s.archived_at.is_none())
             .map(Stage)
             .collect())
+    }
+}
+
+/// Where the rebuild of a model's paths stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "journeys_core::journeys::backfill::BackfillState")]
+pub enum BackfillState {
+    /// Waiting for a server instance to take it.
+    Pending,
+    /// Paths are being rebuilt.
+    Running,
+    /// Every account's path follows the model's current rules.
+    Done,
+}
+
+/// The rebuild of every account's path through a model from its touchpoints.
+#[derive(SimpleObject)]
+pub struct JourneyBackfill {
+    pub state: BackfillState,
+    /// Accounts whose path has been rebuilt so far.
+    pub processed_accounts: u64,
+    /// Accounts to rebuild: the workspace's, and those created meanwhile.
+    pub total_accounts: u64,
+}
+
+/// Starts the rebuild an edit of `model` asked for, once its transaction has
+/// committed.
+pub fn wake_backfill(ctx: &Context<'_>, model: &journey_model::Model) {
+    if model.backfill_pending
+        && let Some(backfills) = ctx.data_opt::<Arc<Backfills>>()
+    {
+        backfills.wake();
     }
 }
 
@@ -114,8 +161,8 @@ impl Stage {
             .map(|s| i32::try_from(s).unwrap_or(i32::MAX))
     }
     /// A continuous phase (like Babcock-Jenkins' Advocate) runs beside the
-    /// sequence: its entry rules take an account in from any stage, and a
-    /// touchpoint for a stage beyond the furthest one reached takes it on.
+    /// sequence: its entry rules take an account in whatever its stage, the
+    /// account stays in it, and its stage in the sequence moves on as before.
     async fn continuous(&self) -> bool {
         self.0.continuous
     }
@@ -154,8 +201,8 @@ pub struct StageInput {
     /// counts as stalled; no target when left out.
     pub target_duration_seconds: Option<i32>,
     /// A continuous phase (like Babcock-Jenkins' Advocate) runs beside the
-    /// sequence: its entry rules take an account in from any stage, and a
-    /// touchpoint for a stage beyond the furthest one reached takes it on.
+    /// sequence: its entry rules take an account in whatever its stage, the
+    /// account stays in it, and its stage in the sequence moves on as before.
     #[graphql(default)]
     pub continuous: bool,
     /// The key of the phase this stage sits under.
@@ -252,6 +299,8 @@ pub struct JourneyMutation;
 #[Object]
 impl JourneyMutation {
     /// Creates a journey model from a template, or CUSTOM with its own stages.
+    /// On a workspace with history, every account's path through it is built
+    /// from its touchpoints in the background (see `JourneyModel.backfill`).
     /// Needs the `admin` scope.
     async fn create_journey_model(
         &self,
@@ -265,6 +314,7 @@ impl JourneyMutation {
         let txn = db::begin_write(&rc.db).await?;
         let model = models::create(&txn, ws, &spec, false).await?;
         db::commit(txn).await?;
+        wake_backfill(ctx, &model);
         Ok(JourneyModelPayload {
             journey_model: JourneyModel(model),
         })

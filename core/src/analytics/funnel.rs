@@ -63,6 +63,8 @@ pub async fn funnel(
     let mut query = stage_transition::Entity::find()
         .filter(stage_transition::Column::WorkspaceId.eq(workspace))
         .filter(stage_transition::Column::ModelId.eq(model))
+        // The sequence: entering a phase beside it leaves no stage.
+        .filter(stage_transition::Column::Phase.eq(false))
         // Only the window's moves: an entry within it and the move that ended
         // it (before `to`) both lie inside, so history before `from` is never read.
         .filter(stage_transition::Column::OccurredAt.gte(time::to_micros(window.from)))

@@ -1,11 +1,12 @@
 //! Stalled accounts: those that have stayed in a stage of a model longer than
-//! the stage's target, read from their current positions.
+//! the stage's target, read from their current positions, longest overdue
+//! first. A position knows when it falls due (entered plus its stage's
+//! target), so a page is read through an index on that time.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{stage, stage_position};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
 use uuid::Uuid;
 
@@ -13,9 +14,9 @@ use super::seconds;
 use crate::CoreResult;
 use crate::page::{Keyset, Page};
 
-/// Those that entered their stage earliest first.
-const ORDER: Keyset<stage_position::Column> = Keyset {
-    key: Some(stage_position::Column::EnteredAt),
+/// Longest overdue first: those that fell due earliest.
+pub const ORDER: Keyset<stage_position::Column> = Keyset {
+    key: Some(stage_position::Column::DueAt),
     id: stage_position::Column::Id,
     descending: false,
 };
@@ -47,25 +48,16 @@ pub async fn stalled(
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
-    // Overdue in its own stage's terms; no stage with a target, no rows.
-    let mut overdue = Condition::any().add(Expr::val(1).eq(0));
-    for s in stages.values() {
-        let target = chrono::Duration::seconds(s.target_duration_secs.unwrap_or(i64::MAX / 4));
-        overdue = overdue.add(
-            Condition::all()
-                .add(stage_position::Column::StageId.eq(s.id))
-                .add(stage_position::Column::EnteredAt.lt(now - target)),
-        );
-    }
+    // Phases and stages without a target never fall due.
     let positions = stage_position::Entity::find()
         .filter(stage_position::Column::WorkspaceId.eq(workspace))
         .filter(stage_position::Column::ModelId.eq(model))
-        .filter(overdue);
+        .filter(stage_position::Column::DueAt.lt(now));
     Ok(Stalled { stages, positions })
 }
 
 impl Stalled {
-    /// The rows of one page, earliest entry first, fetched as
+    /// The rows of one page, longest overdue first, fetched as
     /// [`Keyset::fetch`] does: one more than the page holds, in fetch order,
     /// for [`crate::page::finish`] to put right.
     pub async fn page(

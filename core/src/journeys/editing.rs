@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::models::{self, NewStage, check_stages};
+use super::{backfill, progression};
 use crate::{CoreError, CoreResult, time};
 
 /// A stage after a change, with the model it belongs to.
@@ -21,7 +22,7 @@ pub struct EditedStage {
 
 /// Changes to a stage: `None` leaves a field as it is; for a nullable field,
 /// `Some(None)` clears it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StageChanges {
     /// 1 to 200 characters once trimmed.
     pub name: Option<String>,
@@ -32,7 +33,7 @@ pub struct StageChanges {
     /// makes the stage top-level.
     pub parent_stage_id: Option<Option<Uuid>>,
     pub continuous: Option<bool>,
-    /// Replace the entry rules; later touchpoints follow the new ones.
+    /// Replace the entry rules; every path is rebuilt under the new ones.
     pub entry_kinds: Option<Vec<String>>,
     pub entry_channels: Option<Vec<Channel>>,
 }
@@ -152,11 +153,15 @@ pub async fn add_stage(
         .await?;
     active.insert(at, stage.clone());
     renumber(db, &active).await?;
+    // Existing touchpoints may enter the new stage: every path is rebuilt.
+    backfill::request(db, ws, model.id).await?;
+    let model = models::find(db, ws, model.id).await?;
     Ok(EditedStage { stage, model })
 }
 
-/// Applies `changes` to the active stage `id` of `ws`. Accounts keep the moves
-/// they made; later touchpoints follow the new rules.
+/// Applies `changes` to the active stage `id` of `ws`. When its entry rules
+/// (or whether it is continuous) change, every account's path is rebuilt from
+/// its touchpoints in the background; manual moves are kept.
 pub async fn update_stage(
     db: &impl ConnectionTrait,
     ws: Uuid,
@@ -208,6 +213,14 @@ pub async fn update_stage(
         row.entry_channels = Set(serde_json::json!(channels));
     }
     let stage = row.update(db).await?;
+    let rules_changed = stage.entry_kinds != current.entry_kinds
+        || stage.entry_channels != current.entry_channels
+        || stage.continuous != current.continuous;
+    if rules_changed {
+        backfill::request(db, ws, stage.model_id).await?;
+    } else if stage.target_duration_secs != current.target_duration_secs {
+        progression::refresh_due(db, &stage).await?;
+    }
     let model = models::find(db, ws, stage.model_id).await?;
     Ok(EditedStage { stage, model })
 }
@@ -234,7 +247,9 @@ pub async fn reorder_stages(
     }
     active.sort_by_key(|s| order.iter().position(|id| *id == s.id));
     renumber(db, &active).await?;
-    Ok(model)
+    // Forward now means another thing: every path is rebuilt.
+    backfill::request(db, ws, model.id).await?;
+    models::find(db, ws, model.id).await
 }
 
 /// Removes the active stage `id` of `ws` by archiving it: accounts' past moves

@@ -1,5 +1,6 @@
 //! Journey models and how accounts move through them.
 
+pub mod backfill;
 pub mod editing;
 pub mod models;
 pub mod progression;

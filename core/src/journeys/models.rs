@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 
 use entity::vocab::{Channel, JourneyTemplate, OwnerTeam};
-use entity::{journey_model, stage};
+use entity::{account, journey_model, stage};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -202,6 +203,12 @@ pub async fn create(
     is_default: bool,
 ) -> CoreResult<journey_model::Model> {
     spec.check()?;
+    // A workspace with history: every account's path through the new model
+    // is built from its touchpoints in the background.
+    let accounts = account::Entity::find()
+        .filter(account::Column::WorkspaceId.eq(ws))
+        .count(db)
+        .await?;
     let model = journey_model::ActiveModel {
         id: Set(entity::new_id()),
         workspace_id: Set(ws),
@@ -211,6 +218,11 @@ pub async fn create(
         loop_to_stage_key: Set(spec.loop_to.clone()),
         is_default: Set(is_default),
         created_at: Set(time::now()),
+        backfill_pending: Set(accounts > 0),
+        backfill_after: Set(None),
+        backfill_processed: Set(0),
+        backfill_total: Set(i64::try_from(accounts).unwrap_or(i64::MAX)),
+        backfill_lease_until: Set(None),
     }
     .insert(db)
     .await?;

@@ -1,13 +1,15 @@
 //! Stage progression: touchpoints move accounts through every journey model.
 //!
 //! An account's path in a model is a function of its touchpoints in time order
-//! and of the manual moves made on it. A touchpoint that arrives in order is
-//! applied on top of the current position; one older than the position's last
-//! move (it arrived late), or in a model where order matters (circular, or with
-//! a continuous phase) older than any of the account's touchpoints, makes the
-//! path be replayed from its time on, so the result is the same as if
-//! everything had arrived in order. Moves before that time are kept as they
-//! are, so history through stages removed since is never rewritten.
+//! and of the manual moves made on it. It holds one place in the model's
+//! sequence and, beside it, each continuous phase it has entered (a phase
+//! never replaces the sequence stage). A touchpoint that arrives in order is
+//! applied on top of the current positions; one older than a place the account
+//! holds (it arrived late), or in a circular model older than any of the
+//! account's touchpoints, makes the path be replayed from its time on, so the
+//! result is the same as if everything had arrived in order. Moves before that
+//! time are kept as they are, so history through stages removed since is
+//! never rewritten.
 
 use std::collections::HashMap;
 
@@ -35,6 +37,10 @@ pub fn during_stage(stage: Uuid) -> Expr {
         .and_where(Expr::col((nx.clone(), T::AccountId)).equals((st.clone(), T::AccountId)))
         .and_where(Expr::col((nx.clone(), T::ModelId)).equals((st.clone(), T::ModelId)))
         .and_where(Expr::col((nx.clone(), T::OccurredAt)).lte(tp_time()))
+        // Only the sequence moves on: a phase, once entered, lasts, and
+        // entering one leaves no stage.
+        .and_where(Expr::col((nx.clone(), T::Phase)).eq(false))
+        .and_where(Expr::col((st.clone(), T::Phase)).eq(false))
         .cond_where(
             Condition::any()
                 .add(
@@ -89,14 +95,30 @@ impl StageRule {
     }
 }
 
-/// Where an account stands in a model, as automatic moves see it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Where an account stands in a model: its stage in the sequence and the
+/// continuous phases it is in beside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Standing {
-    /// The stage it is in.
+    /// The stage of the sequence it is in.
     pub current: Option<Uuid>,
-    /// The furthest point of the model's sequence it has reached: its current
-    /// stage, or while it is in a continuous phase, the stage it was in before.
-    pub reached: Option<Uuid>,
+    /// The continuous phases it has entered; it stays in each.
+    pub phases: Vec<Uuid>,
+}
+
+/// What one touchpoint does to an account's standing in a model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Moves {
+    /// The stage of the sequence it moves the account to.
+    pub stage: Option<Uuid>,
+    /// The continuous phases it puts the account in.
+    pub phases: Vec<Uuid>,
+}
+
+impl Moves {
+    /// Every stage entered, the sequence's first.
+    pub fn entered(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.stage.iter().chain(&self.phases).copied()
+    }
 }
 
 impl ModelRules {
@@ -111,11 +133,22 @@ impl ModelRules {
         Some(2 * i64::from(removed.stage.position))
     }
 
-    fn is_continuous(&self, stage: Uuid) -> bool {
-        self.stages
-            .iter()
-            .chain(&self.archived)
-            .any(|s| s.stage.id == stage && s.stage.continuous)
+    fn stage(&self, stage: Uuid) -> Option<&stage::Model> {
+        (self.stages.iter().chain(&self.archived))
+            .map(|s| &s.stage)
+            .find(|s| s.id == stage)
+    }
+
+    pub fn is_continuous(&self, stage: Uuid) -> bool {
+        self.stage(stage).is_some_and(|s| s.continuous)
+    }
+
+    /// When a position entered at `at` passes its stage's target: never for
+    /// a phase, which has no end to be late for.
+    pub fn due_at(&self, stage: Uuid, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let stage = self.stage(stage).filter(|s| !s.continuous)?;
+        let target = chrono::Duration::try_seconds(stage.target_duration_secs?)?;
+        at.checked_add_signed(target)
     }
 
     /// The stages a touchpoint of time `at` can enter, with their ranks: the
@@ -136,37 +169,37 @@ impl ModelRules {
         (self.stages.iter().chain(&self.archived)).any(|s| s.matches(kind, channel))
     }
 
-    /// Whether a touchpoint arriving after later ones can change the path even
-    /// when the account has not moved since it happened: in a circular model or
-    /// one with a continuous phase, where the account went depends on order.
-    fn order_sensitive(&self) -> bool {
-        self.model.circular || self.stages.iter().any(|s| s.stage.continuous)
-    }
-
-    /// The standing after moving to `to`.
-    fn standing_after(&self, before: Standing, to: Uuid) -> Standing {
-        Standing {
-            current: Some(to),
-            reached: if self.is_continuous(to) {
-                before.reached
-            } else {
-                Some(to)
-            },
+    /// Where a touchpoint of time `at` moves an account: in the sequence, to
+    /// the furthest matching stage ahead of its current one, or in a circular
+    /// model to the loop stage when the account is past it; beside it, into
+    /// every matching continuous phase it is not in yet.
+    pub fn next(
+        &self,
+        standing: &Standing,
+        kind: &str,
+        channel: Channel,
+        at: DateTime<Utc>,
+    ) -> Moves {
+        let phases = self
+            .open_at(at)
+            .filter(|(_, s)| s.stage.continuous && s.matches(kind, channel))
+            .map(|(_, s)| s.stage.id)
+            .filter(|phase| !standing.phases.contains(phase))
+            .collect();
+        Moves {
+            stage: self.next_in_sequence(standing.current, kind, channel, at),
+            phases,
         }
     }
 
-    /// The stage a touchpoint of time `at` moves an account to, if any: the
-    /// furthest matching stage of the sequence ahead of where it has reached;
-    /// in a circular model, the loop stage when the account is past it;
-    /// otherwise a matching continuous phase it is not in yet.
-    pub fn next(
+    fn next_in_sequence(
         &self,
-        standing: Standing,
+        current: Option<Uuid>,
         kind: &str,
         channel: Channel,
         at: DateTime<Utc>,
     ) -> Option<Uuid> {
-        let reached = standing.reached.and_then(|s| self.rank(s));
+        let reached = current.and_then(|s| self.rank(s));
         let furthest = self
             .open_at(at)
             .filter(|(_, s)| !s.stage.continuous && s.matches(kind, channel))
@@ -190,10 +223,7 @@ impl ModelRules {
         {
             return Some(looped.stage.id);
         }
-        self.open_at(at)
-            .find(|(_, s)| s.stage.continuous && s.matches(kind, channel))
-            .map(|(_, s)| s.stage.id)
-            .filter(|phase| standing.current != Some(*phase))
+        None
     }
 }
 
@@ -245,87 +275,193 @@ struct ModelStages {
     archived: Vec<StageRule>,
 }
 
-async fn position(
+/// The account's positions in a model: its sequence stage and its phases.
+async fn positions(
     db: &impl ConnectionTrait,
     account: Uuid,
     model: Uuid,
-) -> CoreResult<Option<stage_position::Model>> {
+) -> CoreResult<Vec<stage_position::Model>> {
     Ok(stage_position::Entity::find()
         .filter(stage_position::Column::AccountId.eq(account))
         .filter(stage_position::Column::ModelId.eq(model))
-        .one(db)
+        .all(db)
         .await?)
 }
 
-/// Records a move and sets the account's position to its target.
-pub async fn move_to(
-    db: &impl ConnectionTrait,
-    ws: Uuid,
+/// Where an account is in a model, with when it entered each place.
+#[derive(Debug, Clone, Default)]
+struct Placement {
+    sequence: Option<(Uuid, DateTime<Utc>)>,
+    /// Each phase with its first entry.
+    phases: Vec<(Uuid, DateTime<Utc>)>,
+}
+
+impl Placement {
+    fn of(rows: &[stage_position::Model]) -> Self {
+        let mut placement = Self::default();
+        for p in rows {
+            if p.phase {
+                placement.phases.push((p.stage_id, p.entered_at));
+            } else {
+                placement.sequence = Some((p.stage_id, p.entered_at));
+            }
+        }
+        placement
+    }
+
+    fn standing(&self) -> Standing {
+        Standing {
+            current: self.sequence.map(|(s, _)| s),
+            phases: self.phases.iter().map(|(s, _)| *s).collect(),
+        }
+    }
+
+    fn holds(&self, stage: Uuid) -> bool {
+        self.sequence.is_some_and(|(s, _)| s == stage)
+            || self.phases.iter().any(|(s, _)| *s == stage)
+    }
+
+    /// The stage a move to `to` leaves: none for a phase, entered beside the
+    /// sequence.
+    fn left_by(&self, rules: &ModelRules, to: Uuid) -> Option<Uuid> {
+        if rules.is_continuous(to) {
+            None
+        } else {
+            self.sequence.map(|(s, _)| s)
+        }
+    }
+
+    fn enter(&mut self, rules: &ModelRules, to: Uuid, at: DateTime<Utc>) {
+        if !rules.is_continuous(to) {
+            self.sequence = Some((to, at));
+        } else if !self.phases.iter().any(|(s, _)| *s == to) {
+            self.phases.push((to, at));
+        }
+    }
+}
+
+/// A move of `account` in the model, not yet written.
+fn transition_row(
+    rules: &ModelRules,
     account: Uuid,
-    model: Uuid,
+    from: Option<Uuid>,
     to: Uuid,
     at: DateTime<Utc>,
     cause: Cause,
-) -> CoreResult<stage_transition::Model> {
-    let current = position(db, account, model).await?;
+) -> stage_transition::ActiveModel {
     let (cause, touchpoint_id, actor, reason) = match cause {
         Cause::Touchpoint(id) => (TransitionCause::Touchpoint, Some(id), None, None),
         Cause::Manual { actor, reason } => {
             (TransitionCause::Manual, None, Some(actor), Some(reason))
         }
     };
-    let transition = stage_transition::ActiveModel {
+    stage_transition::ActiveModel {
         id: Set(entity::new_id()),
-        workspace_id: Set(ws),
+        workspace_id: Set(rules.model.workspace_id),
         account_id: Set(account),
-        model_id: Set(model),
-        from_stage_id: Set(current.as_ref().map(|p| p.stage_id)),
+        model_id: Set(rules.model.id),
+        from_stage_id: Set(from),
         to_stage_id: Set(to),
         occurred_at: Set(at),
         cause: Set(cause),
         touchpoint_id: Set(touchpoint_id),
         actor: Set(actor),
         reason: Set(reason),
+        phase: Set(rules.is_continuous(to)),
     }
-    .insert(db)
-    .await?;
-    set_position(db, ws, account, model, current, Some((to, at))).await?;
-    Ok(transition)
 }
 
-async fn set_position(
+/// Makes the stored positions (`existing`) say what `placement` says,
+/// writing only what differs.
+async fn place(
     db: &impl ConnectionTrait,
-    ws: Uuid,
+    rules: &ModelRules,
     account: Uuid,
-    model: Uuid,
-    current: Option<stage_position::Model>,
-    target: Option<(Uuid, DateTime<Utc>)>,
+    mut existing: Vec<stage_position::Model>,
+    placement: &Placement,
 ) -> CoreResult<()> {
-    match (current, target) {
-        (Some(p), Some((stage, at))) => {
-            if p.stage_id != stage || p.entered_at != at {
+    let wanted = (placement.sequence.iter().map(|&(s, at)| (s, at, false)))
+        .chain(placement.phases.iter().map(|&(s, at)| (s, at, true)));
+    let mut updates = Vec::new();
+    let mut inserts = Vec::new();
+    for (stage, entered_at, phase) in wanted {
+        let due_at = rules.due_at(stage, entered_at);
+        let found = existing
+            .iter()
+            .position(|p| p.phase == phase && (!phase || p.stage_id == stage));
+        match found.map(|i| existing.swap_remove(i)) {
+            Some(p) if p.stage_id == stage && p.entered_at == entered_at && p.due_at == due_at => {}
+            Some(p) => {
                 let mut active: stage_position::ActiveModel = p.into();
                 active.stage_id = Set(stage);
-                active.entered_at = Set(at);
-                active.update(db).await?;
+                active.entered_at = Set(entered_at);
+                active.due_at = Set(due_at);
+                updates.push(active);
             }
-        }
-        (None, Some((stage, at))) => {
-            stage_position::ActiveModel {
+            None => inserts.push(stage_position::ActiveModel {
                 id: Set(entity::new_id()),
-                workspace_id: Set(ws),
+                workspace_id: Set(rules.model.workspace_id),
                 account_id: Set(account),
-                model_id: Set(model),
+                model_id: Set(rules.model.id),
                 stage_id: Set(stage),
-                entered_at: Set(at),
-            }
-            .insert(db)
+                entered_at: Set(entered_at),
+                phase: Set(phase),
+                due_at: Set(due_at),
+            }),
+        }
+    }
+    if !existing.is_empty() {
+        stage_position::Entity::delete_many()
+            .filter(stage_position::Column::Id.is_in(existing.iter().map(|p| p.id)))
+            .exec(db)
             .await?;
+    }
+    for active in updates {
+        active.update(db).await?;
+    }
+    if !inserts.is_empty() {
+        stage_position::Entity::insert_many(inserts)
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Positions set per statement by [`refresh_due`].
+const DUE_CHUNK: usize = 500;
+
+/// Sets when the accounts in `stage` fall due after its target changed: a
+/// statement per [`DUE_CHUNK`] positions.
+pub async fn refresh_due(db: &impl ConnectionTrait, stage: &stage::Model) -> CoreResult<()> {
+    let target = stage
+        .target_duration_secs
+        .filter(|_| !stage.continuous)
+        .and_then(chrono::Duration::try_seconds);
+    let held: Vec<(Uuid, DateTime<Utc>)> = stage_position::Entity::find()
+        .select_only()
+        .columns([
+            stage_position::Column::Id,
+            stage_position::Column::EnteredAt,
+        ])
+        .filter(stage_position::Column::StageId.eq(stage.id))
+        .filter(stage_position::Column::Phase.eq(false))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for chunk in held.chunks(DUE_CHUNK) {
+        let due = |entered: DateTime<Utc>| target.and_then(|t| entered.checked_add_signed(t));
+        let mut value = sea_orm::sea_query::CaseStatement::new();
+        for (id, entered) in chunk {
+            value = value.case(
+                stage_position::Column::Id.eq(*id),
+                Expr::value(due(*entered)),
+            );
         }
-        (Some(p), None) => {
-            stage_position::Entity::delete_by_id(p.id).exec(db).await?;
-        }
-        (None, None) => {}
+        stage_position::Entity::update_many()
+            .col_expr(stage_position::Column::DueAt, value.into())
+            .filter(stage_position::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .exec(db)
+            .await?;
     }
     Ok(())
 }
@@ -334,39 +470,6 @@ async fn set_position(
 pub enum Cause {
     Touchpoint(Uuid),
     Manual { actor: String, reason: String },
-}
-
-/// The account's standing in a model from its position and, while it is in a
-/// continuous phase, its last move into the sequence.
-async fn standing(
-    db: &impl ConnectionTrait,
-    rules: &ModelRules,
-    account: Uuid,
-    current: Option<&stage_position::Model>,
-) -> CoreResult<Standing> {
-    let Some(current) = current.map(|p| p.stage_id) else {
-        return Ok(Standing::default());
-    };
-    if !rules.is_continuous(current) {
-        return Ok(Standing {
-            current: Some(current),
-            reached: Some(current),
-        });
-    }
-    let moves = stage_transition::Entity::find()
-        .filter(stage_transition::Column::AccountId.eq(account))
-        .filter(stage_transition::Column::ModelId.eq(rules.model.id))
-        .order_by_desc(stage_transition::Column::OccurredAt)
-        .order_by_desc(stage_transition::Column::Id)
-        .all(db)
-        .await?;
-    Ok(Standing {
-        current: Some(current),
-        reached: moves
-            .iter()
-            .map(|t| t.to_stage_id)
-            .find(|s| !rules.is_continuous(*s)),
-    })
 }
 
 /// Applies a newly recorded touchpoint of an account to every model.
@@ -379,29 +482,39 @@ pub async fn apply(
         return Ok(());
     };
     for model in rules.iter().filter(|m| m.reacts_to(&tp.kind, tp.channel)) {
-        let current = position(db, account, model.model.id).await?;
-        let late = match &current {
-            Some(p) if tp.occurred_at < p.entered_at => true,
-            _ => model.order_sensitive() && has_later(db, model, account, tp).await?,
-        };
+        let rows = positions(db, account, model.model.id).await?;
+        // Older than a place the account holds: the path from then on may
+        // differ. In a circular model, where the account went depends on the
+        // order of everything after it, too.
+        let late = rows.iter().any(|p| tp.occurred_at < p.entered_at)
+            || (model.model.circular && has_later(db, model, account, tp).await?);
         if late {
             replay(db, model, account, tp.occurred_at).await?;
             continue;
         }
-        let standing = standing(db, model, account, current.as_ref()).await?;
-        if let Some(to) = model.next(standing, &tp.kind, tp.channel, tp.occurred_at) {
-            let ws = tp.workspace_id;
-            move_to(
-                db,
-                ws,
+        let mut placement = Placement::of(&rows);
+        let moves = model.next(&placement.standing(), &tp.kind, tp.channel, tp.occurred_at);
+        let mut transitions = Vec::new();
+        for to in moves.entered() {
+            let from = placement.left_by(model, to);
+            let cause = Cause::Touchpoint(tp.id);
+            transitions.push(transition_row(
+                model,
                 account,
-                model.model.id,
+                from,
                 to,
                 tp.occurred_at,
-                Cause::Touchpoint(tp.id),
-            )
-            .await?;
+                cause,
+            ));
+            placement.enter(model, to, tp.occurred_at);
         }
+        if transitions.is_empty() {
+            continue;
+        }
+        stage_transition::Entity::insert_many(transitions)
+            .exec(db)
+            .await?;
+        place(db, model, account, rows, &placement).await?;
     }
     Ok(())
 }
@@ -486,15 +599,36 @@ pub async fn replay(
     account: Uuid,
     since: DateTime<Utc>,
 ) -> CoreResult<()> {
+    replay_from(db, rules, account, Some(since)).await
+}
+
+/// Rebuilds an account's whole path through one model from its touchpoints
+/// under the model's current rules; its manual moves are kept.
+pub async fn rebuild(
+    db: &impl ConnectionTrait,
+    rules: &ModelRules,
+    account: Uuid,
+) -> CoreResult<()> {
+    replay_from(db, rules, account, None).await
+}
+
+/// [`replay`] from `since`, or from the very start.
+async fn replay_from(
+    db: &impl ConnectionTrait,
+    rules: &ModelRules,
+    account: Uuid,
+    since: Option<DateTime<Utc>>,
+) -> CoreResult<()> {
     let model = rules.model.id;
     let ws = rules.model.workspace_id;
-    stage_transition::Entity::delete_many()
+    let mut stale = stage_transition::Entity::delete_many()
         .filter(stage_transition::Column::AccountId.eq(account))
         .filter(stage_transition::Column::ModelId.eq(model))
-        .filter(stage_transition::Column::Cause.eq(TransitionCause::Touchpoint))
-        .filter(stage_transition::Column::OccurredAt.gte(since))
-        .exec(db)
-        .await?;
+        .filter(stage_transition::Column::Cause.eq(TransitionCause::Touchpoint));
+    if let Some(since) = since {
+        stale = stale.filter(stage_transition::Column::OccurredAt.gte(since));
+    }
+    stale.exec(db).await?;
     let moves = stage_transition::Entity::find()
         .filter(stage_transition::Column::AccountId.eq(account))
         .filter(stage_transition::Column::ModelId.eq(model))
@@ -502,18 +636,21 @@ pub async fn replay(
         .order_by_asc(stage_transition::Column::Id)
         .all(db)
         .await?;
-    let (before, manual): (Vec<_>, Vec<_>) = moves.into_iter().partition(|t| t.occurred_at < since);
-    let mut standing = Standing::default();
-    let mut entered = None;
+    let (before, manual): (Vec<_>, Vec<_>) = moves
+        .into_iter()
+        .partition(|t| since.is_some_and(|since| t.occurred_at < since));
+    let mut placement = Placement::default();
     for t in &before {
-        standing = rules.standing_after(standing, t.to_stage_id);
-        entered = Some(t.occurred_at);
+        placement.enter(rules, t.to_stage_id, t.occurred_at);
     }
-    let touchpoints = touchpoint::Entity::find()
+    let mut touchpoints = touchpoint::Entity::find()
         .filter(touchpoint::Column::WorkspaceId.eq(ws))
         .filter(touchpoint::Column::AccountId.eq(account))
-        .filter(touchpoint::Column::OccurredAt.gte(since))
-        .filter(reacting(rules))
+        .filter(reacting(rules));
+    if let Some(since) = since {
+        touchpoints = touchpoints.filter(touchpoint::Column::OccurredAt.gte(since));
+    }
+    let touchpoints = touchpoints
         .order_by_asc(touchpoint::Column::OccurredAt)
         .order_by_asc(touchpoint::Column::Id)
         .all(db)
@@ -533,31 +670,30 @@ pub async fn replay(
         };
         if take_manual {
             let Some(m) = manual.next() else { break };
-            if m.from_stage_id != standing.current {
+            let from = placement.left_by(rules, m.to_stage_id);
+            let phase = rules.is_continuous(m.to_stage_id);
+            if m.from_stage_id != from || m.phase != phase {
                 let mut active: stage_transition::ActiveModel = m.clone().into();
-                active.from_stage_id = Set(standing.current);
+                active.from_stage_id = Set(from);
+                active.phase = Set(phase);
                 active.update(db).await?;
             }
-            standing = rules.standing_after(standing, m.to_stage_id);
-            entered = Some(m.occurred_at);
+            placement.enter(rules, m.to_stage_id, m.occurred_at);
         } else {
             let Some(t) = touchpoints.next() else { break };
-            if let Some(to) = rules.next(standing, &t.kind, t.channel, t.occurred_at) {
-                new_transitions.push(stage_transition::ActiveModel {
-                    id: Set(entity::new_id()),
-                    workspace_id: Set(ws),
-                    account_id: Set(account),
-                    model_id: Set(model),
-                    from_stage_id: Set(standing.current),
-                    to_stage_id: Set(to),
-                    occurred_at: Set(t.occurred_at),
-                    cause: Set(TransitionCause::Touchpoint),
-                    touchpoint_id: Set(Some(t.id)),
-                    actor: Set(None),
-                    reason: Set(None),
-                });
-                standing = rules.standing_after(standing, to);
-                entered = Some(t.occurred_at);
+            let moves = rules.next(&placement.standing(), &t.kind, t.channel, t.occurred_at);
+            for to in moves.entered() {
+                let from = placement.left_by(rules, to);
+                let cause = Cause::Touchpoint(t.id);
+                new_transitions.push(transition_row(
+                    rules,
+                    account,
+                    from,
+                    to,
+                    t.occurred_at,
+                    cause,
+                ));
+                placement.enter(rules, to, t.occurred_at);
             }
         }
     }
@@ -566,9 +702,8 @@ pub async fn replay(
             .exec(db)
             .await?;
     }
-    let existing = position(db, account, model).await?;
-    let target = standing.current.zip(entered);
-    set_position(db, ws, account, model, existing, target).await
+    let existing = positions(db, account, model).await?;
+    place(db, rules, account, existing, &placement).await
 }
 
 /// An account's path through one model after a manual move.
@@ -617,15 +752,15 @@ pub async fn move_by_hand(
             "that stage was removed from its model",
         ));
     }
+    let all = load_rules(txn, ws).await?;
+    let rules = all
+        .iter()
+        .find(|m| m.model.id == stage.model_id)
+        .ok_or(CoreError::not_found("journey model"))?;
+    let rows = positions(txn, account.id, stage.model_id).await?;
+    let mut placement = Placement::of(&rows);
     // A move to where the account already is would record a self-transition.
-    let current = stage_transition::Entity::find()
-        .filter(stage_transition::Column::AccountId.eq(account.id))
-        .filter(stage_transition::Column::ModelId.eq(stage.model_id))
-        .order_by_desc(stage_transition::Column::OccurredAt)
-        .order_by_desc(stage_transition::Column::Id)
-        .one(txn)
-        .await?;
-    if current.is_some_and(|t| t.to_stage_id == stage.id) {
+    if placement.holds(stage.id) {
         return Err(CoreError::invalid_field(
             "stageId",
             "the account is already in that stage",
@@ -635,16 +770,13 @@ pub async fn move_by_hand(
         actor: actor.to_owned(),
         reason,
     };
-    let transition = move_to(
-        txn,
-        ws,
-        account.id,
-        stage.model_id,
-        stage.id,
-        time::now(),
-        cause,
-    )
-    .await?;
+    let at = time::now();
+    let from = placement.left_by(rules, stage.id);
+    let transition = transition_row(rules, account.id, from, stage.id, at, cause)
+        .insert(txn)
+        .await?;
+    placement.enter(rules, stage.id, at);
+    place(txn, rules, account.id, rows, &placement).await?;
     let model = journey_model::Entity::find_by_id(stage.model_id)
         .filter(journey_model::Column::WorkspaceId.eq(ws))
         .one(txn)
@@ -689,6 +821,11 @@ mod tests {
                 loop_to_stage_key: circular.then(|| "b".into()),
                 is_default: false,
                 created_at: Utc::now(),
+                backfill_pending: false,
+                backfill_after: None,
+                backfill_processed: 0,
+                backfill_total: 0,
+                backfill_lease_until: None,
             },
             stages: stages
                 .iter()
@@ -724,7 +861,14 @@ mod tests {
     fn at(stage: Uuid) -> Standing {
         Standing {
             current: Some(stage),
-            reached: Some(stage),
+            phases: vec![],
+        }
+    }
+
+    fn to(stage: Uuid) -> Moves {
+        Moves {
+            stage: Some(stage),
+            phases: vec![],
         }
     }
 
@@ -733,40 +877,55 @@ mod tests {
         let r = rules(false, &[("a", &["x"]), ("b", &["y"]), ("c", &["z"])]);
         let [a, b, c] = [0, 1, 2].map(|i| r.stages[i].stage.id);
         assert_eq!(
-            r.next(Standing::default(), "y", Channel::Other, now()),
-            Some(b)
+            r.next(&Standing::default(), "y", Channel::Other, now()),
+            to(b)
         );
-        assert_eq!(r.next(at(b), "x", Channel::Other, now()), None);
-        assert_eq!(r.next(at(a), "z", Channel::Other, now()), Some(c));
-        assert_eq!(r.next(at(c), "nothing", Channel::Other, now()), None);
+        assert_eq!(r.next(&at(b), "x", Channel::Other, now()), Moves::default());
+        assert_eq!(r.next(&at(a), "z", Channel::Other, now()), to(c));
+        assert_eq!(
+            r.next(&at(c), "nothing", Channel::Other, now()),
+            Moves::default()
+        );
     }
 
     #[test]
     fn circular_models_loop_back_to_their_loop_stage() {
         let r = rules(true, &[("a", &["x"]), ("b", &["y"]), ("c", &["z"])]);
         let [_, b, c] = [0, 1, 2].map(|i| r.stages[i].stage.id);
-        assert_eq!(r.next(at(c), "y", Channel::Other, now()), Some(b));
-        assert_eq!(r.next(at(c), "x", Channel::Other, now()), None);
+        assert_eq!(r.next(&at(c), "y", Channel::Other, now()), to(b));
+        assert_eq!(r.next(&at(c), "x", Channel::Other, now()), Moves::default());
     }
 
     #[test]
     fn a_continuous_phase_runs_beside_the_sequence() {
-        let mut r = rules(false, &[("a", &["x"]), ("b", &["y"]), ("adv", &["m"])]);
+        let mut r = rules(false, &[("a", &["x"]), ("b", &["y", "m"]), ("adv", &["m"])]);
         r.stages[2].stage.continuous = true;
         let [a, b, adv] = [0, 1, 2].map(|i| r.stages[i].stage.id);
-        // A mention puts a new account in the phase; it still enters the sequence.
+        // A mention enters the phase and, where it matches, the sequence too.
+        let first = r.next(&at(a), "m", Channel::Other, now());
         assert_eq!(
-            r.next(Standing::default(), "m", Channel::Other, now()),
-            Some(adv)
+            first,
+            Moves {
+                stage: Some(b),
+                phases: vec![adv]
+            }
         );
-        let in_phase = r.standing_after(Standing::default(), adv);
-        assert_eq!(r.next(in_phase, "x", Channel::Other, now()), Some(a));
-        // In the phase after reaching `b`, only moves past `b` take it out.
-        let after_b = r.standing_after(r.standing_after(at(a), b), adv);
-        assert_eq!(after_b.reached, Some(b));
-        assert_eq!(r.next(after_b, "x", Channel::Other, now()), None);
-        assert_eq!(r.next(after_b, "m", Channel::Other, now()), None);
-        assert_eq!(r.next(at(b), "m", Channel::Other, now()), Some(adv));
+        // In the phase, the sequence goes on as before; the phase is entered once.
+        let in_both = Standing {
+            current: Some(a),
+            phases: vec![adv],
+        };
+        assert_eq!(r.next(&in_both, "y", Channel::Other, now()), to(b));
+        assert_eq!(
+            r.next(&in_both, "x", Channel::Other, now()),
+            Moves::default()
+        );
+        let only_phase = Moves {
+            stage: None,
+            phases: vec![adv],
+        };
+        assert_eq!(r.next(&at(b), "m", Channel::Other, now()), only_phase);
+        assert_eq!(r.due_at(adv, now()), None, "a phase is never overdue");
     }
 
     #[test]
@@ -783,15 +942,15 @@ mod tests {
         let before = removed_at - chrono::Duration::days(1);
         let after = removed_at + chrono::Duration::days(1);
         assert_eq!(
-            r.next(Standing::default(), "y", Channel::Other, before),
-            Some(b)
+            r.next(&Standing::default(), "y", Channel::Other, before),
+            to(b)
         );
         assert_eq!(
-            r.next(Standing::default(), "y", Channel::Other, after),
-            None
+            r.next(&Standing::default(), "y", Channel::Other, after),
+            Moves::default()
         );
         // An account left in it moves forward only.
-        assert_eq!(r.next(at(b), "x", Channel::Other, after), None);
-        assert_eq!(r.next(at(b), "z", Channel::Other, after), Some(c));
+        assert_eq!(r.next(&at(b), "x", Channel::Other, after), Moves::default());
+        assert_eq!(r.next(&at(b), "z", Channel::Other, after), to(c));
     }
 }

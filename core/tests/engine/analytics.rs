@@ -199,7 +199,9 @@ async fn stalled_accounts_are_those_past_their_stage_target() {
     let report = stalled(e.db(), e.ws, model, april).await.unwrap();
     assert_eq!(report.count(e.db()).await.unwrap(), 2);
     let rows = report.page(e.db(), &Page::first(10)).await.unwrap();
-    assert_eq!(names(&rows), ["Beta", "Cora"]);
+    // Longest overdue first, whatever each stage's target: C is further past
+    // its 30 days than B past its 45, though B entered its stage first.
+    assert_eq!(names(&rows), ["Cora", "Beta"]);
     let overdue: Vec<(String, f64)> = rows
         .iter()
         .map(|p| {
@@ -208,28 +210,28 @@ async fn stalled_accounts_are_those_past_their_stage_target() {
             (stage.key.clone(), late / DAY)
         })
         .collect();
-    // 66 - 45 = 21 days over; 59 - 30 = 29.
+    // 59 - 30 = 29 days over; 66 - 45 = 21.
     assert_eq!(
         overdue,
         [
-            ("consideration".to_owned(), 21.0),
-            ("awareness".to_owned(), 29.0)
+            ("awareness".to_owned(), 29.0),
+            ("consideration".to_owned(), 21.0)
         ]
     );
-    // One at a time, earliest entry first.
+    // One at a time, by when each fell due.
     let one = Page::first(1);
     let (first, flags) = finish(report.page(e.db(), &one).await.unwrap(), &one);
-    assert_eq!(names(&first), ["Beta"]);
+    assert_eq!(names(&first), ["Cora"]);
     assert!(flags.has_next);
     let next = Page {
         after: Some(Position {
-            key: SortKey::Time(first[0].entered_at),
+            key: SortKey::Time(first[0].due_at.unwrap()),
             id: first[0].id,
         }),
         ..one
     };
     let (second, flags) = finish(report.page(e.db(), &next).await.unwrap(), &next);
-    assert_eq!(names(&second), ["Cora"]);
+    assert_eq!(names(&second), ["Beta"]);
     assert!(!flags.has_next);
 
     // On 03-05 only C is over: B's 45 days run until 03-11.

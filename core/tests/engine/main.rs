@@ -7,6 +7,7 @@
 //! only record them and read back what the engine wrote.
 
 mod analytics;
+mod backfill;
 mod ingestion;
 mod lifecycle;
 mod progression;

@@ -18,13 +18,13 @@ use crate::{Engine, at, refused_field};
 
 /// Ada's touchpoint at the account of `domain`; its id is prefixed with the
 /// domain so that two accounts can share a fixture.
-fn ada(domain: &str, id: &str, kind: &str, channel: Channel, at: &str) -> Touch {
+pub fn ada(domain: &str, id: &str, kind: &str, channel: Channel, at: &str) -> Touch {
     Touch::new(&format!("{domain}-{id}"), kind, channel, at).email(&format!("ada@{domain}"))
 }
 
 /// The five-stage fixture: awareness, consideration, a step back that is
 /// ignored, purchase decision, retention.
-fn fixture(d: &str) -> Vec<Touch> {
+pub fn fixture(d: &str) -> Vec<Touch> {
     vec![
         ada(
             d,
@@ -66,9 +66,9 @@ fn fixture(d: &str) -> Vec<Touch> {
 
 /// One move as a test compares it: from which stage key to which, when, and
 /// the touchpoint that caused it (its id without the domain), or `-`.
-type Move = (Option<String>, String, DateTime<Utc>, String);
+pub type Move = (Option<String>, String, DateTime<Utc>, String);
 
-async fn default_model(e: &Engine) -> journey_model::Model {
+pub async fn default_model(e: &Engine) -> journey_model::Model {
     models::list(e.db(), e.ws)
         .await
         .unwrap()
@@ -101,7 +101,7 @@ async fn transitions(e: &Engine, account: Uuid, model: Uuid) -> Vec<stage_transi
 }
 
 /// An account's moves through a model, oldest first.
-async fn path(e: &Engine, account: Uuid, model: Uuid) -> Vec<Move> {
+pub async fn path(e: &Engine, account: Uuid, model: Uuid) -> Vec<Move> {
     let keys = keys(e, model).await;
     let mut out = Vec::new();
     for t in transitions(e, account, model).await {
@@ -128,23 +128,24 @@ async fn moved_to(e: &Engine, account: Uuid, model: Uuid) -> Vec<String> {
         .collect()
 }
 
-/// Where the account is in a model: the stage key and since when.
-async fn position(e: &Engine, account: Uuid, model: Uuid) -> Option<(String, DateTime<Utc>)> {
+/// Where the account is in a model's sequence: the stage key and since when.
+pub async fn position(e: &Engine, account: Uuid, model: Uuid) -> Option<(String, DateTime<Utc>)> {
     let keys = keys(e, model).await;
     stage_position::Entity::find()
         .filter(stage_position::Column::AccountId.eq(account))
         .filter(stage_position::Column::ModelId.eq(model))
+        .filter(stage_position::Column::Phase.eq(false))
         .one(e.db())
         .await
         .unwrap()
         .map(|p| (keys[&p.stage_id].clone(), p.entered_at))
 }
 
-fn nine(date: &str) -> DateTime<Utc> {
+pub fn nine(date: &str) -> DateTime<Utc> {
     at(&format!("2026-{date}T09:00:00Z"))
 }
 
-fn mv(from: Option<&str>, to: &str, date: &str, cause: &str) -> Move {
+pub fn mv(from: Option<&str>, to: &str, date: &str, cause: &str) -> Move {
     (
         from.map(str::to_owned),
         to.to_owned(),
@@ -284,6 +285,130 @@ async fn a_template_model_runs_beside_the_default_and_loops_back() {
             "retention",
             "loyalty_advocacy"
         ]
+    );
+}
+
+/// The continuous phases an account is in, by key, with when it entered.
+async fn phases(e: &Engine, account: Uuid, model: Uuid) -> Vec<(String, DateTime<Utc>)> {
+    let keys = keys(e, model).await;
+    stage_position::Entity::find()
+        .filter(stage_position::Column::AccountId.eq(account))
+        .filter(stage_position::Column::ModelId.eq(model))
+        .filter(stage_position::Column::Phase.eq(true))
+        .all(e.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (keys[&p.stage_id].clone(), p.entered_at))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_continuous_phase_runs_beside_the_sequence_never_in_place_of_it() {
+    let e = Engine::new().await;
+    let bj = models::create_from_template(e.db(), e.ws, JourneyTemplate::BabcockJenkins, false)
+        .await
+        .unwrap();
+    let initech = e.account("Initech", &["initech.com"]).await;
+    let d = "initech.com";
+    e.record_ok([
+        ada(
+            d,
+            "b1",
+            "page.visited",
+            Channel::Web,
+            "2026-01-01T09:00:00Z",
+        ),
+        // A prospect's first mention: an advocate beside the sequence, still
+        // discovering.
+        ada(
+            d,
+            "b2",
+            "tweet.mention",
+            Channel::Social,
+            "2026-01-05T09:00:00Z",
+        ),
+        ada(
+            d,
+            "b3",
+            "meeting.held",
+            Channel::Meeting,
+            "2026-01-10T09:00:00Z",
+        ),
+        ada(
+            d,
+            "b4",
+            "tweet.mention",
+            Channel::Social,
+            "2026-01-20T09:00:00Z",
+        ),
+    ])
+    .await;
+    assert_eq!(
+        path(&e, initech.id, bj.id).await,
+        [
+            mv(None, "discover", "01-01", "b1"),
+            mv(None, "advocate", "01-05", "b2"),
+            mv(Some("discover"), "consider", "01-10", "b3"),
+        ]
+    );
+    assert_eq!(
+        position(&e, initech.id, bj.id).await,
+        Some(("consider".to_owned(), nine("01-10")))
+    );
+    assert_eq!(
+        phases(&e, initech.id, bj.id).await,
+        [("advocate".to_owned(), nine("01-05"))]
+    );
+    // The funnel counts the sequence: discover was left for consider, on
+    // 01-10, not for the phase on 01-05.
+    let window = journeys_core::analytics::Window::new(
+        at("2026-01-01T00:00:00Z"),
+        at("2026-02-01T00:00:00Z"),
+    )
+    .unwrap();
+    let segment = journeys_core::analytics::Segment::default();
+    let funnel = journeys_core::analytics::funnel::funnel(e.db(), e.ws, bj.id, window, &segment)
+        .await
+        .unwrap();
+    let discover = &funnel[0];
+    assert_eq!(discover.stage.key, "discover");
+    assert_eq!((discover.flow.entered, discover.flow.moved_on), (1, 1));
+    assert_eq!(discover.flow.median_seconds, Some(9.0 * 86_400.0));
+    // The same path when the mention arrives last, late.
+    let late = e.account("Late", &["late.com"]).await;
+    let l = "late.com";
+    e.record_one_by_one([
+        ada(
+            l,
+            "b1",
+            "page.visited",
+            Channel::Web,
+            "2026-01-01T09:00:00Z",
+        ),
+        ada(
+            l,
+            "b3",
+            "meeting.held",
+            Channel::Meeting,
+            "2026-01-10T09:00:00Z",
+        ),
+        ada(
+            l,
+            "b2",
+            "tweet.mention",
+            Channel::Social,
+            "2026-01-05T09:00:00Z",
+        ),
+    ])
+    .await;
+    assert_eq!(
+        path(&e, late.id, bj.id).await,
+        path(&e, initech.id, bj.id).await
+    );
+    assert_eq!(
+        phases(&e, late.id, bj.id).await,
+        phases(&e, initech.id, bj.id).await
     );
 }
 
