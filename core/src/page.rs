@@ -83,12 +83,23 @@ impl<C: IntoColumnRef + Copy> Keyset<C> {
         let cmp = |col: SimpleExpr, v: Value| if greater { col.gt(v) } else { col.lt(v) };
         let id_col = || Expr::col(self.id);
         match (self.key, at.key.to_value()) {
-            (Some(key), Some(value)) => Condition::any()
-                .add(cmp(Expr::col(key), value.clone()))
+            // The leading `key >= value` (or `<=`) is implied by the rest; it
+            // is there because a planner bounds an index scan with it, which
+            // it cannot do with the `OR` alone: page N then reads about N rows.
+            (Some(key), Some(value)) => Condition::all()
+                .add(if greater {
+                    Expr::col(key).gte(value.clone())
+                } else {
+                    Expr::col(key).lte(value.clone())
+                })
                 .add(
-                    Condition::all()
-                        .add(Expr::col(key).eq(value))
-                        .add(cmp(id_col(), at.id.into())),
+                    Condition::any()
+                        .add(cmp(Expr::col(key), value.clone()))
+                        .add(
+                            Condition::all()
+                                .add(Expr::col(key).eq(value))
+                                .add(cmp(id_col(), at.id.into())),
+                        ),
                 ),
             _ => Condition::all().add(cmp(id_col(), at.id.into())),
         }

@@ -170,3 +170,174 @@ async fn existing_touchpoints_and_organisation_ids_move_to_their_connector() {
         }]
     );
 }
+
+/// The migrations before continuous phases became positions of their own.
+const BEFORE_PHASES: u32 = 8;
+
+#[tokio::test]
+async fn phases_become_positions_of_their_own_and_every_path_is_rebuilt() {
+    use entity::{journey_model, stage_position, stage_transition};
+    use journeys_core::journeys::backfill::{self, Backfill, BackfillSettings, BackfillState};
+
+    let (url, _dir) = fresh_database_url().await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(BEFORE_PHASES)).await.unwrap();
+    let now = Utc::now();
+    let [ws, acme, model, discover, advocate] = [(); 5].map(|_| Uuid::now_v7());
+    insert(
+        &db,
+        "workspaces",
+        [
+            ("id", ws.into()),
+            ("slug", "acme".into()),
+            ("name", "Acme".into()),
+            ("created_at", now.into()),
+            ("mql_threshold", 50.0.into()),
+        ],
+    )
+    .await;
+    insert(
+        &db,
+        "accounts",
+        [
+            ("id", acme.into()),
+            ("workspace_id", ws.into()),
+            ("name", "Acme".into()),
+            ("lifecycle", "VISITOR".into()),
+            ("score", 0.0.into()),
+            ("created_at", now.into()),
+            ("updated_at", now.into()),
+        ],
+    )
+    .await;
+    insert(
+        &db,
+        "journey_models",
+        [
+            ("id", model.into()),
+            ("workspace_id", ws.into()),
+            ("name", "B2B".into()),
+            ("template", "BABCOCK_JENKINS".into()),
+            ("circular", false.into()),
+            ("is_default", true.into()),
+            ("created_at", now.into()),
+        ],
+    )
+    .await;
+    for (id, key, position, continuous, kinds) in [
+        (discover, "discover", 0, false, ["page.visited"]),
+        (advocate, "advocate", 1, true, ["tweet.mention"]),
+    ] {
+        insert(
+            &db,
+            "stages",
+            [
+                ("id", id.into()),
+                ("workspace_id", ws.into()),
+                ("model_id", model.into()),
+                ("key", key.into()),
+                ("name", key.into()),
+                ("position", position.into()),
+                ("owner_team", "MARKETING".into()),
+                ("target_duration_secs", 86_400_i64.into()),
+                ("continuous", continuous.into()),
+                (
+                    "entry_kinds",
+                    sea_orm::Value::from(serde_json::json!(kinds)),
+                ),
+                (
+                    "entry_channels",
+                    sea_orm::Value::from(serde_json::json!([])),
+                ),
+            ],
+        )
+        .await;
+    }
+    // Before: the phase replaced the sequence stage it was entered from.
+    let day = |d: i64| now - Duration::days(d);
+    for (to, from, at) in [(discover, None, day(3)), (advocate, Some(discover), day(2))] {
+        insert(
+            &db,
+            "stage_transitions",
+            [
+                ("id", Uuid::now_v7().into()),
+                ("workspace_id", ws.into()),
+                ("account_id", acme.into()),
+                ("model_id", model.into()),
+                ("from_stage_id", from.into()),
+                ("to_stage_id", to.into()),
+                ("occurred_at", at.into()),
+                ("cause", "MANUAL".into()),
+                ("actor", "sam".into()),
+                ("reason", "by hand".into()),
+            ],
+        )
+        .await;
+    }
+    insert(
+        &db,
+        "stage_positions",
+        [
+            ("id", Uuid::now_v7().into()),
+            ("workspace_id", ws.into()),
+            ("account_id", acme.into()),
+            ("model_id", model.into()),
+            ("stage_id", advocate.into()),
+            ("entered_at", day(2).into()),
+        ],
+    )
+    .await;
+
+    Migrator::up(&db, None).await.unwrap();
+
+    let phases: Vec<(Uuid, bool)> = stage_transition::Entity::find()
+        .order_by_asc(stage_transition::Column::OccurredAt)
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.to_stage_id, t.phase))
+        .collect();
+    assert_eq!(phases, [(discover, false), (advocate, true)]);
+    let b2b = journey_model::Entity::find_by_id(model)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Backfill::of(&b2b, Utc::now()),
+        Backfill {
+            state: BackfillState::Pending,
+            processed: 0,
+            total: 1
+        }
+    );
+    // The rebuild puts the account back in Discover, with Advocate beside it,
+    // due a day after it entered Discover.
+    assert_eq!(
+        backfill::run_pending(&db, BackfillSettings::default())
+            .await
+            .unwrap(),
+        1
+    );
+    let mut positions: Vec<(Uuid, bool, bool)> = stage_position::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.stage_id, p.phase, p.due_at.is_some()))
+        .collect();
+    positions.sort();
+    let mut expected = vec![(discover, false, true), (advocate, true, false)];
+    expected.sort();
+    assert_eq!(positions, expected);
+    let from: Vec<Option<Uuid>> = stage_transition::Entity::find()
+        .order_by_asc(stage_transition::Column::OccurredAt)
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.from_stage_id)
+        .collect();
+    assert_eq!(from, [None, None], "entering a phase leaves no stage");
+}
