@@ -133,6 +133,10 @@ pub struct ServeArgs {
     pub secret_key: SecretKeyArgs,
     #[command(flatten)]
     pub sync: SyncTimingArgs,
+    /// Accounts whose journeys are rebuilt per transaction when a model is
+    /// added or its entry rules change: smaller holds locks for less time.
+    #[arg(long, env = "JOURNEYS_BACKFILL_CHUNK", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub backfill_chunk: u64,
 }
 
 /// How quickly a stopped instance's sync runs are taken over.

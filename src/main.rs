@@ -91,6 +91,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         cors_origins: args.cors_origins,
         secret_box,
         sync: args.sync.settings(),
+        backfill_chunk: args.backfill_chunk,
         score_refresh: std::time::Duration::from_secs(3600),
     })
     .await?;

@@ -38,6 +38,8 @@ pub struct ServerConfig {
     /// Seals connector secrets; without it connectors cannot be created.
     pub secret_box: Option<SecretBox>,
     pub sync: SyncSettings,
+    /// Accounts rebuilt per transaction when journeys are rebuilt.
+    pub backfill_chunk: u64,
     /// How often stored scores are brought up to date with decay.
     pub score_refresh: std::time::Duration,
 }
@@ -125,9 +127,9 @@ pub fn start_with(
     let addr = listener.local_addr()?;
     // Rebuilds are leased and taken over on the same terms as sync runs.
     let backfill = BackfillSettings {
+        chunk: config.backfill_chunk,
         lease: config.sync.lease,
         tick: config.sync.tick,
-        ..BackfillSettings::default()
     };
     let sync = SyncRuntime::new(
         db.clone(),

@@ -123,6 +123,7 @@ async fn spawn_on(
         cors_origins: vec!["https://dashboard.example".into()],
         secret_box: Some(SecretBox::from_base64(SECRET_KEY).expect("key")),
         sync,
+        backfill_chunk: 200,
         score_refresh: Duration::from_secs(3600),
     })
     .await

@@ -5,6 +5,7 @@
 mod accounts;
 mod analytics;
 mod auth;
+mod backfill;
 mod batching;
 mod cli;
 mod connector_sources;

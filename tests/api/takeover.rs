@@ -22,13 +22,18 @@ use crate::helpers::{
 const LEASE_SECS: u64 = 3;
 
 /// A `journeys serve` process on a loopback port, killed when dropped.
-struct Instance {
+pub struct Instance {
     child: Child,
-    addr: String,
+    pub addr: String,
 }
 
 impl Instance {
     async fn start(database_url: &str) -> Instance {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// Starts with these environment variables besides the usual ones.
+    pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Instance {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -43,6 +48,7 @@ impl Instance {
             .env("JOURNEYS_SECRET_KEY", SECRET_KEY)
             .env("JOURNEYS_SYNC_LEASE_SECS", LEASE_SECS.to_string())
             .env("JOURNEYS_SYNC_TICK_SECS", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -63,7 +69,7 @@ impl Instance {
     }
 
     /// SIGKILL: no shutdown, no last write.
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
     }

@@ -228,12 +228,21 @@ impl ModelRules {
 }
 
 /// The workspace's models with their rules.
+///
+/// While a model's paths are being rebuilt, its row is read with a shared
+/// lock: a write that moves accounts waits for the chunk being rebuilt, and
+/// the next chunk waits for the write, so neither works from the other's
+/// half-done state.
 pub async fn load_rules(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<Vec<ModelRules>> {
-    let models = journey_model::Entity::find()
-        .filter(journey_model::Column::WorkspaceId.eq(ws))
-        .order_by_asc(journey_model::Column::Id)
-        .all(db)
-        .await?;
+    let find = || {
+        journey_model::Entity::find()
+            .filter(journey_model::Column::WorkspaceId.eq(ws))
+            .order_by_asc(journey_model::Column::Id)
+    };
+    let mut models = find().all(db).await?;
+    if models.iter().any(|m| m.backfill_pending) {
+        models = find().lock_shared().all(db).await?;
+    }
     let stages = stage::Entity::find()
         .filter(stage::Column::WorkspaceId.eq(ws))
         .order_by_asc(stage::Column::Position)
