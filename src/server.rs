@@ -107,12 +107,22 @@ async fn graphiql() -> HttpResponse {
         )
 }
 
-/// Connects and migrates the database, binds, and starts serving in the background.
+/// Connects and migrates the database, rescores the workspaces an older
+/// release scored, binds, and starts serving in the background.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let statements = StatementCounter::default();
     let db = db::connect(&config.database_url, &statements)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let rescored = journeys_core::scoring::rescore_outdated(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot rescore the workspaces: {}", e.with_causes()))?;
+    if rescored > 0 {
+        tracing::info!(
+            workspaces = rescored,
+            "rescored what an older release scored"
+        );
+    }
     start_with(config, db, statements)
 }
 

@@ -3,8 +3,8 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::account;
+use journeys_core::db;
 use journeys_core::people::accounts;
-use journeys_core::{db, time};
 use uuid::Uuid;
 
 use crate::auth::Scope;
@@ -13,8 +13,8 @@ use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
-    AccountById, ContributionsOf, DomainsOf, MembersOf, MembershipCount, MembershipSide,
-    MembershipsOf, TouchpointCount, TouchpointOwner, TouchpointsOf,
+    AccountById, DomainsOf, MembershipCount, MembershipSide, MembershipsOf, TouchpointCount,
+    TouchpointOwner, TouchpointsOf,
 };
 use crate::graphql::pagination::{Cursor, PageArgs, TotalCount, connection};
 use crate::graphql::patch::to_patch;
@@ -63,24 +63,23 @@ impl Account {
     async fn owner(&self) -> Option<&str> {
         self.0.owner.as_deref()
     }
-    /// The account's score today: the sum of its stakeholders' scores.
+    /// The account's score today: what happened with this account. Each
+    /// member's points for touchpoints recorded on it, and for their
+    /// account-less touchpoints when it is their primary account, decayed to
+    /// today; `scoreBreakdown` gives the parts.
     async fn score(&self, ctx: &Context<'_>) -> ApiResult<f64> {
-        let loader = &request(ctx).loader;
-        let people = loader
-            .load_one(MembersOf(self.0.id))
-            .await
-            .map_err(load_error)?
-            .unwrap_or_default();
-        let parts = loader
-            .load_many(people.into_iter().map(ContributionsOf))
-            .await
-            .map_err(load_error)?;
-        let now = time::now();
-        Ok(journeys_core::scoring::total(parts.values().flatten().map(
-            |(c, rule)| {
-                journeys_core::scoring::decayed(c.points, rule.half_life_days, c.reference_at, now)
-            },
-        )))
+        let parts = crate::scoring::account_breakdown(ctx, self.0.id).await?;
+        Ok(journeys_core::scoring::total(
+            parts.iter().map(|p| p.points_today()),
+        ))
+    }
+    /// The parts of `score`: each member's share through each rule, decayed
+    /// to today, members in a stable order and rules by name.
+    async fn score_breakdown(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::scoring::AccountScoreContribution>> {
+        crate::scoring::account_breakdown(ctx, self.0.id).await
     }
     /// Every lifecycle change, oldest first.
     async fn lifecycle_changes(

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entity::scoring_rule;
-use journeys_core::scoring::{self, decayed, rules};
+use journeys_core::scoring::{self, rules};
 use journeys_core::{db, time};
 use uuid::Uuid;
 
@@ -71,13 +71,12 @@ pub async fn breakdown(ctx: &Context<'_>, person: Uuid) -> ApiResult<Vec<ScoreCo
         .await
         .map_err(load_error)?
         .unwrap_or_default();
-    let now = time::now();
-    Ok(parts
+    Ok(scoring::shares(&parts, time::now())
         .into_iter()
-        .map(|(c, rule)| ScoreContribution {
-            points: decayed(c.points, rule.half_life_days, c.reference_at, now),
-            count: c.count,
-            rule: ScoringRule(rule),
+        .map(|share| ScoreContribution {
+            points: share.points,
+            count: share.count,
+            rule: ScoringRule(share.rule),
         })
         .collect())
 }
@@ -87,6 +86,83 @@ pub async fn stakeholder_score(ctx: &Context<'_>, person: Uuid) -> ApiResult<f64
     Ok(journeys_core::scoring::total(
         breakdown(ctx, person).await?.iter().map(|c| c.points),
     ))
+}
+
+/// One person's share, through one rule, of an account's score.
+pub struct AccountScoreContribution {
+    person: Uuid,
+    share: scoring::Share,
+}
+
+impl AccountScoreContribution {
+    /// The share's points today, after decay.
+    pub fn points_today(&self) -> f64 {
+        self.share.points
+    }
+}
+
+/// One person's share, through one rule, of an account's score: what the
+/// rule gives them for touchpoints recorded on this account, and for their
+/// account-less touchpoints when it is their primary account.
+#[Object]
+impl AccountScoreContribution {
+    /// The member contributing.
+    async fn stakeholder(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::stakeholders::Stakeholder>> {
+        crate::stakeholders::load(ctx, self.person).await
+    }
+    /// The rule contributing.
+    async fn rule(&self) -> ScoringRule {
+        ScoringRule(self.share.rule.clone())
+    }
+    /// How many of the person's touchpoints the rule counted for this account.
+    async fn count(&self) -> i32 {
+        self.share.count
+    }
+    /// Their points today, after decay.
+    async fn points(&self) -> f64 {
+        self.share.points
+    }
+}
+
+/// An account's decayed score in parts, per member and rule (members in the
+/// order of their ids, rules by name), from the request's loaders: a fixed
+/// number of statements for a page of accounts.
+pub async fn account_breakdown(
+    ctx: &Context<'_>,
+    account: Uuid,
+) -> ApiResult<Vec<AccountScoreContribution>> {
+    use crate::graphql::connection::load_error;
+    use crate::graphql::loaders::{ContributionsOf, MembersOf};
+    let loader = &request(ctx).loader;
+    let mut members = loader
+        .load_one(MembersOf(account))
+        .await
+        .map_err(load_error)?
+        .unwrap_or_default();
+    members.sort();
+    let mut parts = loader
+        .load_many(members.iter().map(|(person, _)| ContributionsOf(*person)))
+        .await
+        .map_err(load_error)?;
+    let now = time::now();
+    let mut out = Vec::new();
+    for (person, primary) in members {
+        let Some(theirs) = parts.remove(&ContributionsOf(person)) else {
+            continue;
+        };
+        let counted = theirs
+            .iter()
+            .filter(|(c, _)| scoring::counts_for(account, primary, c.account_id));
+        out.extend(
+            scoring::shares(counted, now)
+                .into_iter()
+                .map(|share| AccountScoreContribution { person, share }),
+        );
+    }
+    Ok(out)
 }
 
 /// A scoring rule to create, or to replace by name. It needs a `kind`, a

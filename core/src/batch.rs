@@ -159,7 +159,8 @@ pub async fn default_model(
         .await?)
 }
 
-/// Each stakeholder's stored score contributions with their rules, by rule name.
+/// Each stakeholder's stored score contributions (one per rule and account)
+/// with their rules, by rule name.
 pub async fn contributions_of(
     db: &impl ConnectionTrait,
     ws: Uuid,
@@ -191,26 +192,28 @@ pub async fn contributions_of(
     Ok(out)
 }
 
-/// Each account's stakeholders (every membership, unpaged), for roll-ups.
+/// Each account's stakeholders (every membership, unpaged), each with whether
+/// it is their primary account, for roll-ups.
 pub async fn members_of(
     db: &impl ConnectionTrait,
     ws: Uuid,
     accounts: &[Uuid],
-) -> CoreResult<HashMap<Uuid, Vec<Uuid>>> {
-    let rows: Vec<(Uuid, Uuid)> = membership::Entity::find()
+) -> CoreResult<HashMap<Uuid, Vec<(Uuid, bool)>>> {
+    let rows: Vec<(Uuid, Uuid, bool)> = membership::Entity::find()
         .select_only()
         .columns([
             membership::Column::AccountId,
             membership::Column::StakeholderId,
+            membership::Column::Primary,
         ])
         .filter(membership::Column::WorkspaceId.eq(ws))
         .filter(membership::Column::AccountId.is_in(accounts.iter().copied()))
         .into_tuple()
         .all(db)
         .await?;
-    let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (account, person) in rows {
-        out.entry(account).or_default().push(person);
+    let mut out: HashMap<Uuid, Vec<(Uuid, bool)>> = HashMap::new();
+    for (account, person, primary) in rows {
+        out.entry(account).or_default().push((person, primary));
     }
     Ok(out)
 }

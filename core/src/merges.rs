@@ -468,6 +468,7 @@ async fn undo(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> CoreResult
     }
     for row in &snapshot.survivor_memberships {
         restore_membership(db, ws, row).await?;
+        touched.accounts.entry(row.account_id).or_default();
     }
     if let Some(adopted) = &snapshot.adopted {
         let since = crate::journeys::progression::earliest(db, &adopted.touchpoints).await?;

@@ -71,6 +71,7 @@ pub async fn create(
         name: Set(name.to_owned()),
         created_at: Set(time::now()),
         mql_threshold: Set(scoring::DEFAULT_MQL_THRESHOLD),
+        scores_version: Set(scoring::SCORES_VERSION),
     }
     .insert(&txn)
     .await?;

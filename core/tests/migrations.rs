@@ -4,7 +4,8 @@
 //! database when `TEST_DATABASE_URL` names a server.
 
 use chrono::{Duration, Utc};
-use entity::{account, account_ref, touchpoint, workspace};
+use entity::{account, account_ref, score_contribution, stakeholder, touchpoint, workspace};
+use journeys_core::scoring;
 use journeys_core::testing::fresh_database_url;
 use migration::{Alias, Migrator, MigratorTrait, Query};
 use sea_orm::{
@@ -58,6 +59,24 @@ async fn connector(db: &DatabaseConnection, ws: Uuid, kind: &str, age_days: i64)
     id
 }
 
+/// A workspace as the migrations before per-account scores left the table.
+async fn old_workspace(db: &DatabaseConnection, now: chrono::DateTime<Utc>) -> Uuid {
+    let id = Uuid::now_v7();
+    insert(
+        db,
+        "workspaces",
+        [
+            ("id", id.into()),
+            ("slug", "acme".into()),
+            ("name", "Acme".into()),
+            ("created_at", now.into()),
+            ("mql_threshold", 50.0.into()),
+        ],
+    )
+    .await;
+    id
+}
+
 #[tokio::test]
 async fn existing_touchpoints_and_organisation_ids_move_to_their_connector() {
     let (url, _dir) = fresh_database_url().await;
@@ -67,17 +86,7 @@ async fn existing_touchpoints_and_organisation_ids_move_to_their_connector() {
         .unwrap();
 
     let now = Utc::now();
-    let ws = workspace::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set("acme".into()),
-        name: Set("Acme".into()),
-        created_at: Set(now),
-        mql_threshold: Set(50.0),
-    }
-    .insert(&db)
-    .await
-    .unwrap()
-    .id;
+    let ws = old_workspace(&db, now).await;
     let acme = account::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(ws),
@@ -169,6 +178,170 @@ async fn existing_touchpoints_and_organisation_ids_move_to_their_connector() {
             account_id: acme,
         }]
     );
+}
+
+/// The migrations before an account's score counted only what happened with
+/// that account.
+const BEFORE_ACCOUNT_SCORES: u32 = 9;
+
+#[tokio::test]
+async fn workspaces_an_older_release_scored_are_rescored_per_account_at_start() {
+    let (url, _dir) = fresh_database_url().await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(BEFORE_ACCOUNT_SCORES))
+        .await
+        .unwrap();
+
+    let now = Utc::now();
+    let ws = old_workspace(&db, now).await;
+    let mut accounts = Vec::new();
+    for name in ["Initech", "Globex"] {
+        let id = Uuid::now_v7();
+        insert(
+            &db,
+            "accounts",
+            [
+                ("id", id.into()),
+                ("workspace_id", ws.into()),
+                ("name", name.into()),
+                ("lifecycle", "VISITOR".into()),
+                ("score", 30.0.into()),
+                ("created_at", now.into()),
+                ("updated_at", now.into()),
+            ],
+        )
+        .await;
+        accounts.push(id);
+    }
+    let (initech, globex) = (accounts[0], accounts[1]);
+    let ada = Uuid::now_v7();
+    insert(
+        &db,
+        "stakeholders",
+        [
+            ("id", ada.into()),
+            ("workspace_id", ws.into()),
+            ("email", "ada@initech.com".into()),
+            ("lifecycle", "LEAD".into()),
+            ("score", 30.0.into()),
+            ("created_at", now.into()),
+            ("updated_at", now.into()),
+        ],
+    )
+    .await;
+    for (account, primary) in [(initech, true), (globex, false)] {
+        insert(
+            &db,
+            "memberships",
+            [
+                ("id", Uuid::now_v7().into()),
+                ("workspace_id", ws.into()),
+                ("account_id", account.into()),
+                ("stakeholder_id", ada.into()),
+                ("primary", primary.into()),
+                ("created_at", now.into()),
+            ],
+        )
+        .await;
+    }
+    let rule = Uuid::now_v7();
+    insert(
+        &db,
+        "scoring_rules",
+        [
+            ("id", rule.into()),
+            ("workspace_id", ws.into()),
+            ("name", "webinar".into()),
+            ("kind", "webinar.attended".into()),
+            ("points", 10.0.into()),
+            ("created_at", now.into()),
+            ("updated_at", now.into()),
+        ],
+    )
+    .await;
+    // Two webinars with Initech, one with Globex: the old release gave Ada's
+    // whole 30 to both.
+    for (n, account) in [initech, initech, globex].into_iter().enumerate() {
+        insert(
+            &db,
+            "touchpoints",
+            [
+                ("id", Uuid::now_v7().into()),
+                ("workspace_id", ws.into()),
+                ("account_id", account.into()),
+                ("stakeholder_id", ada.into()),
+                ("source", "api".into()),
+                ("external_id", format!("w{n}").into()),
+                ("channel", "WEBINAR".into()),
+                ("kind", "webinar.attended".into()),
+                ("occurred_at", (now - Duration::days(1)).into()),
+                ("created_at", now.into()),
+                ("updated_at", now.into()),
+            ],
+        )
+        .await;
+    }
+    insert(
+        &db,
+        "score_contributions",
+        [
+            ("id", Uuid::now_v7().into()),
+            ("workspace_id", ws.into()),
+            ("stakeholder_id", ada.into()),
+            ("rule_id", rule.into()),
+            ("count", 3.into()),
+            ("points", 30.0.into()),
+            ("reference_at", now.into()),
+        ],
+    )
+    .await;
+
+    Migrator::up(&db, None).await.unwrap();
+    let version = |db: DatabaseConnection| async move {
+        workspace::Entity::find_by_id(ws)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .scores_version
+    };
+    assert_eq!(
+        version(db.clone()).await,
+        0,
+        "marked as scored by an older release"
+    );
+    assert_eq!(scoring::rescore_outdated(&db).await.unwrap(), 1);
+    assert_eq!(version(db.clone()).await, scoring::SCORES_VERSION);
+
+    let mut rows: Vec<(Option<Uuid>, i32, f64)> = score_contribution::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.account_id, c.count, c.points))
+        .collect();
+    rows.sort_by_key(|r| (r.0 != Some(initech), r.0));
+    assert_eq!(rows, [(Some(initech), 2, 20.0), (Some(globex), 1, 10.0)]);
+    let score = |id| {
+        let db = db.clone();
+        async move {
+            account::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .score
+        }
+    };
+    assert_eq!((score(initech).await, score(globex).await), (20.0, 10.0));
+    let person = stakeholder::Entity::find_by_id(ada)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.score, 30.0);
+    // Once is enough: the next start finds nothing to do.
+    assert_eq!(scoring::rescore_outdated(&db).await.unwrap(), 0);
 }
 
 /// The migrations before continuous phases became positions of their own.

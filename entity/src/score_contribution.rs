@@ -1,4 +1,5 @@
-//! What one rule adds to one stakeholder's score, as of `reference_at`. All the
+//! What one rule adds to one stakeholder's score through the touchpoints
+//! recorded on one account (or on none), as of `reference_at`. All the
 //! touchpoints a rule counts decay with the rule's half-life, so the value at
 //! any later time is `points * 0.5^(elapsed / half_life)`.
 
@@ -12,6 +13,9 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub stakeholder_id: Uuid,
     pub rule_id: Uuid,
+    /// The account the counted touchpoints were recorded on; `None` for
+    /// account-less ones, which count for the person's primary account.
+    pub account_id: Option<Uuid>,
     /// How many touchpoints the rule counted.
     pub count: i32,
     /// Their decayed points at `reference_at`.

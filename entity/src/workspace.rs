@@ -13,6 +13,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The score at which a lead becomes marketing-qualified.
     pub mql_threshold: f64,
+    /// Which way of computing scores the stored ones follow; the server
+    /// rescores a workspace an older release scored (see
+    /// `journeys_core::scoring::SCORES_VERSION`).
+    pub scores_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

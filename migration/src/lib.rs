@@ -16,6 +16,7 @@ mod m20261122_000006_merges_consent;
 mod m20261123_000007_connectors;
 mod m20261204_000008_connector_sources;
 mod m20261205_000011_phases_backfill;
+mod m20261205_000012_account_scores;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_connectors::Migration),
             Box::new(m20261204_000008_connector_sources::Migration),
             Box::new(m20261205_000011_phases_backfill::Migration),
+            Box::new(m20261205_000012_account_scores::Migration),
         ]
     }
 }

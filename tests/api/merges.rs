@@ -114,17 +114,18 @@ async fn merge_then_unmerge_returns_to_the_identical_state() {
             .unwrap(),
         &json!({ "to": "MQL", "cause": "score 10.0 reached the MQL threshold 8 (a merge joined their records)" })
     );
-    // Umbrella knew only the handle's 5 points; now it has Ada's 10.
+    // Both tweets were recorded on Initech, the handle's primary account:
+    // Umbrella, where nothing happened, stays at 0 with Ada's 10 points.
     let umbrella_now = app
         .ok(
             &token,
-            "query($id: ID!) { account(id: $id) { score lifecycle } }",
+            "query($id: ID!) { account(id: $id) { score lifecycle scoreBreakdown { points } } }",
             json!({ "id": umbrella }),
         )
         .await;
     assert_eq!(
         umbrella_now["account"],
-        json!({ "score": 10.0, "lifecycle": "MQL" })
+        json!({ "score": 0.0, "lifecycle": "VISITOR", "scoreBreakdown": [] })
     );
     assert_eq!(
         survivor["identities"].as_array().unwrap().len(),

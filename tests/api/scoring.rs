@@ -493,3 +493,75 @@ async fn a_rule_change_rescores_everyone_and_qualifies_who_now_reaches_the_thres
     let data = app.ok(&token, scores, ids).await;
     assert!(close(&data["globex"]["score"], 0.0), "{data}");
 }
+
+const ACCOUNT_SCORES: &str = r#"query($filter: AccountFilter) { accounts(filter: $filter) { nodes {
+    name score lifecycle
+    scoreBreakdown { stakeholder { email } rule { name } count points }
+} } }"#;
+
+/// `n` webinars for `email` a day apart from 2 days ago, on the account
+/// with global id `account` when given.
+fn webinars(prefix: &str, n: usize, email: &str, account: Option<&str>) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let at = days_ago(2 + i as i64);
+            let touch = Touch::at(
+                &format!("{prefix}{i}"),
+                "webinar.attended",
+                Channel::Webinar,
+                at,
+            );
+            let mut item = input(touch.email(email));
+            if let Some(account) = account {
+                item["accountId"] = json!(account);
+            }
+            item
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_accounts_score_and_its_breakdown_count_only_what_happened_with_it() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    create_account(&app, &token, "Initech", &["initech.com"]).await;
+    let globex = create_account(&app, &token, "Globex", &["globex.com"]).await;
+    rule(
+        &app,
+        &token,
+        json!({ "name": "webinar", "kind": "webinar.attended", "points": 10 }),
+    )
+    .await;
+    let ada = "ada@initech.com";
+    record(&app, &token, json!(webinars("i", 3, ada, None))).await;
+    let ada_id = person(&app, &token, ada).await["id"].clone();
+    app.ok(
+        &token,
+        "mutation($a: ID!, $s: ID!) { addStakeholderToAccount(input: { accountId: $a, stakeholderId: $s }) { primary } }",
+        json!({ "a": globex, "s": ada_id }),
+    )
+    .await;
+    record(&app, &token, json!(webinars("g", 2, ada, Some(&globex)))).await;
+
+    // Ada has 50, the default MQL threshold; each of her accounts counts what
+    // happened with it, and neither qualified on her other account's
+    // activity.
+    let p = person(&app, &token, ada).await;
+    assert_eq!(
+        (p["score"].clone(), p["lifecycle"].clone()),
+        (json!(50.0), json!("MQL"))
+    );
+    let data = app.ok(&token, ACCOUNT_SCORES, json!({})).await;
+    let breakdown = |count: i32, points: f64| json!([{ "stakeholder": { "email": ada }, "rule": { "name": "webinar" }, "count": count, "points": points }]);
+    assert_eq!(
+        data["accounts"]["nodes"],
+        json!([
+            { "name": "Globex", "score": 20.0, "lifecycle": "VISITOR", "scoreBreakdown": breakdown(2, 20.0) },
+            { "name": "Initech", "score": 30.0, "lifecycle": "VISITOR", "scoreBreakdown": breakdown(3, 30.0) },
+        ])
+    );
+    let filter = json!({ "filter": { "minScore": 45 } });
+    let data = app.ok(&token, ACCOUNT_SCORES, filter).await;
+    assert_eq!(data["accounts"]["nodes"], json!([]));
+}

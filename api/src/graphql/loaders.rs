@@ -92,15 +92,17 @@ macro_rules! of_parent_loader {
 }
 
 of_parent_loader!(
-    /// A stakeholder's stored score contributions, with their rules.
+    /// A stakeholder's stored score contributions (one per rule and account),
+    /// with their rules.
     ContributionsOf,
     Vec<(score_contribution::Model, scoring_rule::Model)>,
     contributions_of
 );
 of_parent_loader!(
-    /// The stakeholders of an account (every membership, unpaged), for roll-ups.
+    /// The stakeholders of an account (every membership, unpaged), each with
+    /// whether it is their primary account, for roll-ups.
     MembersOf,
-    Vec<Uuid>,
+    Vec<(Uuid, bool)>,
     members_of
 );
 of_parent_loader!(

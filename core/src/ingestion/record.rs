@@ -79,6 +79,7 @@ async fn record_one(
     };
     if let (Some(account), Some(person)) = (account, &stakeholder) {
         // Joins the person to the account; a no-op when they already belong.
+        // The batch's rescore recomputes every account of the people it touched.
         memberships::upsert(txn, ws, account, person.id, None, None).await?;
     }
     let stakeholder = stakeholder.map(|s| s.id);

@@ -15,7 +15,7 @@ use crate::lifecycle::{self, Change, Subject};
 use crate::page::{Keyset, Page, Position, SortKey};
 use crate::patch::Patch;
 use crate::people::identities::normalise_domain;
-use crate::{CoreError, CoreResult, time};
+use crate::{CoreError, CoreResult, scoring, time};
 
 /// A new account.
 #[derive(Debug, Clone)]
@@ -398,9 +398,12 @@ pub async fn update(
 }
 
 /// Deletes an account with its domains and memberships; its touchpoints stay,
-/// detached, with their people.
+/// detached, with their people. Their contributions are detached with them,
+/// so they now count for those people's primary accounts, whose stored
+/// scores follow.
 pub async fn delete(txn: &impl ConnectionTrait, workspace: Uuid, id: Uuid) -> CoreResult<()> {
     find(txn, workspace, id).await?;
+    let primaries = scoring::primaries_of_contributors(txn, workspace, id).await?;
     account::Entity::delete_by_id(id).exec(txn).await?;
-    Ok(())
+    scoring::memberships_changed(txn, workspace, None, &primaries).await
 }

@@ -10,10 +10,21 @@ use uuid::Uuid;
 
 use crate::journeys::progression;
 use crate::people::{accounts, stakeholders};
-use crate::{CoreResult, time};
+use crate::{CoreResult, scoring, time};
+
+/// A membership after [`upsert`], and what the change means for scores.
+pub struct Upserted {
+    pub membership: membership::Model,
+    /// The accounts whose members or primary flags changed: this one when
+    /// the person joined or its flag changed, and those it took primary from.
+    pub changed: Vec<Uuid>,
+    /// Whether the person's account-less touchpoints moved to this account.
+    pub adopted: bool,
+}
 
 /// Adds `stakeholder` to `account`, or updates the role of an existing membership.
-/// The first membership of a person is their primary one.
+/// The first membership of a person is their primary one. Stored scores are
+/// the caller's: [`add`] updates them, ingestion rescores at the batch's end.
 pub async fn upsert(
     txn: &impl ConnectionTrait,
     workspace: Uuid,
@@ -21,7 +32,7 @@ pub async fn upsert(
     stakeholder: Uuid,
     role: Option<entity::vocab::DmuRole>,
     primary: Option<bool>,
-) -> CoreResult<membership::Model> {
+) -> CoreResult<Upserted> {
     let existing = membership::Entity::find()
         .filter(membership::Column::AccountId.eq(account))
         .filter(membership::Column::StakeholderId.eq(stakeholder))
@@ -39,19 +50,26 @@ pub async fn upsert(
                 .is_none(),
         },
     };
+    let mut changed = Vec::new();
     // One primary account per person: the others are demoted when this one
     // becomes primary (when it already was, they already are not).
     if primary && existing.as_ref().is_none_or(|m| !m.primary) {
-        membership::Entity::update_many()
+        let demoted = membership::Entity::update_many()
             .col_expr(
                 membership::Column::Primary,
                 sea_orm::sea_query::Expr::value(false),
             )
             .filter(membership::Column::StakeholderId.eq(stakeholder))
             .filter(membership::Column::AccountId.ne(account))
-            .exec(txn)
+            .filter(membership::Column::Primary.eq(true))
+            .exec_with_returning(txn)
             .await?;
+        changed.extend(demoted.into_iter().map(|m| m.account_id));
     }
+    if existing.as_ref().is_none_or(|m| m.primary != primary) {
+        changed.push(account);
+    }
+    let mut adopted = false;
     let model = match existing {
         // Nothing to change: no write.
         Some(m) if role.is_none_or(|r| m.role == Some(r)) && m.primary == primary => m,
@@ -81,22 +99,27 @@ pub async fn upsert(
             .insert(txn)
             .await?;
             if first {
-                adopt_anonymous_touchpoints(txn, workspace, account, stakeholder).await?;
+                adopted = adopt_anonymous_touchpoints(txn, workspace, account, stakeholder).await?;
             }
             model
         }
     };
-    Ok(model)
+    Ok(Upserted {
+        membership: model,
+        changed,
+        adopted,
+    })
 }
 
 /// A visitor who joins their first account brings their account-less
 /// touchpoints along: the account's journey then starts where theirs did.
+/// Returns whether any moved.
 async fn adopt_anonymous_touchpoints(
     txn: &impl ConnectionTrait,
     workspace: Uuid,
     account: Uuid,
     stakeholder: Uuid,
-) -> CoreResult<()> {
+) -> CoreResult<bool> {
     let anonymous = || {
         Condition::all()
             .add(touchpoint::Column::WorkspaceId.eq(workspace))
@@ -112,7 +135,7 @@ async fn adopt_anonymous_touchpoints(
         .await?
         .flatten();
     let Some(since) = earliest else {
-        return Ok(());
+        return Ok(false);
     };
     touchpoint::Entity::update_many()
         .col_expr(
@@ -124,7 +147,7 @@ async fn adopt_anonymous_touchpoints(
         .await?;
     let rules = progression::load_rules(txn, workspace).await?;
     progression::replay_all(txn, &rules, account, since).await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The two sides of a membership and the membership itself, after a change.
@@ -135,7 +158,8 @@ pub struct Joined {
 }
 
 /// Adds a stakeholder to an account of the workspace (both must exist), or
-/// changes the role of an existing membership.
+/// changes the role or primary flag of an existing membership; the stored
+/// scores of the accounts it changes follow, and qualify.
 pub async fn add(
     txn: &impl ConnectionTrait,
     workspace: Uuid,
@@ -146,7 +170,15 @@ pub async fn add(
 ) -> CoreResult<Joined> {
     let account = accounts::find(txn, workspace, account).await?;
     let stakeholder = stakeholders::find(txn, workspace, stakeholder).await?;
-    let membership = upsert(txn, workspace, account.id, stakeholder.id, role, primary).await?;
+    let upserted = upsert(txn, workspace, account.id, stakeholder.id, role, primary).await?;
+    let moved = upserted.adopted.then_some(stakeholder.id);
+    let mut account = account;
+    if !upserted.changed.is_empty() {
+        scoring::memberships_changed(txn, workspace, moved, &upserted.changed).await?;
+        // Its stored score and lifecycle as they now are.
+        account = accounts::find(txn, workspace, account.id).await?;
+    }
+    let membership = upserted.membership;
     Ok(Joined {
         account,
         stakeholder,
@@ -162,7 +194,9 @@ pub struct Left {
     pub removed: bool,
 }
 
-/// Removes a stakeholder from an account of the workspace; their touchpoints stay.
+/// Removes a stakeholder from an account of the workspace; their touchpoints
+/// stay. The account's stored score follows, and may qualify it (a member's
+/// negative points no longer count).
 pub async fn remove(
     txn: &impl ConnectionTrait,
     workspace: Uuid,
@@ -176,9 +210,15 @@ pub async fn remove(
         .filter(membership::Column::StakeholderId.eq(stakeholder.id))
         .exec(txn)
         .await?;
+    let removed = result.rows_affected > 0;
+    let mut account = account;
+    if removed {
+        scoring::memberships_changed(txn, workspace, None, &[account.id]).await?;
+        account = accounts::find(txn, workspace, account.id).await?;
+    }
     Ok(Left {
         account,
         stakeholder,
-        removed: result.rows_affected > 0,
+        removed,
     })
 }

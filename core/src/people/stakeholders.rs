@@ -7,7 +7,7 @@ use entity::vocab::{DmuRole, IdentityKind, Lifecycle};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, Set,
+    QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use crate::patch::Patch;
 use crate::people::accounts::{like, like_pattern};
 use crate::people::identities::{self, normalise, normalise_email};
 use crate::people::{accounts, memberships};
-use crate::{CoreError, CoreResult, time};
+use crate::{CoreError, CoreResult, scoring, time};
 
 /// Which stakeholders to list.
 #[derive(Debug, Clone, Default)]
@@ -337,9 +337,16 @@ pub async fn update(
 }
 
 /// Deletes a stakeholder with identities and memberships; their touchpoints
-/// stay with the account.
+/// stay with the account. The stored scores of their accounts follow.
 pub async fn delete(txn: &impl ConnectionTrait, workspace: Uuid, id: Uuid) -> CoreResult<()> {
     find(txn, workspace, id).await?;
+    let accounts: Vec<Uuid> = entity::membership::Entity::find()
+        .select_only()
+        .column(entity::membership::Column::AccountId)
+        .filter(entity::membership::Column::StakeholderId.eq(id))
+        .into_tuple()
+        .all(txn)
+        .await?;
     stakeholder::Entity::delete_by_id(id).exec(txn).await?;
-    Ok(())
+    scoring::memberships_changed(txn, workspace, None, &accounts).await
 }

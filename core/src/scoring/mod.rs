@@ -1,10 +1,19 @@
 //! Explainable scoring: rules give touchpoints points by kind and/or channel,
 //! capped and decaying with a half-life. A stakeholder's score is the sum of its
-//! rules' decayed contributions; an account's is the sum of its people's.
+//! rules' decayed contributions. An account's counts what happened with that
+//! account: its members' contributions from touchpoints recorded on it, and
+//! from account-less touchpoints of the members whose primary account it is.
 //!
-//! Contributions are stored per (stakeholder, rule) as of the time they were
-//! computed; every touchpoint a rule counts decays with that rule's half-life,
+//! Contributions are stored per (stakeholder, rule, account) as of the time
+//! they were computed, the account being the one the counted touchpoints were
+//! recorded on (none for account-less ones). A rule's cap counts the person's
+//! newest touchpoints whatever their account; their points are then split by
+//! account. Every touchpoint a rule counts decays with that rule's half-life,
 //! so reading multiplies by one factor and is exact on the day it is read.
+//!
+//! Stored scores follow memberships: whatever changes an account's members or
+//! a member's primary account recomputes the account's stored score, and
+//! qualifies it, in the same transaction ([`memberships_changed`]).
 //!
 //! Scoring owns qualification: it decides when a score makes someone an MQL
 //! and records that through `lifecycle`, which never calls back in here.
@@ -65,8 +74,8 @@ pub async fn rules_of(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<Vec<sco
         .await?)
 }
 
-/// One scored touchpoint: who, what, through what, when.
-type Scored = (Uuid, String, vocab::Channel, DateTime<Utc>);
+/// One scored touchpoint: who, on which account, what, through what, when.
+type Scored = (Uuid, Option<Uuid>, String, vocab::Channel, DateTime<Utc>);
 
 /// The touchpoints of `people` that some rule counts, person by person, each
 /// person's newest first.
@@ -85,6 +94,7 @@ async fn scored_touchpoints(
         .select_only()
         .columns([
             touchpoint::Column::StakeholderId,
+            touchpoint::Column::AccountId,
             touchpoint::Column::Kind,
             touchpoint::Column::Channel,
             touchpoint::Column::OccurredAt,
@@ -106,33 +116,48 @@ async fn scored_touchpoints(
         .await?)
 }
 
-/// Each rule's (count, points) over one person's touchpoints (newest first)
-/// as of `now`: a rule counts at most its cap of the newest it matches.
+/// What one rule gives one person through the touchpoints recorded on one
+/// account (or on none).
+struct Part<'a> {
+    rule: &'a scoring_rule::Model,
+    account: Option<Uuid>,
+    count: usize,
+    points: f64,
+}
+
+/// Each rule's parts over one person's touchpoints (newest first) as of
+/// `now`: a rule counts at most its cap of the newest it matches, whatever
+/// their account, and splits their points by account.
 fn contributions<'a>(
     rules: &'a [scoring_rule::Model],
     touchpoints: &[&Scored],
     now: DateTime<Utc>,
-) -> Vec<(&'a scoring_rule::Model, usize, f64)> {
+) -> Vec<Part<'a>> {
     let mut out = Vec::new();
     for rule in rules {
         let cap = rule
             .max_count
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(0));
-        let counted: Vec<DateTime<Utc>> = touchpoints
+        let mut by_account: BTreeMap<Option<Uuid>, (usize, f64)> = BTreeMap::new();
+        for (_, account, _, _, at) in touchpoints
             .iter()
-            .filter(|(_, k, c, _)| matches(rule, k, *c))
+            .filter(|(_, _, k, c, _)| matches(rule, k, *c))
             .take(cap)
-            .map(|(_, _, _, t)| *t)
-            .collect();
-        if counted.is_empty() {
-            continue;
+        {
+            let (count, points) = by_account.entry(*account).or_insert((0, 0.0));
+            *count += 1;
+            *points += decayed(rule.points, rule.half_life_days, *at, now);
         }
-        let points = total(
-            counted
-                .iter()
-                .map(|t| decayed(rule.points, rule.half_life_days, *t, now)),
+        out.extend(
+            by_account
+                .into_iter()
+                .map(|(account, (count, points))| Part {
+                    rule,
+                    account,
+                    count,
+                    points,
+                }),
         );
-        out.push((rule, counted.len(), points));
     }
     out
 }
@@ -140,20 +165,64 @@ fn contributions<'a>(
 fn contribution_row(
     ws: Uuid,
     person: Uuid,
-    rule: &scoring_rule::Model,
-    count: usize,
-    points: f64,
+    part: &Part<'_>,
     now: DateTime<Utc>,
 ) -> score_contribution::ActiveModel {
     score_contribution::ActiveModel {
         id: Set(entity::new_id()),
         workspace_id: Set(ws),
         stakeholder_id: Set(person),
-        rule_id: Set(rule.id),
-        count: Set(i32::try_from(count).unwrap_or(i32::MAX)),
-        points: Set(points),
+        rule_id: Set(part.rule.id),
+        account_id: Set(part.account),
+        count: Set(i32::try_from(part.count).unwrap_or(i32::MAX)),
+        points: Set(part.points),
         reference_at: Set(now),
     }
+}
+
+/// Whether a contribution recorded on `recorded_on` counts for `account`,
+/// for a member whose primary account it is (`primary`) or not: touchpoints
+/// recorded on the account count, account-less ones for the primary only.
+pub fn counts_for(account: Uuid, primary: bool, recorded_on: Option<Uuid>) -> bool {
+    match recorded_on {
+        Some(on) => on == account,
+        None => primary,
+    }
+}
+
+/// One rule's share of a score, decayed to a moment.
+#[derive(Debug, Clone)]
+pub struct Share {
+    pub rule: scoring_rule::Model,
+    /// How many touchpoints the rule counted.
+    pub count: i32,
+    /// Their points at that moment.
+    pub points: f64,
+}
+
+/// Stored contributions (one person's, or the part of them that counts for
+/// an account) as each rule's share decayed to `now`, by rule name: a
+/// person's rows of one rule, one per account, make one share.
+pub fn shares<'a>(
+    parts: impl IntoIterator<Item = &'a (score_contribution::Model, scoring_rule::Model)>,
+    now: DateTime<Utc>,
+) -> Vec<Share> {
+    let mut by_rule: BTreeMap<(&str, Uuid), Share> = BTreeMap::new();
+    for (c, rule) in parts {
+        let points = decayed(c.points, rule.half_life_days, c.reference_at, now);
+        by_rule
+            .entry((rule.name.as_str(), rule.id))
+            .and_modify(|s| {
+                s.count += c.count;
+                s.points += points;
+            })
+            .or_insert_with(|| Share {
+                rule: rule.clone(),
+                count: c.count,
+                points,
+            });
+    }
+    by_rule.into_values().collect()
 }
 
 /// Recomputes a stakeholder's contributions as of `now`; returns the person
@@ -171,12 +240,12 @@ pub async fn recompute_stakeholder(
         .await?;
     let touchpoints = scored_touchpoints(db, ws, rules, &[person]).await?;
     let all: Vec<&Scored> = touchpoints.iter().collect();
-    let mut score = 0.0;
-    let mut rows = Vec::new();
-    for (rule, count, points) in contributions(rules, &all, now) {
-        score += points;
-        rows.push(contribution_row(ws, person, rule, count, points, now));
-    }
+    let parts = contributions(rules, &all, now);
+    let score = total(parts.iter().map(|p| p.points));
+    let rows: Vec<_> = parts
+        .iter()
+        .map(|part| contribution_row(ws, person, part, now))
+        .collect();
     if !rows.is_empty() {
         score_contribution::Entity::insert_many(rows)
             .exec(db)
@@ -193,13 +262,16 @@ pub async fn recompute_stakeholder(
 
 /// Which of a batch's touchpoints took `people`'s combined score to the
 /// threshold: the earliest whose moment, counting only what had happened by
-/// then, scores enough. When none did (the threshold was lowered, say), the
-/// latest is credited.
+/// then, scores enough. `share(person, account)` says whether a person's
+/// part recorded on an account counts (for an account's score, only some
+/// do). When none did (the threshold was lowered, say), the latest is
+/// credited.
 async fn crossing(
     db: &impl ConnectionTrait,
     ws: Uuid,
     rules: &[scoring_rule::Model],
     people: &[Uuid],
+    share: impl Fn(Uuid, Option<Uuid>) -> bool,
     candidates: &[(Uuid, DateTime<Utc>)],
     threshold: f64,
 ) -> CoreResult<Option<(Uuid, DateTime<Utc>)>> {
@@ -213,12 +285,13 @@ async fn crossing(
         let score = total(people.iter().map(|person| {
             let by_then: Vec<&Scored> = touchpoints
                 .iter()
-                .filter(|t| t.0 == *person && t.3 <= at)
+                .filter(|t| t.0 == *person && t.4 <= at)
                 .collect();
             total(
                 contributions(rules, &by_then, at)
                     .iter()
-                    .map(|(_, _, points)| *points),
+                    .filter(|part| share(*person, part.account))
+                    .map(|part| part.points),
             )
         }));
         if score >= threshold {
@@ -228,14 +301,15 @@ async fn crossing(
     Ok(candidates.pop())
 }
 
-/// Sums an account's people's stored scores into the account's score, in one
-/// statement; returns the account with its new score.
+/// Sums what counts for an account of its members' stored contributions into
+/// the account's score, in one statement; returns the account with its new
+/// score.
 pub async fn recompute_account(
     db: &impl ConnectionTrait,
     account: Uuid,
 ) -> CoreResult<account::Model> {
     let updated = account::Entity::update_many()
-        .col_expr(account::Column::Score, sum_or_zero(members_scores()))
+        .col_expr(account::Column::Score, sum_or_zero(account_contributions()))
         .filter(account::Column::Id.eq(account))
         .exec_with_returning(db)
         .await?;
@@ -245,23 +319,108 @@ pub async fn recompute_account(
         .ok_or(CoreError::not_found("account"))
 }
 
-/// The sum of the stored scores of the people of the account being updated,
-/// as a correlated subquery.
-fn members_scores() -> SelectStatement {
+/// The sum of the stored contributions that count for the account being
+/// updated, as a correlated subquery: its members' contributions recorded on
+/// it, and the account-less ones of the members whose primary account it is
+/// (see [`counts_for`]).
+fn account_contributions() -> SelectStatement {
     use sea_orm::sea_query::ExprTrait;
+    let this_account = || Expr::col((account::Entity, account::Column::Id));
+    let recorded_on = || {
+        Expr::col((
+            score_contribution::Entity,
+            score_contribution::Column::AccountId,
+        ))
+    };
     Query::select()
-        .expr(Expr::col((stakeholder::Entity, stakeholder::Column::Score)).sum())
-        .from(membership::Entity)
+        .expr(
+            Expr::col((
+                score_contribution::Entity,
+                score_contribution::Column::Points,
+            ))
+            .sum(),
+        )
+        .from(score_contribution::Entity)
         .inner_join(
-            stakeholder::Entity,
-            Expr::col((stakeholder::Entity, stakeholder::Column::Id))
-                .equals((membership::Entity, membership::Column::StakeholderId)),
+            membership::Entity,
+            Expr::col((membership::Entity, membership::Column::StakeholderId)).equals((
+                score_contribution::Entity,
+                score_contribution::Column::StakeholderId,
+            )),
         )
         .and_where(
-            Expr::col((membership::Entity, membership::Column::AccountId))
-                .equals((account::Entity, account::Column::Id)),
+            Expr::col((membership::Entity, membership::Column::AccountId)).eq(this_account()),
+        )
+        .cond_where(
+            Condition::any().add(recorded_on().eq(this_account())).add(
+                recorded_on()
+                    .is_null()
+                    .and(Expr::col((membership::Entity, membership::Column::Primary)).eq(true)),
+            ),
         )
         .to_owned()
+}
+
+/// Brings the stored scores of `accounts` up to date after their members or
+/// a member's primary account changed, in one statement, and qualifies those
+/// that now reach the MQL threshold (no touchpoint caused it). `moved` is a
+/// person whose touchpoints changed account with the membership (a visitor's
+/// first account adopts their account-less ones): their contributions are
+/// recomputed first.
+pub async fn memberships_changed(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    moved: Option<Uuid>,
+    accounts: &[Uuid],
+) -> CoreResult<()> {
+    if let Some(person) = moved {
+        let rules = rules_of(db, ws).await?;
+        recompute_stakeholder(db, ws, &rules, person, time::now()).await?;
+    }
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let mut updated = account::Entity::update_many()
+        .col_expr(account::Column::Score, sum_or_zero(account_contributions()))
+        .filter(account::Column::WorkspaceId.eq(ws))
+        .filter(account::Column::Id.is_in(accounts.iter().copied()))
+        .exec_with_returning(db)
+        .await?;
+    updated.sort_by_key(|a| a.id);
+    let threshold = mql_threshold(db, ws).await?;
+    let subjects = updated
+        .into_iter()
+        .map(|a| (Subject::Account(a.id), a.lifecycle, a.score));
+    qualify_without_touchpoint(db, ws, threshold, subjects, "a membership changed").await?;
+    Ok(())
+}
+
+/// The accounts whose stored score deleting `account` changes besides its
+/// own: the primary accounts of the people with contributions on it, whose
+/// touchpoints there become account-less.
+pub async fn primaries_of_contributors(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    account: Uuid,
+) -> CoreResult<Vec<Uuid>> {
+    let contributors = Query::select()
+        .distinct()
+        .column(score_contribution::Column::StakeholderId)
+        .from(score_contribution::Entity)
+        .and_where(score_contribution::Column::AccountId.eq(account))
+        .to_owned();
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(membership::Column::AccountId)
+        .distinct()
+        .filter(membership::Column::WorkspaceId.eq(ws))
+        .filter(membership::Column::Primary.eq(true))
+        .filter(membership::Column::AccountId.ne(account))
+        .filter(membership::Column::StakeholderId.in_subquery(contributors))
+        .order_by_asc(membership::Column::AccountId)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// What a batch of touchpoints changed, to rescore once at its end.
@@ -297,7 +456,8 @@ pub async fn rescore(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> C
         let model = recompute_stakeholder(db, ws, &rules, person, now).await?;
         let score = model.score;
         if qualifies(model.lifecycle, score, threshold) {
-            let cause = crossing(db, ws, &rules, &[person], &causes, threshold).await?;
+            let everything = |_, _| true;
+            let cause = crossing(db, ws, &rules, &[person], everything, &causes, threshold).await?;
             let reached = Reached {
                 score,
                 threshold,
@@ -333,8 +493,14 @@ pub async fn rescore(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> C
         if qualifies(model.lifecycle, score, threshold) {
             causes.sort();
             causes.dedup();
-            let people = members(db, account).await?;
-            let cause = crossing(db, ws, &rules, &people, &causes, threshold).await?;
+            let members = members(db, account).await?;
+            let people: Vec<Uuid> = members.iter().map(|(person, _)| *person).collect();
+            let share = |person, recorded_on| {
+                members
+                    .iter()
+                    .any(|&(p, primary)| p == person && counts_for(account, primary, recorded_on))
+            };
+            let cause = crossing(db, ws, &rules, &people, share, &causes, threshold).await?;
             let reached = Reached {
                 score,
                 threshold,
@@ -351,10 +517,14 @@ fn qualifies(lifecycle: L, score: f64, threshold: f64) -> bool {
     score >= threshold && lifecycle::is_unqualified(lifecycle)
 }
 
-async fn members(db: &impl ConnectionTrait, account: Uuid) -> CoreResult<Vec<Uuid>> {
+/// An account's members, each with whether it is their primary account.
+async fn members(db: &impl ConnectionTrait, account: Uuid) -> CoreResult<Vec<(Uuid, bool)>> {
     Ok(membership::Entity::find()
         .select_only()
-        .column(membership::Column::StakeholderId)
+        .columns([
+            membership::Column::StakeholderId,
+            membership::Column::Primary,
+        ])
         .filter(membership::Column::AccountId.eq(account))
         .into_tuple()
         .all(db)
@@ -499,11 +669,11 @@ const RESCORE_CHUNK: usize = 500;
 /// Contribution rows per insert, under SQLite's bound-parameter limit.
 const INSERT_CHUNK: usize = 1_000;
 
-/// Rescores every person and account of a workspace after its rules changed,
-/// a chunk of people at a time, then sets every stored score from the new
-/// contributions in one statement per table; people and accounts whose new
-/// score reaches the MQL threshold qualify.
-async fn rescore_workspace(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<()> {
+/// Rescores every person and account of a workspace (after its rules
+/// changed, say: `why`), a chunk of people at a time, then sets every stored
+/// score from the new contributions in one statement per table; people and
+/// accounts whose new score reaches the MQL threshold qualify.
+async fn rescore_workspace(db: &impl ConnectionTrait, ws: Uuid, why: &str) -> CoreResult<()> {
     // Its `max` would shadow `Ord::max` in the whole module.
     use sea_orm::sea_query::ExprTrait;
     let rules = rules_of(db, ws).await?;
@@ -530,10 +700,9 @@ async fn rescore_workspace(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<()
             .iter()
             .flat_map(|(person, scored)| {
                 contributions(&rules, scored, now)
-                    .into_iter()
-                    .map(|(rule, count, points)| {
-                        contribution_row(ws, *person, rule, count, points, now)
-                    })
+                    .iter()
+                    .map(|part| contribution_row(ws, *person, part, now))
+                    .collect::<Vec<_>>()
             })
             .collect();
         for rows in rows.chunks(INSERT_CHUNK) {
@@ -565,11 +734,52 @@ async fn rescore_workspace(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<()
         .exec(db)
         .await?;
     account::Entity::update_many()
-        .col_expr(account::Column::Score, sum_or_zero(members_scores()))
+        .col_expr(account::Column::Score, sum_or_zero(account_contributions()))
         .filter(account::Column::WorkspaceId.eq(ws))
         .exec(db)
         .await?;
-    qualify_workspace(db, ws, "a scoring rule changed").await
+    qualify_workspace(db, ws, why).await
+}
+
+/// How stored scores are computed, as `workspaces.scores_version` records
+/// it: 1 since contributions are kept per account. A workspace an older
+/// release scored (0) is rescored by [`rescore_outdated`].
+pub const SCORES_VERSION: i32 = 1;
+
+/// Rescores each workspace whose stored scores an older release computed
+/// (before contributions were kept per account), one transaction each, and
+/// marks it current; who now reaches the MQL threshold qualifies. The server
+/// runs it at start, before it serves. The mark is claimed first, so that
+/// of several instances starting together one rescores each workspace.
+/// Returns how many it rescored.
+pub async fn rescore_outdated(db: &sea_orm::DatabaseConnection) -> CoreResult<usize> {
+    let outdated: Vec<Uuid> = workspace::Entity::find()
+        .select_only()
+        .column(workspace::Column::Id)
+        .filter(workspace::Column::ScoresVersion.lt(SCORES_VERSION))
+        .order_by_asc(workspace::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut rescored = 0;
+    for ws in outdated {
+        let txn = db::begin_write(db).await?;
+        let claimed = workspace::Entity::update_many()
+            .col_expr(
+                workspace::Column::ScoresVersion,
+                Expr::value(SCORES_VERSION),
+            )
+            .filter(workspace::Column::Id.eq(ws))
+            .filter(workspace::Column::ScoresVersion.lt(SCORES_VERSION))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected == 1 {
+            rescore_workspace(&txn, ws, "scores were recomputed on upgrade").await?;
+            rescored += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(rescored)
 }
 
 /// `COALESCE((subquery), 0)`: a scalar sum that is 0 over no rows.

@@ -91,7 +91,7 @@ pub async fn upsert(
     rule: CheckedRule,
 ) -> CoreResult<scoring_rule::Model> {
     let saved = save(txn, ws, rule).await?;
-    rescore_workspace(txn, ws).await?;
+    rescore_workspace(txn, ws, "a scoring rule changed").await?;
     Ok(saved)
 }
 
@@ -144,7 +144,7 @@ pub async fn delete(txn: &impl ConnectionTrait, ws: Uuid, id: Uuid) -> CoreResul
     if deleted.rows_affected == 0 {
         return Err(CoreError::not_found("scoring rule"));
     }
-    rescore_workspace(txn, ws).await
+    rescore_workspace(txn, ws, "a scoring rule changed").await
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! Every touchpoint is a `journeys_core::testing::Touch`; the helpers below
 //! only record them and read back what the engine wrote.
 
+mod account_scores;
 mod analytics;
 mod backfill;
 mod ingestion;
