@@ -82,7 +82,8 @@ impl Account {
             },
         )))
     }
-    /// Every lifecycle change, oldest first.
+    /// Every lifecycle change, in the order recorded: each one's `from` is the
+    /// `to` before it, and the last one's `to` is `lifecycle`.
     async fn lifecycle_changes(
         &self,
         ctx: &Context<'_>,

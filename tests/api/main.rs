@@ -14,6 +14,7 @@ mod errors;
 mod helpers;
 mod http_spec;
 mod journeys;
+mod lifecycle;
 mod merges;
 mod pacing;
 mod pagination;
