@@ -4,7 +4,7 @@
 //! database when `TEST_DATABASE_URL` names a server.
 
 use chrono::{Duration, Utc};
-use entity::{account, account_ref, touchpoint, workspace};
+use entity::{account, account_ref, touchpoint};
 use journeys_core::testing::fresh_database_url;
 use migration::{Alias, Migrator, MigratorTrait, Query};
 use sea_orm::{
@@ -67,17 +67,19 @@ async fn existing_touchpoints_and_organisation_ids_move_to_their_connector() {
         .unwrap();
 
     let now = Utc::now();
-    let ws = workspace::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set("acme".into()),
-        name: Set("Acme".into()),
-        created_at: Set(now),
-        mql_threshold: Set(50.0),
-    }
-    .insert(&db)
-    .await
-    .unwrap()
-    .id;
+    let ws = Uuid::now_v7();
+    insert(
+        &db,
+        "workspaces",
+        [
+            ("id", ws.into()),
+            ("slug", "acme".into()),
+            ("name", "Acme".into()),
+            ("created_at", now.into()),
+            ("mql_threshold", 50.0.into()),
+        ],
+    )
+    .await;
     let acme = account::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(ws),

@@ -13,6 +13,20 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The score at which a lead becomes marketing-qualified.
     pub mql_threshold: f64,
+    /// The secret under which an erased person's external ids are digested;
+    /// `None` only for a workspace older than keys, until it first needs one.
+    pub erasure_key: Option<ErasureKey>,
+}
+
+/// 32 random bytes, never shown: its `Debug` prints no byte of it, so a
+/// logged workspace does not leak it.
+#[derive(Clone, PartialEq, Eq, DeriveValueType)]
+pub struct ErasureKey(pub Vec<u8>);
+
+impl std::fmt::Debug for ErasureKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErasureKey(..)")
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
