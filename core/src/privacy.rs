@@ -178,12 +178,7 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> CoreRes
     for old in touchpoints {
         touchpoint::ActiveModel {
             id: Set(old.id),
-            external_id: Set(erased_external_id(
-                &key,
-                ws,
-                &old.source,
-                &old.external_id,
-            )),
+            external_id: Set(erased_external_id(&key, ws, &old.source, &old.external_id)),
             ..Default::default()
         }
         .update(db)

@@ -25,7 +25,14 @@ async fn ledger(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
     assert_eq!(changes.last().unwrap()["to"], node["lifecycle"], "{node}");
     changes
         .iter()
-        .map(|c| json!([c["from"], c["to"], c["cause"], c["touchpoint"]["externalId"]]))
+        .map(|c| {
+            json!([
+                c["from"],
+                c["to"],
+                c["cause"],
+                c["touchpoint"]["externalId"]
+            ])
+        })
         .collect()
 }
 
@@ -47,7 +54,12 @@ async fn a_qualification_after_a_hand_set_value_is_recorded_after_it() {
     };
     for (i, id) in ["m1", "m2", "m3"].iter().enumerate() {
         let at = format!("2026-11-0{}T10:00:00Z", i + 1);
-        record(&app, &token, json!([touch(id, "meeting.held", "MEETING", &at)])).await;
+        record(
+            &app,
+            &token,
+            json!([touch(id, "meeting.held", "MEETING", &at)]),
+        )
+        .await;
     }
     let data = app
         .ok(

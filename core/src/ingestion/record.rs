@@ -44,7 +44,10 @@ async fn record_one(
     // An erased person stays erased: a re-delivery (a connector's next pull,
     // a webhook, a client's retry) neither refills their touchpoint nor
     // finds them again by identity, nor tells the caller who they were.
-    if existing.as_ref().is_some_and(|old| old.external_id == erased_id) {
+    if existing
+        .as_ref()
+        .is_some_and(|old| old.external_id == erased_id)
+    {
         return Ok((RecordOutcome::Unchanged, None));
     }
     let mut stakeholder = match item.stakeholder {
@@ -260,7 +263,10 @@ pub async fn record_in(
         match record_one(&savepoint, ws, &key, &rules, item).await {
             Ok((outcome, model)) => {
                 savepoint.commit().await?;
-                if let Some(model) = model.as_ref().filter(|_| outcome != RecordOutcome::Unchanged) {
+                if let Some(model) = model
+                    .as_ref()
+                    .filter(|_| outcome != RecordOutcome::Unchanged)
+                {
                     touched.add(model);
                 }
                 out.push(Recorded {

@@ -268,7 +268,11 @@ pub(crate) async fn assert_adds_up(e: &Engine, subject: Subject, context: &str) 
         }
     };
     let what: Vec<_> = changes.iter().map(|c| (c.from, c.to)).collect();
-    assert_eq!(changes.first().map(|c| c.from), Some(None), "{context}: {what:?}");
+    assert_eq!(
+        changes.first().map(|c| c.from),
+        Some(None),
+        "{context}: {what:?}"
+    );
     for pair in changes.windows(2) {
         assert_eq!(pair[1].from, Some(pair[0].to), "{context}: {what:?}");
     }
@@ -276,7 +280,11 @@ pub(crate) async fn assert_adds_up(e: &Engine, subject: Subject, context: &str) 
         changes.iter().all(|c| c.from != Some(c.to)),
         "{context}: a self-transition in {what:?}"
     );
-    assert_eq!(changes.last().map(|c| c.to), Some(current), "{context}: {what:?}");
+    assert_eq!(
+        changes.last().map(|c| c.to),
+        Some(current),
+        "{context}: {what:?}"
+    );
 }
 
 #[tokio::test]
@@ -304,17 +312,26 @@ async fn a_hand_set_value_is_a_change_and_a_later_qualification_follows_it() {
         lifecycle: Some(Visitor),
         ..Default::default()
     };
-    accounts::update(&txn, e.ws, initech.id, back, "sam").await.unwrap();
+    accounts::update(&txn, e.ws, initech.id, back, "sam")
+        .await
+        .unwrap();
     let back = StakeholderChanges {
         lifecycle: Some(Lead),
         ..Default::default()
     };
-    stakeholders::update(&txn, e.ws, ada, back, "sam").await.unwrap();
+    stakeholders::update(&txn, e.ws, ada, back, "sam")
+        .await
+        .unwrap();
     db::commit(txn).await.unwrap();
     // A visit scores nothing, but the score of 60 still reaches the
     // threshold: both qualify again, after the hand that moved them back.
-    e.record_ok([touch("p1", "page.visited", Channel::Web, "2026-11-10T10:00:00Z")])
-        .await;
+    e.record_ok([touch(
+        "p1",
+        "page.visited",
+        Channel::Web,
+        "2026-11-10T10:00:00Z",
+    )])
+    .await;
 
     let cause = "score 60.0 reached the MQL threshold 50";
     let what = |changes: Vec<crate::Change>| {
@@ -382,8 +399,13 @@ async fn any_mix_of_touchpoints_late_and_on_time_and_hands_adds_up() {
     let e = Engine::new().await;
     e.upsert_rule(crate::rule("meetings", Some("meeting.held"), None, 20.0))
         .await;
-    e.upsert_rule(crate::rule("webinars", Some("webinar.registered"), None, 35.0))
-        .await;
+    e.upsert_rule(crate::rule(
+        "webinars",
+        Some("webinar.registered"),
+        None,
+        35.0,
+    ))
+    .await;
     let initech = e.account("Initech", &["initech.com"]).await;
     let emails = ["ada@initech.com", "bob@initech.com", "cy@initech.com"];
     let kinds = [

@@ -67,9 +67,14 @@ async fn unmerging_into_an_erased_survivor_brings_back_only_erased_people() {
     .await
     .unwrap();
     db::commit(txn).await.unwrap();
-    e.record_ok([Touch::new("t1", "tweet.mention", Channel::Social, "2026-04-01T00:00:00Z")
-        .source("twitter")
-        .person(|p| p.twitter_handle = Some("ada_l".into()))])
+    e.record_ok([Touch::new(
+        "t1",
+        "tweet.mention",
+        Channel::Social,
+        "2026-04-01T00:00:00Z",
+    )
+    .source("twitter")
+    .person(|p| p.twitter_handle = Some("ada_l".into()))])
         .await;
     let txn = db::begin_write(e.db()).await.unwrap();
     let merged = merges::merge(&txn, e.ws, ada.id, vec![twin.id], "sam")
@@ -108,25 +113,39 @@ async fn an_erased_external_id_is_no_digest_a_guess_can_recompute() {
     let e = Engine::new().await;
     let id = "attended:81:email:ada@initech.com";
     let tp = e
-        .record_ok([Touch::new(id, "webinar.attended", Channel::Webinar, "2026-04-04T00:00:00Z")
-            .source("zoom")
-            .email("ada@initech.com")])
+        .record_ok([Touch::new(
+            id,
+            "webinar.attended",
+            Channel::Webinar,
+            "2026-04-04T00:00:00Z",
+        )
+        .source("zoom")
+        .email("ada@initech.com")])
         .await
         .remove(0);
     erase(&e, tp.stakeholder_id.unwrap()).await;
     let stored = stored_id(&e, tp.id).await;
     assert!(stored.starts_with("erased:"), "{stored}");
-    assert_ne!(stored, bare_digest(e.ws, "zoom", id), "a bare hash of a guess");
+    assert_ne!(
+        stored,
+        bare_digest(e.ws, "zoom", id),
+        "a bare hash of a guess"
+    );
 }
 
 #[tokio::test]
 async fn an_erased_touchpoint_delivered_again_is_unchanged_naming_no_one() {
     let e = Engine::new().await;
     let item = || {
-        Touch::new("z1", "ticket.opened", Channel::Support, "2026-04-01T00:00:00Z")
-            .source("zendesk")
-            .title("Ada cannot log in")
-            .email("ada@initech.com")
+        Touch::new(
+            "z1",
+            "ticket.opened",
+            Channel::Support,
+            "2026-04-01T00:00:00Z",
+        )
+        .source("zendesk")
+        .title("Ada cannot log in")
+        .email("ada@initech.com")
     };
     let tp = e.record_ok([item()]).await.remove(0);
     erase(&e, tp.stakeholder_id.unwrap()).await;
@@ -149,16 +168,27 @@ async fn key_of(e: &Engine) -> Option<ErasureKey> {
 #[tokio::test]
 async fn each_workspace_digests_under_its_own_random_key() {
     let e = Engine::new().await;
-    let other = workspaces::create(e.db(), "globex", "Globex").await.unwrap();
+    let other = workspaces::create(e.db(), "globex", "Globex")
+        .await
+        .unwrap();
     let key = key_of(&e).await.expect("a new workspace has a key");
     assert_eq!(key.0.len(), 32);
-    assert_ne!(Some(key.clone()), other.erasure_key, "keys are per workspace");
+    assert_ne!(
+        Some(key.clone()),
+        other.erasure_key,
+        "keys are per workspace"
+    );
     assert_eq!(format!("{key:?}"), "ErasureKey(..)", "Debug shows no byte");
     let id = "attended:81:email:ada@initech.com";
     let tp = e
-        .record_ok([Touch::new(id, "webinar.attended", Channel::Webinar, "2026-04-04T00:00:00Z")
-            .source("zoom")
-            .email("ada@initech.com")])
+        .record_ok([Touch::new(
+            id,
+            "webinar.attended",
+            Channel::Webinar,
+            "2026-04-04T00:00:00Z",
+        )
+        .source("zoom")
+        .email("ada@initech.com")])
         .await
         .remove(0);
     erase(&e, tp.stakeholder_id.unwrap()).await;
@@ -186,9 +216,14 @@ async fn stored_id(e: &Engine, touchpoint: Uuid) -> String {
 async fn a_workspace_older_than_keys_gets_one_and_keys_its_bare_digests() {
     let e = Engine::new().await;
     let item = || {
-        Touch::new("z1", "ticket.opened", Channel::Support, "2026-04-01T00:00:00Z")
-            .source("zendesk")
-            .email("ada@initech.com")
+        Touch::new(
+            "z1",
+            "ticket.opened",
+            Channel::Support,
+            "2026-04-01T00:00:00Z",
+        )
+        .source("zendesk")
+        .email("ada@initech.com")
     };
     let tp = e.record_ok([item()]).await.remove(0);
     erase(&e, tp.stakeholder_id.unwrap()).await;
@@ -218,7 +253,10 @@ async fn a_workspace_older_than_keys_gets_one_and_keys_its_bare_digests() {
     let key = key_of(&e).await.expect("keyed on first use");
     let stored = stored_id(&e, tp.id).await;
     assert_ne!(stored, bare);
-    assert_eq!(stored, privacy::erased_external_id(&key, e.ws, "zendesk", "z1"));
+    assert_eq!(
+        stored,
+        privacy::erased_external_id(&key, e.ws, "zendesk", "z1")
+    );
     assert_eq!(again_count(&e).await, 1, "no second touchpoint");
 }
 
