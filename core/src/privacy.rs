@@ -169,10 +169,12 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> CoreRes
         .exec(db)
         .await?;
     // External ids are rewritten one by one (each to its own digest); an
-    // erasure touches one person's touchpoints, and it is rare.
+    // erasure touches one person's touchpoints, and it is rare. Digests stay
+    // as they are (a second erasure must not hide them from re-deliveries).
     let touchpoints = touchpoint::Entity::find()
         .filter(touchpoint::Column::WorkspaceId.eq(ws))
         .filter(touchpoint::Column::StakeholderId.eq(person))
+        .filter(touchpoint::Column::ExternalId.not_like(format!("{ERASED}%")))
         .all(db)
         .await?;
     for old in touchpoints {
