@@ -81,7 +81,8 @@ impl Account {
     ) -> ApiResult<Vec<crate::scoring::AccountScoreContribution>> {
         crate::scoring::account_breakdown(ctx, self.0.id).await
     }
-    /// Every lifecycle change, oldest first.
+    /// Every lifecycle change, in the order recorded: each one's `from` is the
+    /// `to` before it, and the last one's `to` is `lifecycle`.
     async fn lifecycle_changes(
         &self,
         ctx: &Context<'_>,

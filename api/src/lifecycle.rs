@@ -33,7 +33,8 @@ impl LifecycleChange {
         self.0.to_lifecycle.into()
     }
     /// When the change took effect (UTC); for a change a touchpoint caused,
-    /// the touchpoint's time.
+    /// the touchpoint's time, which for a touchpoint that arrived late may be
+    /// before the change recorded ahead of it.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
@@ -63,7 +64,7 @@ impl LifecycleChange {
     }
 }
 
-/// Loads the changes of one subject, oldest first.
+/// Loads the changes of one subject, in the order recorded.
 pub async fn history(ctx: &Context<'_>, subject: Subject) -> ApiResult<Vec<LifecycleChange>> {
     use crate::graphql::connection::load_error;
     let rows = request(ctx)

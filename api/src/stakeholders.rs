@@ -78,7 +78,8 @@ impl Stakeholder {
     async fn erased_at(&self) -> Option<DateTime<Utc>> {
         self.0.erased_at
     }
-    /// Every lifecycle change, oldest first.
+    /// Every lifecycle change, in the order recorded: each one's `from` is the
+    /// `to` before it, and the last one's `to` is `lifecycle`.
     async fn lifecycle_changes(
         &self,
         ctx: &Context<'_>,

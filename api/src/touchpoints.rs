@@ -456,7 +456,8 @@ pub struct RecordTouchpointResult {
     pub index: i32,
     /// Whether it was created, updated, unchanged or refused.
     pub status: RecordStatus,
-    /// The touchpoint as recorded; null when the item was refused.
+    /// The touchpoint as recorded; null when the item was refused, and when
+    /// it is an erased person's (UNCHANGED: it stays erased, naming no one).
     pub touchpoint: Option<Touchpoint>,
     /// Why the item was refused; null unless `status` is ERROR.
     pub error: Option<ItemError>,
@@ -559,7 +560,7 @@ impl TouchpointMutation {
         };
         for (index, item) in recorded.into_iter().enumerate() {
             let (touchpoint, error) = match item.result {
-                Ok(model) => (Some(Touchpoint(model)), None),
+                Ok(model) => (model.map(Touchpoint), None),
                 Err(e) => {
                     let e = ApiError::from(e);
                     (

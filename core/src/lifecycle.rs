@@ -2,6 +2,13 @@
 //! with DISQUALIFIED and CHURNED as side exits, for people and accounts. Every
 //! change is recorded with its time and cause; hand-off analytics read them.
 //!
+//! A subject's changes are a ledger read in the order they were recorded (ids
+//! are UUIDv7, so id order is record order): each change's `from` is the `to`
+//! before it, and the last `to` is the current lifecycle. A change's time is
+//! when its cause happened (a touchpoint's time, a hand's moment), so a late
+//! touchpoint's change, recorded after a later-dated one, keeps its own time
+//! without moving in front of the changes it follows.
+//!
 //! This module records and sets lifecycles; deciding when a score qualifies
 //! someone is `scoring`'s, which calls in here (never the other way round).
 
@@ -30,18 +37,23 @@ pub struct Change<'a> {
     pub touchpoint: Option<Uuid>,
 }
 
-/// Records a change. The caller has set (or is setting) the subject's lifecycle.
+/// Records a change, none when it goes nowhere (`from` is `to`): the ledger
+/// holds no self-transitions. The caller has set (or is setting) the
+/// subject's lifecycle.
 pub async fn record(
     db: &impl ConnectionTrait,
     ws: Uuid,
     subject: Subject,
     change: Change<'_>,
-) -> CoreResult<lifecycle_change::Model> {
+) -> CoreResult<Option<lifecycle_change::Model>> {
+    if change.from == Some(change.to) {
+        return Ok(None);
+    }
     let (account_id, stakeholder_id) = match subject {
         Subject::Account(id) => (Some(id), None),
         Subject::Stakeholder(id) => (None, Some(id)),
     };
-    Ok(lifecycle_change::ActiveModel {
+    let row = lifecycle_change::ActiveModel {
         id: Set(entity::new_id()),
         workspace_id: Set(ws),
         account_id: Set(account_id),
@@ -54,7 +66,8 @@ pub async fn record(
         touchpoint_id: Set(change.touchpoint),
     }
     .insert(db)
-    .await?)
+    .await?;
+    Ok(Some(row))
 }
 
 /// Sets a subject's lifecycle and records the change, which it returns; a
@@ -91,7 +104,7 @@ pub async fn set(
             .await?;
         }
     }
-    record(db, ws, subject, change).await.map(Some)
+    record(db, ws, subject, change).await
 }
 
 /// Whether a subject at `lifecycle` is still before qualification.
@@ -215,7 +228,8 @@ async fn current(
     Ok((what, found.ok_or(CoreError::not_found(what))?))
 }
 
-/// Finds the lifecycle changes of many subjects at once (for the loader).
+/// Finds the lifecycle changes of many subjects at once (for the loader), in
+/// the order they were recorded: the ledger's order (see the module docs).
 pub async fn changes_of(
     db: &impl ConnectionTrait,
     ws: Uuid,
@@ -230,7 +244,6 @@ pub async fn changes_of(
                 .add(lifecycle_change::Column::AccountId.is_in(accounts))
                 .add(lifecycle_change::Column::StakeholderId.is_in(stakeholders)),
         )
-        .order_by_asc(lifecycle_change::Column::OccurredAt)
         .order_by_asc(lifecycle_change::Column::Id)
         .all(db)
         .await?)

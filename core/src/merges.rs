@@ -5,7 +5,8 @@
 //! entry holding every row and id it touched. Unmerging puts each of them back
 //! by id, so the data returns to what it was. Scores are derived and recomputed;
 //! a survivor (or account) whose joined score reaches the MQL threshold
-//! qualifies, and an unmerge takes that back too.
+//! qualifies, and an unmerge takes that back too. Unmerging into an erased
+//! survivor brings the others back erased.
 
 use chrono::{DateTime, Utc};
 use entity::vocab::{DmuRole, Lifecycle};
@@ -411,19 +412,24 @@ async fn undo(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> CoreResult
     let mut touched = Touched::default();
     touched.stakeholders.entry(survivor.id).or_default();
     let mut restored = Vec::new();
+    // Erasing the survivor erased everyone merged into them (their identities,
+    // consents and touchpoints were the survivor's by then): they come back
+    // as erased as the survivor is, with nothing personal.
+    let erased = survivor.erased_at;
+    let personal = |field: &Option<String>| field.clone().filter(|_| erased.is_none());
     for m in &snapshot.merged {
         let p = &m.person;
         stakeholder::ActiveModel {
             id: Set(p.id),
             workspace_id: Set(ws),
-            name: Set(p.name.clone()),
-            email: Set(p.email.clone()),
-            title: Set(p.title.clone()),
+            name: Set(personal(&p.name)),
+            email: Set(personal(&p.email)),
+            title: Set(personal(&p.title)),
             lifecycle: Set(p.lifecycle),
             score: Set(0.0),
             created_at: Set(p.created_at),
             updated_at: Set(p.updated_at),
-            erased_at: Set(None),
+            erased_at: Set(erased),
         }
         .insert(db)
         .await?;

@@ -5,17 +5,100 @@
 //! ids, which become digests that re-deliveries still match), and their rows
 //! in merge snapshots. The stakeholder and touchpoint rows stay, anonymous, so
 //! funnels, scores and NPS totals do not change.
+//!
+//! External ids can embed what they were meant to hide
+//! (`attended:81:email:ada@example.com`), so their digest is an HMAC under the
+//! workspace's own random key, which a database dump's reader cannot
+//! recompute from a guess.
 
 use entity::vocab::Channel;
+use entity::workspace::{self, ErasureKey};
 use entity::{consent, identity, lifecycle_change, merge, stakeholder, touchpoint};
+use hmac::{KeyInit, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::required_text;
 use crate::people::stakeholders;
-use crate::{CoreError, CoreResult, time};
+use crate::{CoreError, CoreResult, time, workspaces};
+
+/// What an erased touchpoint's external id starts with.
+const ERASED: &str = "erased:";
+
+/// What an erased person's touchpoint is known by instead of its external id:
+/// a digest that a later delivery of the same touchpoint still finds, keyed
+/// so that no one without the key can test a guess against it.
+pub fn erased_external_id(key: &ErasureKey, ws: Uuid, source: &str, external_id: &str) -> String {
+    keyed(key, &bare_digest(ws, source, external_id))
+}
+
+/// The SHA-256 of the workspace, source and external id: what erasure
+/// stored, unkeyed, before workspaces had keys; still the HMAC's message, so
+/// those rows can be keyed without their external id.
+fn bare_digest(ws: Uuid, source: &str, external_id: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(ws.as_bytes())
+        .chain_update(source.as_bytes())
+        .chain_update([0])
+        .chain_update(external_id.as_bytes())
+        .finalize()
+        .into()
+}
+
+fn keyed(key: &ErasureKey, bare: &[u8]) -> String {
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes keys of any length");
+    mac.update(bare);
+    format!("{ERASED}{}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The workspace's erasure key. A workspace older than keys gets one now,
+/// and the touchpoints it erased under bare digests are keyed in the same
+/// transaction, so they still match re-deliveries and no bare digest is left.
+pub async fn erasure_key(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<ErasureKey> {
+    if let Some(key) = workspaces::find(db, ws).await?.erasure_key {
+        return Ok(key);
+    }
+    let key = workspaces::new_erasure_key();
+    let claimed = workspace::Entity::update_many()
+        .col_expr(workspace::Column::ErasureKey, Expr::value(key.clone()))
+        .filter(workspace::Column::Id.eq(ws))
+        .filter(workspace::Column::ErasureKey.is_null())
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        // A concurrent transaction keyed the workspace (and its rows) first.
+        return workspaces::find(db, ws)
+            .await?
+            .erasure_key
+            .ok_or_else(|| CoreError::Internal("the workspace lost its erasure key".into()));
+    }
+    let bare = touchpoint::Entity::find()
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::ExternalId.starts_with(ERASED))
+        .all(db)
+        .await?;
+    for old in bare {
+        let digest = old.external_id.strip_prefix(ERASED);
+        let Some(digest) = digest
+            .and_then(|d| hex::decode(d).ok())
+            .filter(|d| d.len() == 32)
+        else {
+            continue;
+        };
+        touchpoint::ActiveModel {
+            id: Set(old.id),
+            external_id: Set(keyed(&key, &digest)),
+            ..Default::default()
+        }
+        .update(db)
+        .await?;
+    }
+    Ok(key)
+}
 
 /// A person's consents, newest first, narrowed to the current one per channel
 /// unless the whole `history` is wanted.
@@ -64,6 +147,7 @@ pub async fn set_consent(
 /// Removes a person's identifying data everywhere; see the module docs.
 pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> CoreResult<()> {
     let found = stakeholders::find(db, ws, person).await?;
+    let key = erasure_key(db, ws).await?;
     let now = time::now();
     stakeholder::ActiveModel {
         id: Set(found.id),
@@ -85,20 +169,18 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> CoreRes
         .exec(db)
         .await?;
     // External ids are rewritten one by one (each to its own digest); an
-    // erasure touches one person's touchpoints, and it is rare.
+    // erasure touches one person's touchpoints, and it is rare. Digests stay
+    // as they are (a second erasure must not hide them from re-deliveries).
     let touchpoints = touchpoint::Entity::find()
         .filter(touchpoint::Column::WorkspaceId.eq(ws))
         .filter(touchpoint::Column::StakeholderId.eq(person))
+        .filter(touchpoint::Column::ExternalId.not_like(format!("{ERASED}%")))
         .all(db)
         .await?;
     for old in touchpoints {
         touchpoint::ActiveModel {
             id: Set(old.id),
-            external_id: Set(crate::ingestion::erased_external_id(
-                ws,
-                &old.source,
-                &old.external_id,
-            )),
+            external_id: Set(erased_external_id(&key, ws, &old.source, &old.external_id)),
             ..Default::default()
         }
         .update(db)

@@ -1,7 +1,8 @@
 //! Workspaces: the tenants every other record belongs to.
 
 use entity::vocab::JourneyTemplate;
-use entity::workspace;
+use entity::workspace::{self, ErasureKey};
+use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -44,8 +45,15 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> CoreResult<workspace::
         .ok_or(CoreError::not_found("workspace"))
 }
 
-/// Creates a workspace with the default FIVE_STAGE journey model, in one
-/// transaction.
+/// A new erasure key: 32 bytes from the thread's CSPRNG (seeded by the OS).
+pub(crate) fn new_erasure_key() -> ErasureKey {
+    let mut key = vec![0; 32];
+    rand::rng().fill_bytes(&mut key);
+    ErasureKey(key)
+}
+
+/// Creates a workspace, with its erasure key and the default FIVE_STAGE
+/// journey model, in one transaction.
 pub async fn create(
     db: &sea_orm::DatabaseConnection,
     slug: &str,
@@ -72,6 +80,7 @@ pub async fn create(
         created_at: Set(time::now()),
         mql_threshold: Set(scoring::DEFAULT_MQL_THRESHOLD),
         scores_version: Set(scoring::SCORES_VERSION),
+        erasure_key: Set(Some(new_erasure_key())),
     }
     .insert(&txn)
     .await?;

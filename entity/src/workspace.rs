@@ -17,6 +17,20 @@ pub struct Model {
     /// rescores a workspace an older release scored (see
     /// `journeys_core::scoring::SCORES_VERSION`).
     pub scores_version: i32,
+    /// The secret under which an erased person's external ids are digested;
+    /// `None` only for a workspace older than keys, until it first needs one.
+    pub erasure_key: Option<ErasureKey>,
+}
+
+/// 32 random bytes, never shown: its `Debug` prints no byte of it, so a
+/// logged workspace does not leak it.
+#[derive(Clone, PartialEq, Eq, DeriveValueType)]
+pub struct ErasureKey(pub Vec<u8>);
+
+impl std::fmt::Debug for ErasureKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErasureKey(..)")
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

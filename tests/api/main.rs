@@ -15,6 +15,7 @@ mod errors;
 mod helpers;
 mod http_spec;
 mod journeys;
+mod lifecycle;
 mod merges;
 mod pacing;
 mod pagination;

@@ -173,3 +173,74 @@ async fn merge_then_unmerge_returns_to_the_identical_state() {
         "FORBIDDEN",
     );
 }
+
+#[tokio::test]
+async fn unmerging_into_an_erased_survivor_brings_everyone_back_erased() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let ada = create_stakeholder(
+        &app,
+        &token,
+        json!({ "name": "Ada Lovelace", "email": "ada@initech.com" }),
+    )
+    .await;
+    let twin = create_stakeholder(
+        &app,
+        &token,
+        json!({ "name": "Ada L.", "title": "CTO", "email": "ada.l@initech.com",
+                "identities": [{ "kind": "TWITTER_HANDLE", "value": "ada_l" }] }),
+    )
+    .await;
+    app.ok(
+        &token,
+        r#"mutation($id: ID!) { setConsent(input: { stakeholderId: $id, channel: EMAIL, granted: true, source: "form" }) { consent { granted } } }"#,
+        json!({ "id": twin }),
+    )
+    .await;
+    let merged = app
+        .ok(
+            &token,
+            "mutation($s: ID!, $o: [ID!]!) { mergeStakeholders(input: { survivorId: $s, stakeholderIds: $o }) { merge { id } } }",
+            json!({ "s": ada, "o": [twin] }),
+        )
+        .await["mergeStakeholders"]["merge"]["id"]
+        .clone();
+    app.ok(
+        &token,
+        "mutation($id: ID!) { eraseStakeholder(input: { stakeholderId: $id }) { stakeholder { erasedAt } } }",
+        json!({ "id": ada }),
+    )
+    .await;
+    let data = app
+        .ok(
+            &token,
+            r#"mutation($m: ID!) { unmergeStakeholders(input: { mergeId: $m }) {
+                stakeholders { id name email title erasedAt identities { value } consents(history: true) { channel } } } }"#,
+            json!({ "m": merged }),
+        )
+        .await;
+    let people = data["unmergeStakeholders"]["stakeholders"]
+        .as_array()
+        .unwrap();
+    assert_eq!(people.len(), 2);
+    for person in people {
+        assert!(person["erasedAt"].is_string(), "{person}");
+        assert_eq!(
+            [&person["name"], &person["email"], &person["title"]],
+            [&Value::Null, &Value::Null, &Value::Null],
+            "{person}"
+        );
+        assert_eq!(person["identities"], json!([]), "{person}");
+        assert_eq!(person["consents"], json!([]), "{person}");
+    }
+    // The twin's email finds no one: a new record of it is a new person.
+    let found = app
+        .ok(
+            &token,
+            r#"{ stakeholders(filter: { search: "ada" }) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["stakeholders"]["totalCount"], 0);
+}

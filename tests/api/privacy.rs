@@ -230,6 +230,14 @@ async fn erasure_leaves_no_personal_data_and_keeps_the_counts() {
         [&again["created"], &again["updated"], &again["unchanged"]],
         [0, 0, 2]
     );
+    // Nor tell the caller whose they were: no touchpoint, no person id.
+    for result in again["results"].as_array().unwrap() {
+        assert_eq!(
+            (&result["status"], &result["touchpoint"]),
+            (&json!("UNCHANGED"), &json!(null)),
+            "{result}"
+        );
+    }
     assert_eq!(find_everywhere(&app, email).await, Vec::<String>::new());
     assert_eq!(app.ok(&token, counts, json!({})).await, before);
     let writer = app.token(
@@ -243,4 +251,61 @@ async fn erasure_leaves_no_personal_data_and_keeps_the_counts() {
         &app.gql(&writer, erase, json!({ "id": ada })).await,
         "FORBIDDEN",
     );
+}
+
+/// The digest erasure once stored: a bare SHA-256 of workspace, source and
+/// external id, which anyone holding a dump can test guesses against.
+fn bare_digest(ws: uuid::Uuid, source: &str, external_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(ws.as_bytes())
+        .chain_update(source.as_bytes())
+        .chain_update([0])
+        .chain_update(external_id.as_bytes())
+        .finalize();
+    hex::encode(digest)
+}
+
+#[tokio::test]
+async fn an_erased_external_id_cannot_be_found_by_hashing_a_guess() {
+    let app = spawn_app().await;
+    let ws = app.workspace("acme").await;
+    let token = app.admin("acme");
+    let email = "ada@initech.com";
+    let id = format!("attended:81:email:{email}");
+    let zoom = json!([{ "source": "zoom", "externalId": id, "channel": "WEBINAR", "kind": "webinar.attended",
+        "occurredAt": "2026-04-04T00:00:00Z", "person": { "email": email } }]);
+    let first = record(&app, &token, zoom.clone()).await;
+    let ada = first["results"][0]["touchpoint"]["stakeholder"]["id"].clone();
+    app.ok(
+        &token,
+        "mutation($id: ID!) { eraseStakeholder(input: { stakeholderId: $id }) { stakeholder { erasedAt } } }",
+        json!({ "id": ada }),
+    )
+    .await;
+    let listed = app
+        .ok(
+            &token,
+            "{ touchpoints { nodes { externalId } } }",
+            json!({}),
+        )
+        .await;
+    let stored = listed["touchpoints"]["nodes"][0]["externalId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(stored.starts_with("erased:"), "{stored}");
+    let guess = bare_digest(ws, "zoom", &id);
+    assert_ne!(stored, format!("erased:{guess}"));
+    assert_eq!(find_everywhere(&app, &guess).await, Vec::<String>::new());
+    // The keyed digest still finds the next delivery.
+    let again = record(&app, &token, zoom).await;
+    assert_eq!(
+        (&again["unchanged"], &again["results"][0]["touchpoint"]),
+        (&json!(1), &json!(null))
+    );
+    let count = app
+        .ok(&token, "{ touchpoints { totalCount } }", json!({}))
+        .await;
+    assert_eq!(count["touchpoints"]["totalCount"], 1);
 }

@@ -20,7 +20,7 @@ use crate::people::identities::{normalise, normalise_email};
 use crate::vocab::NPS_KIND;
 use crate::{CoreError, CoreResult, time};
 
-pub use record::{Recorded, Tally, contention_backoff, erased_external_id, record, record_in};
+pub use record::{Recorded, Tally, contention_backoff, record, record_in};
 
 /// The most touchpoints one batch may hold.
 pub const MAX_BATCH: usize = 1_000;

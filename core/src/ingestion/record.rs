@@ -7,6 +7,7 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use entity::touchpoint;
+use entity::workspace::ErasureKey;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait,
@@ -16,30 +17,18 @@ use uuid::Uuid;
 use super::{MAX_BATCH, NewTouchpoint, RecordOutcome, people};
 use crate::journeys::progression::{self, ModelRules};
 use crate::people::{accounts, memberships, stakeholders};
-use crate::{CoreError, CoreResult, db, scoring, time};
+use crate::{CoreError, CoreResult, db, privacy, scoring, time};
 
-/// What an erased person's touchpoint is known by instead of its external id,
-/// which may itself identify them (`attended:81:email:ada@example.com`): a
-/// digest that a later delivery of the same touchpoint still finds.
-pub fn erased_external_id(ws: Uuid, source: &str, external_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
-        .chain_update(ws.as_bytes())
-        .chain_update(source.as_bytes())
-        .chain_update([0])
-        .chain_update(external_id.as_bytes())
-        .finalize();
-    format!("erased:{}", hex::encode(digest))
-}
-
-/// Records one checked touchpoint inside the batch's transaction.
+/// Records one checked touchpoint inside the batch's transaction; `None` for
+/// an erased person's, which stays out of sight.
 async fn record_one(
     txn: &impl ConnectionTrait,
     ws: Uuid,
+    key: &ErasureKey,
     rules: &[ModelRules],
     item: NewTouchpoint,
-) -> CoreResult<(RecordOutcome, touchpoint::Model)> {
-    let erased_id = erased_external_id(ws, &item.source, &item.external_id);
+) -> CoreResult<(RecordOutcome, Option<touchpoint::Model>)> {
+    let erased_id = privacy::erased_external_id(key, ws, &item.source, &item.external_id);
     let same_source = match item.connector {
         Some(connector) => Condition::all().add(touchpoint::Column::ConnectorId.eq(connector)),
         None => Condition::all()
@@ -54,11 +43,12 @@ async fn record_one(
         .await?;
     // An erased person stays erased: a re-delivery (a connector's next pull,
     // a webhook, a client's retry) neither refills their touchpoint nor
-    // finds them again by identity.
-    if let Some(old) = &existing
-        && old.external_id == erased_id
+    // finds them again by identity, nor tells the caller who they were.
+    if existing
+        .as_ref()
+        .is_some_and(|old| old.external_id == erased_id)
     {
-        return Ok((RecordOutcome::Unchanged, old.clone()));
+        return Ok((RecordOutcome::Unchanged, None));
     }
     let mut stakeholder = match item.stakeholder {
         Some(id) => Some(stakeholders::find(txn, ws, id).await?),
@@ -104,7 +94,7 @@ async fn record_one(
                 && old.score == item.score
                 && old.properties == properties;
             if same {
-                return Ok((RecordOutcome::Unchanged, old));
+                return Ok((RecordOutcome::Unchanged, Some(old)));
             }
             let mut active: touchpoint::ActiveModel = old.clone().into();
             active.account_id = Set(account.or(old.account_id));
@@ -130,7 +120,7 @@ async fn record_one(
             for account in accounts.into_iter().flatten() {
                 progression::replay_all(txn, rules, account, since).await?;
             }
-            Ok((RecordOutcome::Updated, updated))
+            Ok((RecordOutcome::Updated, Some(updated)))
         }
         None => {
             let model = touchpoint::ActiveModel {
@@ -159,7 +149,7 @@ async fn record_one(
             .insert(txn)
             .await?;
             progression::apply(txn, rules, &model).await?;
-            Ok((RecordOutcome::Created, model))
+            Ok((RecordOutcome::Created, Some(model)))
         }
     }
 }
@@ -168,7 +158,9 @@ async fn record_one(
 #[derive(Debug)]
 pub struct Recorded {
     pub outcome: RecordOutcome,
-    pub result: Result<touchpoint::Model, CoreError>,
+    /// The touchpoint as recorded, `None` when it is an erased person's
+    /// (UNCHANGED, shown to no one), or why the item was refused.
+    pub result: Result<Option<touchpoint::Model>, CoreError>,
 }
 
 /// How many items of a batch had each outcome, counted once for every
@@ -254,6 +246,7 @@ pub async fn record_in(
     items: Vec<CoreResult<NewTouchpoint>>,
 ) -> CoreResult<Vec<Recorded>> {
     let rules = progression::load_rules(txn, ws).await?;
+    let key = privacy::erasure_key(txn, ws).await?;
     let mut touched = scoring::Touched::default();
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -268,11 +261,14 @@ pub async fn record_in(
             }
         };
         let savepoint = txn.begin().await?;
-        match record_one(&savepoint, ws, &rules, item).await {
+        match record_one(&savepoint, ws, &key, &rules, item).await {
             Ok((outcome, model)) => {
                 savepoint.commit().await?;
-                if outcome != RecordOutcome::Unchanged {
-                    touched.add(&model);
+                if let Some(model) = model
+                    .as_ref()
+                    .filter(|_| outcome != RecordOutcome::Unchanged)
+                {
+                    touched.add(model);
                 }
                 out.push(Recorded {
                     outcome,

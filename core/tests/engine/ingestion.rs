@@ -60,7 +60,8 @@ async fn recording_again_is_unchanged_and_a_changed_item_is_updated() {
     assert_eq!(outcomes(&first), [Created, Created]);
     let again = e.record(batch()).await;
     assert_eq!(outcomes(&again), [Unchanged, Unchanged]);
-    let id = |r: &journeys_core::ingestion::Recorded| r.result.as_ref().unwrap().id;
+    let id =
+        |r: &journeys_core::ingestion::Recorded| r.result.as_ref().unwrap().as_ref().unwrap().id;
     assert_eq!(id(&first[0]), id(&again[0]));
     assert_eq!(id(&first[1]), id(&again[1]));
 
@@ -68,7 +69,7 @@ async fn recording_again_is_unchanged_and_a_changed_item_is_updated() {
     changed[1] = changed[1].clone().title("Stayed 52 minutes");
     let third = e.record(changed).await;
     assert_eq!(outcomes(&third), [Unchanged, Updated]);
-    let updated = third[1].result.as_ref().unwrap();
+    let updated = third[1].result.as_ref().unwrap().as_ref().unwrap();
     assert_eq!(updated.id, id(&first[1]), "updated in place");
     assert_eq!(updated.title.as_deref(), Some("Stayed 52 minutes"));
     assert_eq!(
@@ -350,7 +351,13 @@ async fn a_webhook_merges_properties_where_the_api_replaces_them() {
     let merged = e.record([hook()]).await;
     assert_eq!(outcomes(&merged), [Updated]);
     assert_eq!(
-        merged[0].result.as_ref().unwrap().properties,
+        merged[0]
+            .result
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .properties,
         Some(json!({ "minutes": 42, "role": "panelist" }))
     );
     assert_eq!(outcomes(&e.record([hook()]).await), [Unchanged]);
@@ -363,7 +370,13 @@ async fn a_webhook_merges_properties_where_the_api_replaces_them() {
         .await;
     assert_eq!(outcomes(&replaced), [Updated]);
     assert_eq!(
-        replaced[0].result.as_ref().unwrap().properties,
+        replaced[0]
+            .result
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .properties,
         Some(json!({ "role": "panelist" }))
     );
 }

@@ -252,3 +252,225 @@ async fn sales_decides_on_leads_but_not_on_those_past_qualification() {
     assert_eq!(lifecycle(ada).await, Customer);
     assert_eq!(e.changes(a).await.len(), 3, "a lead, accepted, set by hand");
 }
+
+/// A subject's changes read as a ledger: the first has no `from`, each
+/// other's `from` is the `to` before it, none stays where it was, and the last
+/// `to` is the lifecycle the subject has now.
+pub(crate) async fn assert_adds_up(e: &Engine, subject: Subject, context: &str) {
+    let changes = e.changes(subject).await;
+    let current = match subject {
+        Subject::Account(id) => accounts::find(e.db(), e.ws, id).await.unwrap().lifecycle,
+        Subject::Stakeholder(id) => {
+            stakeholders::find(e.db(), e.ws, id)
+                .await
+                .unwrap()
+                .lifecycle
+        }
+    };
+    let what: Vec<_> = changes.iter().map(|c| (c.from, c.to)).collect();
+    assert_eq!(
+        changes.first().map(|c| c.from),
+        Some(None),
+        "{context}: {what:?}"
+    );
+    for pair in changes.windows(2) {
+        assert_eq!(pair[1].from, Some(pair[0].to), "{context}: {what:?}");
+    }
+    assert!(
+        changes.iter().all(|c| c.from != Some(c.to)),
+        "{context}: a self-transition in {what:?}"
+    );
+    assert_eq!(
+        changes.last().map(|c| c.to),
+        Some(current),
+        "{context}: {what:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hand_set_value_is_a_change_and_a_later_qualification_follows_it() {
+    use Lifecycle::{Lead, Mql, Visitor};
+    let e = Engine::new().await;
+    e.upsert_rule(crate::rule("meetings", Some("meeting.held"), None, 20.0))
+        .await;
+    let initech = e.account("Initech", &["initech.com"]).await;
+    let touch = |id: &str, kind: &str, channel, at: &str| {
+        Touch::new(id, kind, channel, at).email("ada@initech.com")
+    };
+    let meetings = e
+        .record_one_by_one(["m1", "m2", "m3"].into_iter().enumerate().map(|(i, id)| {
+            let day = format!("2026-11-0{}T10:00:00Z", i + 1);
+            touch(id, "meeting.held", Channel::Meeting, &day)
+        }))
+        .await;
+    let ada = meetings[0].stakeholder_id.unwrap();
+    let account = Subject::Account(initech.id);
+    let person = Subject::Stakeholder(ada);
+
+    let txn = db::begin_write(e.db()).await.unwrap();
+    let back = AccountChanges {
+        lifecycle: Some(Visitor),
+        ..Default::default()
+    };
+    accounts::update(&txn, e.ws, initech.id, back, "sam")
+        .await
+        .unwrap();
+    let back = StakeholderChanges {
+        lifecycle: Some(Lead),
+        ..Default::default()
+    };
+    stakeholders::update(&txn, e.ws, ada, back, "sam")
+        .await
+        .unwrap();
+    db::commit(txn).await.unwrap();
+    // A visit scores nothing, but the score of 60 still reaches the
+    // threshold: both qualify again, after the hand that moved them back.
+    e.record_ok([touch(
+        "p1",
+        "page.visited",
+        Channel::Web,
+        "2026-11-10T10:00:00Z",
+    )])
+    .await;
+
+    let cause = "score 60.0 reached the MQL threshold 50";
+    let what = |changes: Vec<crate::Change>| {
+        changes
+            .into_iter()
+            .map(|c| (c.from, c.to, c.cause, c.touchpoint))
+            .collect::<Vec<_>>()
+    };
+    let by = |from, to, cause: &str, tp: Option<&str>| {
+        (from, to, cause.to_owned(), tp.map(str::to_owned))
+    };
+    assert_eq!(
+        what(e.changes(account).await),
+        [
+            by(None, Visitor, "created", None),
+            by(Some(Visitor), Mql, cause, Some("m3")),
+            by(Some(Mql), Visitor, "set by hand", None),
+            by(Some(Visitor), Mql, cause, Some("p1")),
+        ]
+    );
+    assert_eq!(
+        what(e.changes(person).await),
+        [
+            by(None, Lead, "left their details", None),
+            by(Some(Lead), Mql, cause, Some("m3")),
+            by(Some(Mql), Lead, "set by hand", None),
+            by(Some(Lead), Mql, cause, Some("p1")),
+        ]
+    );
+    assert_adds_up(&e, account, "the account").await;
+    assert_adds_up(&e, person, "Ada").await;
+}
+
+/// splitmix64: a fixed, seeded sequence, so a failure replays exactly.
+struct Sequence(u64);
+
+impl Sequence {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[tokio::test]
+async fn any_mix_of_touchpoints_late_and_on_time_and_hands_adds_up() {
+    use Lifecycle::*;
+    const LIFECYCLES: [Lifecycle; 9] = [
+        Visitor,
+        Lead,
+        Mql,
+        Sql,
+        Opportunity,
+        Customer,
+        Promoter,
+        Disqualified,
+        Churned,
+    ];
+    let e = Engine::new().await;
+    e.upsert_rule(crate::rule("meetings", Some("meeting.held"), None, 20.0))
+        .await;
+    e.upsert_rule(crate::rule(
+        "webinars",
+        Some("webinar.registered"),
+        None,
+        35.0,
+    ))
+    .await;
+    let initech = e.account("Initech", &["initech.com"]).await;
+    let emails = ["ada@initech.com", "bob@initech.com", "cy@initech.com"];
+    let kinds = [
+        ("meeting.held", Channel::Meeting),
+        ("webinar.registered", Channel::Webinar),
+        ("page.visited", Channel::Web),
+    ];
+    let start = crate::at("2026-06-01T00:00:00Z");
+    let mut seq = Sequence(0x5EED_2026);
+    let mut people = Vec::new();
+    let mut recorded = 0;
+    for step in 0..60 {
+        let roll = seq.below(10);
+        if roll < 6 || people.is_empty() {
+            // A batch of one to three touchpoints, each at any time of the
+            // half year (so often before what came earlier), some of them
+            // a touchpoint already recorded, delivered again at a new time.
+            let n = 1 + seq.below(3);
+            let mut batch = Vec::new();
+            for _ in 0..n {
+                let (kind, channel) = kinds[seq.below(3) as usize];
+                let again = recorded > 0 && seq.below(5) == 0;
+                let id = if again {
+                    format!("t{}", seq.below(recorded))
+                } else {
+                    recorded += 1;
+                    format!("t{}", recorded - 1)
+                };
+                let when = start + chrono::Duration::hours(seq.below(180 * 24) as i64);
+                let email = emails[seq.below(3) as usize];
+                batch.push(Touch::at(&id, kind, channel, when).email(email));
+            }
+            for tp in e.record_ok(batch).await {
+                let person = tp.stakeholder_id.unwrap();
+                if !people.contains(&person) {
+                    people.push(person);
+                }
+            }
+        } else {
+            let to = LIFECYCLES[seq.below(LIFECYCLES.len() as u64) as usize];
+            let txn = db::begin_write(e.db()).await.unwrap();
+            if roll < 8 {
+                let changes = AccountChanges {
+                    lifecycle: Some(to),
+                    ..Default::default()
+                };
+                accounts::update(&txn, e.ws, initech.id, changes, "sam")
+                    .await
+                    .unwrap();
+            } else {
+                let person = people[seq.below(people.len() as u64) as usize];
+                let changes = StakeholderChanges {
+                    lifecycle: Some(to),
+                    ..Default::default()
+                };
+                stakeholders::update(&txn, e.ws, person, changes, "sam")
+                    .await
+                    .unwrap();
+            }
+            db::commit(txn).await.unwrap();
+        }
+        let context = format!("after step {step}");
+        assert_adds_up(&e, Subject::Account(initech.id), &context).await;
+        for person in &people {
+            assert_adds_up(&e, Subject::Stakeholder(*person), &context).await;
+        }
+    }
+}

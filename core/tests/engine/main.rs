@@ -11,6 +11,7 @@ mod analytics;
 mod backfill;
 mod ingestion;
 mod lifecycle;
+mod privacy;
 mod progression;
 mod scoring;
 
@@ -80,7 +81,9 @@ impl Engine {
             .enumerate()
             .map(|(i, r)| {
                 assert_ne!(r.outcome, RecordOutcome::Failed, "item {i}: {:?}", r.result);
-                r.result.unwrap_or_else(|e| panic!("item {i}: {e:?}"))
+                r.result
+                    .unwrap_or_else(|e| panic!("item {i}: {e:?}"))
+                    .unwrap_or_else(|| panic!("item {i} is an erased person's"))
             })
             .collect()
     }
