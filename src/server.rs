@@ -16,6 +16,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::connectors::builtin_plugins;
 use journeys_api::auth::Verifier;
 use journeys_api::graphql;
+use journeys_api::graphql::limits::{QueryLimits, Shapes};
 use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
@@ -23,6 +24,7 @@ use journeys_core::db::{self, StatementCounter};
 
 use crate::connectors::webhooks;
 use crate::http;
+use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::state::AppState;
 
 /// How to run a server.
@@ -39,6 +41,10 @@ pub struct ServerConfig {
     pub sync: SyncSettings,
     /// How often stored scores are brought up to date with decay.
     pub score_refresh: std::time::Duration,
+    /// What a query may cost.
+    pub limits: QueryLimits,
+    /// Requests per token (or client address) and minute.
+    pub rate_limit: RateLimit,
 }
 
 /// A started server.
@@ -132,9 +138,13 @@ pub fn start_with(
     journeys_core::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
     let schema = graphql::schema();
     let root_fields = Arc::new(RootFields::of(&schema));
+    let shapes = Arc::new(Shapes::of(&schema));
     let state = web::Data::new(AppState {
         schema,
         root_fields,
+        limits: config.limits,
+        shapes,
+        rate_limiter: RateLimiter::new(config.rate_limit),
         db: db.clone(),
         verifier: Arc::new(config.verifier),
         sync: Arc::clone(&sync),

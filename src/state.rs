@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use journeys_api::auth::Verifier;
 use journeys_api::graphql::JourneysSchema;
+use journeys_api::graphql::limits::{QueryLimits, Shapes};
 use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::sync::SyncRuntime;
 use sea_orm::DatabaseConnection;
+
+use crate::rate_limit::RateLimiter;
 
 pub struct AppState {
     pub schema: JourneysSchema,
@@ -16,4 +19,9 @@ pub struct AppState {
     pub sync: Arc<SyncRuntime>,
     /// Which root fields may be null, to complete a failed one's `null`.
     pub root_fields: Arc<RootFields>,
+    /// What a query may cost, and the schema's types to cost it with.
+    pub limits: QueryLimits,
+    pub shapes: Arc<Shapes>,
+    /// `None` when the rate limit is off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }

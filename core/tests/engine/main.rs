@@ -10,6 +10,7 @@ mod analytics;
 mod ingestion;
 mod lifecycle;
 mod progression;
+mod revocations;
 mod scoring;
 
 use chrono::{DateTime, Utc};
