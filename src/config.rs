@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand};
 
 use journeys_api::auth::KeySources;
 
+use crate::rate_limit::RateLimit;
+
 #[derive(Parser)]
 #[command(
     name = "journeys",
@@ -77,8 +79,8 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
-    /// Mint an HS256 token for scripts; prints only the token.
-    Token(TokenArgs),
+    /// Mint an HS256 token for scripts (prints only the token), or revoke one.
+    Token(TokenCommand),
     /// Manage workspaces.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
@@ -137,6 +139,30 @@ pub struct ServeArgs {
     /// added or its entry rules change: smaller holds locks for less time.
     #[arg(long, env = "JOURNEYS_BACKFILL_CHUNK", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub backfill_chunk: u64,
+    #[command(flatten)]
+    pub rate_limit: RateLimitArgs,
+}
+
+/// The per-token rate limit.
+#[derive(Args, Clone)]
+pub struct RateLimitArgs {
+    /// Requests a minute per token (its subject and workspace), or per client
+    /// address without a valid token; a batch counts its items. 0 turns the
+    /// limit off. Each instance counts on its own.
+    #[arg(long, env = "JOURNEYS_RATE_LIMIT", default_value_t = RateLimit::default().per_minute)]
+    pub rate_limit: u32,
+    /// Requests a caller may send at once, on a full allowance.
+    #[arg(long, env = "JOURNEYS_RATE_LIMIT_BURST", default_value_t = RateLimit::default().burst, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: u32,
+}
+
+impl RateLimitArgs {
+    pub fn limit(&self) -> RateLimit {
+        RateLimit {
+            per_minute: self.rate_limit,
+            burst: self.rate_limit_burst,
+        }
+    }
 }
 
 /// How quickly a stopped instance's sync runs are taken over.
@@ -161,11 +187,35 @@ impl SyncTimingArgs {
     }
 }
 
+/// `journeys token`: mints with the flags below, or runs `revoke`.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct TokenCommand {
+    #[command(subcommand)]
+    pub action: Option<TokenAction>,
+    #[command(flatten)]
+    pub mint: TokenArgs,
+}
+
+#[derive(Subcommand)]
+pub enum TokenAction {
+    /// Revoke tokens by their `jti` claim: every instance refuses them from
+    /// the next request on.
+    Revoke {
+        /// The `jti` of the tokens to refuse.
+        #[arg(long)]
+        jti: String,
+        /// Only in this workspace (slug); in every workspace without it.
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+}
+
 #[derive(Args)]
 pub struct TokenArgs {
     /// The workspace slug the token may touch.
-    #[arg(long)]
-    pub workspace: String,
+    #[arg(long, required = true)]
+    pub workspace: Option<String>,
     /// Space-separated scopes: journeys:read journeys:write connectors:manage admin.
     #[arg(long, default_value = "journeys:read")]
     pub scope: String,

@@ -4,19 +4,28 @@
 //!
 //! async-graphql-actix-web always answers 200 in one media type, so this module
 //! parses and answers requests itself and hands only execution to the schema.
+//! Before any database work it also holds each request to its caller's rate
+//! limit (429, `Retry-After`, RATE_LIMITED) and its query to the query limits
+//! (QUERY_TOO_COMPLEX).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
+use crate::rate_limit::Caller;
 use crate::state::AppState;
-use journeys_api::auth::Principal;
+use journeys_api::auth::{Claims, Principal};
+use journeys_api::graphql::budget::ResponseBudget;
 use journeys_api::graphql::context::RequestContext;
+use journeys_api::graphql::error::ApiError;
+use journeys_api::graphql::limits::{self, Checked};
+use journeys_api::graphql::root_nulls::RootSelection;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -93,6 +102,17 @@ enum Refusal {
     /// A mutation sent with GET.
     MethodNotAllowed,
     Unauthenticated(String),
+    /// A document that cannot run: a syntax error, or over a limit. The
+    /// value is the one error, as GraphQL writes errors.
+    Document(Value),
+    /// Over the rate limit: try again after this long.
+    RateLimited(Duration),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(err: ApiError) -> Self {
+        Refusal::Document(json!({ "message": err.message(), "extensions": { "code": err.code() } }))
+    }
 }
 
 fn error_body(message: &str, code: &str) -> Value {
@@ -147,6 +167,29 @@ fn refuse(refusal: Refusal, media: MediaType) -> HttpResponse {
             );
             res.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            res
+        }
+        Refusal::Document(error) => {
+            // A request error, like a validation failure: 200 for legacy
+            // `application/json` clients, 400 for the new media type.
+            let status = match media {
+                MediaType::Json => StatusCode::OK,
+                MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+            };
+            respond(status, media, &json!({ "errors": [error] }))
+        }
+        Refusal::RateLimited(wait) => {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut res = respond(
+                StatusCode::TOO_MANY_REQUESTS,
+                media,
+                &error_body(
+                    &format!("too many requests: retry in {} s", seconds.max(1)),
+                    "RATE_LIMITED",
+                ),
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             res
         }
         Refusal::Unauthenticated(message) => {
@@ -264,27 +307,55 @@ fn check_content_type(req: &HttpRequest) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The operation a GET would run is a mutation.
-fn is_mutation(params: &GraphqlParams) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&params.query) else {
-        return false;
-    };
-    let ty = match (&doc.operations, &params.operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        _ => None,
-    };
-    ty == Some(OperationType::Mutation)
+/// A document that passed the limits, ready to run.
+struct Prepared {
+    query: String,
+    operation_name: Option<String>,
+    document: ExecutableDocument,
+    variables: async_graphql::Variables,
+    checked: Checked,
+    /// The operation's root fields, to complete failed ones with.
+    roots: Option<RootSelection>,
+    operation: Option<OperationType>,
 }
 
-/// The caller from `Authorization`, `None` without the header.
-async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<Principal>, Refusal> {
+/// Checks the query against the limits, on its text and then parsed, and
+/// refuses a mutation sent with GET: all before any database work.
+fn prepare(state: &AppState, params: GraphqlParams, get: bool) -> Result<Prepared, Refusal> {
+    limits::scan(&params.query, &state.limits)?;
+    let document = match async_graphql::parser::parse_query(&params.query) {
+        Ok(document) => document,
+        Err(async_graphql::parser::Error::RecursionLimitExceeded) => {
+            return Err(limits::nesting_refused().into());
+        }
+        Err(err) => {
+            let mut error = serde_json::to_value(async_graphql::ServerError::from(err))
+                .unwrap_or_else(|_| json!({ "message": "the query is not valid GraphQL" }));
+            add_code(&mut error, true);
+            return Err(Refusal::Document(error));
+        }
+    };
+    let operation = limits::operation_type(&document, params.operation_name.as_deref());
+    if get && operation == Some(OperationType::Mutation) {
+        return Err(Refusal::MethodNotAllowed);
+    }
+    let variables = async_graphql::Variables::from_json(Value::Object(params.variables));
+    let checked = state.shapes.check(&document, &variables, &state.limits)?;
+    let roots = RootSelection::of(&document, params.operation_name.as_deref());
+    Ok(Prepared {
+        query: params.query,
+        operation_name: params.operation_name,
+        document,
+        variables,
+        checked,
+        roots,
+        operation,
+    })
+}
+
+/// The token's claims from `Authorization`, `None` without the header. Only
+/// the signature and claims are checked here: no database.
+fn credentials(req: &HttpRequest, state: &AppState) -> Result<Option<Claims>, Refusal> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -297,48 +368,126 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<Prin
             ));
         }
     };
-    let claims = state
+    state
         .verifier
         .verify(token)
-        .map_err(|e| Refusal::Unauthenticated(e.to_string()))?;
-    let workspace = journeys_core::workspaces::find_by_slug(&state.db, &claims.ws)
-        .await
-        .map_err(|_| Refusal::Unauthenticated("the token's workspace could not be checked".into()))?
-        .ok_or_else(|| Refusal::Unauthenticated("the token's workspace does not exist".into()))?;
-    Ok(Some(Principal {
-        subject: claims.sub.clone(),
-        workspace_id: workspace.id,
-        workspace_slug: workspace.slug,
-        scopes: claims.scopes(),
-    }))
+        .map(Some)
+        .map_err(|e| Refusal::Unauthenticated(e.to_string()))
 }
 
-/// Runs a well-formed request and writes the response.
-async fn execute(
+/// The caller of verified claims: their workspace, which must exist and not
+/// have revoked the token's `jti`; one statement.
+async fn principal(state: &AppState, claims: Claims) -> Result<Principal, Refusal> {
+    let workspace =
+        journeys_core::revocations::token_workspace(&state.db, &claims.ws, claims.jti.as_deref())
+            .await
+            .map_err(|_| {
+                Refusal::Unauthenticated("the token's workspace could not be checked".into())
+            })?
+            .ok_or_else(|| {
+                Refusal::Unauthenticated("the token's workspace does not exist".into())
+            })?;
+    if workspace.revoked {
+        return Err(Refusal::Unauthenticated(
+            "the token has been revoked".into(),
+        ));
+    }
+    Ok(Principal {
+        scopes: claims.scopes(),
+        subject: claims.sub,
+        workspace_id: workspace.id,
+        workspace_slug: workspace.slug,
+    })
+}
+
+/// Whose rate limit a request draws on: a verified token's, else the
+/// client address's.
+fn caller(req: &HttpRequest, claims: &Result<Option<Claims>, Refusal>) -> Caller {
+    match claims {
+        Ok(Some(claims)) => Caller::Token {
+            workspace: claims.ws.clone(),
+            subject: claims.sub.clone(),
+        },
+        _ => Caller::Address(
+            req.peer_addr()
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip()),
+        ),
+    }
+}
+
+/// A well-formed request, from its token to its response: credentials, the
+/// rate limit, the query's limits, then the workspace and execution.
+async fn handle(
+    req: &HttpRequest,
     state: &AppState,
     params: GraphqlParams,
+    media: MediaType,
+    get: bool,
+) -> HttpResponse {
+    let claims = credentials(req, state);
+    let caller = caller(req, &claims);
+    let limiter = state.rate_limiter.as_deref();
+    if let Some(Err(wait)) = limiter.map(|l| l.check(&caller, 1)) {
+        return refuse(Refusal::RateLimited(wait), media);
+    }
+    let claims = match claims {
+        Ok(claims) => claims,
+        Err(refusal) => return refuse(refusal, media),
+    };
+    let prepared = match prepare(state, params, get) {
+        Ok(prepared) => prepared,
+        Err(refusal) => return refuse(refusal, media),
+    };
+    // A batch counts its items; the one request is counted already.
+    if prepared.checked.weight > 1
+        && let Some(Err(wait)) = limiter.map(|l| l.check(&caller, prepared.checked.weight - 1))
+    {
+        return refuse(Refusal::RateLimited(wait), media);
+    }
+    let principal = match claims {
+        Some(claims) => match principal(state, claims).await {
+            Ok(principal) => Some(principal),
+            Err(refusal) => return refuse(refusal, media),
+        },
+        None => None,
+    };
+    execute(state, prepared, principal, media).await
+}
+
+/// Runs a prepared request and writes the response.
+async fn execute(
+    state: &AppState,
+    prepared: Prepared,
     principal: Option<Principal>,
     media: MediaType,
 ) -> HttpResponse {
-    let query = params.query.clone();
-    let operation_name = params.operation_name.clone();
-    let request = async_graphql::Request::new(params.query)
-        .variables(async_graphql::Variables::from_json(Value::Object(
-            params.variables,
-        )))
+    let Prepared {
+        query,
+        operation_name,
+        document,
+        variables,
+        roots,
+        operation,
+        ..
+    } = prepared;
+    let mut request = async_graphql::Request::new(query)
+        .variables(variables)
         .data(RequestContext::new(state.db.clone(), principal))
         .data(Arc::clone(&state.sync))
         .data(Arc::clone(&state.backfills));
-    let request = match params.operation_name {
-        Some(name) => request.operation_name(name),
-        None => request,
-    };
+    if let Some(name) = operation_name {
+        request = request.operation_name(name);
+    }
+    if operation == Some(OperationType::Query) {
+        request = request.data(ResponseBudget::new(state.limits.max_response_bytes));
+    }
+    request.set_parsed_query(document);
     let mut response = state.schema.execute(request).await;
-    state
-        .root_fields
-        .complete(&query, operation_name.as_deref(), &mut response);
-    // Errors before execution (parse, validation, limits, variables) carry no
-    // path and leave no data.
+    if let Some(roots) = &roots {
+        state.root_fields.complete(roots, &mut response);
+    }
+    // Errors before execution (validation, variables) carry no path and
+    // leave no data.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
@@ -377,9 +526,7 @@ fn add_code(error: &mut Value, request_error: bool) {
         .get("message")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let code = if message.contains("nested too deep") || message.contains("too complex") {
-        "QUERY_TOO_COMPLEX"
-    } else if request_error || !message.is_empty() {
+    let code = if request_error || !message.is_empty() {
         "BAD_USER_INPUT"
     } else {
         "INTERNAL"
@@ -410,12 +557,8 @@ pub async fn graphql_post(
         Ok(body) => body,
         Err(refusal) => return refuse(refusal, media),
     };
-    let params = match params_from_json(&body) {
-        Ok(params) => params,
-        Err(refusal) => return refuse(refusal, media),
-    };
-    match authenticate(&req, &state).await {
-        Ok(principal) => execute(&state, params, principal, media).await,
+    match params_from_json(&body) {
+        Ok(params) => handle(&req, &state, params, media, false).await,
         Err(refusal) => refuse(refusal, media),
     }
 }
@@ -429,15 +572,8 @@ pub async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
     let Some(media) = negotiate(accept) else {
         return refuse(Refusal::NotAcceptable, MediaType::Json);
     };
-    let params = match params_from_query_string(req.query_string()) {
-        Ok(params) => params,
-        Err(refusal) => return refuse(refusal, media),
-    };
-    if is_mutation(&params) {
-        return refuse(Refusal::MethodNotAllowed, media);
-    }
-    match authenticate(&req, &state).await {
-        Ok(principal) => execute(&state, params, principal, media).await,
+    match params_from_query_string(req.query_string()) {
+        Ok(params) => handle(&req, &state, params, media, true).await,
         Err(refusal) => refuse(refusal, media),
     }
 }
@@ -494,13 +630,5 @@ mod tests {
         ] {
             assert!(params_from_json(bad).is_err());
         }
-    }
-
-    #[test]
-    fn get_mutations_are_detected() {
-        let params = params_from_query_string("query=mutation%20%7B%20__typename%20%7D").unwrap();
-        assert!(is_mutation(&params));
-        let params = params_from_query_string("query=%7B%20__typename%20%7D").unwrap();
-        assert!(!is_mutation(&params));
     }
 }

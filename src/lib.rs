@@ -8,5 +8,6 @@ pub mod config;
 pub mod connectors;
 pub mod demo;
 pub mod http;
+pub mod rate_limit;
 pub mod server;
 pub mod state;

@@ -1,17 +1,21 @@
-//! The `journeys` command: serve, migrate, schema, token, workspace.
+//! The `journeys` command: serve, migrate, schema, token (and token revoke),
+//! workspace, sync.
 
 use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::Parser;
-use journeys::config::{Cli, Command, ServeArgs, SyncArgs, TokenArgs, WorkspaceCommand};
+use journeys::config::{
+    Cli, Command, ServeArgs, SyncArgs, TokenAction, TokenArgs, TokenCommand, WorkspaceCommand,
+};
 use journeys::demo;
 use journeys::server::{self, ServerConfig};
 use journeys_api::auth::{self, Scope, Verifier};
 use journeys_api::graphql;
+use journeys_api::graphql::limits::QueryLimits;
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::db::{self, StatementCounter};
-use journeys_core::workspaces;
+use journeys_core::{revocations, workspaces};
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing() {
@@ -43,7 +47,11 @@ async fn main() -> ExitCode {
             print!("{}", graphql::sdl());
             Ok(())
         }
-        Command::Token(args) => token(cli.database.url(), args).await,
+        Command::Token(TokenCommand {
+            action: Some(TokenAction::Revoke { jti, workspace }),
+            ..
+        }) => revoke(cli.database.url(), &jti, workspace.as_deref()).await,
+        Command::Token(TokenCommand { mint, .. }) => token(cli.database.url(), mint).await,
         Command::Workspace(WorkspaceCommand::Create { slug, name }) => {
             create_workspace(cli.database.url(), &slug, &name).await
         }
@@ -93,6 +101,8 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         sync: args.sync.settings(),
         backfill_chunk: args.backfill_chunk,
         score_refresh: std::time::Duration::from_secs(3600),
+        limits: QueryLimits::default(),
+        rate_limit: args.rate_limit.limit(),
     })
     .await?;
     if args.demo {
@@ -165,16 +175,39 @@ async fn token(database_url: String, args: TokenArgs) -> anyhow::Result<()> {
         scopes.push(scope);
     }
     anyhow::ensure!(!scopes.is_empty(), "give at least one scope");
+    let workspace = args
+        .workspace
+        .ok_or_else(|| anyhow::anyhow!("give the token's --workspace"))?;
     let db = db::connect(&database_url, &StatementCounter::default()).await?;
     anyhow::ensure!(
-        workspaces::find_by_slug(&db, &args.workspace)
-            .await?
-            .is_some(),
-        "no workspace `{}`: create it with `journeys workspace create`",
-        args.workspace
+        workspaces::find_by_slug(&db, &workspace).await?.is_some(),
+        "no workspace `{workspace}`: create it with `journeys workspace create`"
     );
-    let token = auth::mint_hs256(&secret, &args.subject, &args.workspace, &scopes, args.ttl)?;
+    let token = auth::mint_hs256(&secret, &args.subject, &workspace, &scopes, args.ttl)?;
     println!("{token}");
+    Ok(())
+}
+
+async fn revoke(database_url: String, jti: &str, workspace: Option<&str>) -> anyhow::Result<()> {
+    let db = db::connect(&database_url, &StatementCounter::default()).await?;
+    let workspace_id = match workspace {
+        Some(slug) => Some(
+            workspaces::find_by_slug(&db, slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no workspace `{slug}`"))?
+                .id,
+        ),
+        None => None,
+    };
+    let txn = db::begin_write(&db).await?;
+    let revoked = revocations::revoke(&txn, workspace_id, jti, "cli").await?;
+    db::commit(txn).await?;
+    eprintln!(
+        "revoked `{}` in {} since {}",
+        revoked.jti,
+        workspace.map_or("every workspace".to_owned(), |s| format!("workspace `{s}`")),
+        revoked.revoked_at.to_rfc3339()
+    );
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::connectors::builtin_plugins;
 use journeys_api::auth::Verifier;
 use journeys_api::graphql;
+use journeys_api::graphql::limits::{QueryLimits, Shapes};
 use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
@@ -24,6 +25,7 @@ use journeys_core::journeys::backfill::{BackfillSettings, Backfills};
 
 use crate::connectors::webhooks;
 use crate::http;
+use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::state::AppState;
 
 /// How to run a server.
@@ -42,6 +44,10 @@ pub struct ServerConfig {
     pub backfill_chunk: u64,
     /// How often stored scores are brought up to date with decay.
     pub score_refresh: std::time::Duration,
+    /// What a query may cost.
+    pub limits: QueryLimits,
+    /// Requests per token (or client address) and minute.
+    pub rate_limit: RateLimit,
 }
 
 /// A started server.
@@ -152,9 +158,13 @@ pub fn start_with(
     let backfills = Backfills::start(db.clone(), backfill);
     let schema = graphql::schema();
     let root_fields = Arc::new(RootFields::of(&schema));
+    let shapes = Arc::new(Shapes::of(&schema));
     let state = web::Data::new(AppState {
         schema,
         root_fields,
+        limits: config.limits,
+        shapes,
+        rate_limiter: RateLimiter::new(config.rate_limit),
         db: db.clone(),
         verifier: Arc::new(config.verifier),
         sync: Arc::clone(&sync),

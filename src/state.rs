@@ -5,10 +5,13 @@ use std::sync::Arc;
 
 use journeys_api::auth::Verifier;
 use journeys_api::graphql::JourneysSchema;
+use journeys_api::graphql::limits::{QueryLimits, Shapes};
 use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::sync::SyncRuntime;
 use journeys_core::journeys::backfill::Backfills;
 use sea_orm::DatabaseConnection;
+
+use crate::rate_limit::RateLimiter;
 
 pub struct AppState {
     pub schema: JourneysSchema,
@@ -19,4 +22,9 @@ pub struct AppState {
     pub backfills: Arc<Backfills>,
     /// Which root fields may be null, to complete a failed one's `null`.
     pub root_fields: Arc<RootFields>,
+    /// What a query may cost, and the schema's types to cost it with.
+    pub limits: QueryLimits,
+    pub shapes: Arc<Shapes>,
+    /// `None` when the rate limit is off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }

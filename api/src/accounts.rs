@@ -100,9 +100,6 @@ impl Account {
     }
     /// The people at this account, in the order they joined; each edge
     /// carries the membership's role.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn stakeholders(
         &self,
         ctx: &Context<'_>,
@@ -162,9 +159,6 @@ impl Account {
         crate::progression::load(ctx, self.0.clone(), model).await
     }
     /// The account's touchpoints across every source, newest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
@@ -323,9 +317,6 @@ pub struct AccountQuery;
 impl AccountQuery {
     /// The workspace's accounts, by name unless `orderBy` says otherwise.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn accounts(
         &self,
         ctx: &Context<'_>,

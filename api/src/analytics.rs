@@ -142,9 +142,6 @@ impl HandoffEntry {
         self.0.gap_seconds()
     }
     /// What happened in between (until now while waiting), oldest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn touchpoints_between(
         &self,
         ctx: &Context<'_>,
@@ -220,9 +217,6 @@ connection!(
 #[ComplexObject]
 impl HandoffGap {
     /// Accounts that became MQLs within the window, earliest MQL first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn accounts(
         &self,
         #[graphql(
@@ -368,9 +362,6 @@ connection!(
 #[ComplexObject]
 impl Attribution {
     /// Each account that became a customer within the window, earliest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn customers(
         &self,
         #[graphql(
@@ -442,9 +433,6 @@ impl AnalyticsQuery {
     /// Accounts in a stage of the model's sequence longer than the stage's
     /// target, longest overdue first (by how long past the target, whatever
     /// each stage's target is).
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     #[allow(clippy::too_many_arguments)]
     async fn stalled_accounts(
         &self,
@@ -568,9 +556,6 @@ impl AnalyticsQuery {
     }
 
     /// The detractors' answers within the window, to follow up; newest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     #[allow(clippy::too_many_arguments)]
     async fn nps_detractors(
         &self,

@@ -18,6 +18,7 @@ pub mod privacy;
 pub mod progression;
 pub mod scoring;
 pub mod stakeholders;
+pub mod tokens;
 pub mod touchpoints;
 pub mod vocab;
 pub mod workspaces;

@@ -183,9 +183,6 @@ impl Journey {
             .collect()
     }
     /// All the account's touchpoints from every source, oldest first by default.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn timeline(
         &self,
         ctx: &Context<'_>,
@@ -258,9 +255,6 @@ impl JourneyStage {
         self.current
     }
     /// The touchpoints of the account's latest visit of this stage, oldest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,

@@ -119,9 +119,6 @@ impl Stakeholder {
     }
     /// The accounts this person belongs to, in the order they joined; each
     /// edge carries the role.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -165,9 +162,6 @@ impl Stakeholder {
         })
     }
     /// This person's touchpoints, newest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,
@@ -311,9 +305,6 @@ pub struct StakeholderQuery;
 impl StakeholderQuery {
     /// The workspace's stakeholders, oldest first unless `orderBy` says otherwise.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn stakeholders(
         &self,
         ctx: &Context<'_>,

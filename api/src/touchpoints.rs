@@ -254,9 +254,6 @@ pub struct TouchpointQuery;
 impl TouchpointQuery {
     /// Touchpoints across the workspace, newest first by default.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn touchpoints(
         &self,
         ctx: &Context<'_>,

@@ -15,6 +15,7 @@ pub mod page;
 pub mod patch;
 pub mod people;
 pub mod privacy;
+pub mod revocations;
 pub mod scoring;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -182,7 +182,7 @@ async fn existing_touchpoints_and_organisation_ids_move_to_their_connector() {
 
 /// The migrations before an account's score counted only what happened with
 /// that account.
-const BEFORE_ACCOUNT_SCORES: u32 = 10;
+const BEFORE_ACCOUNT_SCORES: u32 = 11;
 
 #[tokio::test]
 async fn workspaces_an_older_release_scored_are_rescored_per_account_at_start() {
@@ -345,7 +345,7 @@ async fn workspaces_an_older_release_scored_are_rescored_per_account_at_start() 
 }
 
 /// The migrations before continuous phases became positions of their own.
-const BEFORE_PHASES: u32 = 9;
+const BEFORE_PHASES: u32 = 10;
 
 #[tokio::test]
 async fn phases_become_positions_of_their_own_and_every_path_is_rebuilt() {

@@ -15,6 +15,7 @@ pub mod journey_model;
 pub mod lifecycle_change;
 pub mod membership;
 pub mod merge;
+pub mod revoked_token;
 pub mod score_contribution;
 pub mod scoring_rule;
 pub mod stage;

@@ -15,6 +15,7 @@ mod m20261122_000005_analytics_indexes;
 mod m20261122_000006_merges_consent;
 mod m20261123_000007_connectors;
 mod m20261204_000008_connector_sources;
+mod m20261205_000009_revoked_tokens;
 mod m20261205_000010_erasure_keys;
 mod m20261205_000011_phases_backfill;
 mod m20261205_000012_account_scores;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_merges_consent::Migration),
             Box::new(m20261123_000007_connectors::Migration),
             Box::new(m20261204_000008_connector_sources::Migration),
+            Box::new(m20261205_000009_revoked_tokens::Migration),
             Box::new(m20261205_000010_erasure_keys::Migration),
             Box::new(m20261205_000011_phases_backfill::Migration),
             Box::new(m20261205_000012_account_scores::Migration),

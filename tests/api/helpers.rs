@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use journeys::rate_limit::RateLimit;
 use journeys::server::{self, ServerConfig};
 use journeys_api::auth::{KeySources, Scope, Verifier, mint_hs256};
 use journeys_api::graphql::ids::{self, NodeType};
+use journeys_api::graphql::limits::QueryLimits;
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::StatementCounter;
@@ -78,9 +80,36 @@ pub async fn spawn_app_with_sync(sync: SyncSettings) -> TestApp {
     spawn(keys, sync).await
 }
 
+/// The limits a test server runs under. The rate limit is off unless a test
+/// sets one, so that no other test meets it.
+#[derive(Clone)]
+pub struct Limits {
+    pub query: QueryLimits,
+    pub rate: RateLimit,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            query: QueryLimits::default(),
+            rate: RateLimit::OFF,
+        }
+    }
+}
+
+/// A server under these limits.
+pub async fn spawn_app_limited(limits: Limits) -> TestApp {
+    let keys = KeySources {
+        hs256_secret: Some(SECRET.into()),
+        ..Default::default()
+    };
+    let (database_url, dir) = fresh_database_url().await;
+    spawn_on(keys, quick_sync(), limits, database_url, dir).await
+}
+
 async fn spawn(keys: KeySources, sync: SyncSettings) -> TestApp {
     let (database_url, dir) = fresh_database_url().await;
-    spawn_on(keys, sync, database_url, dir).await
+    spawn_on(keys, sync, Limits::default(), database_url, dir).await
 }
 
 /// Two server instances sharing one fresh database, as several instances
@@ -96,14 +125,22 @@ pub async fn spawn_pair_with(sync: SyncSettings) -> (TestApp, TestApp) {
         ..Default::default()
     };
     let (database_url, dir) = fresh_database_url().await;
-    let first = spawn_on(keys(), sync.clone(), database_url.clone(), dir).await;
-    let second = spawn_on(keys(), sync, database_url, None).await;
+    let first = spawn_on(
+        keys(),
+        sync.clone(),
+        Limits::default(),
+        database_url.clone(),
+        dir,
+    )
+    .await;
+    let second = spawn_on(keys(), sync, Limits::default(), database_url, None).await;
     (first, second)
 }
 
 async fn spawn_on(
     keys: KeySources,
     sync: SyncSettings,
+    limits: Limits,
     database_url: String,
     dir: Option<TempDir>,
 ) -> TestApp {
@@ -125,6 +162,8 @@ async fn spawn_on(
         sync,
         backfill_chunk: 200,
         score_refresh: Duration::from_secs(3600),
+        limits: limits.query,
+        rate_limit: limits.rate,
     })
     .await
     .expect("server starts");
@@ -161,6 +200,19 @@ impl TestApp {
     /// A token with every scope.
     pub fn admin(&self, slug: &str) -> String {
         self.token(slug, &Scope::ALL)
+    }
+
+    /// Waits until the server's start-up work (the scheduler's first look,
+    /// the first decay refresh) has run its statements, so that a test can
+    /// count a request's own.
+    pub async fn quiet(&self) {
+        loop {
+            let before = self.statements.get();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if self.statements.get() == before {
+                return;
+            }
+        }
     }
 
     /// POSTs a GraphQL request as `application/json` and returns the body.

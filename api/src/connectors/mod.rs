@@ -331,9 +331,6 @@ impl ConnectorQuery {
     }
 
     /// The workspace's connectors, oldest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn connectors(
         &self,
         ctx: &Context<'_>,
@@ -381,9 +378,6 @@ impl ConnectorQuery {
     }
 
     /// A connector's runs, newest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
-    )]
     async fn sync_runs(
         &self,
         ctx: &Context<'_>,

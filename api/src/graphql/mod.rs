@@ -1,10 +1,14 @@
 //! The GraphQL schema: domain modules contribute query and mutation roots, and
-//! this module assembles them with the limits every request runs under.
+//! this module assembles them. The limits every request runs under are
+//! checked before execution, in `limits`; the response's size while it runs,
+//! in `budget`.
 
+pub mod budget;
 pub mod connection;
 pub mod context;
 pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod pagination;
@@ -25,14 +29,10 @@ use crate::privacy::PrivacyMutation;
 use crate::progression::{ProgressionMutation, ProgressionQuery};
 use crate::scoring::{ScoringMutation, ScoringQuery};
 use crate::stakeholders::{StakeholderMutation, StakeholderQuery};
+use crate::tokens::TokenMutation;
 use crate::touchpoints::{TouchpointMutation, TouchpointQuery};
 use crate::workspaces::ViewerQuery;
 use node::NodeQuery;
-
-/// Deepest selection a query may nest; introspection for GraphiQL needs 14.
-pub const MAX_DEPTH: usize = 16;
-/// Most fields a query may select, each counted once per row its page may return.
-pub const MAX_COMPLEXITY: usize = 50_000;
 
 /// Reads. Every query needs a bearer token with the `journeys:read` scope
 /// (`viewer` takes any valid token) and sees only the token's workspace.
@@ -70,15 +70,15 @@ pub struct Mutation(
     MergeMutation,
     PrivacyMutation,
     ConnectorMutation,
+    TokenMutation,
 );
 
 pub type JourneysSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema() -> JourneysSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(64)
+        .limit_recursive_depth(limits::MAX_NESTING)
+        .extension(budget::ResponseBudgets)
         .finish()
 }
 

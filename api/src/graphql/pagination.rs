@@ -241,16 +241,6 @@ macro_rules! connection {
 }
 pub(crate) use connection;
 
-/// The complexity of a connection field: its selection counted once per row the
-/// page may return, so a query's cost bounds the rows it can fetch.
-pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let rows = first
-        .or(last)
-        .map_or(DEFAULT_PAGE_SIZE, |n| u64::try_from(n).unwrap_or(0));
-    let rows = usize::try_from(rows.clamp(1, MAX_PAGE_SIZE)).unwrap_or(1);
-    rows.saturating_mul(child_complexity).saturating_add(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,8 +53,9 @@ impl RootFields {
 
     /// Puts each nullable root field that errored back into `data` as `null`
     /// (in the order the operation selected them); a non-null one that
-    /// errored makes `data` null. `query` is the request's document.
-    pub fn complete(&self, query: &str, operation_name: Option<&str>, response: &mut Response) {
+    /// errored makes `data` null. `selection` is the request's, from
+    /// [`RootSelection::of`] before it ran.
+    pub fn complete(&self, selection: &RootSelection, response: &mut Response) {
         let failed: HashSet<&str> = response
             .errors
             .iter()
@@ -66,27 +67,19 @@ impl RootFields {
         if failed.is_empty() {
             return;
         }
-        let Ok(document) = async_graphql::parser::parse_query(query) else {
-            return;
-        };
-        let Some((kind, selection)) = operation(&document, operation_name) else {
-            return;
-        };
-        let mut keys = Vec::new();
-        root_keys(&document, selection, &mut keys);
         let mut data = match std::mem::take(&mut response.data) {
             Value::Object(map) => map,
             // Every root field failed: nothing came back to complete.
             _ => Default::default(),
         };
         let mut completed = async_graphql::indexmap::IndexMap::new();
-        for (key, name) in keys {
+        for (key, name) in &selection.keys {
             if let Some(value) = data.shift_remove(key.as_str()) {
-                completed.insert(key, value);
+                completed.insert(key.clone(), value);
             } else if failed.contains(key.as_str()) {
-                match self.nullable.get(&(kind, name.to_string())) {
+                match self.nullable.get(&(selection.kind, name.to_string())) {
                     Some(true) => {
-                        completed.insert(key, Value::Null);
+                        completed.insert(key.clone(), Value::Null);
                     }
                     // A non-null root field failed: the whole `data` is null.
                     _ => return,
@@ -95,6 +88,26 @@ impl RootFields {
         }
         completed.extend(data);
         response.data = Value::Object(completed);
+    }
+}
+
+/// The root fields an operation selects: each one's response key and field
+/// name, in selection order.
+#[derive(Debug)]
+pub struct RootSelection {
+    kind: OperationKind,
+    keys: Vec<(Name, Name)>,
+}
+
+impl RootSelection {
+    /// The root selection of the operation a request runs, if the document
+    /// names one. The document has passed `limits`, so its fragments do not
+    /// spread themselves.
+    pub fn of(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<Self> {
+        let (kind, selection) = operation(document, operation_name)?;
+        let mut keys = Vec::new();
+        root_keys(document, selection, &mut keys);
+        Some(Self { kind, keys })
     }
 }
 

@@ -13,6 +13,7 @@ mod ingestion;
 mod lifecycle;
 mod privacy;
 mod progression;
+mod revocations;
 mod scoring;
 
 use chrono::{DateTime, Utc};
