@@ -10,8 +10,7 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{create_account, record, spawn_app};
-use crate::takeover::Instance;
+use crate::helpers::{ServeProcess, create_account, record, spawn_app};
 
 const ACCOUNTS: usize = 120;
 
@@ -71,7 +70,7 @@ async fn a_rebuild_whose_instance_was_killed_is_taken_over_and_finishes() {
         record(&app, &token, json!(chunk)).await;
     }
 
-    let mut first = Instance::start_with(&app.database_url, SLOW).await;
+    let mut first = ServeProcess::start_with(&app.database_url, SLOW).await;
     let id = create_model(&first.addr, &token).await;
     let model = journeys_api::graphql::ids::decode(
         &async_graphql::ID(id.as_str().unwrap().to_owned()),
@@ -100,7 +99,7 @@ async fn a_rebuild_whose_instance_was_killed_is_taken_over_and_finishes() {
         "its lease still holds"
     );
 
-    let _second = Instance::start_with(&app.database_url, SLOW).await;
+    let _second = ServeProcess::start_with(&app.database_url, SLOW).await;
     let restarted = Instant::now();
     let done = loop {
         let p = progress(&app.db, model).await;

@@ -1,6 +1,7 @@
 //! `spawn_app()` and friends.
 
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -429,4 +430,81 @@ pub fn input(touch: Touch) -> Value {
         }
     }
     out
+}
+
+/// The sync lease a [`ServeProcess`] runs with: short, so takeover tests are too.
+pub const SERVE_LEASE_SECS: u64 = 3;
+
+/// A real `journeys serve` process on a loopback port, killed when dropped.
+pub struct ServeProcess {
+    child: Child,
+    pub addr: String,
+}
+
+impl ServeProcess {
+    pub async fn start(database_url: &str) -> ServeProcess {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// Starts with these environment variables besides the usual ones.
+    pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> ServeProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_journeys"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("JOURNEYS_BIND", &addr)
+            .env("JOURNEYS_JWT_SECRET", SECRET)
+            .env("JOURNEYS_SECRET_KEY", SECRET_KEY)
+            .env("JOURNEYS_SYNC_LEASE_SECS", SERVE_LEASE_SECS.to_string())
+            .env("JOURNEYS_SYNC_TICK_SECS", "1")
+            .env("JOURNEYS_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start journeys serve");
+        let process = ServeProcess { child, addr };
+        for _ in 0..300 {
+            if process.healthy().await {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("journeys serve did not become ready on {}", process.addr);
+    }
+
+    pub async fn healthy(&self) -> bool {
+        reqwest::get(format!("http://{}/readyz", self.addr))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// SIGKILL: no shutdown, no last write.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// The process's peak resident memory (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status");
+        kb * 1024
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

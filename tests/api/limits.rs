@@ -2,12 +2,9 @@
 //! limit, before any database statement; a response that outgrows its cap is
 //! stopped; and a real `journeys serve` under such requests stays small.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
-use crate::helpers::{Limits, SECRET, TestApp, assert_code, spawn_app, spawn_app_limited};
+use crate::helpers::{Limits, ServeProcess, TestApp, assert_code, spawn_app, spawn_app_limited};
 
 /// `n` aliases of `field`, as one query.
 fn aliases(n: usize, field: &str) -> String {
@@ -165,71 +162,12 @@ async fn a_response_over_its_cap_is_stopped_with_one_error() {
     assert_eq!(data["accounts"]["nodes"].as_array().unwrap().len(), 10);
 }
 
-/// A `journeys serve` process on a loopback port, killed when dropped.
-struct Process {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    async fn start(database_url: &str) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_journeys"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("JOURNEYS_BIND", &addr)
-            .env("JOURNEYS_JWT_SECRET", SECRET)
-            .env("JOURNEYS_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start journeys serve");
-        let process = Process { child, addr };
-        for _ in 0..300 {
-            if process.healthy().await {
-                return process;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("journeys serve did not answer on {}", process.addr);
-    }
-
-    async fn healthy(&self) -> bool {
-        reqwest::get(format!("http://{}/readyz", self.addr))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    }
-
-    /// The process's peak resident memory (`VmHWM`), in bytes.
-    fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/<pid>/status");
-        kb * 1024
-    }
-}
-
 #[tokio::test]
 async fn four_ten_thousand_alias_requests_leave_a_real_server_small_and_healthy() {
     let app = spawn_app().await;
     app.workspace("acme").await;
     let token = app.admin("acme");
-    let server = Process::start(&app.database_url).await;
+    let server = ServeProcess::start(&app.database_url).await;
     let client = reqwest::Client::new();
     let url = format!("http://{}/graphql", server.addr);
     let queries = [

@@ -3,7 +3,6 @@
 //! database, and resumes after its last saved batch: nothing lost, nothing
 //! doubled. The killed instance is a real `journeys serve` process.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use journeys_core::connectors::sync::SyncSettings;
@@ -15,88 +14,25 @@ use crate::connectors::{
     EXPORT, create, export_page, external_ids, no_events_or_ratings, ticket, user, zendesk_input,
 };
 use crate::helpers::{
-    SECRET, SECRET_KEY, TestApp, quick_sync, spawn_app, spawn_app_with_sync, sync_runs,
+    SERVE_LEASE_SECS, ServeProcess, TestApp, quick_sync, spawn_app, spawn_app_with_sync, sync_runs,
 };
 
-/// The lease the instances here run with: short, so the test is too.
-const LEASE_SECS: u64 = 3;
-
-/// A `journeys serve` process on a loopback port, killed when dropped.
-pub struct Instance {
-    child: Child,
-    pub addr: String,
-}
-
-impl Instance {
-    async fn start(database_url: &str) -> Instance {
-        Self::start_with(database_url, &[]).await
-    }
-
-    /// Starts with these environment variables besides the usual ones.
-    pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Instance {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_journeys"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("JOURNEYS_BIND", &addr)
-            .env("JOURNEYS_JWT_SECRET", SECRET)
-            .env("JOURNEYS_SECRET_KEY", SECRET_KEY)
-            .env("JOURNEYS_SYNC_LEASE_SECS", LEASE_SECS.to_string())
-            .env("JOURNEYS_SYNC_TICK_SECS", "1")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start journeys serve");
-        let instance = Instance { child, addr };
-        let client = reqwest::Client::new();
-        for _ in 0..300 {
-            let ready = client
-                .get(format!("http://{}/readyz", instance.addr))
-                .send()
-                .await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return instance;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("journeys serve did not become ready on {}", instance.addr);
-    }
-
-    /// SIGKILL: no shutdown, no last write.
-    pub fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-
-    async fn trigger(&self, token: &str, connector: &str) {
-        let body: Value = reqwest::Client::new()
-            .post(format!("http://{}/graphql", self.addr))
-            .bearer_auth(token)
-            .json(&json!({
-                "query": "mutation($id: ID!) { triggerSync(input: {connectorId: $id}) { queued } }",
-                "variables": { "id": connector },
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(body["data"]["triggerSync"]["queued"], true, "{body}");
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Asks the instance for a sync of the connector.
+async fn trigger(instance: &ServeProcess, token: &str, connector: &str) {
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{}/graphql", instance.addr))
+        .bearer_auth(token)
+        .json(&json!({
+            "query": "mutation($id: ID!) { triggerSync(input: {connectorId: $id}) { queued } }",
+            "variables": { "id": connector },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["triggerSync"]["queued"], true, "{body}");
 }
 
 /// A Zendesk export of two pages, the second of which hangs (for now).
@@ -185,8 +121,8 @@ async fn killed_run_is_taken_over(app: &TestApp, survivor: impl AsyncFnOnce(&str
     let connector = create(app, &ws_token, zendesk_input(&server)).await;
     let connector = connector["id"].as_str().unwrap().to_owned();
 
-    let mut first = Instance::start(&app.database_url).await;
-    first.trigger(&ws_token, &connector).await;
+    let mut first = ServeProcess::start(&app.database_url).await;
+    trigger(&first, &ws_token, &connector).await;
     wait_for_second_page(&server).await;
     first.kill();
     let killed = Instant::now();
@@ -232,7 +168,7 @@ async fn a_killed_run_is_taken_over_by_the_restarted_instance() {
     app.workspace("acme").await;
     let mut restarted = None;
     killed_run_is_taken_over(&app, async |database_url| {
-        restarted = Some(Instance::start(database_url).await);
+        restarted = Some(ServeProcess::start(database_url).await);
     })
     .await;
     drop(restarted);
@@ -242,7 +178,7 @@ async fn a_killed_run_is_taken_over_by_the_restarted_instance() {
 async fn a_killed_run_is_taken_over_by_another_instance() {
     // This instance runs beside the one killed, and looks every second.
     let app = spawn_app_with_sync(SyncSettings {
-        lease: Duration::from_secs(LEASE_SECS),
+        lease: Duration::from_secs(SERVE_LEASE_SECS),
         tick: Duration::from_secs(1),
         ..quick_sync()
     })
