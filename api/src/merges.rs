@@ -90,7 +90,8 @@ pub struct MergeMutation;
 
 #[Object]
 impl MergeMutation {
-    /// Merges stakeholders found to be one person into a survivor. Needs `admin`.
+    /// Merges stakeholders found to be one person into a survivor. CONFLICT
+    /// when the survivor or one of them was erased. Needs `admin`.
     async fn merge_stakeholders(
         &self,
         ctx: &Context<'_>,

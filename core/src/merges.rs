@@ -215,6 +215,13 @@ async fn merge_into(
     actor: &str,
 ) -> CoreResult<merge::Model> {
     let survivor_row = stakeholders::find(db, ws, survivor).await?;
+    // An erased person takes in no one's records, and an erased record joins
+    // no one: either would tie what was erased to someone known again.
+    if survivor_row.erased_at.is_some() {
+        return Err(CoreError::conflict(
+            "the survivor was erased: an erased person takes in no one's records",
+        ));
+    }
     let survivor_memberships = memberships_of(db, survivor).await?;
     let mut held_accounts: Vec<Uuid> = survivor_memberships.iter().map(|m| m.account_id).collect();
     let mut has_primary = survivor_memberships.iter().any(|m| m.primary);
@@ -223,6 +230,11 @@ async fn merge_into(
     let mut email = survivor_row.email.clone();
     for &other in others {
         let person = stakeholders::find(db, ws, other).await?;
+        if person.erased_at.is_some() {
+            return Err(CoreError::conflict(format!(
+                "stakeholder {other} was erased: an erased record joins no one"
+            )));
+        }
         let memberships = memberships_of(db, other).await?;
         let record = Merged {
             person: PersonRow::from(&person),

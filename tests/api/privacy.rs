@@ -309,3 +309,50 @@ async fn an_erased_external_id_cannot_be_found_by_hashing_a_guess() {
         .await;
     assert_eq!(count["touchpoints"]["totalCount"], 1);
 }
+
+#[tokio::test]
+async fn merging_with_an_erased_person_is_a_conflict() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let ada = create_stakeholder(
+        &app,
+        &token,
+        json!({ "name": "Ada", "email": "ada@initech.com" }),
+    )
+    .await;
+    let grace = create_stakeholder(
+        &app,
+        &token,
+        json!({ "name": "Grace", "email": "grace@initech.com" }),
+    )
+    .await;
+    app.ok(
+        &token,
+        "mutation($id: ID!) { eraseStakeholder(input: { stakeholderId: $id }) { stakeholder { erasedAt } } }",
+        json!({ "id": ada }),
+    )
+    .await;
+    let merge = "mutation($s: ID!, $o: [ID!]!) { mergeStakeholders(input: { survivorId: $s, stakeholderIds: $o }) { merge { id } } }";
+    for (survivor, other) in [(&ada, &grace), (&grace, &ada)] {
+        let body = app
+            .gql(&token, merge, json!({ "s": survivor, "o": [other] }))
+            .await;
+        assert_code(&body, "CONFLICT");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("erased"),
+            "{body}"
+        );
+    }
+    let grace_now = app
+        .ok(
+            &token,
+            "query($id: ID!) { stakeholder(id: $id) { email } }",
+            json!({ "id": grace }),
+        )
+        .await;
+    assert_eq!(grace_now["stakeholder"]["email"], "grace@initech.com");
+}

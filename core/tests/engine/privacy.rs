@@ -270,3 +270,37 @@ async fn again_count(e: &Engine) -> usize {
         .unwrap()
         .len()
 }
+
+#[tokio::test]
+async fn an_erased_person_is_merged_into_no_one_and_takes_in_no_one() {
+    let e = Engine::new().await;
+    let txn = db::begin_write(e.db()).await.unwrap();
+    let mut people = Vec::new();
+    for name in ["Ada", "Grace", "Edsger"] {
+        let details = StakeholderDetails {
+            name: Some(name.into()),
+            email: Some(format!("{}@initech.com", name.to_lowercase())),
+            ..Default::default()
+        };
+        people.push(stakeholders::create(&txn, e.ws, details).await.unwrap().id);
+    }
+    db::commit(txn).await.unwrap();
+    let [ada, grace, edsger] = [people[0], people[1], people[2]];
+    erase(&e, ada).await;
+    for (survivor, others) in [(ada, vec![grace]), (edsger, vec![grace, ada])] {
+        let txn = db::begin_write(e.db()).await.unwrap();
+        let refused = merges::merge(&txn, e.ws, survivor, others, "sam")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, journeys_core::CoreError::Conflict(_)),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("erased"), "{refused}");
+    }
+    // Nothing moved: Grace is still her own record, with her email.
+    assert_eq!(
+        person(&e, grace).await.email.as_deref(),
+        Some("grace@initech.com")
+    );
+}
