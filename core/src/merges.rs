@@ -15,7 +15,8 @@ use entity::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -72,6 +73,21 @@ impl From<&membership::Model> for MembershipRow {
     }
 }
 
+/// One lifecycle change of a merged stakeholder, kept in the ledger until an
+/// unmerge puts it back.
+#[derive(Serialize, Deserialize, Clone)]
+struct LifecycleRow {
+    id: Uuid,
+    stakeholder_id: Uuid,
+    from: Option<Lifecycle>,
+    to: Lifecycle,
+    occurred_at: DateTime<Utc>,
+    /// `privacy` blanks the free-text reason in it when its person is erased.
+    cause: String,
+    actor: Option<String>,
+    touchpoint_id: Option<Uuid>,
+}
+
 /// One merged stakeholder: its row and the ids of everything that moved.
 #[derive(Serialize, Deserialize)]
 struct Merged {
@@ -80,7 +96,69 @@ struct Merged {
     identities: Vec<Uuid>,
     touchpoints: Vec<Uuid>,
     consents: Vec<Uuid>,
+    /// Lifecycle changes moved to the survivor, by merges made before their
+    /// history was kept apart (see `lifecycle_rows`).
     lifecycle_changes: Vec<Uuid>,
+    /// The merged person's own lifecycle history: out of the survivor's, so
+    /// that the survivor's changes still follow one another.
+    #[serde(default)]
+    lifecycle_rows: Vec<LifecycleRow>,
+}
+
+/// Takes a merged person's lifecycle history out of the table, into the ledger.
+async fn set_aside_lifecycle(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+) -> CoreResult<Vec<LifecycleRow>> {
+    let rows = lifecycle_change::Entity::find()
+        .filter(lifecycle_change::Column::StakeholderId.eq(person))
+        .order_by_asc(lifecycle_change::Column::Id)
+        .all(db)
+        .await?;
+    if !rows.is_empty() {
+        lifecycle_change::Entity::delete_many()
+            .filter(lifecycle_change::Column::Id.is_in(rows.iter().map(|c| c.id)))
+            .exec(db)
+            .await?;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|c| LifecycleRow {
+            id: c.id,
+            stakeholder_id: person,
+            from: c.from_lifecycle,
+            to: c.to_lifecycle,
+            occurred_at: c.occurred_at,
+            cause: c.cause,
+            actor: c.actor,
+            touchpoint_id: c.touchpoint_id,
+        })
+        .collect())
+}
+
+/// Puts a merged person's lifecycle history back, ids and all.
+async fn put_back_lifecycle(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    rows: &[LifecycleRow],
+) -> CoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rows = rows.iter().map(|r| lifecycle_change::ActiveModel {
+        id: Set(r.id),
+        workspace_id: Set(ws),
+        account_id: Set(None),
+        stakeholder_id: Set(Some(r.stakeholder_id)),
+        from_lifecycle: Set(r.from),
+        to_lifecycle: Set(r.to),
+        occurred_at: Set(r.occurred_at),
+        cause: Set(r.cause.clone()),
+        actor: Set(r.actor.clone()),
+        touchpoint_id: Set(r.touchpoint_id),
+    });
+    lifecycle_change::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
 }
 
 /// A lifecycle change to MQL the merge made: a survivor or account whose
@@ -260,13 +338,8 @@ async fn merge_into(
                 consent::Column::Id,
             )
             .await?,
-            lifecycle_changes: ids_of::<lifecycle_change::Entity, _>(
-                db,
-                lifecycle_change::Column::StakeholderId,
-                other,
-                lifecycle_change::Column::Id,
-            )
-            .await?,
+            lifecycle_changes: Vec::new(),
+            lifecycle_rows: set_aside_lifecycle(db, other).await?,
         };
         reassign::<identity::Entity>(
             db,
@@ -289,14 +362,6 @@ async fn merge_into(
             consent::Column::StakeholderId,
             consent::Column::Id,
             &record.consents,
-            survivor,
-        )
-        .await?;
-        reassign::<lifecycle_change::Entity>(
-            db,
-            lifecycle_change::Column::StakeholderId,
-            lifecycle_change::Column::Id,
-            &record.lifecycle_changes,
             survivor,
         )
         .await?;
@@ -415,7 +480,6 @@ async fn undo(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> CoreResult
         name: Set(s.name.clone()),
         email: Set(s.email.clone()),
         title: Set(s.title.clone()),
-        lifecycle: Set(s.lifecycle),
         updated_at: Set(s.updated_at),
         ..Default::default()
     }
@@ -477,6 +541,7 @@ async fn undo(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> CoreResult
             p.id,
         )
         .await?;
+        put_back_lifecycle(db, ws, &m.lifecycle_rows).await?;
         for row in &m.memberships {
             restore_membership(db, ws, row).await?;
             touched.accounts.entry(row.account_id).or_default();
@@ -497,19 +562,44 @@ async fn undo(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> CoreResult
         }
         touched.accounts.entry(adopted.account).or_default();
     }
-    // Take back the qualifications the merge made; the survivor's lifecycle
-    // is already restored with its row.
+    // Take back the qualifications the merge made, where nothing followed
+    // them: a change in the middle of a history stays, as does the lifecycle
+    // it led to, so every history still adds up.
     for q in &snapshot.qualified {
+        let subject = match q.account_id {
+            Some(account) => lifecycle_change::Column::AccountId.eq(account),
+            None => lifecycle_change::Column::StakeholderId.eq(survivor.id),
+        };
+        let last: Option<Uuid> = lifecycle_change::Entity::find()
+            .select_only()
+            .column(lifecycle_change::Column::Id)
+            .filter(subject)
+            .order_by_desc(lifecycle_change::Column::Id)
+            .into_tuple()
+            .one(db)
+            .await?;
+        if last != Some(q.change) {
+            continue;
+        }
         lifecycle_change::Entity::delete_by_id(q.change)
             .exec(db)
             .await?;
-        if let (Some(account), Some(from)) = (q.account_id, q.from) {
-            account::Entity::update_many()
-                .col_expr(account::Column::Lifecycle, Expr::value(from))
-                .filter(account::Column::Id.eq(account))
-                .filter(account::Column::Lifecycle.eq(Lifecycle::Mql))
-                .exec(db)
-                .await?;
+        let Some(from) = q.from else { continue };
+        match q.account_id {
+            Some(account) => {
+                account::Entity::update_many()
+                    .col_expr(account::Column::Lifecycle, Expr::value(from))
+                    .filter(account::Column::Id.eq(account))
+                    .exec(db)
+                    .await?;
+            }
+            None => {
+                stakeholder::Entity::update_many()
+                    .col_expr(stakeholder::Column::Lifecycle, Expr::value(from))
+                    .filter(stakeholder::Column::Id.eq(survivor.id))
+                    .exec(db)
+                    .await?;
+            }
         }
     }
     merge::ActiveModel {

@@ -250,7 +250,8 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> CoreRes
 }
 
 /// Blanks the personal fields of the person rows (those with an `email` field)
-/// in a snapshot: of the one with id `person`, or of all when `None`.
+/// and the reasons of the lifecycle changes in a snapshot: of the one with id
+/// `person`, or of all when `None`.
 fn scrub(value: &mut Value, person: Option<&str>) -> bool {
     let mut changed = false;
     match value {
@@ -261,6 +262,15 @@ fn scrub(value: &mut Value, person: Option<&str>) -> bool {
                     map.insert(field.into(), Value::Null);
                 }
                 changed = true;
+            }
+            // A lifecycle change kept aside: its reason may name the person.
+            let whose = map.get("stakeholder_id").and_then(Value::as_str);
+            if person.is_none() || whose == person {
+                let reason = map.get("cause").and_then(Value::as_str);
+                if let Some(cause) = reason.and_then(crate::lifecycle::reason_erased) {
+                    map.insert("cause".into(), Value::String(cause));
+                    changed = true;
+                }
             }
             for child in map.values_mut() {
                 changed |= scrub(child, person);

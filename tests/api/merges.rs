@@ -244,3 +244,58 @@ async fn unmerging_into_an_erased_survivor_brings_everyone_back_erased() {
         .await;
     assert_eq!(found["stakeholders"]["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn a_survivors_lifecycle_history_stays_one_chain_through_a_merge() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let ada = create_stakeholder(
+        &app,
+        &token,
+        json!({ "name": "Ada", "email": "ada@initech.com" }),
+    )
+    .await;
+    let twin = create_stakeholder(
+        &app,
+        &token,
+        json!({ "name": "Ada L.", "email": "ada.l@initech.com" }),
+    )
+    .await;
+    app.ok(
+        &token,
+        r#"mutation($id: ID!) { disqualifyLead(input: { id: $id, reason: "a duplicate" }) { stakeholder { lifecycle } } }"#,
+        json!({ "id": twin }),
+    )
+    .await;
+    let history =
+        r#"query($id: ID!) { stakeholder(id: $id) { lifecycle lifecycleChanges { from to } } }"#;
+    let twin_before = app.ok(&token, history, json!({ "id": twin })).await;
+    let merge = r#"mutation($s: ID!, $o: [ID!]!) { mergeStakeholders(input: { survivorId: $s, stakeholderIds: $o }) { merge { id } } }"#;
+    let merged = app
+        .ok(&token, merge, json!({ "s": ada, "o": [twin] }))
+        .await;
+    // Each change's `from` is the previous one's `to`, ending at the
+    // survivor's lifecycle: the twin's history is not woven into it.
+    let survivor = app.ok(&token, history, json!({ "id": ada })).await["stakeholder"].clone();
+    let changes = survivor["lifecycleChanges"].as_array().unwrap();
+    assert_eq!(changes[0]["from"], Value::Null, "{survivor}");
+    for pair in changes.windows(2) {
+        assert_eq!(pair[1]["from"], pair[0]["to"], "{survivor}");
+    }
+    assert_eq!(
+        changes.last().unwrap()["to"],
+        survivor["lifecycle"],
+        "{survivor}"
+    );
+    app.ok(
+        &token,
+        "mutation($m: ID!) { unmergeStakeholders(input: { mergeId: $m }) { merge { undoneAt } } }",
+        json!({ "m": merged["mergeStakeholders"]["merge"]["id"] }),
+    )
+    .await;
+    assert_eq!(
+        app.ok(&token, history, json!({ "id": twin })).await,
+        twin_before
+    );
+}

@@ -130,6 +130,13 @@ async fn erasure_leaves_no_personal_data_and_keeps_the_counts() {
     )
     .await;
     let duplicate = create_stakeholder(&app, &token, json!({ "name": "Ada Lovelace (twitter)", "identities": [{ "kind": "PHONE", "value": "+44 20 7946 0000" }] })).await;
+    // The duplicate's own history, which the merge keeps aside, names her too.
+    app.ok(
+        &token,
+        r#"mutation($id: ID!) { disqualifyLead(input: { id: $id, reason: "Ada Lovelace twice" }) { stakeholder { lifecycle } } }"#,
+        json!({ "id": duplicate }),
+    )
+    .await;
     app.ok(
         &token,
         "mutation($s: ID!, $o: [ID!]!) { mergeStakeholders(input: { survivorId: $s, stakeholderIds: $o }) { merge { id } } }",

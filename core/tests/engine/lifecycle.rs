@@ -474,3 +474,100 @@ async fn any_mix_of_touchpoints_late_and_on_time_and_hands_adds_up() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_merge_keeps_the_survivors_history_a_chain_and_an_unmerge_gives_each_back() {
+    use journeys_core::people::stakeholders::StakeholderDetails;
+    let e = Engine::new().await;
+    let txn = db::begin_write(e.db()).await.unwrap();
+    let mut people = Vec::new();
+    for (name, email) in [("Ada", "ada@initech.com"), ("Ada L.", "ada.l@initech.com")] {
+        let details = StakeholderDetails {
+            name: Some(name.into()),
+            email: Some(email.into()),
+            ..Default::default()
+        };
+        people.push(stakeholders::create(&txn, e.ws, details).await.unwrap().id);
+    }
+    let [ada, twin] = [people[0], people[1]];
+    // The twin's history goes on without Ada's: disqualified by hand.
+    let out = StakeholderChanges {
+        lifecycle: Some(Lifecycle::Disqualified),
+        ..Default::default()
+    };
+    stakeholders::update(&txn, e.ws, twin, out, "sam")
+        .await
+        .unwrap();
+    db::commit(txn).await.unwrap();
+    let twin_before = e.changes(Subject::Stakeholder(twin)).await;
+    assert_eq!(twin_before.len(), 2);
+
+    let txn = db::begin_write(e.db()).await.unwrap();
+    let merged = journeys_core::merges::merge(&txn, e.ws, ada, vec![twin], "sam")
+        .await
+        .unwrap();
+    db::commit(txn).await.unwrap();
+    // Ada's history is hers alone: one chain to her lifecycle, not two
+    // interleaved.
+    assert_adds_up(&e, Subject::Stakeholder(ada), "Ada after the merge").await;
+
+    let txn = db::begin_write(e.db()).await.unwrap();
+    journeys_core::merges::unmerge(&txn, e.ws, merged.id)
+        .await
+        .unwrap();
+    db::commit(txn).await.unwrap();
+    assert_adds_up(&e, Subject::Stakeholder(ada), "Ada after the unmerge").await;
+    assert_adds_up(&e, Subject::Stakeholder(twin), "the twin after the unmerge").await;
+    assert_eq!(e.changes(Subject::Stakeholder(twin)).await, twin_before);
+}
+
+#[tokio::test]
+async fn an_unmerge_after_later_changes_leaves_every_history_adding_up() {
+    let e = Engine::new().await;
+    webinar_worth(&e, 30.0).await;
+    let registered = |id: &str, email: &str| {
+        Touch::new(
+            id,
+            "webinar.registered",
+            Channel::Webinar,
+            "2026-05-01T10:00:00Z",
+        )
+        .email(email)
+    };
+    let ada = e.record_ok([registered("w1", "ada@initech.com")]).await[0]
+        .stakeholder_id
+        .unwrap();
+    let twin = e.record_ok([registered("w2", "ada.l@initech.com")]).await[0]
+        .stakeholder_id
+        .unwrap();
+    // Together they score 60: the merge qualifies Ada, and sales accepts her.
+    let txn = db::begin_write(e.db()).await.unwrap();
+    let merged = journeys_core::merges::merge(&txn, e.ws, ada, vec![twin], "sam")
+        .await
+        .unwrap();
+    decide(
+        &txn,
+        e.ws,
+        Subject::Stakeholder(ada),
+        Decision::Accept,
+        None,
+        "sam",
+    )
+    .await
+    .unwrap();
+    db::commit(txn).await.unwrap();
+    let ada_now = stakeholders::find(e.db(), e.ws, ada).await.unwrap();
+    assert_eq!(ada_now.lifecycle, Lifecycle::Sql);
+
+    let txn = db::begin_write(e.db()).await.unwrap();
+    journeys_core::merges::unmerge(&txn, e.ws, merged.id)
+        .await
+        .unwrap();
+    db::commit(txn).await.unwrap();
+    // What followed the merge's qualification stays, so the history still
+    // reads to where she is: accepted, an SQL.
+    assert_adds_up(&e, Subject::Stakeholder(ada), "Ada").await;
+    assert_adds_up(&e, Subject::Stakeholder(twin), "the twin").await;
+    let ada_now = stakeholders::find(e.db(), e.ws, ada).await.unwrap();
+    assert_eq!(ada_now.lifecycle, Lifecycle::Sql);
+}
