@@ -91,10 +91,7 @@ impl Default for BackfillSettings {
 /// Returns whether there is anything to rebuild: a workspace with no
 /// accounts has none, and its model is done at once.
 pub async fn request(db: &impl ConnectionTrait, ws: Uuid, model: Uuid) -> CoreResult<bool> {
-    let total = account::Entity::find()
-        .filter(account::Column::WorkspaceId.eq(ws))
-        .count(db)
-        .await?;
+    let total = accounts_to_rebuild(db, ws).await?;
     journey_model::Entity::update_many()
         .col_expr(
             journey_model::Column::BackfillPending,
@@ -114,6 +111,15 @@ pub async fn request(db: &impl ConnectionTrait, ws: Uuid, model: Uuid) -> CoreRe
         .exec(db)
         .await?;
     Ok(total > 0)
+}
+
+/// How many accounts a rebuild of one of `ws`'s models goes through: all of
+/// the workspace's.
+pub async fn accounts_to_rebuild(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<u64> {
+    Ok(account::Entity::find()
+        .filter(account::Column::WorkspaceId.eq(ws))
+        .count(db)
+        .await?)
 }
 
 /// How one chunk went.

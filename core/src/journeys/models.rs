@@ -4,10 +4,9 @@
 use std::collections::HashSet;
 
 use entity::vocab::{Channel, JourneyTemplate, OwnerTeam};
-use entity::{account, journey_model, stage};
+use entity::{journey_model, stage};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -205,10 +204,7 @@ pub async fn create(
     spec.check()?;
     // A workspace with history: every account's path through the new model
     // is built from its touchpoints in the background.
-    let accounts = account::Entity::find()
-        .filter(account::Column::WorkspaceId.eq(ws))
-        .count(db)
-        .await?;
+    let accounts = super::backfill::accounts_to_rebuild(db, ws).await?;
     let model = journey_model::ActiveModel {
         id: Set(entity::new_id()),
         workspace_id: Set(ws),
