@@ -7,10 +7,12 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 
 use crate::CoreResult;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, Iterable, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 /// Where the embedded database lives when no `DATABASE_URL` is given.
@@ -113,4 +115,56 @@ pub async fn commit(txn: DatabaseTransaction) -> CoreResult<()> {
 /// True when the database answers and every migration is applied.
 pub async fn is_ready(db: &DatabaseConnection) -> bool {
     matches!(Migrator::get_pending_migrations(db).await, Ok(pending) if pending.is_empty())
+}
+
+/// Bound values per multi-row statement: SQLite takes at most 32,766 and
+/// PostgreSQL 65,535.
+const MAX_VALUES: usize = 30_000;
+
+/// How many rows of `A` one multi-row statement may carry.
+fn rows_per_statement<A: ActiveModelTrait>() -> usize {
+    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    (MAX_VALUES / columns).max(1)
+}
+
+/// Inserts `rows` in as few multi-row statements as the backends' limits on
+/// bound values allow: one for a batch of 1,000 touchpoints. Returns how
+/// many rows were inserted, fewer than given when `on_conflict` skipped some.
+pub async fn insert_all<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    on_conflict: Option<OnConflict>,
+) -> CoreResult<u64>
+where
+    A: ActiveModelTrait + Send,
+{
+    let per = rows_per_statement::<A>();
+    let mut rows = rows.into_iter().peekable();
+    let mut inserted = 0;
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per).collect();
+        let mut insert = A::Entity::insert_many(chunk);
+        if let Some(on_conflict) = on_conflict.clone() {
+            insert = insert.on_conflict(on_conflict);
+        }
+        inserted += insert.exec_without_returning(db).await?;
+    }
+    Ok(inserted)
+}
+
+/// Writes `rows`, whole rows keyed by `id`, over the stored ones in as few
+/// statements as [`insert_all`]: an `UPDATE` per row would cost a round trip
+/// each.
+pub async fn update_all<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    id: <A::Entity as EntityTrait>::Column,
+    columns: impl IntoIterator<Item = <A::Entity as EntityTrait>::Column>,
+) -> CoreResult<()>
+where
+    A: ActiveModelTrait + Send,
+{
+    let on_conflict = OnConflict::column(id).update_columns(columns).to_owned();
+    insert_all(db, rows, Some(on_conflict)).await?;
+    Ok(())
 }

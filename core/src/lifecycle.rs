@@ -15,6 +15,7 @@
 use chrono::{DateTime, Utc};
 use entity::vocab::Lifecycle as L;
 use entity::{account, lifecycle_change, stakeholder};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -37,23 +38,21 @@ pub struct Change<'a> {
     pub touchpoint: Option<Uuid>,
 }
 
-/// Records a change, none when it goes nowhere (`from` is `to`): the ledger
-/// holds no self-transitions. The caller has set (or is setting) the
-/// subject's lifecycle.
-pub async fn record(
-    db: &impl ConnectionTrait,
+/// The ledger row of a change, none when it goes nowhere (`from` is `to`):
+/// the ledger holds no self-transitions.
+pub fn row(
     ws: Uuid,
     subject: Subject,
-    change: Change<'_>,
-) -> CoreResult<Option<lifecycle_change::Model>> {
+    change: &Change<'_>,
+) -> Option<lifecycle_change::ActiveModel> {
     if change.from == Some(change.to) {
-        return Ok(None);
+        return None;
     }
     let (account_id, stakeholder_id) = match subject {
         Subject::Account(id) => (Some(id), None),
         Subject::Stakeholder(id) => (None, Some(id)),
     };
-    let row = lifecycle_change::ActiveModel {
+    Some(lifecycle_change::ActiveModel {
         id: Set(entity::new_id()),
         workspace_id: Set(ws),
         account_id: Set(account_id),
@@ -64,10 +63,71 @@ pub async fn record(
         cause: Set(change.cause.to_owned()),
         actor: Set(change.actor.map(str::to_owned)),
         touchpoint_id: Set(change.touchpoint),
+    })
+}
+
+/// Records a change, none when it goes nowhere. The caller has set (or is
+/// setting) the subject's lifecycle.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    subject: Subject,
+    change: Change<'_>,
+) -> CoreResult<Option<lifecycle_change::Model>> {
+    match row(ws, subject, &change) {
+        Some(row) => Ok(Some(row.insert(db).await?)),
+        None => Ok(None),
     }
-    .insert(db)
-    .await?;
-    Ok(Some(row))
+}
+
+/// Sets the lifecycles of many subjects, all to `to`, and records their
+/// changes (in the order given): three statements however many.
+pub async fn set_all(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    to: L,
+    changes: &[(Subject, Change<'_>)],
+) -> CoreResult<()> {
+    let rows: Vec<_> = changes
+        .iter()
+        .filter(|(_, change)| change.to == to)
+        .filter_map(|(subject, change)| row(ws, *subject, change).map(|r| (*subject, r)))
+        .collect();
+    let accounts: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|(s, _)| match s {
+            Subject::Account(id) => Some(*id),
+            Subject::Stakeholder(_) => None,
+        })
+        .collect();
+    let people: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|(s, _)| match s {
+            Subject::Stakeholder(id) => Some(*id),
+            Subject::Account(_) => None,
+        })
+        .collect();
+    let now = time::now();
+    if !accounts.is_empty() {
+        account::Entity::update_many()
+            .col_expr(account::Column::Lifecycle, Expr::value(to))
+            .col_expr(account::Column::UpdatedAt, Expr::value(now))
+            .filter(account::Column::WorkspaceId.eq(ws))
+            .filter(account::Column::Id.is_in(accounts))
+            .exec(db)
+            .await?;
+    }
+    if !people.is_empty() {
+        stakeholder::Entity::update_many()
+            .col_expr(stakeholder::Column::Lifecycle, Expr::value(to))
+            .col_expr(stakeholder::Column::UpdatedAt, Expr::value(now))
+            .filter(stakeholder::Column::WorkspaceId.eq(ws))
+            .filter(stakeholder::Column::Id.is_in(people))
+            .exec(db)
+            .await?;
+    }
+    crate::db::insert_all(db, rows.into_iter().map(|(_, r)| r).collect(), None).await?;
+    Ok(())
 }
 
 /// Sets a subject's lifecycle and records the change, which it returns; a

@@ -216,7 +216,8 @@ async fn adopt(db: &impl ConnectionTrait, ws: Uuid, survivor: Uuid) -> CoreResul
     set_account(db, &orphans, Some(primary.account_id)).await?;
     if let Some(since) = since {
         let rules = crate::journeys::progression::load_rules(db, ws).await?;
-        crate::journeys::progression::replay_all(db, &rules, primary.account_id, since).await?;
+        let replay = crate::journeys::progression::Replay::since(primary.account_id, since);
+        crate::journeys::progression::replay_all(db, &rules, &[replay]).await?;
     }
     Ok(Some(Adopted {
         account: primary.account_id,
@@ -558,7 +559,8 @@ async fn undo(db: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> CoreResult
         set_account(db, &adopted.touchpoints, None).await?;
         if let Some(since) = since {
             let rules = crate::journeys::progression::load_rules(db, ws).await?;
-            crate::journeys::progression::replay_all(db, &rules, adopted.account, since).await?;
+            let replay = crate::journeys::progression::Replay::since(adopted.account, since);
+            crate::journeys::progression::replay_all(db, &rules, &[replay]).await?;
         }
         touched.accounts.entry(adopted.account).or_default();
     }

@@ -6,10 +6,13 @@
 //! Per item: resolve the person by identity, the account by id, a connector's
 //! organisation, the email's domain or the primary membership; upsert on
 //! `(connector, externalId)` for a connector's, `(source, externalId)` for the
-//! API's; apply stage progression. Per batch: rescore and
-//! qualify once per person and account.
+//! API's. Per batch, set-based: read what the database holds about every item
+//! at once (`known`), resolve the items in memory in order (`plan`), write each
+//! kind of row in one statement, then replay the paths and rescore the people
+//! and accounts concerned once.
 
-mod people;
+mod known;
+mod plan;
 mod record;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +24,20 @@ use crate::vocab::NPS_KIND;
 use crate::{CoreError, CoreResult, time};
 
 pub use record::{Recorded, Tally, contention_backoff, record, record_in};
+
+/// The statement a batch first runs to find which of its items are already
+/// recorded, for API touchpoints of `source`, as `backend` would run it:
+/// public so that a test can read its plan.
+pub fn lookup_statement(
+    backend: sea_orm::DbBackend,
+    ws: Uuid,
+    source: &str,
+    external_ids: &[&str],
+) -> sea_orm::Statement {
+    let ids = external_ids.iter().map(|id| (*id).to_owned()).collect();
+    let scopes = [(known::Scope::Source(source.to_owned()), ids)];
+    known::recorded_under(backend, ws, scopes.into_iter().collect())
+}
 
 /// The most touchpoints one batch may hold.
 pub const MAX_BATCH: usize = 1_000;

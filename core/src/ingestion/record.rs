@@ -1,158 +1,26 @@
-//! Writing checked touchpoints: one transaction per batch, a savepoint per
-//! item, derived state (progression, scores, qualification) in the same
-//! transaction.
+//! Writing checked touchpoints, set-based: one transaction per batch, a
+//! fixed number of statements whatever its size. What the database holds is
+//! read first (`known`), the batch is resolved in memory (`plan`), then each
+//! kind of row is written in one multi-row statement; derived state
+//! (progression, scores, qualification) follows in the same transaction.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
-use entity::touchpoint;
-use entity::workspace::ErasureKey;
+use entity::{stakeholder, touchpoint};
+use sea_orm::sea_query::{CaseStatement, Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 use uuid::Uuid;
 
-use super::{MAX_BATCH, NewTouchpoint, RecordOutcome, people};
-use crate::journeys::progression::{self, ModelRules};
-use crate::people::{accounts, memberships, stakeholders};
+use super::known::Known;
+use super::plan::{self, Plan};
+use super::{MAX_BATCH, NewTouchpoint, RecordOutcome};
+use crate::journeys::progression::{self, Arrival, ModelRules, Replay};
 use crate::{CoreError, CoreResult, db, privacy, scoring, time};
-
-/// Records one checked touchpoint inside the batch's transaction; `None` for
-/// an erased person's, which stays out of sight.
-async fn record_one(
-    txn: &impl ConnectionTrait,
-    ws: Uuid,
-    key: &ErasureKey,
-    rules: &[ModelRules],
-    item: NewTouchpoint,
-) -> CoreResult<(RecordOutcome, Option<touchpoint::Model>)> {
-    let erased_id = privacy::erased_external_id(key, ws, &item.source, &item.external_id);
-    let same_source = match item.connector {
-        Some(connector) => Condition::all().add(touchpoint::Column::ConnectorId.eq(connector)),
-        None => Condition::all()
-            .add(touchpoint::Column::ConnectorId.is_null())
-            .add(touchpoint::Column::Source.eq(item.source.as_str())),
-    };
-    let existing = touchpoint::Entity::find()
-        .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(same_source)
-        .filter(touchpoint::Column::ExternalId.is_in([item.external_id.as_str(), &erased_id]))
-        .one(txn)
-        .await?;
-    // An erased person stays erased: a re-delivery (a connector's next pull,
-    // a webhook, a client's retry) neither refills their touchpoint nor
-    // finds them again by identity, nor tells the caller who they were.
-    if existing
-        .as_ref()
-        .is_some_and(|old| old.external_id == erased_id)
-    {
-        return Ok((RecordOutcome::Unchanged, None));
-    }
-    let mut stakeholder = match item.stakeholder {
-        Some(id) => Some(stakeholders::find(txn, ws, id).await?),
-        None => None,
-    };
-    if stakeholder.is_none()
-        && let Some((identities, person)) = &item.person
-    {
-        stakeholder =
-            Some(people::resolve_person(txn, ws, identities, person, item.occurred_at).await?);
-    }
-    let account = match item.account {
-        Some(id) => Some(accounts::find(txn, ws, id).await?.id),
-        None => {
-            let hint = item.account_hint.as_ref();
-            people::resolve_account(txn, ws, item.connector, hint, stakeholder.as_ref()).await?
-        }
-    };
-    if let (Some(account), Some(person)) = (account, &stakeholder) {
-        // Joins the person to the account; a no-op when they already belong.
-        // The batch's rescore recomputes every account of the people it touched.
-        memberships::upsert(txn, ws, account, person.id, None, None).await?;
-    }
-    let stakeholder = stakeholder.map(|s| s.id);
-    let now = time::now();
-    match existing {
-        Some(old) => {
-            let properties = item
-                .properties_update
-                .apply(old.properties.as_ref(), item.properties);
-            let same = old.account_id == account.or(old.account_id)
-                && old.stakeholder_id == stakeholder.or(old.stakeholder_id)
-                && old.channel == item.channel
-                && old.kind == item.kind
-                && old.occurred_at == item.occurred_at
-                && old.title == item.title
-                && old.body == item.body
-                && old.url == item.url
-                && old.owner_team == item.owner_team
-                && old.actor == item.actor
-                && old.emotion == item.emotion
-                && old.sentiment == item.sentiment
-                && old.score == item.score
-                && old.properties == properties;
-            if same {
-                return Ok((RecordOutcome::Unchanged, Some(old)));
-            }
-            let mut active: touchpoint::ActiveModel = old.clone().into();
-            active.account_id = Set(account.or(old.account_id));
-            active.stakeholder_id = Set(stakeholder.or(old.stakeholder_id));
-            active.channel = Set(item.channel);
-            active.kind = Set(item.kind);
-            active.occurred_at = Set(item.occurred_at);
-            active.title = Set(item.title);
-            active.body = Set(item.body);
-            active.url = Set(item.url);
-            active.owner_team = Set(item.owner_team);
-            active.actor = Set(item.actor);
-            active.emotion = Set(item.emotion);
-            active.sentiment = Set(item.sentiment);
-            active.score = Set(item.score);
-            active.properties = Set(properties);
-            active.updated_at = Set(now);
-            let updated = active.update(txn).await?;
-            // Its time, kind or account may have changed: rebuild the paths it was on.
-            let mut accounts = vec![old.account_id, updated.account_id];
-            accounts.dedup();
-            let since = old.occurred_at.min(updated.occurred_at);
-            for account in accounts.into_iter().flatten() {
-                progression::replay_all(txn, rules, account, since).await?;
-            }
-            Ok((RecordOutcome::Updated, Some(updated)))
-        }
-        None => {
-            let model = touchpoint::ActiveModel {
-                id: Set(entity::new_id()),
-                workspace_id: Set(ws),
-                account_id: Set(account),
-                stakeholder_id: Set(stakeholder),
-                source: Set(item.source),
-                connector_id: Set(item.connector),
-                external_id: Set(item.external_id),
-                channel: Set(item.channel),
-                kind: Set(item.kind),
-                occurred_at: Set(item.occurred_at),
-                title: Set(item.title),
-                body: Set(item.body),
-                url: Set(item.url),
-                owner_team: Set(item.owner_team),
-                actor: Set(item.actor),
-                emotion: Set(item.emotion),
-                sentiment: Set(item.sentiment),
-                score: Set(item.score),
-                properties: Set(item.properties),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(txn)
-            .await?;
-            progression::apply(txn, rules, &model).await?;
-            Ok((RecordOutcome::Created, Some(model)))
-        }
-    }
-}
 
 /// What recording one item did, and the touchpoint or why it was refused.
 #[derive(Debug)]
@@ -206,9 +74,8 @@ pub fn contention_backoff() -> ExponentialBuilder {
 }
 
 /// Records a batch of items in a transaction of its own; `check` builds them
-/// as of the time of each try. Each item succeeds or fails on its own (an
-/// item's partial writes are undone by a savepoint), and a database failure
-/// undoes the whole batch. Two batches naming the same new person can race on
+/// as of the time of each try. Each item succeeds or fails on its own, and a
+/// database failure undoes the whole batch. Two batches naming the same new person can race on
 /// PostgreSQL: the loser's insert hits the winner's unique key, and its retry
 /// sees the winner's rows.
 pub async fn record(
@@ -238,59 +105,148 @@ pub async fn record(
 }
 
 /// Records checked items inside the caller's transaction, so a connector can
-/// save its cursor in the same one. Items that failed their check are reported
-/// as failed in place; any other item failing rolls back only its savepoint.
+/// save its cursor in the same one. Items that failed their check, or that
+/// name what does not exist, are reported as failed in place and write
+/// nothing; a database failure fails the whole batch.
 pub async fn record_in(
     txn: &DatabaseTransaction,
     ws: Uuid,
     items: Vec<CoreResult<NewTouchpoint>>,
 ) -> CoreResult<Vec<Recorded>> {
-    let rules = progression::load_rules(txn, ws).await?;
+    let models = progression::load_rules(txn, ws).await?;
     let key = privacy::erasure_key(txn, ws).await?;
-    let mut touched = scoring::Touched::default();
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let item = match item {
-            Ok(item) => item,
-            Err(e) => {
-                out.push(Recorded {
-                    outcome: RecordOutcome::Failed,
-                    result: Err(e),
-                });
-                continue;
-            }
-        };
-        let savepoint = txn.begin().await?;
-        match record_one(&savepoint, ws, &key, &rules, item).await {
-            Ok((outcome, model)) => {
-                savepoint.commit().await?;
-                if let Some(model) = model
-                    .as_ref()
-                    .filter(|_| outcome != RecordOutcome::Unchanged)
-                {
-                    touched.add(model);
-                }
-                out.push(Recorded {
-                    outcome,
-                    result: Ok(model),
-                });
-            }
-            // The whole batch fails (and may be retried), not just this item.
-            Err(
-                e @ (CoreError::Database(_) | CoreError::Contended(_) | CoreError::Internal(_)),
-            ) => {
-                return Err(e);
-            }
-            Err(e) => {
-                savepoint.rollback().await?;
-                out.push(Recorded {
-                    outcome: RecordOutcome::Failed,
-                    result: Err(e),
-                });
-            }
+    let rules = scoring::rules_of(txn, ws).await?;
+    let checked: Vec<&NewTouchpoint> = items.iter().filter_map(|i| i.as_ref().ok()).collect();
+    let known = Known::load(txn, ws, &key, &checked).await?;
+    let mut plan = plan::build(ws, &key, &rules, known, items);
+    write(txn, ws, &models, &mut plan).await?;
+    scoring::rescore(txn, ws, &rules, std::mem::take(&mut plan.touched)).await?;
+    Ok(plan.recorded)
+}
+
+/// Writes a plan's rows, each kind in one statement (more only past the
+/// backends' limits on bound values), parents before the rows that name
+/// them, then brings the paths through every model up to date.
+async fn write(
+    txn: &impl ConnectionTrait,
+    ws: Uuid,
+    models: &[ModelRules],
+    plan: &mut Plan,
+) -> CoreResult<()> {
+    db::insert_all(txn, std::mem::take(&mut plan.new_accounts), None).await?;
+    let new_people = plan.new_people.iter().cloned().map(Into::into).collect();
+    db::insert_all::<stakeholder::ActiveModel>(txn, new_people, None).await?;
+    // An identity nobody held when the batch was read that someone holds now
+    // was given by a concurrent batch: its unique key makes this batch
+    // contended, and the retry finds that person.
+    db::insert_all(txn, std::mem::take(&mut plan.identities), None).await?;
+    use stakeholder::Column as S;
+    let changed = plan
+        .changed_people
+        .iter()
+        .cloned()
+        .map(Into::into)
+        .collect();
+    db::update_all::<stakeholder::ActiveModel>(
+        txn,
+        changed,
+        S::Id,
+        [S::Name, S::Title, S::Email, S::Lifecycle, S::UpdatedAt],
+    )
+    .await?;
+    db::insert_all(txn, std::mem::take(&mut plan.lifecycle), None).await?;
+    db::insert_all(txn, std::mem::take(&mut plan.refs), None).await?;
+    db::insert_all(txn, std::mem::take(&mut plan.memberships), None).await?;
+    let adopted = adopt(txn, ws, &plan.adoptions).await?;
+    let planned = plan.inserts.len() as u64;
+    let inserts = plan.inserts.iter().cloned().map(Into::into).collect();
+    let inserted = db::insert_all::<touchpoint::ActiveModel>(
+        txn,
+        inserts,
+        Some(OnConflict::new().do_nothing().to_owned()),
+    )
+    .await?;
+    if inserted < planned {
+        // A concurrent batch recorded one of these keys after this one read them.
+        return Err(CoreError::Contended(sea_orm::DbErr::Custom(
+            "a concurrent batch recorded the same touchpoint".into(),
+        )));
+    }
+    use touchpoint::Column as T;
+    let updates = plan.updates.iter().cloned().map(Into::into).collect();
+    db::update_all::<touchpoint::ActiveModel>(
+        txn,
+        updates,
+        T::Id,
+        [
+            T::AccountId,
+            T::StakeholderId,
+            T::Channel,
+            T::Kind,
+            T::OccurredAt,
+            T::Title,
+            T::Body,
+            T::Url,
+            T::OwnerTeam,
+            T::Actor,
+            T::Emotion,
+            T::Sentiment,
+            T::Score,
+            T::Properties,
+            T::UpdatedAt,
+        ],
+    )
+    .await?;
+    let arrivals: Vec<Arrival<'_>> = plan
+        .inserts
+        .iter()
+        .filter_map(|t| {
+            Some(Arrival {
+                account: t.account_id?,
+                kind: &t.kind,
+                channel: t.channel,
+                at: t.occurred_at,
+            })
+        })
+        .collect();
+    let replays: Vec<Replay> = plan.replays.iter().copied().chain(adopted).collect();
+    progression::advance(txn, models, &arrivals, &replays).await
+}
+
+/// Moves the stored account-less touchpoints of people who joined their
+/// first account to that account, in one statement; returns the replays
+/// their accounts need.
+async fn adopt(
+    txn: &impl ConnectionTrait,
+    ws: Uuid,
+    adoptions: &[(Uuid, Uuid)],
+) -> CoreResult<Vec<Replay>> {
+    if adoptions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut account = CaseStatement::new();
+    for (person, joined) in adoptions {
+        account = account.case(
+            touchpoint::Column::StakeholderId.eq(*person),
+            Expr::value(*joined),
+        );
+    }
+    let moved = touchpoint::Entity::update_many()
+        .col_expr(touchpoint::Column::AccountId, account.into())
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(touchpoint::Column::StakeholderId.is_in(adoptions.iter().map(|(p, _)| *p)))
+        .filter(touchpoint::Column::AccountId.is_null())
+        .exec_with_returning(txn)
+        .await?;
+    let mut since: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    for t in moved {
+        if let Some(account) = t.account_id {
+            let at = since.entry(account).or_insert(t.occurred_at);
+            *at = (*at).min(t.occurred_at);
         }
     }
-    // Scores and qualification once per person and account, not per item.
-    scoring::rescore(txn, ws, touched).await?;
-    Ok(out)
+    Ok(since
+        .into_iter()
+        .map(|(account, at)| Replay::since(account, at))
+        .collect())
 }

@@ -214,9 +214,8 @@ async fn chunk(
         .iter()
         .find(|m| m.model.id == model)
         .ok_or(CoreError::not_found("journey model"))?;
-    for account in &accounts {
-        progression::rebuild(&txn, rules, *account).await?;
-    }
+    let replays = accounts.iter().map(|a| progression::Replay::from_start(*a));
+    progression::replay_many(&txn, rules, replays).await?;
     let processed = row.backfill_processed + accounts.len() as i64;
     let done = (accounts.len() as u64) < settings.chunk;
     let mut update = journey_model::Entity::update_many()

@@ -3,13 +3,13 @@
 //! An account's path in a model is a function of its touchpoints in time order
 //! and of the manual moves made on it. It holds one place in the model's
 //! sequence and, beside it, each continuous phase it has entered (a phase
-//! never replaces the sequence stage). A touchpoint that arrives in order is
-//! applied on top of the current positions; one older than a place the account
-//! holds (it arrived late), or in a circular model older than any of the
-//! account's touchpoints, makes the path be replayed from its time on, so the
-//! result is the same as if everything had arrived in order. Moves before that
-//! time are kept as they are, so history through stages removed since is
-//! never rewritten.
+//! never replaces the sequence stage). Whatever changes an account's
+//! touchpoints makes its path be replayed from the earliest time concerned:
+//! for a touchpoint arriving in order that is only itself, and for a late one
+//! everything after it, so the result is the same as if everything had
+//! arrived in order. Moves before that time are kept as they are, so history
+//! through stages removed since is never rewritten. Replays are set-based: a
+//! batch touching a thousand accounts costs a few statements per model.
 
 use std::collections::HashMap;
 
@@ -23,7 +23,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::{CoreError, CoreResult, time};
+use crate::{CoreError, CoreResult, db, time};
 
 /// Touchpoints that happened while their account was in `stage`: at or after a
 /// move into it, and before the account's next move in that model.
@@ -284,17 +284,23 @@ struct ModelStages {
     archived: Vec<StageRule>,
 }
 
-/// The account's positions in a model: its sequence stage and its phases.
-async fn positions(
+/// The positions of `accounts` in a model (sequence stage and phases), by
+/// account, in one statement.
+async fn positions_of(
     db: &impl ConnectionTrait,
-    account: Uuid,
     model: Uuid,
-) -> CoreResult<Vec<stage_position::Model>> {
-    Ok(stage_position::Entity::find()
-        .filter(stage_position::Column::AccountId.eq(account))
+    accounts: &[Uuid],
+) -> CoreResult<HashMap<Uuid, Vec<stage_position::Model>>> {
+    let rows = stage_position::Entity::find()
         .filter(stage_position::Column::ModelId.eq(model))
+        .filter(stage_position::Column::AccountId.is_in(accounts.iter().copied()))
         .all(db)
-        .await?)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<stage_position::Model>> = HashMap::new();
+    for p in rows {
+        out.entry(p.account_id).or_default().push(p);
+    }
+    Ok(out)
 }
 
 /// Where an account is in a model, with when it entered each place.
@@ -380,59 +386,70 @@ fn transition_row(
     }
 }
 
-/// Makes the stored positions (`existing`) say what `placement` says,
-/// writing only what differs.
-async fn place(
+/// An account's stored positions in a model and where it should now be.
+struct Placed {
+    account: Uuid,
+    stored: Vec<stage_position::Model>,
+    placement: Placement,
+}
+
+/// Makes the stored positions of each account say what its placement says,
+/// writing only what differs: at most three statements (a delete, an update
+/// and an insert) for any number of accounts.
+async fn place_all(
     db: &impl ConnectionTrait,
     rules: &ModelRules,
-    account: Uuid,
-    mut existing: Vec<stage_position::Model>,
-    placement: &Placement,
+    accounts: Vec<Placed>,
 ) -> CoreResult<()> {
-    let wanted = (placement.sequence.iter().map(|&(s, at)| (s, at, false)))
-        .chain(placement.phases.iter().map(|&(s, at)| (s, at, true)));
+    let mut deletes = Vec::new();
     let mut updates = Vec::new();
     let mut inserts = Vec::new();
-    for (stage, entered_at, phase) in wanted {
-        let due_at = rules.due_at(stage, entered_at);
-        let found = existing
-            .iter()
-            .position(|p| p.phase == phase && (!phase || p.stage_id == stage));
-        match found.map(|i| existing.swap_remove(i)) {
-            Some(p) if p.stage_id == stage && p.entered_at == entered_at && p.due_at == due_at => {}
-            Some(p) => {
-                let mut active: stage_position::ActiveModel = p.into();
-                active.stage_id = Set(stage);
-                active.entered_at = Set(entered_at);
-                active.due_at = Set(due_at);
-                updates.push(active);
+    for Placed {
+        account,
+        mut stored,
+        placement,
+    } in accounts
+    {
+        let wanted = (placement.sequence.iter().map(|&(s, at)| (s, at, false)))
+            .chain(placement.phases.iter().map(|&(s, at)| (s, at, true)));
+        for (stage, entered_at, phase) in wanted {
+            let due_at = rules.due_at(stage, entered_at);
+            let found = stored
+                .iter()
+                .position(|p| p.phase == phase && (!phase || p.stage_id == stage));
+            match found.map(|i| stored.swap_remove(i)) {
+                Some(p)
+                    if p.stage_id == stage && p.entered_at == entered_at && p.due_at == due_at => {}
+                Some(p) => {
+                    let mut active: stage_position::ActiveModel = p.into();
+                    active.stage_id = Set(stage);
+                    active.entered_at = Set(entered_at);
+                    active.due_at = Set(due_at);
+                    updates.push(active);
+                }
+                None => inserts.push(stage_position::ActiveModel {
+                    id: Set(entity::new_id()),
+                    workspace_id: Set(rules.model.workspace_id),
+                    account_id: Set(account),
+                    model_id: Set(rules.model.id),
+                    stage_id: Set(stage),
+                    entered_at: Set(entered_at),
+                    phase: Set(phase),
+                    due_at: Set(due_at),
+                }),
             }
-            None => inserts.push(stage_position::ActiveModel {
-                id: Set(entity::new_id()),
-                workspace_id: Set(rules.model.workspace_id),
-                account_id: Set(account),
-                model_id: Set(rules.model.id),
-                stage_id: Set(stage),
-                entered_at: Set(entered_at),
-                phase: Set(phase),
-                due_at: Set(due_at),
-            }),
         }
+        deletes.extend(stored.into_iter().map(|p| p.id));
     }
-    if !existing.is_empty() {
+    if !deletes.is_empty() {
         stage_position::Entity::delete_many()
-            .filter(stage_position::Column::Id.is_in(existing.iter().map(|p| p.id)))
+            .filter(stage_position::Column::Id.is_in(deletes))
             .exec(db)
             .await?;
     }
-    for active in updates {
-        active.update(db).await?;
-    }
-    if !inserts.is_empty() {
-        stage_position::Entity::insert_many(inserts)
-            .exec(db)
-            .await?;
-    }
+    use stage_position::Column as P;
+    db::update_all(db, updates, P::Id, [P::StageId, P::EnteredAt, P::DueAt]).await?;
+    db::insert_all(db, inserts, None).await?;
     Ok(())
 }
 
@@ -481,51 +498,81 @@ pub enum Cause {
     Manual { actor: String, reason: String },
 }
 
-/// Applies a newly recorded touchpoint of an account to every model.
-pub async fn apply(
-    db: &impl ConnectionTrait,
-    rules: &[ModelRules],
-    tp: &touchpoint::Model,
-) -> CoreResult<()> {
-    let Some(account) = tp.account_id else {
-        return Ok(());
-    };
-    for model in rules.iter().filter(|m| m.reacts_to(&tp.kind, tp.channel)) {
-        let rows = positions(db, account, model.model.id).await?;
-        // Older than a place the account holds: the path from then on may
-        // differ. In a circular model, where the account went depends on the
-        // order of everything after it, too.
-        let late = rows.iter().any(|p| tp.occurred_at < p.entered_at)
-            || (model.model.circular && has_later(db, model, account, tp).await?);
-        if late {
-            replay(db, model, account, tp.occurred_at).await?;
-            continue;
+/// A rebuild of one account's path: from `since` on, or from the very start
+/// under the model's current rules when `None`. Moves before `since` stay as
+/// they are, so history through stages removed or changed since is kept;
+/// manual moves are always kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replay {
+    pub account: Uuid,
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl Replay {
+    pub fn since(account: Uuid, since: DateTime<Utc>) -> Self {
+        Self {
+            account,
+            since: Some(since),
         }
-        let mut placement = Placement::of(&rows);
-        let moves = model.next(&placement.standing(), &tp.kind, tp.channel, tp.occurred_at);
-        let mut transitions = Vec::new();
-        for to in moves.entered() {
-            let from = placement.left_by(model, to);
-            let cause = Cause::Touchpoint(tp.id);
-            transitions.push(transition_row(
-                model,
-                account,
-                from,
-                to,
-                tp.occurred_at,
-                cause,
-            ));
-            placement.enter(model, to, tp.occurred_at);
-        }
-        if transitions.is_empty() {
-            continue;
-        }
-        stage_transition::Entity::insert_many(transitions)
-            .exec(db)
-            .await?;
-        place(db, model, account, rows, &placement).await?;
     }
-    Ok(())
+
+    pub fn from_start(account: Uuid) -> Self {
+        Self {
+            account,
+            since: None,
+        }
+    }
+}
+
+/// One replay per account, from the earliest time asked for it.
+fn earliest_per_account(replays: impl IntoIterator<Item = Replay>) -> Vec<Replay> {
+    let mut by_account: HashMap<Uuid, Option<DateTime<Utc>>> = HashMap::new();
+    for r in replays {
+        by_account
+            .entry(r.account)
+            .and_modify(|since| {
+                *since = match (*since, r.since) {
+                    (Some(a), Some(b)) => Some(Ord::min(a, b)),
+                    _ => None,
+                }
+            })
+            .or_insert(r.since);
+    }
+    let mut out: Vec<Replay> = by_account
+        .into_iter()
+        .map(|(account, since)| Replay { account, since })
+        .collect();
+    // Rows are written in account order, so that concurrent writers take
+    // their locks in the same order.
+    out.sort_by_key(|r| r.account);
+    out
+}
+
+/// Rows of these accounts (in `account`) from each one's `since` on (in `at`).
+fn from_each_since(
+    account: impl ColumnTrait,
+    at: impl ColumnTrait,
+    replays: &[Replay],
+) -> Condition {
+    let whole: Vec<Uuid> = replays
+        .iter()
+        .filter(|r| r.since.is_none())
+        .map(|r| r.account)
+        .collect();
+    let mut any = Condition::any();
+    if !whole.is_empty() {
+        any = any.add(account.is_in(whole));
+    }
+    for r in replays {
+        if let Some(since) = r.since {
+            any = any.add(
+                Condition::all()
+                    .add(account.eq(r.account))
+                    .add(at.gte(since)),
+            );
+        }
+    }
+    any
 }
 
 /// The model's entry rules as a filter on touchpoints.
@@ -536,34 +583,6 @@ fn reacting(rules: &ModelRules) -> Condition {
     Condition::any()
         .add(touchpoint::Column::Kind.is_in(kinds))
         .add(touchpoint::Column::Channel.is_in(channels))
-}
-
-/// Whether the account has a touchpoint the model reacts to after `tp`.
-async fn has_later(
-    db: &impl ConnectionTrait,
-    rules: &ModelRules,
-    account: Uuid,
-    tp: &touchpoint::Model,
-) -> CoreResult<bool> {
-    let later = touchpoint::Entity::find()
-        .select_only()
-        .column(touchpoint::Column::Id)
-        .filter(touchpoint::Column::WorkspaceId.eq(tp.workspace_id))
-        .filter(touchpoint::Column::AccountId.eq(account))
-        .filter(
-            Condition::any()
-                .add(touchpoint::Column::OccurredAt.gt(tp.occurred_at))
-                .add(
-                    Condition::all()
-                        .add(touchpoint::Column::OccurredAt.eq(tp.occurred_at))
-                        .add(touchpoint::Column::Id.gt(tp.id)),
-                ),
-        )
-        .filter(reacting(rules))
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await?;
-    Ok(later.is_some())
 }
 
 /// The earliest time among these touchpoints: where a path that gains or loses
@@ -585,94 +604,161 @@ pub async fn earliest(
     Ok(times.into_iter().min())
 }
 
-/// Rebuilds an account's path through every model from `since` on, e.g. after
-/// a touchpoint of that time changed, joined or left the account.
-pub async fn replay_all(
+/// A touchpoint newly on an account: the account's path in every model that
+/// reacts to it is rebuilt from its time.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    pub account: Uuid,
+    pub kind: &'a str,
+    pub channel: Channel,
+    pub at: DateTime<Utc>,
+}
+
+/// Brings paths up to date after a batch of writes: each model replays the
+/// accounts that gained a touchpoint it reacts to from the earliest such, and
+/// every model replays `everywhere` (touchpoints that changed or moved
+/// between accounts). A fixed number of statements per model, whatever the
+/// number of accounts. A touchpoint arriving in order replays only itself.
+pub async fn advance(
     db: &impl ConnectionTrait,
     rules: &[ModelRules],
-    account: Uuid,
-    since: DateTime<Utc>,
+    arrivals: &[Arrival<'_>],
+    everywhere: &[Replay],
 ) -> CoreResult<()> {
     for model in rules {
-        replay(db, model, account, since).await?;
+        let replays = arrivals
+            .iter()
+            .filter(|a| model.reacts_to(a.kind, a.channel))
+            .map(|a| Replay::since(a.account, a.at))
+            .chain(everywhere.iter().copied());
+        replay_many(db, model, replays).await?;
     }
     Ok(())
 }
 
-/// Rebuilds an account's path through one model from `since` on, in time
-/// order. Moves before `since` stay as they are, so history through stages
-/// that were removed or changed since is kept.
-pub async fn replay(
+/// Rebuilds accounts' paths through every model, e.g. after touchpoints
+/// joined or left them.
+pub async fn replay_all(
     db: &impl ConnectionTrait,
-    rules: &ModelRules,
-    account: Uuid,
-    since: DateTime<Utc>,
+    rules: &[ModelRules],
+    replays: &[Replay],
 ) -> CoreResult<()> {
-    replay_from(db, rules, account, Some(since)).await
+    advance(db, rules, &[], replays).await
 }
 
-/// Rebuilds an account's whole path through one model from its touchpoints
-/// under the model's current rules; its manual moves are kept.
-pub async fn rebuild(
-    db: &impl ConnectionTrait,
-    rules: &ModelRules,
-    account: Uuid,
-) -> CoreResult<()> {
-    replay_from(db, rules, account, None).await
-}
+/// A touchpoint as a replay reads it.
+type Reacting = (Uuid, Uuid, String, Channel, DateTime<Utc>);
 
-/// [`replay`] from `since`, or from the very start.
-async fn replay_from(
+/// Rebuilds accounts' paths through one model, in time order: about eight
+/// statements for any number of accounts.
+pub async fn replay_many(
     db: &impl ConnectionTrait,
     rules: &ModelRules,
-    account: Uuid,
-    since: Option<DateTime<Utc>>,
+    replays: impl IntoIterator<Item = Replay>,
 ) -> CoreResult<()> {
+    let replays = earliest_per_account(replays);
+    if replays.is_empty() {
+        return Ok(());
+    }
     let model = rules.model.id;
     let ws = rules.model.workspace_id;
-    let mut stale = stage_transition::Entity::delete_many()
-        .filter(stage_transition::Column::AccountId.eq(account))
-        .filter(stage_transition::Column::ModelId.eq(model))
-        .filter(stage_transition::Column::Cause.eq(TransitionCause::Touchpoint));
-    if let Some(since) = since {
-        stale = stale.filter(stage_transition::Column::OccurredAt.gte(since));
-    }
-    stale.exec(db).await?;
-    let moves = stage_transition::Entity::find()
-        .filter(stage_transition::Column::AccountId.eq(account))
-        .filter(stage_transition::Column::ModelId.eq(model))
-        .order_by_asc(stage_transition::Column::OccurredAt)
-        .order_by_asc(stage_transition::Column::Id)
+    let accounts: Vec<Uuid> = replays.iter().map(|r| r.account).collect();
+    use stage_transition::Column as T;
+    stage_transition::Entity::delete_many()
+        .filter(T::ModelId.eq(model))
+        .filter(T::Cause.eq(TransitionCause::Touchpoint))
+        .filter(from_each_since(T::AccountId, T::OccurredAt, &replays))
+        .exec(db)
+        .await?;
+    let mut kept = grouped(
+        stage_transition::Entity::find()
+            .filter(T::ModelId.eq(model))
+            .filter(T::AccountId.is_in(accounts.iter().copied()))
+            .order_by_asc(T::AccountId)
+            .order_by_asc(T::OccurredAt)
+            .order_by_asc(T::Id)
+            .all(db)
+            .await?,
+        |t| t.account_id,
+    );
+    let touchpoints: Vec<Reacting> = touchpoint::Entity::find()
+        .select_only()
+        .columns([
+            touchpoint::Column::Id,
+            touchpoint::Column::AccountId,
+            touchpoint::Column::Kind,
+            touchpoint::Column::Channel,
+            touchpoint::Column::OccurredAt,
+        ])
+        .filter(touchpoint::Column::WorkspaceId.eq(ws))
+        .filter(reacting(rules))
+        .filter(from_each_since(
+            touchpoint::Column::AccountId,
+            touchpoint::Column::OccurredAt,
+            &replays,
+        ))
+        .order_by_asc(touchpoint::Column::AccountId)
+        .order_by_asc(touchpoint::Column::OccurredAt)
+        .order_by_asc(touchpoint::Column::Id)
+        .into_tuple()
         .all(db)
         .await?;
+    let mut touchpoints = grouped(touchpoints, |t| t.1);
+    let mut new_transitions = Vec::new();
+    let mut placements = Vec::with_capacity(replays.len());
+    for replay in &replays {
+        let moves = kept.remove(&replay.account).unwrap_or_default();
+        let arrived = touchpoints.remove(&replay.account).unwrap_or_default();
+        let placement = walk(db, rules, *replay, moves, arrived, &mut new_transitions).await?;
+        placements.push((replay.account, placement));
+    }
+    db::insert_all(db, new_transitions, None).await?;
+    let mut stored = positions_of(db, model, &accounts).await?;
+    let placed = placements
+        .into_iter()
+        .map(|(account, placement)| Placed {
+            account,
+            stored: stored.remove(&account).unwrap_or_default(),
+            placement,
+        })
+        .collect();
+    place_all(db, rules, placed).await
+}
+
+/// Groups rows by a key, keeping their order.
+fn grouped<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut out: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        out.entry(key(&row)).or_default().push(row);
+    }
+    out
+}
+
+/// Walks one account's path from the moves kept by a replay and its
+/// touchpoints from `since` on, both in time order: pushes the touchpoints'
+/// moves onto `out` and returns where the account ends up. A touchpoint comes
+/// before a manual move made at the same instant; a manual move whose `from`
+/// the walk changed is corrected in place (rare: one statement each).
+async fn walk(
+    db: &impl ConnectionTrait,
+    rules: &ModelRules,
+    replay: Replay,
+    moves: Vec<stage_transition::Model>,
+    touchpoints: Vec<Reacting>,
+    out: &mut Vec<stage_transition::ActiveModel>,
+) -> CoreResult<Placement> {
     let (before, manual): (Vec<_>, Vec<_>) = moves
         .into_iter()
-        .partition(|t| since.is_some_and(|since| t.occurred_at < since));
+        .partition(|t| replay.since.is_some_and(|since| t.occurred_at < since));
     let mut placement = Placement::default();
     for t in &before {
         placement.enter(rules, t.to_stage_id, t.occurred_at);
     }
-    let mut touchpoints = touchpoint::Entity::find()
-        .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(touchpoint::Column::AccountId.eq(account))
-        .filter(reacting(rules));
-    if let Some(since) = since {
-        touchpoints = touchpoints.filter(touchpoint::Column::OccurredAt.gte(since));
-    }
-    let touchpoints = touchpoints
-        .order_by_asc(touchpoint::Column::OccurredAt)
-        .order_by_asc(touchpoint::Column::Id)
-        .all(db)
-        .await?;
-
-    // Merge the two time-ordered streams; a touchpoint comes before a manual
-    // move made at the same instant.
-    let mut new_transitions = Vec::new();
     let mut manual = manual.into_iter().peekable();
     let mut touchpoints = touchpoints.into_iter().peekable();
     loop {
         let take_manual = match (manual.peek(), touchpoints.peek()) {
-            (Some(m), Some(t)) => m.occurred_at < t.occurred_at,
+            (Some(m), Some(t)) => m.occurred_at < t.4,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
@@ -689,30 +775,25 @@ async fn replay_from(
             }
             placement.enter(rules, m.to_stage_id, m.occurred_at);
         } else {
-            let Some(t) = touchpoints.next() else { break };
-            let moves = rules.next(&placement.standing(), &t.kind, t.channel, t.occurred_at);
+            let Some((id, _, kind, channel, at)) = touchpoints.next() else {
+                break;
+            };
+            let moves = rules.next(&placement.standing(), &kind, channel, at);
             for to in moves.entered() {
                 let from = placement.left_by(rules, to);
-                let cause = Cause::Touchpoint(t.id);
-                new_transitions.push(transition_row(
+                out.push(transition_row(
                     rules,
-                    account,
+                    replay.account,
                     from,
                     to,
-                    t.occurred_at,
-                    cause,
+                    at,
+                    Cause::Touchpoint(id),
                 ));
-                placement.enter(rules, to, t.occurred_at);
+                placement.enter(rules, to, at);
             }
         }
     }
-    if !new_transitions.is_empty() {
-        stage_transition::Entity::insert_many(new_transitions)
-            .exec(db)
-            .await?;
-    }
-    let existing = positions(db, account, model).await?;
-    place(db, rules, account, existing, &placement).await
+    Ok(placement)
 }
 
 /// An account's path through one model after a manual move.
@@ -766,8 +847,11 @@ pub async fn move_by_hand(
         .iter()
         .find(|m| m.model.id == stage.model_id)
         .ok_or(CoreError::not_found("journey model"))?;
-    let rows = positions(txn, account.id, stage.model_id).await?;
-    let mut placement = Placement::of(&rows);
+    let stored = positions_of(txn, stage.model_id, &[account.id])
+        .await?
+        .remove(&account.id)
+        .unwrap_or_default();
+    let mut placement = Placement::of(&stored);
     // A move to where the account already is would record a self-transition.
     if placement.holds(stage.id) {
         return Err(CoreError::invalid_field(
@@ -785,7 +869,12 @@ pub async fn move_by_hand(
         .insert(txn)
         .await?;
     placement.enter(rules, stage.id, at);
-    place(txn, rules, account.id, rows, &placement).await?;
+    let placed = Placed {
+        account: account.id,
+        stored,
+        placement,
+    };
+    place_all(txn, rules, vec![placed]).await?;
     let model = journey_model::Entity::find_by_id(stage.model_id)
         .filter(journey_model::Column::WorkspaceId.eq(ws))
         .one(txn)

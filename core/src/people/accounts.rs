@@ -213,7 +213,7 @@ pub async fn find(
         .ok_or(CoreError::not_found("account"))
 }
 
-fn check_name(name: &str) -> CoreResult<String> {
+pub(crate) fn check_name(name: &str) -> CoreResult<String> {
     required_text("name", name, 200)
 }
 

@@ -146,7 +146,7 @@ async fn adopt_anonymous_touchpoints(
         .exec(txn)
         .await?;
     let rules = progression::load_rules(txn, workspace).await?;
-    progression::replay_all(txn, &rules, account, since).await?;
+    progression::replay_all(txn, &rules, &[progression::Replay::since(account, since)]).await?;
     Ok(true)
 }
 

@@ -262,30 +262,31 @@ pub async fn recompute_stakeholder(
 
 /// Which of a batch's touchpoints took `people`'s combined score to the
 /// threshold: the earliest whose moment, counting only what had happened by
-/// then, scores enough. `share(person, account)` says whether a person's
+/// then, scores enough. `touchpoints` are the people's scored ones (each
+/// person's newest first); `share(person, account)` says whether a person's
 /// part recorded on an account counts (for an account's score, only some
 /// do). When none did (the threshold was lowered, say), the latest is
 /// credited.
-async fn crossing(
-    db: &impl ConnectionTrait,
-    ws: Uuid,
+fn crossing(
     rules: &[scoring_rule::Model],
+    touchpoints: &[&Scored],
     people: &[Uuid],
     share: impl Fn(Uuid, Option<Uuid>) -> bool,
     candidates: &[(Uuid, DateTime<Utc>)],
     threshold: f64,
-) -> CoreResult<Option<(Uuid, DateTime<Utc>)>> {
+) -> Option<(Uuid, DateTime<Utc>)> {
     let mut candidates = candidates.to_vec();
     candidates.sort_by_key(|&(id, at)| (at, id));
+    candidates.dedup();
     if candidates.len() < 2 {
-        return Ok(candidates.pop());
+        return candidates.pop();
     }
-    let touchpoints = scored_touchpoints(db, ws, rules, people).await?;
     for &(id, at) in &candidates {
         let score = total(people.iter().map(|person| {
             let by_then: Vec<&Scored> = touchpoints
                 .iter()
                 .filter(|t| t.0 == *person && t.4 <= at)
+                .copied()
                 .collect();
             total(
                 contributions(rules, &by_then, at)
@@ -295,10 +296,10 @@ async fn crossing(
             )
         }));
         if score >= threshold {
-            return Ok(Some((id, at)));
+            return Some((id, at));
         }
     }
-    Ok(candidates.pop())
+    candidates.pop()
 }
 
 /// Sums what counts for an account of its members' stored contributions into
@@ -423,14 +424,21 @@ pub async fn primaries_of_contributors(
         .await?)
 }
 
-/// What a batch of touchpoints changed, to rescore once at its end.
+/// What a batch of writes changed, to rescore once at its end.
 #[derive(Default)]
 pub struct Touched {
-    /// Each person, with the touchpoints recorded for them and their times.
-    /// Ordered, so that concurrent batches update rows in the same order and
-    /// cannot deadlock on PostgreSQL.
+    /// Each person to rescore, with the touchpoints recorded for them that
+    /// may have taken them to the threshold, and their times. Ordered, so
+    /// that concurrent batches update rows in the same order and cannot
+    /// deadlock on PostgreSQL.
     pub stakeholders: BTreeMap<Uuid, Vec<(Uuid, DateTime<Utc>)>>,
+    /// Each account to rescore besides the rescored people's, likewise.
     pub accounts: BTreeMap<Uuid, Vec<(Uuid, DateTime<Utc>)>>,
+    /// People and accounts with new touchpoints that no rule scores: their
+    /// score stays, but one already at the threshold qualifies again (a
+    /// hand moved them back before), so those are rescored too.
+    pub seen_stakeholders: BTreeMap<Uuid, Vec<(Uuid, DateTime<Utc>)>>,
+    pub seen_accounts: BTreeMap<Uuid, Vec<(Uuid, DateTime<Utc>)>>,
 }
 
 impl Touched {
@@ -443,92 +451,247 @@ impl Touched {
             self.accounts.entry(a).or_default().push(cause);
         }
     }
+
+    /// A touchpoint no rule scores.
+    pub fn saw(&mut self, tp: &touchpoint::Model) {
+        let cause = (tp.id, tp.occurred_at);
+        if let Some(s) = tp.stakeholder_id {
+            self.seen_stakeholders.entry(s).or_default().push(cause);
+        }
+        if let Some(a) = tp.account_id {
+            self.seen_accounts.entry(a).or_default().push(cause);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.stakeholders.is_empty()
+            && self.accounts.is_empty()
+            && self.seen_stakeholders.is_empty()
+            && self.seen_accounts.is_empty()
+    }
+
+    /// Moves the seen people and accounts whose stored score reaches
+    /// `threshold` while unqualified into those to rescore: two statements
+    /// at most, and it is rare that any is found.
+    async fn rescore_seen_at_threshold(
+        &mut self,
+        db: &impl ConnectionTrait,
+        ws: Uuid,
+        threshold: f64,
+    ) -> CoreResult<()> {
+        let unqualified = [L::Visitor, L::Lead];
+        let seen = std::mem::take(&mut self.seen_stakeholders);
+        if !seen.is_empty() {
+            let due: Vec<Uuid> = stakeholder::Entity::find()
+                .select_only()
+                .column(stakeholder::Column::Id)
+                .filter(stakeholder::Column::WorkspaceId.eq(ws))
+                .filter(stakeholder::Column::Id.is_in(seen.keys().copied()))
+                .filter(stakeholder::Column::Lifecycle.is_in(unqualified))
+                .filter(stakeholder::Column::Score.gte(threshold))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for id in due {
+                let causes = self.stakeholders.entry(id).or_default();
+                causes.extend(seen[&id].iter().copied());
+            }
+        }
+        let seen = std::mem::take(&mut self.seen_accounts);
+        if !seen.is_empty() {
+            let due: Vec<Uuid> = account::Entity::find()
+                .select_only()
+                .column(account::Column::Id)
+                .filter(account::Column::WorkspaceId.eq(ws))
+                .filter(account::Column::Id.is_in(seen.keys().copied()))
+                .filter(account::Column::Lifecycle.is_in(unqualified))
+                .filter(account::Column::Score.gte(threshold))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for id in due {
+                let causes = self.accounts.entry(id).or_default();
+                causes.extend(seen[&id].iter().copied());
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Rescores what a batch touched and qualifies leads whose score crossed the
-/// workspace's MQL threshold.
-pub async fn rescore(db: &impl ConnectionTrait, ws: Uuid, touched: Touched) -> CoreResult<()> {
-    let rules = rules_of(db, ws).await?;
+/// Whether some rule counts a touchpoint of this kind and channel: a batch
+/// rescores only the people who have one.
+pub fn scores(rules: &[scoring_rule::Model], kind: &str, channel: vocab::Channel) -> bool {
+    rules.iter().any(|r| matches(r, kind, channel))
+}
+
+/// Each person's scored touchpoints, by person.
+fn by_person(touchpoints: &[Scored]) -> BTreeMap<Uuid, Vec<&Scored>> {
+    let mut out: BTreeMap<Uuid, Vec<&Scored>> = BTreeMap::new();
+    for t in touchpoints {
+        out.entry(t.0).or_default().push(t);
+    }
+    out
+}
+
+/// Rescores what a batch touched, set-based (a fixed number of statements
+/// however many people and accounts), and qualifies the people and accounts
+/// whose score crossed the workspace's MQL threshold, under the workspace's
+/// `rules`. With no rules there is nothing to score: every stored score is
+/// already 0.
+pub async fn rescore(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    rules: &[scoring_rule::Model],
+    mut touched: Touched,
+) -> CoreResult<()> {
+    if touched.is_empty() || rules.is_empty() {
+        return Ok(());
+    }
     let threshold = mql_threshold(db, ws).await?;
+    touched.rescore_seen_at_threshold(db, ws, threshold).await?;
     let now = time::now();
+    let people: Vec<Uuid> = touched.stakeholders.keys().copied().collect();
     let mut accounts = touched.accounts;
-    for (person, causes) in touched.stakeholders {
-        let model = recompute_stakeholder(db, ws, &rules, person, now).await?;
-        let score = model.score;
-        if qualifies(model.lifecycle, score, threshold) {
-            let everything = |_, _| true;
-            let cause = crossing(db, ws, &rules, &[person], everything, &causes, threshold).await?;
+    let mut qualified = Vec::new();
+    let mut scored = Vec::new();
+    if !people.is_empty() {
+        score_contribution::Entity::delete_many()
+            .filter(score_contribution::Column::StakeholderId.is_in(people.iter().copied()))
+            .exec(db)
+            .await?;
+        scored = scored_touchpoints(db, ws, rules, &people).await?;
+        let of_person = by_person(&scored);
+        let mut rows = Vec::new();
+        let mut score = sea_orm::sea_query::CaseStatement::new();
+        for person in &people {
+            let parts = contributions(rules, of_person.get(person).map_or(&[], |v| v), now);
+            score = score.case(
+                stakeholder::Column::Id.eq(*person),
+                Expr::value(total(parts.iter().map(|p| p.points))),
+            );
+            rows.extend(
+                parts
+                    .iter()
+                    .map(|part| contribution_row(ws, *person, part, now)),
+            );
+        }
+        db::insert_all(db, rows, None).await?;
+        let mut updated = stakeholder::Entity::update_many()
+            .col_expr(stakeholder::Column::Score, score.into())
+            .filter(stakeholder::Column::Id.is_in(people.iter().copied()))
+            .exec_with_returning(db)
+            .await?;
+        updated.sort_by_key(|p| p.id);
+        for person in updated {
+            if !qualifies(person.lifecycle, person.score, threshold) {
+                continue;
+            }
+            let causes = &touched.stakeholders[&person.id];
+            let mine = of_person.get(&person.id).map_or(&[][..], |v| v);
+            let cause = crossing(rules, mine, &[person.id], |_, _| true, causes, threshold);
             let reached = Reached {
-                score,
+                score: person.score,
                 threshold,
                 touchpoint: cause,
                 because: None,
             };
-            qualify(
-                db,
-                ws,
-                Subject::Stakeholder(person),
-                model.lifecycle,
-                reached,
-            )
-            .await?;
+            qualified.push((Subject::Stakeholder(person.id), person.lifecycle, reached));
         }
-        let memberships: Vec<Uuid> = membership::Entity::find()
+        let memberships: Vec<(Uuid, Uuid)> = membership::Entity::find()
             .select_only()
-            .column(membership::Column::AccountId)
-            .filter(membership::Column::StakeholderId.eq(person))
+            .columns([
+                membership::Column::StakeholderId,
+                membership::Column::AccountId,
+            ])
+            .filter(membership::Column::StakeholderId.is_in(people.iter().copied()))
             .into_tuple()
             .all(db)
             .await?;
-        for account in memberships {
+        for (person, account) in memberships {
+            let causes = &touched.stakeholders[&person];
             accounts
                 .entry(account)
                 .or_default()
                 .extend(causes.iter().copied());
         }
     }
-    for (account, mut causes) in accounts {
-        let model = recompute_account(db, account).await?;
-        let score = model.score;
-        if qualifies(model.lifecycle, score, threshold) {
-            causes.sort();
-            causes.dedup();
-            let members = members(db, account).await?;
-            let people: Vec<Uuid> = members.iter().map(|(person, _)| *person).collect();
-            let share = |person, recorded_on| {
-                members
+    if !accounts.is_empty() {
+        let mut updated = account::Entity::update_many()
+            .col_expr(account::Column::Score, sum_or_zero(account_contributions()))
+            .filter(account::Column::WorkspaceId.eq(ws))
+            .filter(account::Column::Id.is_in(accounts.keys().copied()))
+            .exec_with_returning(db)
+            .await?;
+        updated.retain(|a| qualifies(a.lifecycle, a.score, threshold));
+        updated.sort_by_key(|a| a.id);
+        if !updated.is_empty() {
+            let members = members_of(db, updated.iter().map(|a| a.id)).await?;
+            // The members' touchpoints that were not read for the people above.
+            let unread: Vec<Uuid> = members
+                .values()
+                .flatten()
+                .map(|(p, _)| *p)
+                .filter(|p| !touched.stakeholders.contains_key(p))
+                .collect();
+            if !unread.is_empty() {
+                scored.extend(scored_touchpoints(db, ws, rules, &unread).await?);
+            }
+            let of_person = by_person(&scored);
+            for a in updated {
+                let members = members.get(&a.id).map_or(&[][..], |m| m);
+                let people: Vec<Uuid> = members.iter().map(|(p, _)| *p).collect();
+                let theirs: Vec<&Scored> = people
                     .iter()
-                    .any(|&(p, primary)| p == person && counts_for(account, primary, recorded_on))
-            };
-            let cause = crossing(db, ws, &rules, &people, share, &causes, threshold).await?;
-            let reached = Reached {
-                score,
-                threshold,
-                touchpoint: cause,
-                because: None,
-            };
-            qualify(db, ws, Subject::Account(account), model.lifecycle, reached).await?;
+                    .filter_map(|p| of_person.get(p))
+                    .flatten()
+                    .copied()
+                    .collect();
+                let share = |person, recorded_on| {
+                    members
+                        .iter()
+                        .any(|&(p, primary)| p == person && counts_for(a.id, primary, recorded_on))
+                };
+                let causes = &accounts[&a.id];
+                let cause = crossing(rules, &theirs, &people, share, causes, threshold);
+                let reached = Reached {
+                    score: a.score,
+                    threshold,
+                    touchpoint: cause,
+                    because: None,
+                };
+                qualified.push((Subject::Account(a.id), a.lifecycle, reached));
+            }
         }
     }
-    Ok(())
+    qualify_all(db, ws, qualified).await
 }
 
 fn qualifies(lifecycle: L, score: f64, threshold: f64) -> bool {
     score >= threshold && lifecycle::is_unqualified(lifecycle)
 }
 
-/// An account's members, each with whether it is their primary account.
-async fn members(db: &impl ConnectionTrait, account: Uuid) -> CoreResult<Vec<(Uuid, bool)>> {
-    Ok(membership::Entity::find()
+/// The members of `accounts`, each with whether it is their primary
+/// account, by account.
+async fn members_of(
+    db: &impl ConnectionTrait,
+    accounts: impl IntoIterator<Item = Uuid>,
+) -> CoreResult<BTreeMap<Uuid, Vec<(Uuid, bool)>>> {
+    let rows: Vec<(Uuid, Uuid, bool)> = membership::Entity::find()
         .select_only()
         .columns([
+            membership::Column::AccountId,
             membership::Column::StakeholderId,
             membership::Column::Primary,
         ])
-        .filter(membership::Column::AccountId.eq(account))
+        .filter(membership::Column::AccountId.is_in(accounts))
         .into_tuple()
         .all(db)
-        .await?)
+        .await?;
+    let mut out: BTreeMap<Uuid, Vec<(Uuid, bool)>> = BTreeMap::new();
+    for (account, person, primary) in rows {
+        out.entry(account).or_default().push((person, primary));
+    }
+    Ok(out)
 }
 
 /// A score that reached the MQL threshold, and what took it there.
@@ -541,6 +704,32 @@ struct Reached<'a> {
     because: Option<&'a str>,
 }
 
+impl Reached<'_> {
+    /// What the ledger says caused the move.
+    fn cause(&self) -> String {
+        let cause = format!(
+            "score {:.1} reached the MQL threshold {}",
+            self.score, self.threshold
+        );
+        match self.because {
+            Some(because) => format!("{cause} ({because})"),
+            None => cause,
+        }
+    }
+
+    /// The move to MQL from `lifecycle`, at the touchpoint that caused it or now.
+    fn change<'c>(&self, lifecycle: L, cause: &'c str) -> Change<'c> {
+        Change {
+            from: Some(lifecycle),
+            to: L::Mql,
+            at: self.touchpoint.map_or_else(time::now, |(_, at)| at),
+            cause,
+            actor: None,
+            touchpoint: self.touchpoint.map(|(id, _)| id),
+        }
+    }
+}
+
 /// Records the move to MQL, at the touchpoint that caused it or now.
 async fn qualify(
     db: &impl ConnectionTrait,
@@ -549,25 +738,26 @@ async fn qualify(
     lifecycle: L,
     reached: Reached<'_>,
 ) -> CoreResult<Option<lifecycle_change::Model>> {
-    let Reached {
-        score,
-        threshold,
-        touchpoint,
-        because,
-    } = reached;
-    let mut cause_text = format!("score {score:.1} reached the MQL threshold {threshold}");
-    if let Some(because) = because {
-        cause_text = format!("{cause_text} ({because})");
+    let cause = reached.cause();
+    lifecycle::set(db, ws, subject, reached.change(lifecycle, &cause)).await
+}
+
+/// Records many moves to MQL at once: three statements however many.
+async fn qualify_all(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    qualified: Vec<(Subject, L, Reached<'_>)>,
+) -> CoreResult<()> {
+    if qualified.is_empty() {
+        return Ok(());
     }
-    let change = Change {
-        from: Some(lifecycle),
-        to: L::Mql,
-        at: touchpoint.map_or_else(time::now, |(_, at)| at),
-        cause: &cause_text,
-        actor: None,
-        touchpoint: touchpoint.map(|(id, _)| id),
-    };
-    lifecycle::set(db, ws, subject, change).await
+    let causes: Vec<String> = qualified.iter().map(|(_, _, r)| r.cause()).collect();
+    let changes: Vec<(Subject, Change<'_>)> = qualified
+        .iter()
+        .zip(&causes)
+        .map(|((subject, lifecycle, reached), cause)| (*subject, reached.change(*lifecycle, cause)))
+        .collect();
+    lifecycle::set_all(db, ws, L::Mql, &changes).await
 }
 
 /// The workspace's MQL threshold.

@@ -380,3 +380,128 @@ async fn a_webhook_merges_properties_where_the_api_replaces_them() {
         Some(json!({ "role": "panelist" }))
     );
 }
+
+/// A batch like a connector's: people known and new at accounts found by
+/// email domain, a scored kind and an unscored one, some items re-delivered
+/// unchanged, some arriving late (older than where their account stands).
+fn mixed_batch(round: usize, len: usize) -> Vec<Touch> {
+    (0..len)
+        .map(|i| {
+            let (kind, channel) = if i % 2 == 0 {
+                ("email.opened", Channel::Email)
+            } else {
+                ("meeting.held", Channel::Meeting)
+            };
+            // Every third item repeats the warm-up's; the others are new.
+            let id = if i % 3 == 0 {
+                format!("warm-{i}")
+            } else {
+                format!("r{round}-{i}")
+            };
+            let day = if i % 3 == 0 {
+                1
+            } else {
+                2 + (i * 7 + round) % 27
+            };
+            let at = format!("2026-03-{day:02}T10:00:00Z");
+            // A re-delivery is the same person's; a quarter are known people.
+            let person = if i % 3 == 0 || i % 4 == 0 {
+                i
+            } else {
+                10_000 * round + i
+            };
+            Touch::new(&id, kind, channel, &at).email(&format!("p{person}@company{}.com", i % 20))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_costs_a_fixed_number_of_statements_whatever_its_size() {
+    let e = Engine::new().await;
+    e.upsert_rule(crate::rule("opens", Some("email.opened"), None, 1.0))
+        .await;
+    for a in 0..20 {
+        let domain = format!("company{a}.com");
+        e.account(&format!("Company {a}"), &[&domain]).await;
+    }
+    e.record_ok(mixed_batch(0, MAX_BATCH)).await;
+    let mut costs = Vec::new();
+    for (round, len) in [(1, 12), (2, MAX_BATCH)] {
+        let before = e.test.statements.get();
+        let recorded = e.record(mixed_batch(round, len)).await;
+        costs.push(e.test.statements.get() - before);
+        let tally = Tally::of(&recorded);
+        assert_eq!(tally.failed, 0, "{recorded:?}");
+        assert_eq!(tally.unchanged as usize, len.div_ceil(3), "re-deliveries");
+        assert_eq!(tally.created as usize, len - len.div_ceil(3));
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "12 items cost {}, 1,000 cost {}",
+        costs[0], costs[1]
+    );
+    assert!(
+        costs[1] <= 30,
+        "{} statements for a batch of 1,000",
+        costs[1]
+    );
+}
+
+/// PostgreSQL's plan for a batch's first statement: each `external_id IN`
+/// is answered by the unique `(workspace, source, external_id)` index with
+/// all three columns in its condition, for a source the statistics know and
+/// one they have never seen. SQLite's planner always takes the unique index.
+#[tokio::test]
+async fn the_recorded_touchpoint_lookup_uses_its_unique_index() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let e = Engine::new().await;
+    if e.db().get_database_backend() != DbBackend::Postgres {
+        eprintln!("PostgreSQL only: set TEST_DATABASE_URL to read its plan");
+        return;
+    }
+    for batch in 0..4 {
+        e.record_ok((0..MAX_BATCH).map(|i| {
+            let at = format!("2026-03-{:02}T10:00:00Z", 1 + i % 28);
+            Touch::new(&format!("{batch}-{i}"), "page.visited", Channel::Web, &at)
+        }))
+        .await;
+    }
+    e.db()
+        .execute_unprepared("ANALYZE touchpoints")
+        .await
+        .unwrap();
+    for source in ["api", "a-source-never-seen"] {
+        let lookup = journeys_core::ingestion::lookup_statement(
+            DbBackend::Postgres,
+            e.ws,
+            source,
+            &["1-17", "2-400", "erased:0123"],
+        );
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("EXPLAIN {}", lookup.sql),
+            lookup.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let plan: Vec<String> = e
+            .db()
+            .query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("ux_touchpoints_ws_source_external"),
+            "{source}:\n{plan}"
+        );
+        let condition = plan
+            .lines()
+            .find(|l| l.contains("Index Cond"))
+            .unwrap_or_default();
+        for column in ["workspace_id", "source", "external_id"] {
+            assert!(condition.contains(column), "{source}: {column} in\n{plan}");
+        }
+        assert!(!plan.contains("Seq Scan"), "{source}:\n{plan}");
+    }
+}
