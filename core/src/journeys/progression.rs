@@ -387,7 +387,8 @@ fn transition_row(
 }
 
 /// An account's stored positions in a model and where it should now be.
-struct Placed {
+struct Placed<'r> {
+    rules: &'r ModelRules,
     account: Uuid,
     stored: Vec<stage_position::Model>,
     placement: Placement,
@@ -396,15 +397,12 @@ struct Placed {
 /// Makes the stored positions of each account say what its placement says,
 /// writing only what differs: at most three statements (a delete, an update
 /// and an insert) for any number of accounts.
-async fn place_all(
-    db: &impl ConnectionTrait,
-    rules: &ModelRules,
-    accounts: Vec<Placed>,
-) -> CoreResult<()> {
+async fn place_all(db: &impl ConnectionTrait, accounts: Vec<Placed<'_>>) -> CoreResult<()> {
     let mut deletes = Vec::new();
     let mut updates = Vec::new();
     let mut inserts = Vec::new();
     for Placed {
+        rules,
         account,
         mut stored,
         placement,
@@ -617,23 +615,25 @@ pub struct Arrival<'a> {
 /// Brings paths up to date after a batch of writes: each model replays the
 /// accounts that gained a touchpoint it reacts to from the earliest such, and
 /// every model replays `everywhere` (touchpoints that changed or moved
-/// between accounts). A fixed number of statements per model, whatever the
-/// number of accounts. A touchpoint arriving in order replays only itself.
+/// between accounts). A touchpoint arriving in order replays only itself.
 pub async fn advance(
     db: &impl ConnectionTrait,
     rules: &[ModelRules],
     arrivals: &[Arrival<'_>],
     everywhere: &[Replay],
 ) -> CoreResult<()> {
-    for model in rules {
-        let replays = arrivals
-            .iter()
-            .filter(|a| model.reacts_to(a.kind, a.channel))
-            .map(|a| Replay::since(a.account, a.at))
-            .chain(everywhere.iter().copied());
-        replay_many(db, model, replays).await?;
-    }
-    Ok(())
+    let work = rules
+        .iter()
+        .map(|model| {
+            let replays = arrivals
+                .iter()
+                .filter(|a| model.reacts_to(a.kind, a.channel))
+                .map(|a| Replay::since(a.account, a.at))
+                .chain(everywhere.iter().copied());
+            (model, earliest_per_account(replays))
+        })
+        .collect();
+    replay_models(db, work).await
 }
 
 /// Rebuilds accounts' paths through every model, e.g. after touchpoints
@@ -646,41 +646,69 @@ pub async fn replay_all(
     advance(db, rules, &[], replays).await
 }
 
-/// A touchpoint as a replay reads it.
-type Reacting = (Uuid, Uuid, String, Channel, DateTime<Utc>);
-
-/// Rebuilds accounts' paths through one model, in time order: about eight
-/// statements for any number of accounts.
+/// Rebuilds accounts' paths through one model.
 pub async fn replay_many(
     db: &impl ConnectionTrait,
     rules: &ModelRules,
     replays: impl IntoIterator<Item = Replay>,
 ) -> CoreResult<()> {
-    let replays = earliest_per_account(replays);
-    if replays.is_empty() {
+    replay_models(db, vec![(rules, earliest_per_account(replays))]).await
+}
+
+/// A touchpoint as a replay reads it.
+type Reacting = (Uuid, Uuid, String, Channel, DateTime<Utc>);
+
+/// Rebuilds accounts' paths, each model its own accounts (one replay per
+/// account), in time order: eight statements at most for any number of
+/// models and accounts.
+async fn replay_models(
+    db: &impl ConnectionTrait,
+    work: Vec<(&ModelRules, Vec<Replay>)>,
+) -> CoreResult<()> {
+    let work: Vec<(&ModelRules, Vec<Replay>)> =
+        work.into_iter().filter(|(_, r)| !r.is_empty()).collect();
+    let Some(ws) = work.first().map(|(m, _)| m.model.workspace_id) else {
         return Ok(());
-    }
-    let model = rules.model.id;
-    let ws = rules.model.workspace_id;
-    let accounts: Vec<Uuid> = replays.iter().map(|r| r.account).collect();
+    };
     use stage_transition::Column as T;
+    let in_model = |model: &ModelRules| T::ModelId.eq(model.model.id);
+    let mut stale = Condition::any();
+    let mut kept = Condition::any();
+    let mut reacting_since = Condition::any();
+    for (model, replays) in &work {
+        stale = stale.add(Condition::all().add(in_model(model)).add(from_each_since(
+            T::AccountId,
+            T::OccurredAt,
+            replays,
+        )));
+        kept = kept.add(
+            Condition::all()
+                .add(in_model(model))
+                .add(T::AccountId.is_in(replays.iter().map(|r| r.account))),
+        );
+        reacting_since =
+            reacting_since.add(Condition::all().add(reacting(model)).add(from_each_since(
+                touchpoint::Column::AccountId,
+                touchpoint::Column::OccurredAt,
+                replays,
+            )));
+    }
     stage_transition::Entity::delete_many()
-        .filter(T::ModelId.eq(model))
         .filter(T::Cause.eq(TransitionCause::Touchpoint))
-        .filter(from_each_since(T::AccountId, T::OccurredAt, &replays))
+        .filter(stale)
         .exec(db)
         .await?;
-    let mut kept = grouped(
-        stage_transition::Entity::find()
-            .filter(T::ModelId.eq(model))
-            .filter(T::AccountId.is_in(accounts.iter().copied()))
-            .order_by_asc(T::AccountId)
-            .order_by_asc(T::OccurredAt)
-            .order_by_asc(T::Id)
-            .all(db)
-            .await?,
-        |t| t.account_id,
-    );
+    let mut moves: HashMap<(Uuid, Uuid), Vec<stage_transition::Model>> = HashMap::new();
+    let rows = stage_transition::Entity::find()
+        .filter(kept)
+        .order_by_asc(T::AccountId)
+        .order_by_asc(T::OccurredAt)
+        .order_by_asc(T::Id)
+        .all(db)
+        .await?;
+    for t in rows {
+        moves.entry((t.model_id, t.account_id)).or_default().push(t);
+    }
     let touchpoints: Vec<Reacting> = touchpoint::Entity::find()
         .select_only()
         .columns([
@@ -691,38 +719,64 @@ pub async fn replay_many(
             touchpoint::Column::OccurredAt,
         ])
         .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(reacting(rules))
-        .filter(from_each_since(
-            touchpoint::Column::AccountId,
-            touchpoint::Column::OccurredAt,
-            &replays,
-        ))
+        .filter(reacting_since)
         .order_by_asc(touchpoint::Column::AccountId)
         .order_by_asc(touchpoint::Column::OccurredAt)
         .order_by_asc(touchpoint::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    let mut touchpoints = grouped(touchpoints, |t| t.1);
+    let touchpoints = grouped(touchpoints, |t| t.1);
     let mut new_transitions = Vec::new();
-    let mut placements = Vec::with_capacity(replays.len());
-    for replay in &replays {
-        let moves = kept.remove(&replay.account).unwrap_or_default();
-        let arrived = touchpoints.remove(&replay.account).unwrap_or_default();
-        let placement = walk(db, rules, *replay, moves, arrived, &mut new_transitions).await?;
-        placements.push((replay.account, placement));
+    let mut placements = Vec::new();
+    for (model, replays) in &work {
+        for replay in replays {
+            // What this model reacts to, from this account's `since` on: the
+            // read above is the union of every model's.
+            let arrived = touchpoints
+                .get(&replay.account)
+                .into_iter()
+                .flatten()
+                .filter(|t| replay.since.is_none_or(|since| t.4 >= since))
+                .filter(|t| model.reacts_to(&t.2, t.3))
+                .cloned()
+                .collect();
+            let kept = moves
+                .remove(&(model.model.id, replay.account))
+                .unwrap_or_default();
+            let placement = walk(db, model, *replay, kept, arrived, &mut new_transitions).await?;
+            placements.push((*model, replay.account, placement));
+        }
     }
     db::insert_all(db, new_transitions, None).await?;
-    let mut stored = positions_of(db, model, &accounts).await?;
+    let mut stored: HashMap<(Uuid, Uuid), Vec<stage_position::Model>> = HashMap::new();
+    use stage_position::Column as P;
+    let mut held = Condition::any();
+    for (model, replays) in &work {
+        held = held.add(
+            Condition::all()
+                .add(P::ModelId.eq(model.model.id))
+                .add(P::AccountId.is_in(replays.iter().map(|r| r.account))),
+        );
+    }
+    for p in stage_position::Entity::find().filter(held).all(db).await? {
+        stored
+            .entry((p.model_id, p.account_id))
+            .or_default()
+            .push(p);
+    }
     let placed = placements
         .into_iter()
-        .map(|(account, placement)| Placed {
+        .map(|(rules, account, placement)| Placed {
+            rules,
             account,
-            stored: stored.remove(&account).unwrap_or_default(),
+            stored: stored
+                .remove(&(rules.model.id, account))
+                .unwrap_or_default(),
             placement,
         })
         .collect();
-    place_all(db, rules, placed).await
+    place_all(db, placed).await
 }
 
 /// Groups rows by a key, keeping their order.
@@ -870,11 +924,12 @@ pub async fn move_by_hand(
         .await?;
     placement.enter(rules, stage.id, at);
     let placed = Placed {
+        rules,
         account: account.id,
         stored,
         placement,
     };
-    place_all(txn, rules, vec![placed]).await?;
+    place_all(txn, vec![placed]).await?;
     let model = journey_model::Entity::find_by_id(stage.model_id)
         .filter(journey_model::Column::WorkspaceId.eq(ws))
         .one(txn)

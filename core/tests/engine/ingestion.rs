@@ -2,7 +2,7 @@
 //! items that fail alone, and the batch limit.
 
 use entity::identity;
-use entity::vocab::{Channel, IdentityKind, Lifecycle, OwnerTeam};
+use entity::vocab::{Channel, IdentityKind, JourneyTemplate, Lifecycle, OwnerTeam};
 use journeys_core::ingestion::{MAX_BATCH, PropertiesUpdate, RawTouchpoint, RecordOutcome, Tally};
 use journeys_core::people::stakeholders::{self, StakeholderDetails, StakeholderFilter};
 use journeys_core::testing::Touch;
@@ -415,11 +415,22 @@ fn mixed_batch(round: usize, len: usize) -> Vec<Touch> {
         .collect()
 }
 
+/// Per kind of row one statement: the reads of what the batch names, the
+/// writes of what it makes, the replay of the paths in every model and the
+/// rescore.
 #[tokio::test]
 async fn a_batch_costs_a_fixed_number_of_statements_whatever_its_size() {
     let e = Engine::new().await;
     e.upsert_rule(crate::rule("opens", Some("email.opened"), None, 1.0))
         .await;
+    // Models beside the default one cost no more statements.
+    let txn = db::begin_write(e.db()).await.unwrap();
+    for template in [JourneyTemplate::Kopan, JourneyTemplate::BabcockJenkins] {
+        journeys_core::journeys::models::create_from_template(&txn, e.ws, template, false)
+            .await
+            .unwrap();
+    }
+    db::commit(txn).await.unwrap();
     for a in 0..20 {
         let domain = format!("company{a}.com");
         e.account(&format!("Company {a}"), &[&domain]).await;
