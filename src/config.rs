@@ -86,6 +86,28 @@ pub enum Command {
     Workspace(WorkspaceCommand),
     /// Run one sync of a connector in the foreground, with progress and a summary.
     Sync(SyncArgs),
+    /// Fill a new workspace with synthetic data at benchmark scale, recorded
+    /// through ingestion: accounts of skewed sizes, people with DMU roles,
+    /// touchpoints from every source over two years.
+    Seed(SeedArgs),
+}
+
+#[derive(Args)]
+pub struct SeedArgs {
+    /// The new workspace's slug.
+    #[arg(long)]
+    pub workspace: String,
+    #[arg(long, default_value_t = 1_000)]
+    pub accounts: usize,
+    /// At most this many people per account (those never in a touchpoint
+    /// are not made).
+    #[arg(long, default_value_t = 20)]
+    pub people_per_account: usize,
+    #[arg(long, default_value_t = 1_000_000)]
+    pub touchpoints: usize,
+    /// The generator's seed: the same arguments make the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// The key that seals connector secrets at rest.

@@ -132,11 +132,11 @@ const ACCOUNTS: [DemoAccount; 12] = [
     },
 ];
 
-const FIRST_NAMES: [&str; 16] = [
+pub(crate) const FIRST_NAMES: [&str; 16] = [
     "Ada", "Bruno", "Chidi", "Dana", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kemi",
     "Luis", "Maya", "Nils", "Olga", "Priya",
 ];
-const LAST_NAMES: [&str; 12] = [
+pub(crate) const LAST_NAMES: [&str; 12] = [
     "Ahmed", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
     "Kowalski", "Lee",
 ];
@@ -148,20 +148,21 @@ const ROLES: [(DmuRole, &str); 5] = [
     (DmuRole::Buyer, "Procurement Manager"),
 ];
 
-/// A kind of touchpoint the demo makes, and from which journey depth on.
-struct Activity {
-    source: &'static str,
-    channel: Channel,
-    kind: &'static str,
-    team: OwnerTeam,
-    min_depth: usize,
-    title: &'static str,
+/// A kind of touchpoint the demo (and `journeys seed`) makes, and from which
+/// journey depth on.
+pub(crate) struct Activity {
+    pub source: &'static str,
+    pub channel: Channel,
+    pub kind: &'static str,
+    pub team: OwnerTeam,
+    pub min_depth: usize,
+    pub title: &'static str,
 }
 
 /// A scoring rule: name, kind, points, cap, half-life in days.
-type DemoRule = (&'static str, &'static str, f64, Option<i32>, Option<f64>);
+pub(crate) type DemoRule = (&'static str, &'static str, f64, Option<i32>, Option<f64>);
 
-const SCORING_RULES: [DemoRule; 6] = [
+pub(crate) const SCORING_RULES: [DemoRule; 6] = [
     (
         "Webinar attended",
         "webinar.attended",
@@ -188,7 +189,7 @@ const SCORING_RULES: [DemoRule; 6] = [
     ("Sales meeting", "meeting.held", 20.0, None, None),
 ];
 
-const ACTIVITIES: [Activity; 12] = [
+pub(crate) const ACTIVITIES: [Activity; 12] = [
     Activity {
         source: "twitter",
         channel: Channel::Social,

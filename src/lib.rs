@@ -9,5 +9,6 @@ pub mod connectors;
 pub mod demo;
 pub mod http;
 pub mod rate_limit;
+pub mod seed;
 pub mod server;
 pub mod state;

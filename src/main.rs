@@ -1,12 +1,13 @@
 //! The `journeys` command: serve, migrate, schema, token (and token revoke),
-//! workspace, sync.
+//! workspace, sync, seed.
 
 use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::Parser;
 use journeys::config::{
-    Cli, Command, ServeArgs, SyncArgs, TokenAction, TokenArgs, TokenCommand, WorkspaceCommand,
+    Cli, Command, SeedArgs, ServeArgs, SyncArgs, TokenAction, TokenArgs, TokenCommand,
+    WorkspaceCommand,
 };
 use journeys::demo;
 use journeys::server::{self, ServerConfig};
@@ -56,6 +57,7 @@ async fn main() -> ExitCode {
             create_workspace(cli.database.url(), &slug, &name).await
         }
         Command::Sync(args) => sync(cli.database.url(), args).await,
+        Command::Seed(args) => seed(cli.database.url(), args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,6 +66,36 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn seed(database_url: String, args: SeedArgs) -> anyhow::Result<()> {
+    let db = db::connect(&database_url, &StatementCounter::default()).await?;
+    let spec = journeys::seed::SeedSpec {
+        workspace: args.workspace,
+        accounts: args.accounts,
+        people_per_account: args.people_per_account,
+        touchpoints: args.touchpoints,
+        seed: args.seed,
+    };
+    let bar = indicatif::ProgressBar::new(spec.touchpoints as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} touchpoints ({per_sec}, {eta} left)",
+        )?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let seeded = journeys::seed::seed(&db, &spec, |n| bar.inc(n)).await?;
+    bar.finish_and_clear();
+    eprintln!(
+        "seeded `{}` in {:.1} s: {} accounts, {} people, {} touchpoints",
+        spec.workspace,
+        started.elapsed().as_secs_f64(),
+        seeded.accounts,
+        seeded.people,
+        seeded.touchpoints.created
+    );
+    Ok(())
 }
 
 async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> {

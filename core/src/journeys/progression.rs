@@ -546,8 +546,10 @@ fn earliest_per_account(replays: impl IntoIterator<Item = Replay>) -> Vec<Replay
     out
 }
 
-/// Rows of these accounts (in `account`) from each one's `since` on (in `at`).
+/// Rows of these accounts (in `account`) from each one's `since` on (in
+/// `at`), each term within `scope` so that it can be one index range.
 fn from_each_since(
+    scope: impl Fn() -> Condition,
     account: impl ColumnTrait,
     at: impl ColumnTrait,
     replays: &[Replay],
@@ -559,28 +561,14 @@ fn from_each_since(
         .collect();
     let mut any = Condition::any();
     if !whole.is_empty() {
-        any = any.add(account.is_in(whole));
+        any = any.add(scope().add(account.is_in(whole)));
     }
     for r in replays {
         if let Some(since) = r.since {
-            any = any.add(
-                Condition::all()
-                    .add(account.eq(r.account))
-                    .add(at.gte(since)),
-            );
+            any = any.add(scope().add(account.eq(r.account)).add(at.gte(since)));
         }
     }
     any
-}
-
-/// The model's entry rules as a filter on touchpoints.
-fn reacting(rules: &ModelRules) -> Condition {
-    let stages = || rules.stages.iter().chain(&rules.archived);
-    let kinds: Vec<String> = stages().flat_map(|s| s.kinds.clone()).collect();
-    let channels: Vec<Channel> = stages().flat_map(|s| s.channels.clone()).collect();
-    Condition::any()
-        .add(touchpoint::Column::Kind.is_in(kinds))
-        .add(touchpoint::Column::Channel.is_in(channels))
 }
 
 /// The earliest time among these touchpoints: where a path that gains or loses
@@ -671,36 +659,22 @@ async fn replay_models(
         return Ok(());
     };
     use stage_transition::Column as T;
-    let in_model = |model: &ModelRules| T::ModelId.eq(model.model.id);
     let mut stale = Condition::any();
-    let mut kept = Condition::any();
-    let mut reacting_since = Condition::any();
     for (model, replays) in &work {
-        stale = stale.add(Condition::all().add(in_model(model)).add(from_each_since(
-            T::AccountId,
-            T::OccurredAt,
-            replays,
-        )));
-        kept = kept.add(
-            Condition::all()
-                .add(in_model(model))
-                .add(T::AccountId.is_in(replays.iter().map(|r| r.account))),
-        );
-        reacting_since =
-            reacting_since.add(Condition::all().add(reacting(model)).add(from_each_since(
-                touchpoint::Column::AccountId,
-                touchpoint::Column::OccurredAt,
-                replays,
-            )));
+        let in_model = || Condition::all().add(T::ModelId.eq(model.model.id));
+        stale = stale.add(from_each_since(in_model, T::AccountId, T::OccurredAt, replays));
     }
     stage_transition::Entity::delete_many()
         .filter(T::Cause.eq(TransitionCause::Touchpoint))
         .filter(stale)
         .exec(db)
         .await?;
+    let all = earliest_per_account(work.iter().flat_map(|(_, r)| r.iter().copied()));
+    let accounts = || all.iter().map(|r| r.account);
     let mut moves: HashMap<(Uuid, Uuid), Vec<stage_transition::Model>> = HashMap::new();
     let rows = stage_transition::Entity::find()
-        .filter(kept)
+        .filter(T::AccountId.is_in(accounts()))
+        .filter(T::ModelId.is_in(work.iter().map(|(m, _)| m.model.id)))
         .order_by_asc(T::AccountId)
         .order_by_asc(T::OccurredAt)
         .order_by_asc(T::Id)
@@ -709,6 +683,10 @@ async fn replay_models(
     for t in rows {
         moves.entry((t.model_id, t.account_id)).or_default().push(t);
     }
+    // Each account's touchpoints from the earliest time any model replays it
+    // from, through the (workspace, account, time) index; each model then
+    // takes what it reacts to from its own time on.
+    let in_workspace = || Condition::all().add(touchpoint::Column::WorkspaceId.eq(ws));
     let touchpoints: Vec<Reacting> = touchpoint::Entity::find()
         .select_only()
         .columns([
@@ -718,8 +696,12 @@ async fn replay_models(
             touchpoint::Column::Channel,
             touchpoint::Column::OccurredAt,
         ])
-        .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(reacting_since)
+        .filter(from_each_since(
+            in_workspace,
+            touchpoint::Column::AccountId,
+            touchpoint::Column::OccurredAt,
+            &all,
+        ))
         .order_by_asc(touchpoint::Column::AccountId)
         .order_by_asc(touchpoint::Column::OccurredAt)
         .order_by_asc(touchpoint::Column::Id)

@@ -222,3 +222,33 @@ pub async fn remove(
         removed,
     })
 }
+
+/// People whose memberships [`assign_roles`] sets per statement.
+const ROLES_PER_STATEMENT: usize = 500;
+
+/// Gives every membership of each person the role they hold in their
+/// accounts' decision-making units, a statement per 500 people: how a bulk
+/// import tags the DMU. Scores and qualification do not depend on roles.
+pub async fn assign_roles(
+    txn: &impl ConnectionTrait,
+    workspace: Uuid,
+    roles: &[(Uuid, entity::vocab::DmuRole)],
+) -> CoreResult<()> {
+    use sea_orm::sea_query::{CaseStatement, Expr};
+    for chunk in roles.chunks(ROLES_PER_STATEMENT) {
+        let mut role = CaseStatement::new();
+        for (person, r) in chunk {
+            role = role.case(
+                membership::Column::StakeholderId.eq(*person),
+                Expr::value(*r),
+            );
+        }
+        membership::Entity::update_many()
+            .col_expr(membership::Column::Role, role.into())
+            .filter(membership::Column::WorkspaceId.eq(workspace))
+            .filter(membership::Column::StakeholderId.is_in(chunk.iter().map(|(p, _)| *p)))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
