@@ -25,6 +25,7 @@ mod progression;
 mod rate_limit;
 mod revocation;
 mod scoring;
+mod seed;
 mod stakeholders;
 mod takeover;
 mod touchpoints;

@@ -662,7 +662,12 @@ async fn replay_models(
     let mut stale = Condition::any();
     for (model, replays) in &work {
         let in_model = || Condition::all().add(T::ModelId.eq(model.model.id));
-        stale = stale.add(from_each_since(in_model, T::AccountId, T::OccurredAt, replays));
+        stale = stale.add(from_each_since(
+            in_model,
+            T::AccountId,
+            T::OccurredAt,
+            replays,
+        ));
     }
     stage_transition::Entity::delete_many()
         .filter(T::Cause.eq(TransitionCause::Touchpoint))
