@@ -10,7 +10,7 @@ use entity::{account, account_domain, account_ref, identity, membership, stakeho
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QueryTrait, Statement,
+    Statement,
 };
 use uuid::Uuid;
 
@@ -205,40 +205,35 @@ async fn touchpoints(
 
 /// The touchpoints recorded under these external ids, per scope, each found
 /// through its scope's unique index with every key column in the index
-/// condition. On PostgreSQL that takes a lookup per id (a `LATERAL … LIMIT
-/// 1` over the ids): given `external_id = ANY(…)`, the planner may scan the
-/// whole scope and filter when its statistics think the scope small (a
-/// source they have never seen), however large it is. SQLite always probes
-/// the index per value of an `IN`.
+/// condition: one `SELECT` per scope, joined by `UNION ALL`. Each is a plain
+/// conjunction, so that the planners see it implies its partial index's
+/// condition (`connector_id IS [NOT] NULL`). On PostgreSQL each id is its own
+/// lookup (a `LATERAL … LIMIT 1` over the ids): given `external_id =
+/// ANY(…)`, the planner may scan the whole scope and filter when its
+/// statistics think the scope small (a source they have never seen), however
+/// large it is. SQLite probes the index once per value of an `IN`.
 pub(super) fn recorded_under(
     backend: DbBackend,
     ws: Uuid,
     by_scope: BTreeMap<Scope, Vec<String>>,
 ) -> Statement {
-    if backend != DbBackend::Postgres {
-        let mut any = Condition::any();
-        for (scope, ids) in by_scope {
-            let same_scope = match scope {
-                Scope::Connector(id) => {
-                    Condition::all().add(touchpoint::Column::ConnectorId.eq(id))
-                }
-                Scope::Source(source) => Condition::all()
-                    .add(touchpoint::Column::ConnectorId.is_null())
-                    .add(touchpoint::Column::Source.eq(source)),
-            };
-            any = any.add(same_scope.add(touchpoint::Column::ExternalId.is_in(ids)));
-        }
-        return touchpoint::Entity::find()
-            .filter(touchpoint::Column::WorkspaceId.eq(ws))
-            .filter(any)
-            .build(backend);
-    }
+    let postgres = backend == DbBackend::Postgres;
     let mut values: Vec<sea_orm::Value> = vec![ws.into()];
+    let mut placeholder = |value: sea_orm::Value| {
+        values.push(value);
+        if postgres {
+            format!("${}", values.len())
+        } else {
+            "?".to_owned()
+        }
+    };
     let mut arms = Vec::new();
     for (scope, ids) in by_scope {
-        let mut placeholder = |value: sea_orm::Value| {
-            values.push(value);
-            format!("${}", values.len())
+        // SQLite numbers `?` in the order they appear: the workspace first.
+        let ws = if postgres {
+            "$1".to_owned()
+        } else {
+            placeholder(ws.into())
         };
         let same_scope = match scope {
             Scope::Connector(id) => format!("connector_id = {}", placeholder(id.into())),
@@ -249,16 +244,26 @@ pub(super) fn recorded_under(
                 )
             }
         };
-        let keys: Vec<String> = ids
-            .into_iter()
-            .map(|id| format!("({})", placeholder(id.into())))
-            .collect();
-        arms.push(format!(
-            "SELECT t.* FROM (VALUES {}) AS k(external_id) CROSS JOIN LATERAL \
-             (SELECT * FROM touchpoints WHERE workspace_id = $1 AND {same_scope} \
-             AND external_id = k.external_id LIMIT 1) AS t",
-            keys.join(", ")
-        ));
+        let ids: Vec<String> = ids.into_iter().map(|id| placeholder(id.into())).collect();
+        arms.push(if postgres {
+            let keys: Vec<String> = ids.iter().map(|p| format!("({p})")).collect();
+            format!(
+                "SELECT t.* FROM (VALUES {}) AS k(external_id) CROSS JOIN LATERAL \
+                 (SELECT * FROM touchpoints WHERE workspace_id = {ws} AND {same_scope} \
+                 AND external_id = k.external_id LIMIT 1) AS t",
+                keys.join(", ")
+            )
+        } else {
+            format!(
+                "SELECT * FROM touchpoints WHERE workspace_id = {ws} AND {same_scope} \
+                 AND external_id IN ({})",
+                ids.join(", ")
+            )
+        });
+    }
+    if !postgres {
+        // The workspace was bound per arm.
+        values.remove(0);
     }
     Statement::from_sql_and_values(backend, arms.join(" UNION ALL "), values)
 }
