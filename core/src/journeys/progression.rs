@@ -11,7 +11,7 @@
 //! through stages removed since is never rewritten. Replays are set-based: a
 //! batch touching a thousand accounts costs a few statements per model.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::vocab::{Channel, TransitionCause};
@@ -546,27 +546,49 @@ fn earliest_per_account(replays: impl IntoIterator<Item = Replay>) -> Vec<Replay
     out
 }
 
+/// Time ranges a replay reads and rewrites in one statement.
+const REPLAY_RANGES: usize = 8;
+
+/// The replays with their times lowered to a few distinct ones: sorted by
+/// time and cut into at most [`REPLAY_RANGES`] groups, each replaying from its
+/// earliest. Replaying an account from earlier than it needs gives the same
+/// path (moves are a function of the touchpoints in time order), and a few
+/// index ranges of many accounts each plan far faster than one per account,
+/// while a late touchpoint still widens only the replays of the accounts
+/// whose times are near its own.
+fn coarsened(mut replays: Vec<Replay>) -> Vec<Replay> {
+    replays.sort_by_key(|r| r.since);
+    let per_range = replays.len().div_ceil(REPLAY_RANGES).max(1);
+    for group in replays.chunks_mut(per_range) {
+        let since = group[0].since;
+        for r in group {
+            r.since = since;
+        }
+    }
+    replays.sort_by_key(|r| r.account);
+    replays
+}
+
 /// Rows of these accounts (in `account`) from each one's `since` on (in
-/// `at`), each term within `scope` so that it can be one index range.
+/// `at`): a term per distinct `since`, each within `scope` so that it can be
+/// index ranges.
 fn from_each_since(
     scope: impl Fn() -> Condition,
     account: impl ColumnTrait,
     at: impl ColumnTrait,
     replays: &[Replay],
 ) -> Condition {
-    let whole: Vec<Uuid> = replays
-        .iter()
-        .filter(|r| r.since.is_none())
-        .map(|r| r.account)
-        .collect();
-    let mut any = Condition::any();
-    if !whole.is_empty() {
-        any = any.add(scope().add(account.is_in(whole)));
-    }
+    let mut by_since: BTreeMap<Option<DateTime<Utc>>, Vec<Uuid>> = BTreeMap::new();
     for r in replays {
-        if let Some(since) = r.since {
-            any = any.add(scope().add(account.eq(r.account)).add(at.gte(since)));
+        by_since.entry(r.since).or_default().push(r.account);
+    }
+    let mut any = Condition::any();
+    for (since, accounts) in by_since {
+        let mut term = scope().add(account.is_in(accounts));
+        if let Some(since) = since {
+            term = term.add(at.gte(since));
         }
+        any = any.add(term);
     }
     any
 }
@@ -653,8 +675,11 @@ async fn replay_models(
     db: &impl ConnectionTrait,
     work: Vec<(&ModelRules, Vec<Replay>)>,
 ) -> CoreResult<()> {
-    let work: Vec<(&ModelRules, Vec<Replay>)> =
-        work.into_iter().filter(|(_, r)| !r.is_empty()).collect();
+    let work: Vec<(&ModelRules, Vec<Replay>)> = work
+        .into_iter()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(model, replays)| (model, coarsened(replays)))
+        .collect();
     let Some(ws) = work.first().map(|(m, _)| m.model.workspace_id) else {
         return Ok(());
     };
@@ -674,7 +699,9 @@ async fn replay_models(
         .filter(stale)
         .exec(db)
         .await?;
-    let all = earliest_per_account(work.iter().flat_map(|(_, r)| r.iter().copied()));
+    let all = coarsened(earliest_per_account(
+        work.iter().flat_map(|(_, r)| r.iter().copied()),
+    ));
     let accounts = || all.iter().map(|r| r.account);
     let mut moves: HashMap<(Uuid, Uuid), Vec<stage_transition::Model>> = HashMap::new();
     let rows = stage_transition::Entity::find()
@@ -1009,6 +1036,22 @@ mod tests {
         Moves {
             stage: Some(stage),
             phases: vec![],
+        }
+    }
+
+    #[test]
+    fn replays_are_coarsened_to_a_few_earlier_times() {
+        let t0 = Utc::now();
+        let asked: Vec<Replay> = (0..100)
+            .map(|i| Replay::since(Uuid::now_v7(), t0 + chrono::Duration::minutes(i)))
+            .chain([Replay::from_start(Uuid::now_v7())])
+            .collect();
+        let coarse = coarsened(asked.clone());
+        let times: std::collections::BTreeSet<_> = coarse.iter().map(|r| r.since).collect();
+        assert!(times.len() <= REPLAY_RANGES, "{times:?}");
+        for r in &asked {
+            let c = coarse.iter().find(|c| c.account == r.account).unwrap();
+            assert!(c.since <= r.since, "never later than asked");
         }
     }
 
