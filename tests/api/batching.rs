@@ -14,16 +14,30 @@ const QUERY: &str = r#"query($n: Int!) {
   }
 }"#;
 
-/// The statements one run of the query costs, best of three: a loader's batch
-/// closes after a short window, so a busy machine can split one level's batch
-/// in two; the structure being measured is the best case.
-async fn statements_for(app: &TestApp, token: &str, query: &str, n: usize) -> (u64, Value) {
+/// The statements one run of the query costs, the best of up to ten spaced
+/// tries (three at least, fewer than ten once one costs at most `enough`): a
+/// loader's batch closes after a short window, so a machine busy with other
+/// tests can split one level's batch in two; the structure being measured is
+/// the best case.
+async fn statements_for(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    n: usize,
+    enough: u64,
+) -> (u64, Value) {
     let mut best = u64::MAX;
     let mut data = Value::Null;
-    for _ in 0..3 {
+    for attempt in 0..10 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+        }
         let before = app.statements.get();
         data = app.ok(token, query, json!({ "n": n })).await;
         best = best.min(app.statements.get() - before);
+        if attempt >= 2 && best <= enough {
+            break;
+        }
     }
     (best, data)
 }
@@ -53,8 +67,8 @@ async fn nested_lists_cost_a_fixed_number_of_statements() {
     app.workspace("acme").await;
     let token = app.admin("acme");
     fifty_accounts(&app, &token).await;
-    let (small, small_data) = statements_for(&app, &token, QUERY, 5).await;
-    let (large, data) = statements_for(&app, &token, QUERY, 50).await;
+    let (small, small_data) = statements_for(&app, &token, QUERY, 5, 7).await;
+    let (large, data) = statements_for(&app, &token, QUERY, 50, 7).await;
     assert_eq!(small_data["accounts"]["edges"].as_array().unwrap().len(), 5);
     let edges = data["accounts"]["edges"].as_array().unwrap();
     assert_eq!(edges.len(), 50);
@@ -92,8 +106,8 @@ async fn account_scores_and_their_breakdowns_cost_a_fixed_number_of_statements()
     let query = r#"query($n: Int!) { accounts(first: $n) { nodes {
       score scoreBreakdown { stakeholder { name } rule { name } count points }
     } } }"#;
-    let (small, _) = statements_for(&app, &token, query, 5).await;
-    let (large, data) = statements_for(&app, &token, query, 50).await;
+    let (small, _) = statements_for(&app, &token, query, 5, 6).await;
+    let (large, data) = statements_for(&app, &token, query, 50, 6).await;
     let nodes = data["accounts"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 50);
     for node in nodes {
