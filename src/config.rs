@@ -163,6 +163,12 @@ pub struct ServeArgs {
     pub backfill_chunk: u64,
     #[command(flatten)]
     pub rate_limit: RateLimitArgs,
+    /// Seconds this instance keeps a token's workspace (and whether its `jti`
+    /// is revoked) before looking again: a revocation made on another
+    /// instance, or by `journeys token revoke`, holds here within this time.
+    /// 0 looks on every request.
+    #[arg(long, env = "JOURNEYS_TOKEN_CACHE_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub token_cache_secs: u64,
 }
 
 /// The per-token rate limit.

@@ -376,11 +376,13 @@ fn credentials(req: &HttpRequest, state: &AppState) -> Result<Option<Claims>, Re
 }
 
 /// The caller of verified claims: their workspace, which must exist and not
-/// have revoked the token's `jti`; one statement.
+/// have revoked the token's `jti`; one statement, or none while the answer is
+/// cached.
 async fn principal(state: &AppState, claims: Claims) -> Result<Principal, Refusal> {
-    let workspace =
-        journeys_core::revocations::token_workspace(&state.db, &claims.ws, claims.jti.as_deref())
-            .await
+    let workspace = state
+        .tokens
+        .token_workspace(&state.db, &claims.ws, claims.jti.as_deref())
+        .await
             .map_err(|_| {
                 Refusal::Unauthenticated("the token's workspace could not be checked".into())
             })?
@@ -474,7 +476,8 @@ async fn execute(
         .variables(variables)
         .data(RequestContext::new(state.db.clone(), principal))
         .data(Arc::clone(&state.sync))
-        .data(Arc::clone(&state.backfills));
+        .data(Arc::clone(&state.backfills))
+        .data(Arc::clone(&state.tokens));
     if let Some(name) = operation_name {
         request = request.operation_name(name);
     }

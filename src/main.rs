@@ -135,6 +135,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         score_refresh: std::time::Duration::from_secs(3600),
         limits: QueryLimits::default(),
         rate_limit: args.rate_limit.limit(),
+        token_cache: std::time::Duration::from_secs(args.token_cache_secs),
     })
     .await?;
     if args.demo {

@@ -22,6 +22,7 @@ use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::{self, StatementCounter};
 use journeys_core::journeys::backfill::{BackfillSettings, Backfills};
+use journeys_core::revocations::TokenCache;
 
 use crate::connectors::webhooks;
 use crate::http;
@@ -48,6 +49,8 @@ pub struct ServerConfig {
     pub limits: QueryLimits,
     /// Requests per token (or client address) and minute.
     pub rate_limit: RateLimit,
+    /// How long a token's workspace and revocation are kept per process.
+    pub token_cache: std::time::Duration,
 }
 
 /// A started server.
@@ -165,6 +168,7 @@ pub fn start_with(
         limits: config.limits,
         shapes,
         rate_limiter: RateLimiter::new(config.rate_limit),
+        tokens: Arc::new(TokenCache::new(config.token_cache)),
         db: db.clone(),
         verifier: Arc::new(config.verifier),
         sync: Arc::clone(&sync),

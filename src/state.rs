@@ -9,6 +9,7 @@ use journeys_api::graphql::limits::{QueryLimits, Shapes};
 use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::sync::SyncRuntime;
 use journeys_core::journeys::backfill::Backfills;
+use journeys_core::revocations::TokenCache;
 use sea_orm::DatabaseConnection;
 
 use crate::rate_limit::RateLimiter;
@@ -27,4 +28,6 @@ pub struct AppState {
     pub shapes: Arc<Shapes>,
     /// `None` when the rate limit is off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Tokens' workspaces, kept for a few seconds.
+    pub tokens: Arc<TokenCache>,
 }

@@ -1,6 +1,8 @@
 //! Revoking tokens: `revokeToken`. The revocation list and its check are
 //! `journeys_core::revocations`; the HTTP layer refuses a revoked token.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use journeys_core::{db, revocations};
@@ -31,9 +33,11 @@ pub struct TokenMutation;
 
 #[Object]
 impl TokenMutation {
-    /// Revokes the workspace's tokens with this `jti`: every server instance
-    /// refuses them with UNAUTHENTICATED from the next request on. Tokens
-    /// without a `jti` cannot be revoked; let them expire. Needs `admin`.
+    /// Revokes the workspace's tokens with this `jti`: this server refuses them
+    /// with UNAUTHENTICATED from the next request on, every other instance
+    /// within its token cache's lifetime (`JOURNEYS_TOKEN_CACHE_SECS`, 5 s by
+    /// default). Tokens without a `jti` cannot be revoked; let them expire.
+    /// Needs `admin`.
     async fn revoke_token(
         &self,
         ctx: &Context<'_>,
@@ -50,6 +54,10 @@ impl TokenMutation {
         )
         .await?;
         db::commit(txn).await?;
+        // This instance refuses the token at once; others within their cache's lifetime.
+        if let Some(tokens) = ctx.data_opt::<Arc<revocations::TokenCache>>() {
+            tokens.forget(&revoked.jti);
+        }
         Ok(RevokeTokenPayload {
             jti: revoked.jti,
             revoked_at: revoked.revoked_at,

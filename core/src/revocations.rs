@@ -1,9 +1,16 @@
 //! Revoked tokens, by `jti`. A revocation holds in one workspace or in every
 //! workspace; the request path learns whether a token is revoked in the same
-//! statement that finds its workspace, so revoking costs requests nothing
-//! and holds on every instance from the moment it is committed.
+//! statement that finds its workspace, and [`TokenCache`] keeps that answer
+//! for a few seconds per process, so a request usually costs no statement for
+//! its token and a revocation holds on every instance within the cache's
+//! lifetime (at once on the instance that revoked).
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use entity::{revoked_token, workspace};
+use lru::LruCache;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -56,6 +63,83 @@ pub async fn token_workspace(
         .one(db)
         .await?;
     Ok(row.map(|(id, slug, revoked)| TokenWorkspace { id, slug, revoked }))
+}
+
+/// The answers of [`token_workspace`], kept per process for `lifetime`.
+///
+/// A workspace's id never changes for its slug, so the only thing a cached
+/// answer can miss is a revocation made since: the lifetime bounds that. A
+/// workspace that does not exist is not kept, so one created a moment later
+/// is found. At most [`TokenCache::CAPACITY`] tokens are kept, the least
+/// recently used making way.
+pub struct TokenCache {
+    lifetime: Duration,
+    entries: Option<Mutex<LruCache<TokenKey, (Instant, TokenWorkspace)>>>,
+}
+
+/// A token as the cache knows it: its workspace slug and its `jti`.
+type TokenKey = (String, Option<String>);
+
+impl TokenCache {
+    /// How many tokens one process keeps.
+    pub const CAPACITY: usize = 10_000;
+
+    /// A cache keeping each answer for `lifetime`; zero keeps none.
+    pub fn new(lifetime: Duration) -> Self {
+        let entries = (!lifetime.is_zero()).then(|| {
+            let capacity = NonZeroUsize::new(Self::CAPACITY).unwrap_or(NonZeroUsize::MIN);
+            Mutex::new(LruCache::new(capacity))
+        });
+        Self { lifetime, entries }
+    }
+
+    /// [`token_workspace`], from the cache while its answer is fresh.
+    pub async fn token_workspace(
+        &self,
+        db: &impl ConnectionTrait,
+        slug: &str,
+        jti: Option<&str>,
+    ) -> CoreResult<Option<TokenWorkspace>> {
+        let Some(entries) = &self.entries else {
+            return token_workspace(db, slug, jti).await;
+        };
+        let key = (slug.to_owned(), jti.map(str::to_owned));
+        if let Some((at, found)) = lock(entries).get(&key)
+            && at.elapsed() < self.lifetime
+        {
+            return Ok(Some(found.clone()));
+        }
+        let found = token_workspace(db, slug, jti).await?;
+        if let Some(found) = &found {
+            lock(entries).put(key, (Instant::now(), found.clone()));
+        }
+        Ok(found)
+    }
+
+    /// Forgets every token with `jti`, in any workspace: called after this
+    /// process revokes it, so its own next request is refused at once.
+    pub fn forget(&self, jti: &str) {
+        let Some(entries) = &self.entries else {
+            return;
+        };
+        let mut entries = lock(entries);
+        let stale: Vec<TokenKey> = entries
+            .iter()
+            .filter(|((_, cached), _)| cached.as_deref() == Some(jti))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in stale {
+            entries.pop(&key);
+        }
+    }
+}
+
+/// The cache's map; a panic while it was held leaves nothing half-done in
+/// it, so a poisoned lock is taken as it is.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Revokes the tokens with `jti` in `workspace`, or in every workspace when

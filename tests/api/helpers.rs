@@ -165,6 +165,8 @@ async fn spawn_on(
         score_refresh: Duration::from_secs(3600),
         limits: limits.query,
         rate_limit: limits.rate,
+        // Short, so that tests of revocation across instances stay quick.
+        token_cache: Duration::from_secs(1),
     })
     .await
     .expect("server starts");

@@ -1,7 +1,10 @@
 //! Revoked tokens: a `jti` revoked in a workspace, or in every workspace, is
-//! seen revoked by the lookup the request path makes; nowhere else.
+//! seen revoked by the lookup the request path makes; nowhere else. The
+//! per-process cache of that lookup answers without a statement while fresh.
 
-use journeys_core::revocations::{self, TokenWorkspace};
+use std::time::Duration;
+
+use journeys_core::revocations::{self, TokenCache, TokenWorkspace};
 use journeys_core::{CoreError, db, workspaces};
 use uuid::Uuid;
 
@@ -87,4 +90,70 @@ async fn a_jti_must_be_one_to_255_characters() {
     revoke(&engine, Some(engine.ws), &"j".repeat(255))
         .await
         .unwrap();
+}
+
+/// The statements `engine`'s database has run so far.
+fn statements(engine: &Engine) -> u64 {
+    engine.test.statements.get()
+}
+
+#[tokio::test]
+async fn a_cached_token_costs_no_statement_until_its_answer_is_stale() {
+    let engine = Engine::new().await;
+    let cache = TokenCache::new(Duration::from_millis(300));
+    let first = cache
+        .token_workspace(engine.db(), "acme", Some("j1"))
+        .await
+        .unwrap();
+    let before = statements(&engine);
+    let again = cache
+        .token_workspace(engine.db(), "acme", Some("j1"))
+        .await
+        .unwrap();
+    assert_eq!(statements(&engine), before);
+    assert_eq!(again, first);
+    // Another jti of the same workspace is its own token.
+    cache
+        .token_workspace(engine.db(), "acme", Some("j2"))
+        .await
+        .unwrap();
+    assert_eq!(statements(&engine), before + 1);
+    // A revocation made elsewhere shows once the answer is stale.
+    revoke(&engine, Some(engine.ws), "j1").await.unwrap();
+    let cached = cache.token_workspace(engine.db(), "acme", Some("j1"));
+    assert!(!cached.await.unwrap().unwrap().revoked);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let fresh = cache.token_workspace(engine.db(), "acme", Some("j1"));
+    assert!(fresh.await.unwrap().unwrap().revoked);
+}
+
+#[tokio::test]
+async fn a_forgotten_jti_is_looked_up_again_and_a_missing_workspace_is_not_kept() {
+    let engine = Engine::new().await;
+    let cache = TokenCache::new(Duration::from_secs(3600));
+    let lookup = |slug: &'static str, jti: &'static str| {
+        let cache = &cache;
+        let db = engine.db();
+        async move { cache.token_workspace(db, slug, Some(jti)).await.unwrap() }
+    };
+    assert!(!lookup("acme", "j1").await.unwrap().revoked);
+    revoke(&engine, Some(engine.ws), "j1").await.unwrap();
+    cache.forget("j1");
+    assert!(lookup("acme", "j1").await.unwrap().revoked);
+    // A workspace created after a miss is found at once.
+    assert_eq!(lookup("later", "j1").await, None);
+    workspaces::create(engine.db(), "later", "Later")
+        .await
+        .unwrap();
+    assert_eq!(lookup("later", "j1").await.unwrap().slug, "later");
+}
+
+#[tokio::test]
+async fn a_cache_of_no_lifetime_keeps_nothing() {
+    let engine = Engine::new().await;
+    let cache = TokenCache::new(Duration::ZERO);
+    cache.token_workspace(engine.db(), "acme", None).await.unwrap();
+    let before = statements(&engine);
+    cache.token_workspace(engine.db(), "acme", None).await.unwrap();
+    assert_eq!(statements(&engine), before + 1);
 }
