@@ -8,12 +8,12 @@ use journeys_core::people::accounts;
 use uuid::Uuid;
 
 use crate::auth::Scope;
-use crate::graphql::connection::{CountBy, LoaderCount, edges, load_error};
+use crate::graphql::connection::{CountBy, edges, load_error, nested_total, total_asked};
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
-    AccountById, DomainsOf, MembershipCount, MembershipSide, MembershipsOf, TouchpointCount,
+    AccountById, DomainsOf, MembershipCount, MembershipSide, StakeholdersOf, TouchpointCount,
     TouchpointOwner, TouchpointsOf,
 };
 use crate::graphql::pagination::{Cursor, PageArgs, TotalCount, connection};
@@ -122,25 +122,25 @@ impl Account {
     ) -> ApiResult<AccountStakeholderConnection> {
         let page = PageArgs::new(first, after, last, before)
             .page(crate::graphql::loaders::MEMBERSHIP_ORDER)?;
-        let key = MembershipsOf {
-            side: MembershipSide::Account,
+        let key = StakeholdersOf {
             parent: self.0.id,
             page: page.clone(),
+            total: total_asked(ctx),
         };
-        let rows = request(ctx)
+        let listed = request(ctx)
             .loader
             .load_one(key)
             .await
             .map_err(load_error)?
             .unwrap_or_default();
-        let (edges, page_info) = edges(rows, &page, crate::memberships::cursor, |m| m);
+        let (edges, page_info) = edges(listed.rows, &page, crate::memberships::cursor, |m| m);
         Ok(AccountStakeholderConnection {
-            edges: AccountStakeholderEdge::load_all(ctx, edges).await?,
+            edges: AccountStakeholderEdge::all(edges),
             page_info,
-            total: TotalCount::new(LoaderCount(MembershipCount(
-                MembershipSide::Account,
-                self.0.id,
-            ))),
+            total: nested_total(
+                listed.total,
+                MembershipCount(MembershipSide::Account, self.0.id),
+            ),
         })
     }
     /// The account's journey through a model: the default model when none is given.
@@ -185,19 +185,20 @@ impl Account {
             owner: TouchpointOwner::Account,
             parent: self.0.id,
             page: page.clone(),
+            total: total_asked(ctx),
         };
-        let rows = request(ctx)
+        let listed = request(ctx)
             .loader
             .load_one(key)
             .await
             .map_err(load_error)?
             .unwrap_or_default();
-        let total = TotalCount::new(LoaderCount(TouchpointCount(
-            TouchpointOwner::Account,
-            self.0.id,
-        )));
+        let total = nested_total(
+            listed.total,
+            TouchpointCount(TouchpointOwner::Account, self.0.id),
+        );
         Ok(touchpoint_connection_from(
-            rows,
+            listed.rows,
             &page,
             crate::touchpoints::NEWEST_FIRST_ORDER,
             total,

@@ -15,7 +15,7 @@ use crate::graphql::connection::{CountBy, KnownCount, load_error, page_computed}
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{AccountById, TouchpointOwner, TouchpointsOf};
+use crate::graphql::loaders::{AccountById, Total, TouchpointOwner, TouchpointsOf};
 use crate::graphql::pagination::{Cursor, PageArgs, SortKey, TotalCount, connection};
 use crate::journeys::{JourneyModel, Stage};
 use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
@@ -480,6 +480,7 @@ impl AnalyticsQuery {
             owner: TouchpointOwner::Account,
             parent: p.account_id,
             page: newest.clone(),
+            total: Total::Skip,
         });
         let mut latest = loader.load_many(keys).await.map_err(load_error)?;
         let mut edges = Vec::with_capacity(positions.len());
@@ -494,8 +495,11 @@ impl AnalyticsQuery {
                 owner: TouchpointOwner::Account,
                 parent: p.account_id,
                 page: newest.clone(),
+                total: Total::Skip,
             };
-            let last = latest.remove(&key).and_then(|rows| rows.into_iter().next());
+            let last = latest
+                .remove(&key)
+                .and_then(|listed| listed.rows.into_iter().next());
             edges.push(StalledAccountEdge {
                 cursor,
                 node: StalledAccount {

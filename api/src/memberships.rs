@@ -7,24 +7,24 @@ use journeys_core::people::memberships;
 
 use crate::accounts::Account;
 use crate::auth::Scope;
-use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{AccountById, MEMBERSHIP_ORDER, StakeholderById};
+use crate::graphql::loaders::MEMBERSHIP_ORDER;
 use crate::graphql::pagination::{Cursor, PageInfo, SortKey, TotalCount};
 use crate::stakeholders::Stakeholder;
 use crate::vocab::DmuRole;
 
-pub fn cursor(m: &membership::Model) -> Cursor {
+/// A membership's cursor, from a membership read with its other side.
+pub fn cursor<O>((m, _): &(membership::Model, O)) -> Cursor {
     Cursor::new(MEMBERSHIP_ORDER, SortKey::None, m.id)
 }
 
 /// Declares a connection over memberships seen from one side: its edges carry
-/// the membership's role and primary flag, and their nodes (the other side) are
-/// loaded in one batch.
+/// the membership's role and primary flag, and their nodes (the other side)
+/// come from the same read as the memberships.
 macro_rules! membership_connection {
-    ($(#[$doc:meta])* $conn:ident, $edge:ident, $node:ident, $key:ident, $other:ident) => {
+    ($(#[$doc:meta])* $conn:ident, $edge:ident, $node:ident, $other:ty) => {
         $(#[$doc])*
         pub struct $conn {
             pub edges: Vec<$edge>,
@@ -69,20 +69,17 @@ macro_rules! membership_connection {
         }
 
         impl $edge {
-            /// The edges of a page of memberships, their nodes loaded in one batch.
-            pub async fn load_all(
-                ctx: &Context<'_>,
-                edges: Vec<(String, membership::Model)>,
-            ) -> ApiResult<Vec<Self>> {
-                let ids = edges.iter().map(|(_, m)| $key(m.$other));
-                let mut nodes = request(ctx).loader.load_many(ids).await.map_err(load_error)?;
-                Ok(edges
+            /// The edges of a page of memberships read with their other side.
+            pub fn all(edges: Vec<(String, (membership::Model, $other))>) -> Vec<Self> {
+                edges
                     .into_iter()
-                    .filter_map(|(cursor, m)| {
-                        let node = nodes.remove(&$key(m.$other))?;
-                        Some(Self { cursor, role: m.role.map(Into::into), primary: m.primary, node: $node(node) })
+                    .map(|(cursor, (m, node))| Self {
+                        cursor,
+                        role: m.role.map(Into::into),
+                        primary: m.primary,
+                        node: $node(node),
                     })
-                    .collect())
+                    .collect()
             }
         }
     };
@@ -90,12 +87,12 @@ macro_rules! membership_connection {
 
 membership_connection!(
     /// A page of an account's stakeholders, in the order they joined it.
-    AccountStakeholderConnection, AccountStakeholderEdge, Stakeholder, StakeholderById, stakeholder_id
+    AccountStakeholderConnection, AccountStakeholderEdge, Stakeholder, entity::stakeholder::Model
 );
 
 membership_connection!(
     /// A page of a stakeholder's accounts, in the order they joined them.
-    StakeholderAccountConnection, StakeholderAccountEdge, Account, AccountById, account_id
+    StakeholderAccountConnection, StakeholderAccountEdge, Account, entity::account::Model
 );
 
 /// A stakeholder to add to an account, or a membership to change.

@@ -8,12 +8,12 @@ use journeys_core::people::stakeholders;
 use uuid::Uuid;
 
 use crate::auth::Scope;
-use crate::graphql::connection::{CountBy, LoaderCount, edges, load_error};
+use crate::graphql::connection::{CountBy, edges, load_error, nested_total, total_asked};
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
-    IdentitiesOf, MEMBERSHIP_ORDER, MembershipCount, MembershipSide, MembershipsOf,
+    IdentitiesOf, MEMBERSHIP_ORDER, MembershipCount, MembershipSide, AccountsOf,
     StakeholderById, TouchpointCount, TouchpointOwner, TouchpointsOf,
 };
 use crate::graphql::pagination::{Cursor, PageArgs, TotalCount, connection};
@@ -140,25 +140,25 @@ impl Stakeholder {
         before: Option<String>,
     ) -> ApiResult<StakeholderAccountConnection> {
         let page = PageArgs::new(first, after, last, before).page(MEMBERSHIP_ORDER)?;
-        let key = MembershipsOf {
-            side: MembershipSide::Stakeholder,
+        let key = AccountsOf {
             parent: self.0.id,
             page: page.clone(),
+            total: total_asked(ctx),
         };
-        let rows = request(ctx)
+        let listed = request(ctx)
             .loader
             .load_one(key)
             .await
             .map_err(load_error)?
             .unwrap_or_default();
-        let (edges, page_info) = edges(rows, &page, crate::memberships::cursor, |m| m);
+        let (edges, page_info) = edges(listed.rows, &page, crate::memberships::cursor, |m| m);
         Ok(StakeholderAccountConnection {
-            edges: StakeholderAccountEdge::load_all(ctx, edges).await?,
+            edges: StakeholderAccountEdge::all(edges),
             page_info,
-            total: TotalCount::new(LoaderCount(MembershipCount(
-                MembershipSide::Stakeholder,
-                self.0.id,
-            ))),
+            total: nested_total(
+                listed.total,
+                MembershipCount(MembershipSide::Stakeholder, self.0.id),
+            ),
         })
     }
     /// This person's touchpoints, newest first.
@@ -187,19 +187,20 @@ impl Stakeholder {
             owner: TouchpointOwner::Stakeholder,
             parent: self.0.id,
             page: page.clone(),
+            total: total_asked(ctx),
         };
-        let rows = request(ctx)
+        let listed = request(ctx)
             .loader
             .load_one(key)
             .await
             .map_err(load_error)?
             .unwrap_or_default();
-        let total = TotalCount::new(LoaderCount(TouchpointCount(
-            TouchpointOwner::Stakeholder,
-            self.0.id,
-        )));
+        let total = nested_total(
+            listed.total,
+            TouchpointCount(TouchpointOwner::Stakeholder, self.0.id),
+        );
         Ok(touchpoint_connection_from(
-            rows,
+            listed.rows,
             &page,
             NEWEST_FIRST_ORDER,
             total,

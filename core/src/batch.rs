@@ -2,8 +2,9 @@
 //! parents costs a fixed number of statements whatever its size.
 //!
 //! Every read is confined to one workspace. Nested lists load "the first N
-//! children of each parent" with one windowed query per distinct page
-//! (`ROW_NUMBER() OVER (PARTITION BY parent …)`), which both backends run.
+//! children of each parent" with one statement per distinct page that reads
+//! at most N + 1 rows per parent through the parent's index, with each
+//! parent's count in the same statement when it is asked for.
 
 use std::collections::HashMap;
 
@@ -12,51 +13,184 @@ use entity::{
     account, account_domain, connector, consent, identity, journey_model, membership, merge,
     score_contribution, scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
 };
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query, WindowStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement,
+};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, Select,
 };
 use uuid::Uuid;
 
 use crate::CoreResult;
 use crate::page::{Keyset, Page};
 
-/// The first `page.size + 1` rows of each group, in page fetch order.
-async fn first_of_each<E>(
-    db: &impl ConnectionTrait,
-    base: Select<E>,
-    group: E::Column,
-    keyset: Keyset<E::Column>,
-    page: &Page,
-    group_of: impl Fn(&E::Model) -> Option<Uuid>,
-) -> CoreResult<HashMap<Uuid, Vec<E::Model>>>
-where
-    E: EntityTrait,
-    E::Model: FromQueryResult + Send + Sync,
-{
-    let mut window = WindowStatement::partition_by(group);
-    for (col, order) in keyset.fetch_order(page) {
-        window.order_by(col, order);
-    }
-    let mut inner = base.filter(keyset.condition(page)).into_query();
-    inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"));
-    let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(limit))
-        .order_by(Alias::new("rn"), sea_orm::Order::Asc)
-        .to_owned();
-    let stmt = db.get_database_backend().build(&outer);
-    let rows = E::find().from_raw_sql(stmt).all(db).await?;
-    let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
-    for row in rows {
-        if let Some(key) = group_of(&row) {
-            grouped.entry(key).or_default().push(row);
+/// Whether a nested read also counts each parent's whole list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Total {
+    /// The page only.
+    Skip,
+    /// The page and, in the same statement, how many rows each parent has.
+    Count,
+}
+
+/// One parent's page of children (up to one more than the page holds, in
+/// fetch order) and, when asked, how many children it has in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub rows: Vec<T>,
+    pub total: Option<u64>,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            total: None,
         }
     }
-    Ok(grouped)
+}
+
+/// A nested list: the children of `E` whose `group` is a parent's id.
+struct Nested<'a, E: EntityTrait> {
+    workspace: E::Column,
+    group: E::Column,
+    keyset: Keyset<E::Column>,
+    page: &'a Page,
+    total: Total,
+}
+
+/// The alias of the parents' ids (`VALUES`, its one column `column1` on
+/// both backends), of a page's rows, and of each parent's count.
+const PARENTS: &str = "p";
+const PAGE: &str = "r";
+const COUNTS: &str = "c";
+
+fn parent_id() -> Expr {
+    Expr::col((Alias::new(PARENTS), Alias::new("column1")))
+}
+
+/// Selects every column of `E` in `table` as `<prefix><column>`, to be read
+/// back with `FromQueryResult::from_query_result(row, prefix)`.
+fn select_prefixed<E: EntityTrait>(stmt: &mut SelectStatement, table: &str, prefix: &str) {
+    for col in E::Column::iter() {
+        stmt.expr_as(
+            Expr::col((Alias::new(table), col)),
+            Alias::new(format!("{prefix}{}", col.as_str())),
+        );
+    }
+}
+
+/// One statement for the first `page.size + 1` children of each parent, each
+/// parent's read bounded by the index on `(workspace, group, key, id)`: at
+/// most that many rows per parent, never every child and a window over them.
+/// PostgreSQL runs a `LATERAL … LIMIT` per parent; SQLite, which has no
+/// `LATERAL`, joins the rows whose ids a correlated `… LIMIT` subquery picks.
+/// With [`Total::Count`], each parent's count comes from the same index
+/// (grouped, index-only). The page's columns are `r_<column>`; the parent is
+/// `parent`, the count `total`. Rows come in fetch order per parent.
+fn nested_statement<E: EntityTrait>(
+    backend: DbBackend,
+    ws: Uuid,
+    parents: &[Uuid],
+    nested: &Nested<'_, E>,
+) -> SelectStatement {
+    let mut children = Query::select();
+    children
+        .from(E::default())
+        .and_where(Expr::col(nested.workspace).eq(ws))
+        .and_where(Expr::col(nested.group).eq(parent_id()))
+        .cond_where(nested.keyset.condition(nested.page))
+        .limit(nested.page.size + 1);
+    let order = nested.keyset.fetch_order(nested.page);
+    for (col, dir) in &order {
+        children.order_by(*col, dir.clone());
+    }
+    let mut stmt = Query::select();
+    stmt.expr_as(parent_id(), Alias::new("parent"))
+        .from_values(parents.iter().copied(), Alias::new(PARENTS));
+    select_prefixed::<E>(&mut stmt, PAGE, "r_");
+    if nested.total == Total::Count {
+        let mut counts = Query::select();
+        counts
+            .expr_as(Expr::col(nested.group), Alias::new("parent"))
+            .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("total"))
+            .from(E::default())
+            .and_where(Expr::col(nested.workspace).eq(ws))
+            .and_where(Expr::col(nested.group).is_in(parents.iter().copied()))
+            .group_by_col(nested.group);
+        stmt.expr_as(
+            Expr::col((Alias::new(COUNTS), Alias::new("total"))),
+            Alias::new("total"),
+        )
+        .join_subquery(
+            JoinType::LeftJoin,
+            counts,
+            Alias::new(COUNTS),
+            Expr::col((Alias::new(COUNTS), Alias::new("parent"))).eq(parent_id()),
+        );
+    }
+    if backend == DbBackend::Postgres {
+        children.column(Asterisk);
+        stmt.join_lateral(
+            JoinType::LeftJoin,
+            children,
+            Alias::new(PAGE),
+            Expr::cust("TRUE"),
+        );
+    } else {
+        children.column(nested.keyset.id);
+        stmt.join_as(
+            JoinType::LeftJoin,
+            E::default(),
+            Alias::new(PAGE),
+            Expr::col((Alias::new(PAGE), nested.keyset.id)).in_subquery(children),
+        );
+    }
+    stmt.order_by_expr(parent_id(), Order::Asc);
+    for (col, dir) in order {
+        stmt.order_by((Alias::new(PAGE), col), dir);
+    }
+    stmt
+}
+
+/// Runs a [`nested_statement`] and groups its rows by parent; `child` reads
+/// a row's child, `None` for a parent with no row on its page. Every parent
+/// asked for has an entry.
+async fn nested_pages<T>(
+    db: &impl ConnectionTrait,
+    stmt: &SelectStatement,
+    parents: &[Uuid],
+    total: Total,
+    child: impl Fn(&QueryResult) -> CoreResult<Option<T>>,
+) -> CoreResult<HashMap<Uuid, Listed<T>>> {
+    let mut out: HashMap<Uuid, Listed<T>> =
+        parents.iter().map(|p| (*p, Listed::default())).collect();
+    for row in db.query_all(stmt).await? {
+        let parent: Uuid = row.try_get("", "parent")?;
+        let listed = out.entry(parent).or_default();
+        if total == Total::Count {
+            let n: Option<i64> = row.try_get("", "total")?;
+            listed.total = Some(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)));
+        }
+        if let Some(child) = child(&row)? {
+            listed.rows.push(child);
+        }
+    }
+    Ok(out)
+}
+
+/// The model of `E` a row holds under `prefix`, `None` when the row has none
+/// (a `LEFT JOIN` that found nothing).
+fn prefixed<E: EntityTrait>(row: &QueryResult, prefix: &str) -> CoreResult<Option<E::Model>>
+where
+    E::Model: FromQueryResult,
+{
+    let id: Option<Uuid> = row.try_get(prefix, "id")?;
+    Ok(match id {
+        Some(_) => Some(E::Model::from_query_result(row, prefix)?),
+        None => None,
+    })
 }
 
 /// How many rows of `base` each group has.
@@ -336,10 +470,10 @@ impl MembershipSide {
         }
     }
 
-    fn parent(self, m: &membership::Model) -> Uuid {
+    fn other_column(self) -> membership::Column {
         match self {
-            Self::Account => m.account_id,
-            Self::Stakeholder => m.stakeholder_id,
+            Self::Account => membership::Column::StakeholderId,
+            Self::Stakeholder => membership::Column::AccountId,
         }
     }
 }
@@ -351,19 +485,70 @@ pub const MEMBERSHIP_KEYSET: Keyset<membership::Column> = Keyset {
     descending: false,
 };
 
-/// One page of memberships of each parent, oldest first.
-pub async fn memberships_of(
+/// One page of each account's memberships, oldest first, with the
+/// stakeholders they join: one statement, counts included when asked.
+pub async fn stakeholders_of(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    accounts: &[Uuid],
+    page: &Page,
+    total: Total,
+) -> CoreResult<HashMap<Uuid, Listed<(membership::Model, stakeholder::Model)>>> {
+    memberships_with::<stakeholder::Entity>(db, ws, MembershipSide::Account, accounts, page, total)
+        .await
+}
+
+/// One page of each stakeholder's memberships, oldest first, with the
+/// accounts they join: one statement, counts included when asked.
+pub async fn accounts_of(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    people: &[Uuid],
+    page: &Page,
+    total: Total,
+) -> CoreResult<HashMap<Uuid, Listed<(membership::Model, account::Model)>>> {
+    memberships_with::<account::Entity>(db, ws, MembershipSide::Stakeholder, people, page, total)
+        .await
+}
+
+/// A page of memberships hanging from `side`, each joined to its other side
+/// (`O`, by `id`). A membership whose other side is gone is left out.
+async fn memberships_with<O>(
     db: &impl ConnectionTrait,
     ws: Uuid,
     side: MembershipSide,
     parents: &[Uuid],
     page: &Page,
-) -> CoreResult<HashMap<Uuid, Vec<membership::Model>>> {
-    let base = membership::Entity::find()
-        .filter(membership::Column::WorkspaceId.eq(ws))
-        .filter(side.column().is_in(parents.iter().copied()));
-    first_of_each(db, base, side.column(), MEMBERSHIP_KEYSET, page, |m| {
-        Some(side.parent(m))
+    total: Total,
+) -> CoreResult<HashMap<Uuid, Listed<(membership::Model, O::Model)>>>
+where
+    O: EntityTrait,
+    O::Model: FromQueryResult,
+{
+    if parents.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let nested = Nested::<membership::Entity> {
+        workspace: membership::Column::WorkspaceId,
+        group: side.column(),
+        keyset: MEMBERSHIP_KEYSET,
+        page,
+        total,
+    };
+    let mut stmt = nested_statement(db.get_database_backend(), ws, parents, &nested);
+    const OTHER: &str = "o";
+    select_prefixed::<O>(&mut stmt, OTHER, "o_");
+    stmt.join_as(
+        JoinType::LeftJoin,
+        O::default(),
+        Alias::new(OTHER),
+        Expr::col((Alias::new(OTHER), Alias::new("id")))
+            .equals((Alias::new(PAGE), side.other_column())),
+    );
+    nested_pages(db, &stmt, parents, total, |row| {
+        let membership = prefixed::<membership::Entity>(row, "r_")?;
+        let other = prefixed::<O>(row, "o_")?;
+        Ok(membership.zip(other))
     })
     .await
 }
@@ -395,16 +580,10 @@ impl TouchpointOwner {
             Self::Stakeholder => touchpoint::Column::StakeholderId,
         }
     }
-
-    fn parent(self, t: &touchpoint::Model) -> Option<Uuid> {
-        match self {
-            Self::Account => t.account_id,
-            Self::Stakeholder => t.stakeholder_id,
-        }
-    }
 }
 
-/// One page of each parent's touchpoints, in `keyset` order.
+/// One page of each parent's touchpoints, in `keyset` order: one
+/// statement, counts included when asked.
 pub async fn touchpoints_of(
     db: &impl ConnectionTrait,
     ws: Uuid,
@@ -412,11 +591,23 @@ pub async fn touchpoints_of(
     parents: &[Uuid],
     keyset: Keyset<touchpoint::Column>,
     page: &Page,
-) -> CoreResult<HashMap<Uuid, Vec<touchpoint::Model>>> {
-    let base = touchpoint::Entity::find()
-        .filter(touchpoint::Column::WorkspaceId.eq(ws))
-        .filter(owner.column().is_in(parents.iter().copied()));
-    first_of_each(db, base, owner.column(), keyset, page, |t| owner.parent(t)).await
+    total: Total,
+) -> CoreResult<HashMap<Uuid, Listed<touchpoint::Model>>> {
+    if parents.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let nested = Nested::<touchpoint::Entity> {
+        workspace: touchpoint::Column::WorkspaceId,
+        group: owner.column(),
+        keyset,
+        page,
+        total,
+    };
+    let stmt = nested_statement(db.get_database_backend(), ws, parents, &nested);
+    nested_pages(db, &stmt, parents, total, |row| {
+        prefixed::<touchpoint::Entity>(row, "r_")
+    })
+    .await
 }
 
 /// How many touchpoints each parent has.
@@ -438,21 +629,27 @@ pub async fn last_runs(
     ws: Uuid,
     connectors: &[Uuid],
 ) -> CoreResult<HashMap<Uuid, sync_run::Model>> {
-    let base = sync_run::Entity::find()
-        .filter(sync_run::Column::WorkspaceId.eq(ws))
-        .filter(sync_run::Column::ConnectorId.is_in(connectors.iter().copied()));
-    let newest = Keyset {
-        key: None,
-        id: sync_run::Column::Id,
-        descending: true,
+    if connectors.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let newest = Nested::<sync_run::Entity> {
+        workspace: sync_run::Column::WorkspaceId,
+        group: sync_run::Column::ConnectorId,
+        keyset: Keyset {
+            key: None,
+            id: sync_run::Column::Id,
+            descending: true,
+        },
+        page: &Page::first(0),
+        total: Total::Skip,
     };
-    let column = sync_run::Column::ConnectorId;
-    let runs = first_of_each(db, base, column, newest, &Page::first(0), |r| {
-        Some(r.connector_id)
+    let stmt = nested_statement(db.get_database_backend(), ws, connectors, &newest);
+    let runs = nested_pages(db, &stmt, connectors, Total::Skip, |row| {
+        prefixed::<sync_run::Entity>(row, "r_")
     })
     .await?;
     Ok(runs
         .into_iter()
-        .filter_map(|(connector, rows)| Some((connector, rows.into_iter().next()?)))
+        .filter_map(|(connector, listed)| Some((connector, listed.rows.into_iter().next()?)))
         .collect())
 }

@@ -35,8 +35,8 @@ use async_graphql::dataloader::Loader;
 
 use super::context::request;
 use super::error::{ApiError, ApiResult};
-use super::loaders::{Batch, LoadError};
-use super::pagination::Count;
+use super::loaders::{Batch, LoadError, Total};
+use super::pagination::{Count, TotalCount};
 
 /// Pages a list already computed in memory, sorted ascending by its cursors'
 /// positions, and makes each item's cursor.
@@ -76,6 +76,29 @@ where
             .await
             .map_err(load_error)?;
         Ok(n.unwrap_or(0))
+    }
+}
+
+/// Whether the connection being resolved asks for `totalCount`: a nested
+/// read then counts each parent's list in the statement that reads its page.
+pub fn total_asked(ctx: &Context<'_>) -> Total {
+    if ctx.look_ahead().field("totalCount").exists() {
+        Total::Count
+    } else {
+        Total::Skip
+    }
+}
+
+/// `totalCount` of a nested list: the count its read made, or else (a
+/// selection the look-ahead did not see) one batched by `fallback`'s loader.
+pub fn nested_total<K>(counted: Option<u64>, fallback: K) -> TotalCount
+where
+    K: Send + Sync + Clone + Hash + Eq + 'static,
+    Batch: Loader<K, Value = u64, Error = LoadError>,
+{
+    match counted {
+        Some(n) => TotalCount::new(KnownCount(n)),
+        None => TotalCount::new(LoaderCount(fallback)),
     }
 }
 

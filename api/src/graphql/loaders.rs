@@ -12,7 +12,7 @@ use entity::{
     account, consent, identity, journey_model, lifecycle_change, membership, score_contribution,
     scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
 };
-pub use journeys_core::batch::{MEMBERSHIP_KEYSET, MembershipSide, TouchpointOwner};
+pub use journeys_core::batch::{Listed, MEMBERSHIP_KEYSET, MembershipSide, Total, TouchpointOwner};
 use journeys_core::lifecycle::Subject;
 use journeys_core::page::Page;
 use journeys_core::{CoreError, batch, lifecycle};
@@ -242,40 +242,52 @@ impl Loader<TransitionsOf> for Batch {
     }
 }
 
-/// A page of memberships of one account or one stakeholder, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MembershipsOf {
-    pub side: MembershipSide,
-    pub parent: Uuid,
-    pub page: Page,
-}
+/// Declares the loader of a page of memberships seen from one side, each
+/// with its other side, and the parent's count when asked.
+macro_rules! memberships_loader {
+    ($(#[$doc:meta])* $key:ident, $other:ident, $read:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key {
+            pub parent: Uuid,
+            pub page: Page,
+            pub total: Total,
+        }
 
-pub const MEMBERSHIP_ORDER: &str = "membership";
+        impl Loader<$key> for Batch {
+            type Value = Listed<(membership::Model, $other::Model)>;
+            type Error = LoadError;
 
-impl Loader<MembershipsOf> for Batch {
-    type Value = Vec<membership::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[MembershipsOf],
-    ) -> Result<HashMap<MembershipsOf, Self::Value>, LoadError> {
-        let mut out = HashMap::new();
-        for ((side, page), parents) in by_page(keys, |k| (k.parent, (k.side, k.page.clone()))) {
-            let mut rows =
-                batch::memberships_of(&self.db, self.workspace, side, &parents, &page).await?;
-            for parent in parents {
-                let key = MembershipsOf {
-                    side,
-                    parent,
-                    page: page.clone(),
-                };
-                out.insert(key, rows.remove(&parent).unwrap_or_default());
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, LoadError> {
+                let mut out = HashMap::new();
+                for ((page, total), parents) in by_page(keys, |k| (k.parent, (k.page.clone(), k.total))) {
+                    let mut rows =
+                        batch::$read(&self.db, self.workspace, &parents, &page, total).await?;
+                    for parent in parents {
+                        let key = $key { parent, page: page.clone(), total };
+                        out.insert(key, rows.remove(&parent).unwrap_or_default());
+                    }
+                }
+                Ok(out)
             }
         }
-        Ok(out)
-    }
+    };
 }
+
+memberships_loader!(
+    /// A page of an account's memberships, oldest first, with their stakeholders.
+    StakeholdersOf,
+    stakeholder,
+    stakeholders_of
+);
+memberships_loader!(
+    /// A page of a stakeholder's memberships, oldest first, with their accounts.
+    AccountsOf,
+    account,
+    accounts_of
+);
+
+pub const MEMBERSHIP_ORDER: &str = "membership";
 
 /// How many memberships one account or stakeholder has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -307,16 +319,18 @@ impl Loader<MembershipCount> for Batch {
     }
 }
 
-/// A page of one account's or stakeholder's touchpoints, newest first.
+/// A page of one account's or stakeholder's touchpoints, newest first, and
+/// their count when asked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TouchpointsOf {
     pub owner: TouchpointOwner,
     pub parent: Uuid,
     pub page: Page,
+    pub total: Total,
 }
 
 impl Loader<TouchpointsOf> for Batch {
-    type Value = Vec<touchpoint::Model>;
+    type Value = Listed<touchpoint::Model>;
     type Error = LoadError;
 
     async fn load(
@@ -324,16 +338,25 @@ impl Loader<TouchpointsOf> for Batch {
         keys: &[TouchpointsOf],
     ) -> Result<HashMap<TouchpointsOf, Self::Value>, LoadError> {
         let mut out = HashMap::new();
-        for ((owner, page), parents) in by_page(keys, |k| (k.parent, (k.owner, k.page.clone()))) {
+        let groups = by_page(keys, |k| (k.parent, (k.owner, k.page.clone(), k.total)));
+        for ((owner, page, total), parents) in groups {
             let keyset = crate::touchpoints::NEWEST_FIRST;
-            let mut rows =
-                batch::touchpoints_of(&self.db, self.workspace, owner, &parents, keyset, &page)
-                    .await?;
+            let mut rows = batch::touchpoints_of(
+                &self.db,
+                self.workspace,
+                owner,
+                &parents,
+                keyset,
+                &page,
+                total,
+            )
+            .await?;
             for parent in parents {
                 let key = TouchpointsOf {
                     owner,
                     parent,
                     page: page.clone(),
+                    total,
                 };
                 out.insert(key, rows.remove(&parent).unwrap_or_default());
             }
