@@ -596,6 +596,25 @@ pub async fn touchpoints_of(
     if parents.is_empty() {
         return Ok(HashMap::new());
     }
+    let backend = db.get_database_backend();
+    let stmt = touchpoint_pages_statement(backend, ws, owner, parents, keyset, page, total);
+    nested_pages(db, &stmt, parents, total, |row| {
+        prefixed::<touchpoint::Entity>(row, "r_")
+    })
+    .await
+}
+
+/// The statement [`touchpoints_of`] runs on `backend`: public so that a
+/// test can read its plan.
+pub fn touchpoint_pages_statement(
+    backend: DbBackend,
+    ws: Uuid,
+    owner: TouchpointOwner,
+    parents: &[Uuid],
+    keyset: Keyset<touchpoint::Column>,
+    page: &Page,
+    total: Total,
+) -> SelectStatement {
     let nested = Nested::<touchpoint::Entity> {
         workspace: touchpoint::Column::WorkspaceId,
         group: owner.column(),
@@ -603,11 +622,7 @@ pub async fn touchpoints_of(
         page,
         total,
     };
-    let stmt = nested_statement(db.get_database_backend(), ws, parents, &nested);
-    nested_pages(db, &stmt, parents, total, |row| {
-        prefixed::<touchpoint::Entity>(row, "r_")
-    })
-    .await
+    nested_statement(backend, ws, parents, &nested)
 }
 
 /// How many touchpoints each parent has.

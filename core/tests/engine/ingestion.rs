@@ -464,7 +464,7 @@ async fn a_batch_costs_a_fixed_number_of_statements_whatever_its_size() {
 /// have never seen, on both backends.
 #[tokio::test]
 async fn the_recorded_touchpoint_lookup_uses_its_unique_index() {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::ConnectionTrait;
     let e = Engine::new().await;
     let backend = e.db().get_database_backend();
     for batch in 0..4 {
@@ -482,24 +482,7 @@ async fn the_recorded_touchpoint_lookup_uses_its_unique_index() {
             source,
             &["1-17", "2-400", "erased:0123"],
         );
-        let (explain, column) = match backend {
-            DbBackend::Postgres => ("EXPLAIN", 0),
-            _ => ("EXPLAIN QUERY PLAN", 3),
-        };
-        let explain = Statement::from_sql_and_values(
-            backend,
-            format!("{explain} {}", lookup.sql),
-            lookup.values.map(|v| v.0).unwrap_or_default(),
-        );
-        let plan: Vec<String> = e
-            .db()
-            .query_all_raw(explain)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.try_get_by_index::<String>(column).unwrap())
-            .collect();
-        let plan = plan.join("\n");
+        let plan = e.plan(lookup, false).await;
         assert!(
             plan.contains("ux_touchpoints_ws_source_external"),
             "{source}:\n{plan}"

@@ -11,6 +11,7 @@ mod analytics;
 mod backfill;
 mod ingestion;
 mod lifecycle;
+mod pages;
 mod privacy;
 mod progression;
 mod revocations;
@@ -25,7 +26,7 @@ use journeys_core::people::accounts::{self, NewAccount};
 use journeys_core::scoring::rules::{self, RuleSpec};
 use journeys_core::testing::{TestDatabase, fresh_database};
 use journeys_core::{CoreError, CoreResult, db, workspaces};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement};
 use uuid::Uuid;
 
 /// A fresh database with one workspace, `acme`, and its default FIVE_STAGE
@@ -152,6 +153,32 @@ impl Engine {
             });
         }
         out
+    }
+
+    /// The plan `statement` gets, one line per step: `EXPLAIN` (with
+    /// `ANALYZE` when asked, for the rows each step read) on PostgreSQL,
+    /// `EXPLAIN QUERY PLAN` on SQLite.
+    pub async fn plan(&self, statement: Statement, analyze: bool) -> String {
+        let backend = self.db().get_database_backend();
+        let (explain, column) = match backend {
+            DbBackend::Postgres if analyze => ("EXPLAIN ANALYZE", 0),
+            DbBackend::Postgres => ("EXPLAIN", 0),
+            _ => ("EXPLAIN QUERY PLAN", 3),
+        };
+        let explain = Statement::from_sql_and_values(
+            backend,
+            format!("{explain} {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let lines: Vec<String> = self
+            .db()
+            .query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(column).unwrap())
+            .collect();
+        lines.join("\n")
     }
 
     /// The external id of a touchpoint, if any.

@@ -152,8 +152,14 @@ async fn a_forgotten_jti_is_looked_up_again_and_a_missing_workspace_is_not_kept(
 async fn a_cache_of_no_lifetime_keeps_nothing() {
     let engine = Engine::new().await;
     let cache = TokenCache::new(Duration::ZERO);
-    cache.token_workspace(engine.db(), "acme", None).await.unwrap();
+    cache
+        .token_workspace(engine.db(), "acme", None)
+        .await
+        .unwrap();
     let before = statements(&engine);
-    cache.token_workspace(engine.db(), "acme", None).await.unwrap();
+    cache
+        .token_workspace(engine.db(), "acme", None)
+        .await
+        .unwrap();
     assert_eq!(statements(&engine), before + 1);
 }
