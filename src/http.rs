@@ -383,12 +383,8 @@ async fn principal(state: &AppState, claims: Claims) -> Result<Principal, Refusa
         .tokens
         .token_workspace(&state.db, &claims.ws, claims.jti.as_deref())
         .await
-            .map_err(|_| {
-                Refusal::Unauthenticated("the token's workspace could not be checked".into())
-            })?
-            .ok_or_else(|| {
-                Refusal::Unauthenticated("the token's workspace does not exist".into())
-            })?;
+        .map_err(|_| Refusal::Unauthenticated("the token's workspace could not be checked".into()))?
+        .ok_or_else(|| Refusal::Unauthenticated("the token's workspace does not exist".into()))?;
     if workspace.revoked {
         return Err(Refusal::Unauthenticated(
             "the token has been revoked".into(),

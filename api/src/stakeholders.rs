@@ -13,8 +13,8 @@ use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
-    IdentitiesOf, MEMBERSHIP_ORDER, MembershipCount, MembershipSide, AccountsOf,
-    StakeholderById, TouchpointCount, TouchpointOwner, TouchpointsOf,
+    AccountsOf, IdentitiesOf, MEMBERSHIP_ORDER, MembershipCount, MembershipSide, StakeholderById,
+    TouchpointCount, TouchpointOwner, TouchpointsOf,
 };
 use crate::graphql::pagination::{Cursor, PageArgs, TotalCount, connection};
 use crate::graphql::patch::to_patch;

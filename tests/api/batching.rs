@@ -156,7 +156,11 @@ async fn an_account_view_costs_three_statements_whatever_its_page_sizes() {
     let token = app.admin("acme");
     fifty_accounts(&app, &token).await;
     let found = app
-        .ok(&token, r#"{ accounts(first: 1) { nodes { id name } } }"#, json!({}))
+        .ok(
+            &token,
+            r#"{ accounts(first: 1) { nodes { id name } } }"#,
+            json!({}),
+        )
         .await;
     let account = &found["accounts"]["nodes"][0];
     let view = |n: usize| {
@@ -208,4 +212,27 @@ async fn an_account_view_costs_three_statements_whatever_its_page_sizes() {
     // touchpoint pages with counts; the token's workspace is cached.
     assert_eq!(small, 3, "{small} statements for pages of 2");
     assert_eq!(large, 3, "{large} statements for pages of 50");
+}
+
+#[tokio::test]
+async fn a_touchpoint_by_node_id_costs_one_statement() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    fifty_accounts(&app, &token).await;
+    let found = app
+        .ok(&token, r#"{ touchpoints(first: 1) { nodes { id kind } } }"#, json!({}))
+        .await;
+    let touchpoint = &found["touchpoints"]["nodes"][0];
+    let node = r#"query($id: ID!) { node(id: $id) { id ... on Touchpoint { kind channel occurredAt } } }"#;
+    let vars = json!({ "id": touchpoint["id"] });
+    app.ok(&token, node, vars.clone()).await;
+    app.quiet().await;
+    let before = app.statements.get();
+    let data = app.ok(&token, node, vars).await;
+    let cost = app.statements.get() - before;
+    assert_eq!(data["node"]["id"], touchpoint["id"], "{data}");
+    assert_eq!(data["node"]["kind"], touchpoint["kind"], "{data}");
+    // The touchpoint alone: the token's workspace is cached.
+    assert_eq!(cost, 1);
 }
