@@ -169,6 +169,9 @@ pub struct ServeArgs {
     /// 0 looks on every request.
     #[arg(long, env = "JOURNEYS_TOKEN_CACHE_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
     pub token_cache_secs: u64,
+    /// How long the event log keeps an event, such as 12h, 30d or 90d.
+    #[arg(long, env = "JOURNEYS_EVENT_RETENTION", default_value = "30d", value_parser = journeys_api::auth::parse_ttl)]
+    pub event_retention: chrono::Duration,
 }
 
 /// The per-token rate limit.

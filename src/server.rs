@@ -51,6 +51,8 @@ pub struct ServerConfig {
     pub rate_limit: RateLimit,
     /// How long a token's workspace and revocation are kept per process.
     pub token_cache: std::time::Duration,
+    /// How long the event log keeps an event.
+    pub event_retention: chrono::Duration,
 }
 
 /// A started server.
@@ -158,6 +160,7 @@ pub fn start_with(
     );
     sync.start_scheduler();
     journeys_core::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
+    journeys_core::events::keep_pruned(db.clone(), config.event_retention);
     let backfills = Backfills::start(db.clone(), backfill);
     let schema = graphql::schema();
     let root_fields = Arc::new(RootFields::of(&schema));

@@ -190,3 +190,32 @@ pub enum SyncTrigger {
     /// from that run's last saved batch.
     Takeover,
 }
+
+/// What an event of the event log says happened.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::vocab::EventType")]
+pub enum EventType {
+    /// A touchpoint recorded for the first time.
+    TouchpointRecorded,
+    /// A recorded touchpoint delivered again with other content.
+    TouchpointUpdated,
+    /// An account's stage in one model changed, or it entered a continuous
+    /// phase.
+    StageChanged,
+    /// A person's or an account's lifecycle changed.
+    LifecycleChanged,
+    /// A person or an account became marketing-qualified (beside its
+    /// LIFECYCLE_CHANGED).
+    MqlReached,
+    /// Stakeholders were merged into a survivor.
+    StakeholdersMerged,
+    /// A merge was undone.
+    MergeUndone,
+    /// A person's personal data was erased.
+    StakeholderErased,
+    /// A sync run was queued, started, saved a batch or finished.
+    SyncRunUpdated,
+    ConnectorCreated,
+    ConnectorUpdated,
+    ConnectorDeleted,
+}

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod connectors;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod ingestion;
 pub mod journeys;
 pub mod lifecycle;

@@ -19,6 +19,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use crate::events::{self, NewEvent};
 use crate::{CoreError, CoreResult, time};
 
 /// Whose lifecycle changes.
@@ -74,14 +75,17 @@ pub async fn record(
     subject: Subject,
     change: Change<'_>,
 ) -> CoreResult<Option<lifecycle_change::Model>> {
-    match row(ws, subject, &change) {
-        Some(row) => Ok(Some(row.insert(db).await?)),
-        None => Ok(None),
-    }
+    let Some(row) = row(ws, subject, &change) else {
+        return Ok(None);
+    };
+    let recorded = row.insert(db).await?;
+    events::append(db, ws, NewEvent::lifecycle(&recorded)).await?;
+    Ok(Some(recorded))
 }
 
 /// Sets the lifecycles of many subjects, all to `to`, and records their
-/// changes (in the order given): three statements however many.
+/// changes (in the order given), and logs them: four statements however
+/// many.
 pub async fn set_all(
     db: &impl ConnectionTrait,
     ws: Uuid,
@@ -126,8 +130,10 @@ pub async fn set_all(
             .exec(db)
             .await?;
     }
-    crate::db::insert_all(db, rows.into_iter().map(|(_, r)| r).collect(), None).await?;
-    Ok(())
+    let rows: Vec<_> = rows.into_iter().map(|(_, r)| r).collect();
+    let logged = NewEvent::lifecycle_rows(&rows);
+    crate::db::insert_all(db, rows, None).await?;
+    events::append(db, ws, logged).await
 }
 
 /// Sets a subject's lifecycle and records the change, which it returns; a

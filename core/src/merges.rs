@@ -9,7 +9,7 @@
 //! survivor brings the others back erased.
 
 use chrono::{DateTime, Utc};
-use entity::vocab::{DmuRole, Lifecycle};
+use entity::vocab::{DmuRole, EventType, Lifecycle};
 use entity::{
     account, consent, identity, lifecycle_change, membership, merge, stakeholder, touchpoint,
 };
@@ -21,6 +21,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::events::{self, NewEvent};
 use crate::people::stakeholders;
 use crate::scoring::{self, Touched};
 use crate::{CoreError, CoreResult, time};
@@ -660,7 +661,10 @@ pub async fn merge(
             "merge 1 to 50 stakeholders other than the survivor",
         ));
     }
-    merge_into(txn, ws, survivor, &others, actor).await
+    let entry = merge_into(txn, ws, survivor, &others, actor).await?;
+    let logged = NewEvent::merge(EventType::StakeholdersMerged, entry.id, survivor);
+    events::append(txn, ws, vec![logged]).await?;
+    Ok(entry)
 }
 
 /// A merge undone: its ledger entry, and the survivor then the restored people.
@@ -681,6 +685,8 @@ pub async fn unmerge(txn: &impl ConnectionTrait, ws: Uuid, merge_id: Uuid) -> Co
     for id in restored {
         people.push(stakeholders::find(txn, ws, id).await?);
     }
+    let logged = NewEvent::merge(EventType::MergeUndone, entry.id, entry.survivor_id);
+    events::append(txn, ws, vec![logged]).await?;
     Ok(Unmerged {
         merge: entry,
         people,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 pub enum SortKey {
     Time(DateTime<Utc>),
     Text(String),
+    Number(i64),
     /// Sorted by id alone.
     None,
 }
@@ -22,6 +23,7 @@ impl SortKey {
         match self {
             Self::Time(t) => Some((*t).into()),
             Self::Text(s) => Some(s.clone().into()),
+            Self::Number(n) => Some((*n).into()),
             Self::None => None,
         }
     }

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::required_text;
+use crate::events::{self, NewEvent};
 use crate::people::stakeholders;
 use crate::{CoreError, CoreResult, time, workspaces};
 
@@ -246,7 +247,7 @@ pub async fn erase(db: &impl ConnectionTrait, ws: Uuid, person: Uuid) -> CoreRes
             .await?;
         }
     }
-    Ok(())
+    events::append(db, ws, vec![NewEvent::erased(found.id)]).await
 }
 
 /// Blanks the personal fields of the person rows (those with an `email` field)

@@ -81,6 +81,7 @@ pub async fn create(
         mql_threshold: Set(scoring::DEFAULT_MQL_THRESHOLD),
         scores_version: Set(scoring::SCORES_VERSION),
         erasure_key: Set(Some(new_erasure_key())),
+        event_sequence: Set(0),
     }
     .insert(&txn)
     .await?;

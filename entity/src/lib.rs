@@ -10,6 +10,7 @@ pub mod account_domain;
 pub mod account_ref;
 pub mod connector;
 pub mod consent;
+pub mod event;
 pub mod identity;
 pub mod journey_model;
 pub mod lifecycle_change;

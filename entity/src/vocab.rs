@@ -213,3 +213,40 @@ pub enum SyncTrigger {
     #[sea_orm(string_value = "TAKEOVER")]
     Takeover,
 }
+
+/// What an event of the event log says happened.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum EventType {
+    #[sea_orm(string_value = "TOUCHPOINT_RECORDED")]
+    TouchpointRecorded,
+    #[sea_orm(string_value = "TOUCHPOINT_UPDATED")]
+    TouchpointUpdated,
+    /// An account's stage in one model changed, or it entered a phase.
+    #[sea_orm(string_value = "STAGE_CHANGED")]
+    StageChanged,
+    /// A person's or an account's lifecycle changed.
+    #[sea_orm(string_value = "LIFECYCLE_CHANGED")]
+    LifecycleChanged,
+    /// A person or an account became marketing-qualified (also a
+    /// LIFECYCLE_CHANGED).
+    #[sea_orm(string_value = "MQL_REACHED")]
+    MqlReached,
+    #[sea_orm(string_value = "STAKEHOLDERS_MERGED")]
+    StakeholdersMerged,
+    #[sea_orm(string_value = "MERGE_UNDONE")]
+    MergeUndone,
+    #[sea_orm(string_value = "STAKEHOLDER_ERASED")]
+    StakeholderErased,
+    /// A sync run was queued, started, saved a batch or finished.
+    #[sea_orm(string_value = "SYNC_RUN_UPDATED")]
+    SyncRunUpdated,
+    #[sea_orm(string_value = "CONNECTOR_CREATED")]
+    ConnectorCreated,
+    #[sea_orm(string_value = "CONNECTOR_UPDATED")]
+    ConnectorUpdated,
+    #[sea_orm(string_value = "CONNECTOR_DELETED")]
+    ConnectorDeleted,
+}

@@ -20,6 +20,8 @@ pub struct Model {
     /// The secret under which an erased person's external ids are digested;
     /// `None` only for a workspace older than keys, until it first needs one.
     pub erasure_key: Option<ErasureKey>,
+    /// The sequence number of the workspace's latest event.
+    pub event_sequence: i64,
 }
 
 /// 32 random bytes, never shown: its `Debug` prints no byte of it, so a

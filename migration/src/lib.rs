@@ -19,6 +19,7 @@ mod m20261205_000009_revoked_tokens;
 mod m20261205_000010_erasure_keys;
 mod m20261205_000011_phases_backfill;
 mod m20261205_000012_account_scores;
+mod m20261207_000013_events;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_erasure_keys::Migration),
             Box::new(m20261205_000011_phases_backfill::Migration),
             Box::new(m20261205_000012_account_scores::Migration),
+            Box::new(m20261207_000013_events::Migration),
         ]
     }
 }

@@ -167,6 +167,7 @@ async fn spawn_on(
         rate_limit: limits.rate,
         // Short, so that tests of revocation across instances stay quick.
         token_cache: Duration::from_secs(1),
+        event_retention: chrono::Duration::days(30),
     })
     .await
     .expect("server starts");

@@ -12,6 +12,7 @@ mod connector_sources;
 mod connectors;
 mod demo;
 mod errors;
+mod events;
 mod helpers;
 mod http_spec;
 mod journeys;

@@ -20,6 +20,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use crate::accounts::{AccountMutation, AccountQuery};
 use crate::analytics::AnalyticsQuery;
 use crate::connectors::{ConnectorMutation, ConnectorQuery};
+use crate::events::EventQuery;
 use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
@@ -49,6 +50,7 @@ pub struct Query(
     LifecycleQuery,
     AnalyticsQuery,
     ConnectorQuery,
+    EventQuery,
 );
 
 /// Writes, confined to the token's workspace. Expected failures are errors

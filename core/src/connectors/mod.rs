@@ -12,6 +12,7 @@ pub mod secrets;
 pub mod sync;
 pub mod webhooks;
 
+use entity::vocab::EventType;
 use entity::{connector, sync_run};
 use journeys_plugin_sdk::{HttpClient, Plugin, RetryPolicy};
 use sea_orm::{
@@ -22,6 +23,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::required_text;
+use crate::events::{self, NewEvent};
 use crate::page::{Keyset, Page};
 use crate::patch::Patch;
 use crate::{CoreError, CoreResult, db, time};
@@ -279,9 +281,12 @@ pub async fn create(
         pacing: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
+    };
+    let txn = db::begin_write(db).await?;
+    let model = model.insert(&txn).await?;
+    let logged = NewEvent::connector(EventType::ConnectorCreated, model.id);
+    events::append(&txn, ws, vec![logged]).await?;
+    txn.commit().await?;
     Ok(model)
 }
 
@@ -336,6 +341,8 @@ pub async fn update(
     active.secret_names = Set(Value::from(names));
     active.updated_at = Set(time::now());
     let model = active.update(&txn).await?;
+    let logged = NewEvent::connector(EventType::ConnectorUpdated, model.id);
+    events::append(&txn, ws, vec![logged]).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -349,6 +356,8 @@ pub async fn delete(db: &DatabaseConnection, ws: Uuid, id: Uuid) -> CoreResult<(
         .exec(&txn)
         .await?;
     connector::Entity::delete_by_id(id).exec(&txn).await?;
+    let logged = NewEvent::connector(EventType::ConnectorDeleted, id);
+    events::append(&txn, ws, vec![logged]).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -38,6 +38,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::{Registry, Sealing, plugin_touchpoints, secrets::SecretBox};
+use crate::events::{self, NewEvent};
 use crate::ingestion::{self, Tally};
 use crate::{CoreError, CoreResult, db, time};
 use backon::Retryable;
@@ -152,7 +153,17 @@ impl SyncRuntime {
                 finished_at: Set(None),
                 lease_expires_at: Set(None),
             };
-            match run.insert(&self.db).await {
+            let txn = db::begin_write(&self.db).await?;
+            let inserted = run.insert(&txn).await;
+            if let Ok(run) = &inserted {
+                log_runs(&txn, std::slice::from_ref(run)).await?;
+                txn.commit().await?;
+            } else {
+                // Release the write lock before looking: the look and the
+                // close below run on other connections.
+                txn.rollback().await?;
+            }
+            match inserted {
                 Ok(run) => return Ok((run, true)),
                 Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                     let Some(active) = self.active_run(connector.id).await? else {
@@ -205,10 +216,12 @@ impl SyncRuntime {
             )
             .filter(sync_run::Column::Id.eq(run.id))
             .filter(sync_run::Column::Status.eq(run.status))
-            .filter(still)
-            .exec(&self.db)
-            .await?;
-        Ok(closed.rows_affected == 1)
+            .filter(still);
+        let txn = db::begin_write(&self.db).await?;
+        let closed = closed.exec_with_returning(&txn).await?;
+        log_runs(&txn, &closed).await?;
+        txn.commit().await?;
+        Ok(closed.len() == 1)
     }
 
     /// Closes every abandoned run (see [`SyncRuntime::close_if_abandoned`])
@@ -316,10 +329,12 @@ impl SyncRuntime {
                 Expr::value(self.lease_from(now)),
             )
             .filter(sync_run::Column::Id.eq(run_id))
-            .filter(sync_run::Column::Status.eq(SyncStatus::Queued))
-            .exec(&self.db)
-            .await?;
-        if claimed.rows_affected == 1 {
+            .filter(sync_run::Column::Status.eq(SyncStatus::Queued));
+        let txn = db::begin_write(&self.db).await?;
+        let claimed = claimed.exec_with_returning(&txn).await?;
+        log_runs(&txn, &claimed).await?;
+        txn.commit().await?;
+        if claimed.len() == 1 {
             let outcome = self.run_batches(run_id, &mut progress).await;
             let (status, error) = match outcome {
                 Ok(status) => (status, None),
@@ -522,6 +537,8 @@ impl SyncRuntime {
             txn.rollback().await.map_err(CoreError::from)?;
             return Err(RunError::LostLease);
         }
+        let logged = NewEvent::sync_run(connector.id, run_id);
+        events::append(&txn, ws, vec![logged]).await?;
         txn.commit().await.map_err(CoreError::from)?;
         Ok(self.find_run(run_id).await?)
     }
@@ -532,7 +549,7 @@ impl SyncRuntime {
         status: SyncStatus,
         error: Option<(RunErrorCode, &str)>,
     ) -> CoreResult<()> {
-        sync_run::Entity::update_many()
+        let finished = sync_run::Entity::update_many()
             .col_expr(sync_run::Column::Status, Expr::value(status))
             .col_expr(
                 sync_run::Column::ErrorCode,
@@ -548,9 +565,11 @@ impl SyncRuntime {
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(sync_run::Column::Id.eq(run_id))
-            .filter(sync_run::Column::Status.is_in([SyncStatus::Queued, SyncStatus::Running]))
-            .exec(&self.db)
-            .await?;
+            .filter(sync_run::Column::Status.is_in([SyncStatus::Queued, SyncStatus::Running]));
+        let txn = db::begin_write(&self.db).await?;
+        let finished = finished.exec_with_returning(&txn).await?;
+        log_runs(&txn, &finished).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -753,4 +772,13 @@ impl From<CoreError> for RunError {
     fn from(e: CoreError) -> Self {
         RunError::Core(e)
     }
+}
+
+/// Logs that these runs changed, in the caller's transaction.
+async fn log_runs(txn: &impl sea_orm::ConnectionTrait, runs: &[sync_run::Model]) -> CoreResult<()> {
+    for run in runs {
+        let logged = NewEvent::sync_run(run.connector_id, run.id);
+        events::append(txn, run.workspace_id, vec![logged]).await?;
+    }
+    Ok(())
 }

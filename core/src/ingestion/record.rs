@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
+use entity::vocab::EventType;
 use entity::{stakeholder, touchpoint};
 use sea_orm::sea_query::{CaseStatement, Expr, OnConflict};
 use sea_orm::{
@@ -19,6 +20,7 @@ use uuid::Uuid;
 use super::known::Known;
 use super::plan::{self, Plan};
 use super::{MAX_BATCH, NewTouchpoint, RecordOutcome};
+use crate::events::{self, NewEvent};
 use crate::journeys::progression::{self, Arrival, ModelRules, Replay};
 use crate::{CoreError, CoreResult, db, privacy, scoring, time};
 
@@ -119,20 +121,24 @@ pub async fn record_in(
     let checked: Vec<&NewTouchpoint> = items.iter().filter_map(|i| i.as_ref().ok()).collect();
     let known = Known::load(txn, ws, &key, &checked).await?;
     let mut plan = plan::build(ws, &key, &rules, known, items);
-    write(txn, ws, &models, &mut plan).await?;
+    let logged = write(txn, ws, &models, &mut plan).await?;
     scoring::rescore(txn, ws, &rules, std::mem::take(&mut plan.touched)).await?;
+    events::append(txn, ws, logged).await?;
     Ok(plan.recorded)
 }
 
 /// Writes a plan's rows, each kind in one statement (more only past the
 /// backends' limits on bound values), parents before the rows that name
-/// them, then brings the paths through every model up to date.
+/// them, then brings the paths through every model up to date. Returns the
+/// events of the touchpoints and new people's lifecycles, for the caller
+/// to log last.
 async fn write(
     txn: &impl ConnectionTrait,
     ws: Uuid,
     models: &[ModelRules],
     plan: &mut Plan,
-) -> CoreResult<()> {
+) -> CoreResult<Vec<NewEvent>> {
+    let mut logged = NewEvent::lifecycle_rows(&plan.lifecycle);
     db::insert_all(txn, std::mem::take(&mut plan.new_accounts), None).await?;
     let new_people = plan.new_people.iter().cloned().map(Into::into).collect();
     db::insert_all::<stakeholder::ActiveModel>(txn, new_people, None).await?;
@@ -210,7 +216,21 @@ async fn write(
         })
         .collect();
     let replays: Vec<Replay> = plan.replays.iter().copied().chain(adopted).collect();
-    progression::advance(txn, models, &arrivals, &replays).await
+    progression::advance(txn, models, &arrivals, &replays).await?;
+    let recorded = plan
+        .inserts
+        .iter()
+        .map(|t| (EventType::TouchpointRecorded, t));
+    let updated = plan
+        .updates
+        .iter()
+        .map(|t| (EventType::TouchpointUpdated, t));
+    logged.extend(
+        recorded
+            .chain(updated)
+            .map(|(kind, t)| NewEvent::touchpoint(kind, t)),
+    );
+    Ok(logged)
 }
 
 /// Moves the stored account-less touchpoints of people who joined their

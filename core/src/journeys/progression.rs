@@ -23,6 +23,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::events::{self, NewEvent};
 use crate::{CoreError, CoreResult, db, time};
 
 /// Touchpoints that happened while their account was in `stage`: at or after a
@@ -398,9 +399,13 @@ struct Placed<'r> {
 /// writing only what differs: at most three statements (a delete, an update
 /// and an insert) for any number of accounts.
 async fn place_all(db: &impl ConnectionTrait, accounts: Vec<Placed<'_>>) -> CoreResult<()> {
+    let Some(ws) = accounts.first().map(|p| p.rules.model.workspace_id) else {
+        return Ok(());
+    };
     let mut deletes = Vec::new();
     let mut updates = Vec::new();
     let mut inserts = Vec::new();
+    let mut changes = Vec::new();
     for Placed {
         rules,
         account,
@@ -408,6 +413,7 @@ async fn place_all(db: &impl ConnectionTrait, accounts: Vec<Placed<'_>>) -> Core
         placement,
     } in accounts
     {
+        changes.extend(stage_changes(rules.model.id, account, &stored, &placement));
         let wanted = (placement.sequence.iter().map(|&(s, at)| (s, at, false)))
             .chain(placement.phases.iter().map(|&(s, at)| (s, at, true)));
         for (stage, entered_at, phase) in wanted {
@@ -448,7 +454,31 @@ async fn place_all(db: &impl ConnectionTrait, accounts: Vec<Placed<'_>>) -> Core
     use stage_position::Column as P;
     db::update_all(db, updates, P::Id, [P::StageId, P::EnteredAt, P::DueAt]).await?;
     db::insert_all(db, inserts, None).await?;
-    Ok(())
+    events::append(db, ws, changes).await
+}
+
+/// What a new placement changes of the stored positions, as events: the
+/// stage in the sequence, when it is another, and each phase entered.
+fn stage_changes(
+    model: Uuid,
+    account: Uuid,
+    stored: &[stage_position::Model],
+    placement: &Placement,
+) -> Vec<NewEvent> {
+    let before = Placement::of(stored);
+    let mut out = Vec::new();
+    let was = before.sequence.map(|(stage, _)| stage);
+    if let Some((now, _)) = placement.sequence
+        && was != Some(now)
+    {
+        out.push(NewEvent::stage(model, account, was, now));
+    }
+    for (phase, _) in &placement.phases {
+        if !before.phases.iter().any(|(had, _)| had == phase) {
+            out.push(NewEvent::stage(model, account, None, *phase));
+        }
+    }
+    out
 }
 
 /// Positions set per statement by [`refresh_due`].
