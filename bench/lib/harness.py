@@ -137,10 +137,17 @@ class Server:
         self.log_file.close()
 
 
+# The server's own background polls (sync runs to take over, scheduled
+# connectors, pending backfills), which no request makes.
+BACKGROUND = (b'sync_runs', b'connectors\\".\\"enabled\\" = ', b'backfill_pending\\" = ')
+
+
 def sql_lines(path):
-    """Statements the server logged so far (one `journeys::sql` event a line)."""
+    """Statements the server logged so far for requests: one `journeys::sql`
+    event a line, less its background polls."""
     with open(path, "rb") as f:
-        return sum(1 for line in f if b"journeys::sql" in line)
+        return sum(1 for line in f
+                   if b"journeys::sql" in line and not any(m in line for m in BACKGROUND))
 
 
 def run_json(cmd, what, env=None):
@@ -255,17 +262,20 @@ def psql(args, sql):
 
 
 def expand_repeat(path, work):
-    """A copy of a script whose `-- repeat N` line is expanded: the text after
-    it, N times, comma-joined (as sqlite-ceiling does)."""
+    """A copy of a script whose rows between `-- repeat N` and `-- end repeat`
+    (or the end) are expanded: N times, comma-joined (as sqlite-ceiling does)."""
     with open(path) as f:
         text = f.read()
     m = re.search(r"^-- repeat (\d+)\n", text, re.M)
     if not m:
         return path
-    row = text[m.end():].strip().rstrip(";")
+    end = re.search(r"^-- end repeat\n", text[m.end():], re.M)
+    row_end = m.end() + end.start() if end else len(text)
+    tail = text[m.end() + end.end():] if end else ";\n"
+    row = text[m.end():row_end].strip().rstrip(";")
     out = os.path.join(work, os.path.basename(path))
     with open(out, "w") as f:
-        f.write(text[:m.start()] + ",\n".join([row] * int(m.group(1))) + ";\n")
+        f.write(text[:m.start()] + ",\n".join([row] * int(m.group(1))) + "\n" + tail)
     return out
 
 

@@ -5,7 +5,8 @@
 //! the parameters `?1`, `?2`, … of every statement, then one or more
 //! `-- statement` sections run in turn per iteration (one iteration stands for
 //! one request). A statement holding a line `-- repeat N` is a multi-row
-//! statement: the text after that line is repeated N times, joined by commas.
+//! statement: the rows from there to a line `-- end repeat` (or the end) are
+//! repeated N times, joined by commas.
 //!
 //! It goes through sqlx, the driver the server uses, on its own connections
 //! in WAL mode with `synchronous=NORMAL` as the server opens them, and prints
@@ -129,20 +130,23 @@ fn parse(text: &str) -> anyhow::Result<Script> {
     Ok(Script { setup, statements })
 }
 
-/// Expands a `-- repeat N` line: the text after it, N times, comma-joined.
+/// Expands the rows between a `-- repeat N` line and `-- end repeat` (or the
+/// end): N times, comma-joined.
 fn expand(sql: &str) -> anyhow::Result<String> {
     let Some(at) = sql.find("-- repeat ") else {
         return Ok(sql.trim().trim_end_matches(';').to_owned());
     };
     let (head, rest) = sql.split_at(at);
-    let (line, row) = rest.split_once('\n').unwrap_or((rest, ""));
+    let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
     let n: usize = line["-- repeat ".len()..]
         .trim()
         .parse()
         .context("`-- repeat N` needs a number")?;
+    let (row, tail) = body.split_once("-- end repeat").unwrap_or((body, ""));
     let row = row.trim().trim_end_matches(';');
     let rows = vec![row; n].join(",\n");
-    Ok(format!("{}{rows}", head))
+    let tail = tail.trim().trim_end_matches(';');
+    Ok(format!("{head}{rows}\n{tail}"))
 }
 
 #[tokio::main]
