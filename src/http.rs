@@ -81,15 +81,15 @@ pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
 
 /// A GraphQL request as the specification defines its parameters.
 #[derive(Debug)]
-struct GraphqlParams {
-    query: String,
-    operation_name: Option<String>,
-    variables: Map<String, Value>,
+pub(crate) struct GraphqlParams {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: Map<String, Value>,
 }
 
 /// Why a request never reached execution.
 #[derive(Debug)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// Not a well-formed GraphQL-over-HTTP request (bad parameters).
     BadRequest(String),
     /// A body that is not JSON at all: 400 whatever the media type, as the
@@ -308,7 +308,7 @@ fn check_content_type(req: &HttpRequest) -> Result<(), Refusal> {
 }
 
 /// A document that passed the limits, ready to run.
-struct Prepared {
+pub(crate) struct Prepared {
     query: String,
     operation_name: Option<String>,
     document: ExecutableDocument,
@@ -321,7 +321,11 @@ struct Prepared {
 
 /// Checks the query against the limits, on its text and then parsed, and
 /// refuses a mutation sent with GET: all before any database work.
-fn prepare(state: &AppState, params: GraphqlParams, get: bool) -> Result<Prepared, Refusal> {
+pub(crate) fn prepare(
+    state: &AppState,
+    params: GraphqlParams,
+    get: bool,
+) -> Result<Prepared, Refusal> {
     limits::scan(&params.query, &state.limits)?;
     let document = match async_graphql::parser::parse_query(&params.query) {
         Ok(document) => document,
@@ -378,7 +382,7 @@ fn credentials(req: &HttpRequest, state: &AppState) -> Result<Option<Claims>, Re
 /// The caller of verified claims: their workspace, which must exist and not
 /// have revoked the token's `jti`; one statement, or none while the answer is
 /// cached.
-async fn principal(state: &AppState, claims: Claims) -> Result<Principal, Refusal> {
+pub(crate) async fn principal(state: &AppState, claims: Claims) -> Result<Principal, Refusal> {
     let workspace = state
         .tokens
         .token_workspace(&state.db, &claims.ws, claims.jti.as_deref())
@@ -452,19 +456,17 @@ async fn handle(
     execute(state, prepared, principal, media).await
 }
 
-/// Runs a prepared request and writes the response.
-async fn execute(
+/// The request to execute: the checked document and what resolvers need.
+pub(crate) fn graphql_request(
     state: &AppState,
     prepared: Prepared,
     principal: Option<Principal>,
-    media: MediaType,
-) -> HttpResponse {
+) -> async_graphql::Request {
     let Prepared {
         query,
         operation_name,
         document,
         variables,
-        roots,
         operation,
         ..
     } = prepared;
@@ -473,7 +475,8 @@ async fn execute(
         .data(RequestContext::new(state.db.clone(), principal))
         .data(Arc::clone(&state.sync))
         .data(Arc::clone(&state.backfills))
-        .data(Arc::clone(&state.tokens));
+        .data(Arc::clone(&state.tokens))
+        .data(Arc::clone(&state.feed));
     if let Some(name) = operation_name {
         request = request.operation_name(name);
     }
@@ -481,6 +484,19 @@ async fn execute(
         request = request.data(ResponseBudget::new(state.limits.max_response_bytes));
     }
     request.set_parsed_query(document);
+    request
+}
+
+/// Runs a prepared request and writes the response.
+async fn execute(
+    state: &AppState,
+    prepared: Prepared,
+    principal: Option<Principal>,
+    media: MediaType,
+) -> HttpResponse {
+    let mut prepared = prepared;
+    let roots = prepared.roots.take();
+    let request = graphql_request(state, prepared, principal);
     let mut response = state.schema.execute(request).await;
     if let Some(roots) = &roots {
         state.root_fields.complete(roots, &mut response);
@@ -513,7 +529,7 @@ async fn execute(
 
 /// Gives an error the stable code it lacks: async-graphql's own errors (syntax,
 /// validation, limits) come without one.
-fn add_code(error: &mut Value, request_error: bool) {
+pub(crate) fn add_code(error: &mut Value, request_error: bool) {
     let Some(obj) = error.as_object_mut() else {
         return;
     };

@@ -12,3 +12,4 @@ pub mod rate_limit;
 pub mod seed;
 pub mod server;
 pub mod state;
+pub mod ws;

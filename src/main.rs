@@ -137,6 +137,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         rate_limit: args.rate_limit.limit(),
         token_cache: std::time::Duration::from_secs(args.token_cache_secs),
         event_retention: args.event_retention,
+        subscriptions: Default::default(),
     })
     .await?;
     if args.demo {

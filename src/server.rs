@@ -22,12 +22,14 @@ use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::{self, StatementCounter};
 use journeys_core::journeys::backfill::{BackfillSettings, Backfills};
+use journeys_core::live::{EventFeed, FeedSettings};
 use journeys_core::revocations::TokenCache;
 
 use crate::connectors::webhooks;
 use crate::http;
 use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::state::AppState;
+use crate::ws::{self, SubscriptionSettings};
 
 /// How to run a server.
 pub struct ServerConfig {
@@ -53,6 +55,8 @@ pub struct ServerConfig {
     pub token_cache: std::time::Duration,
     /// How long the event log keeps an event.
     pub event_retention: chrono::Duration,
+    /// Keep-alive and slow-subscriber settings of WebSocket connections.
+    pub subscriptions: SubscriptionSettings,
 }
 
 /// A started server.
@@ -161,6 +165,10 @@ pub fn start_with(
     sync.start_scheduler();
     journeys_core::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
     journeys_core::events::keep_pruned(db.clone(), config.event_retention);
+    let feed = EventFeed::start(
+        db.clone(),
+        FeedSettings::for_backend(db.get_database_backend()),
+    );
     let backfills = Backfills::start(db.clone(), backfill);
     let schema = graphql::schema();
     let root_fields = Arc::new(RootFields::of(&schema));
@@ -176,6 +184,8 @@ pub fn start_with(
         verifier: Arc::new(config.verifier),
         sync: Arc::clone(&sync),
         backfills,
+        feed,
+        subscriptions: config.subscriptions,
     });
     let origins = config.cors_origins;
     let mut server = HttpServer::new(move || {
@@ -186,6 +196,17 @@ pub fn start_with(
             .app_data(state.clone())
             .service(
                 web::resource("/graphql")
+                    .route(
+                        web::get()
+                            .guard(actix_web::guard::fn_guard(|ctx| {
+                                ctx.head()
+                                    .headers()
+                                    .get(header::UPGRADE)
+                                    .and_then(|v| v.to_str().ok())
+                                    .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+                            }))
+                            .to(ws::graphql_ws),
+                    )
                     .route(web::post().to(http::graphql_post))
                     .route(web::get().to(http::graphql_get))
                     .default_service(web::to(http::graphql_other)),

@@ -9,10 +9,12 @@ use journeys_api::graphql::limits::{QueryLimits, Shapes};
 use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::sync::SyncRuntime;
 use journeys_core::journeys::backfill::Backfills;
+use journeys_core::live::EventFeed;
 use journeys_core::revocations::TokenCache;
 use sea_orm::DatabaseConnection;
 
 use crate::rate_limit::RateLimiter;
+use crate::ws::SubscriptionSettings;
 
 pub struct AppState {
     pub schema: JourneysSchema,
@@ -30,4 +32,7 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Tokens' workspaces, kept for a few seconds.
     pub tokens: Arc<TokenCache>,
+    /// How far each followed workspace's event log reached.
+    pub feed: Arc<EventFeed>,
+    pub subscriptions: SubscriptionSettings,
 }

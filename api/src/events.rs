@@ -33,6 +33,12 @@ impl Event {
         self.0.sequence
     }
 
+    /// Where to resume: pass it as `after` to the `events` query or
+    /// subscription for the events after this one.
+    async fn cursor(&self) -> String {
+        Cursor::new(LOG_ORDER, SortKey::Number(self.0.sequence), self.0.id).encode()
+    }
+
     /// What happened.
     #[graphql(name = "type")]
     async fn event_type(&self) -> EventType {
@@ -154,7 +160,8 @@ connection!(
     EventConnection, EventEdge, Event
 );
 
-const LOG_ORDER: &str = "events";
+/// The ordering `events` cursors belong to.
+pub const LOG_ORDER: &str = "events";
 
 #[derive(Default)]
 pub struct EventQuery;

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod identities;
 pub mod journeys;
 pub mod lifecycle;
+pub mod live;
 pub mod memberships;
 pub mod merges;
 pub mod privacy;

@@ -10,8 +10,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    account, account_domain, connector, consent, identity, journey_model, membership, merge,
-    score_contribution, scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
+    account, account_domain, connector, consent, identity, journey_model, lifecycle_change,
+    membership, merge, score_contribution, scoring_rule, stage, stage_transition, stakeholder,
+    sync_run, touchpoint,
 };
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement,
@@ -278,6 +279,10 @@ by_ids!(
 by_ids!(
     /// Sync runs by id.
     sync_runs, sync_run
+);
+by_ids!(
+    /// Lifecycle changes by id.
+    lifecycle_changes, lifecycle_change
 );
 
 /// The workspace's default journey model.

@@ -211,7 +211,28 @@ fn append_statement(
                 .table_name(Alias::new("counter"))
                 .to_owned(),
         );
-        select.from(Alias::new("counter"));
+        // Tells every listening instance, at commit, how far the log reached.
+        let notify = Query::select()
+            .expr(Expr::cust_with_values(
+                "pg_notify($1, $2 || (\"base\" + $3)::text)",
+                [
+                    crate::live::CHANNEL.into(),
+                    format!("{ws}:").into(),
+                    sea_orm::Value::from(n),
+                ],
+            ))
+            .from(Alias::new("counter"))
+            .to_owned();
+        with.cte(
+            CommonTableExpression::new()
+                .query(notify)
+                .column(Alias::new("notified"))
+                .table_name(Alias::new("notify"))
+                .to_owned(),
+        );
+        select
+            .from(Alias::new("counter"))
+            .from(Alias::new("notify"));
         Expr::col((Alias::new("counter"), Alias::new("base")))
     } else {
         let latest = Query::select()
@@ -263,11 +284,48 @@ fn append_statement(
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// Which events a reader wants: every field left empty keeps every event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only these types.
+    pub types: Vec<EventType>,
+    pub account: Option<Uuid>,
+    pub stakeholder: Option<Uuid>,
+    pub model: Option<Uuid>,
+    pub connector: Option<Uuid>,
+}
+
+impl EventFilter {
+    pub fn of_types(types: Vec<EventType>) -> Self {
+        Self {
+            types,
+            ..Self::default()
+        }
+    }
+}
+
 /// A workspace's events, optionally of some types only.
 fn log_of(ws: Uuid, types: &[EventType]) -> Select<event::Entity> {
     let mut select = event::Entity::find().filter(event::Column::WorkspaceId.eq(ws));
     if !types.is_empty() {
         select = select.filter(event::Column::EventType.is_in(types.iter().copied()));
+    }
+    select
+}
+
+/// A workspace's events that pass `filter`.
+fn filtered(ws: Uuid, filter: &EventFilter) -> Select<event::Entity> {
+    use event::Column as E;
+    let mut select = log_of(ws, &filter.types);
+    for (column, id) in [
+        (E::AccountId, filter.account),
+        (E::StakeholderId, filter.stakeholder),
+        (E::ModelId, filter.model),
+        (E::ConnectorId, filter.connector),
+    ] {
+        if let Some(id) = id {
+            select = select.filter(column.eq(id));
+        }
     }
     select
 }
@@ -288,33 +346,60 @@ pub async fn count(db: &impl ConnectionTrait, ws: Uuid, types: &[EventType]) -> 
     Ok(log_of(ws, types).count(db).await?)
 }
 
-/// At most `limit` events after sequence `after`, oldest first: what a
-/// subscriber that has seen up to `after` missed.
-pub async fn after(
-    db: &impl ConnectionTrait,
-    ws: Uuid,
-    after: i64,
-    types: &[EventType],
-    limit: u64,
-) -> CoreResult<Vec<event::Model>> {
-    Ok(log_of(ws, types)
-        .filter(event::Column::Sequence.gt(after))
-        .order_by_asc(event::Column::Sequence)
-        .limit(limit)
-        .all(db)
-        .await?)
-}
-
 /// The sequence of the workspace's latest event (0 before its first).
 pub async fn latest(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<i64> {
-    let found: Option<Option<i64>> = event::Entity::find()
+    Ok(bounds(db, ws).await?.1)
+}
+
+/// The sequences of the workspace's oldest and latest events still kept
+/// (both 0 before its first).
+pub async fn bounds(db: &impl ConnectionTrait, ws: Uuid) -> CoreResult<(i64, i64)> {
+    let found: Option<(Option<i64>, Option<i64>)> = event::Entity::find()
         .select_only()
+        .expr(Func::min(Expr::col(event::Column::Sequence)))
         .expr(Func::max(Expr::col(event::Column::Sequence)))
         .filter(event::Column::WorkspaceId.eq(ws))
         .into_tuple()
         .one(db)
         .await?;
-    Ok(found.flatten().unwrap_or(0))
+    let (oldest, latest) = found.unwrap_or_default();
+    Ok((oldest.unwrap_or(0), latest.unwrap_or(0)))
+}
+
+/// The latest sequence of each of these workspaces that has events, in one
+/// statement.
+pub async fn latest_of(
+    db: &impl ConnectionTrait,
+    workspaces: &[Uuid],
+) -> CoreResult<Vec<(Uuid, i64)>> {
+    Ok(event::Entity::find()
+        .select_only()
+        .column(event::Column::WorkspaceId)
+        .expr(Func::max(Expr::col(event::Column::Sequence)))
+        .filter(event::Column::WorkspaceId.is_in(workspaces.iter().copied()))
+        .group_by(event::Column::WorkspaceId)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// At most `limit` events that pass `filter`, numbered after `after` and
+/// up to `upto`, oldest first.
+pub async fn between(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    after: i64,
+    upto: i64,
+    filter: &EventFilter,
+    limit: u64,
+) -> CoreResult<Vec<event::Model>> {
+    Ok(filtered(ws, filter)
+        .filter(event::Column::Sequence.gt(after))
+        .filter(event::Column::Sequence.lte(upto))
+        .order_by_asc(event::Column::Sequence)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 /// Events deleted per statement by [`prune`], so retention never holds a

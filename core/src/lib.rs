@@ -11,6 +11,7 @@ pub mod events;
 pub mod ingestion;
 pub mod journeys;
 pub mod lifecycle;
+pub mod live;
 pub mod merges;
 pub mod page;
 pub mod patch;

@@ -168,6 +168,7 @@ async fn spawn_on(
         // Short, so that tests of revocation across instances stay quick.
         token_cache: Duration::from_secs(1),
         event_retention: chrono::Duration::days(30),
+        subscriptions: Default::default(),
     })
     .await
     .expect("server starts");

@@ -28,6 +28,7 @@ mod revocation;
 mod scoring;
 mod seed;
 mod stakeholders;
+mod subscriptions;
 mod takeover;
 mod touchpoints;
 mod twitter;

@@ -15,7 +15,7 @@ pub mod pagination;
 pub mod patch;
 pub mod root_nulls;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 use crate::accounts::{AccountMutation, AccountQuery};
 use crate::analytics::AnalyticsQuery;
@@ -24,6 +24,7 @@ use crate::events::EventQuery;
 use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
+use crate::live::EventSubscription;
 use crate::memberships::MembershipMutation;
 use crate::merges::MergeMutation;
 use crate::privacy::PrivacyMutation;
@@ -75,13 +76,21 @@ pub struct Mutation(
     TokenMutation,
 );
 
-pub type JourneysSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Subscriptions, over the WebSocket at `/graphql`.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(EventSubscription);
+
+pub type JourneysSchema = Schema<Query, Mutation, Subscription>;
 
 pub fn schema() -> JourneysSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_recursive_depth(limits::MAX_NESTING)
-        .extension(budget::ResponseBudgets)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_recursive_depth(limits::MAX_NESTING)
+    .extension(budget::ResponseBudgets)
+    .finish()
 }
 
 /// The SDL that `schema.graphql` must equal.

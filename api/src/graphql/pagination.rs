@@ -54,7 +54,8 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(json)
     }
 
-    fn decode(text: &str, ordering: &str) -> ApiResult<Self> {
+    /// A cursor this API returned for `ordering`, else BAD_USER_INPUT.
+    pub fn decode(text: &str, ordering: &str) -> ApiResult<Self> {
         let invalid =
             || ApiError::bad_input("invalid cursor: pass back a cursor this API returned");
         let raw = URL_SAFE_NO_PAD

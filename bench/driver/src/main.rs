@@ -24,7 +24,10 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
-#[command(name = "journeys-bench-driver", about = "Drivers of the Journeys benchmark harness")]
+#[command(
+    name = "journeys-bench-driver",
+    about = "Drivers of the Journeys benchmark harness"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -145,7 +148,10 @@ async fn post(client: &reqwest::Client, server: &Server, body: &Value) -> anyhow
     );
     let value: Value = serde_json::from_str(&text).context("the response is not JSON")?;
     if let Some(errors) = value.get("errors").filter(|e| !e.is_null()) {
-        bail!("GraphQL errors: {}", errors.to_string().chars().take(1000).collect::<String>());
+        bail!(
+            "GraphQL errors: {}",
+            errors.to_string().chars().take(1000).collect::<String>()
+        );
     }
     Ok(value["data"].clone())
 }
@@ -237,11 +243,36 @@ async fn load(args: LoadArgs) -> anyhow::Result<Value> {
 const ACTIVITIES: [(&str, &str, &str, &str); 10] = [
     ("twitter", "SOCIAL", "tweet.mention", "Mentioned @journeys"),
     ("web", "WEB", "page.visited", "Visited /pricing"),
-    ("web", "WEB", "whitepaper.downloaded", "Downloaded a whitepaper"),
-    ("zoom", "WEBINAR", "webinar.registered", "Registered: Journey analytics 101"),
-    ("zoom", "WEBINAR", "webinar.attended", "Attended: Journey analytics 101"),
-    ("email", "EMAIL", "email.clicked", "Clicked the product newsletter"),
-    ("email", "EMAIL", "email.replied", "Replied to the follow-up"),
+    (
+        "web",
+        "WEB",
+        "whitepaper.downloaded",
+        "Downloaded a whitepaper",
+    ),
+    (
+        "zoom",
+        "WEBINAR",
+        "webinar.registered",
+        "Registered: Journey analytics 101",
+    ),
+    (
+        "zoom",
+        "WEBINAR",
+        "webinar.attended",
+        "Attended: Journey analytics 101",
+    ),
+    (
+        "email",
+        "EMAIL",
+        "email.clicked",
+        "Clicked the product newsletter",
+    ),
+    (
+        "email",
+        "EMAIL",
+        "email.replied",
+        "Replied to the follow-up",
+    ),
     ("api", "MEETING", "meeting.held", "Discovery call"),
     ("api", "MEETING", "demo.requested", "Requested a demo"),
     ("zendesk", "SUPPORT", "ticket.opened", "Opened a ticket"),
@@ -294,8 +325,14 @@ struct Statuses {
 
 async fn ingest(args: IngestArgs) -> anyhow::Result<Value> {
     ensure!(args.concurrency > 0, "--concurrency must be at least 1");
-    ensure!(args.accounts > 0 && args.people_per_account > 0, "give --accounts");
-    ensure!(args.known_percent < 100, "--known-percent must be below 100");
+    ensure!(
+        args.accounts > 0 && args.people_per_account > 0,
+        "give --accounts"
+    );
+    ensure!(
+        args.known_percent < 100,
+        "--known-percent must be below 100"
+    );
     let tag = args
         .tag
         .clone()

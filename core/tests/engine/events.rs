@@ -14,7 +14,16 @@ use crate::Engine;
 
 /// A workspace's whole log, oldest first.
 async fn log(e: &Engine, ws: uuid::Uuid) -> Vec<event::Model> {
-    events::after(e.db(), ws, 0, &[], 10_000).await.unwrap()
+    events::between(
+        e.db(),
+        ws,
+        0,
+        i64::MAX,
+        &events::EventFilter::default(),
+        10_000,
+    )
+    .await
+    .unwrap()
 }
 
 fn types(log: &[event::Model]) -> Vec<EventType> {

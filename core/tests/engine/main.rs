@@ -12,6 +12,7 @@ mod backfill;
 mod events;
 mod ingestion;
 mod lifecycle;
+mod live;
 mod pages;
 mod privacy;
 mod progression;

@@ -27,7 +27,10 @@ use sea_orm::sqlx::{self, Arguments, AssertSqlSafe, Column, Row, TypeInfo, Value
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "sqlite-ceiling", about = "Plain SQL against the seeded SQLite file")]
+#[command(
+    name = "sqlite-ceiling",
+    about = "Plain SQL against the seeded SQLite file"
+)]
 struct Cli {
     /// The seeded database file.
     #[arg(long)]
@@ -126,7 +129,10 @@ fn parse(text: &str) -> anyhow::Result<Script> {
     }
     flush(&mut current)?;
     let setup = setup.context("the script has no `-- setup` section")?;
-    ensure!(!statements.is_empty(), "the script has no `-- statement` section");
+    ensure!(
+        !statements.is_empty(),
+        "the script has no `-- statement` section"
+    );
     Ok(Script { setup, statements })
 }
 
