@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use journeys::rate_limit::RateLimit;
 use journeys::server::{self, ServerConfig};
+use journeys::ws::SubscriptionSettings;
 use journeys_api::auth::{KeySources, Scope, Verifier, mint_hs256};
 use journeys_api::graphql::ids::{self, NodeType};
 use journeys_api::graphql::limits::QueryLimits;
@@ -87,6 +88,8 @@ pub async fn spawn_app_with_sync(sync: SyncSettings) -> TestApp {
 pub struct Limits {
     pub query: QueryLimits,
     pub rate: RateLimit,
+    /// Keep-alive and slow-subscriber settings of WebSocket connections.
+    pub subscriptions: SubscriptionSettings,
 }
 
 impl Default for Limits {
@@ -94,6 +97,7 @@ impl Default for Limits {
         Self {
             query: QueryLimits::default(),
             rate: RateLimit::OFF,
+            subscriptions: SubscriptionSettings::default(),
         }
     }
 }
@@ -168,7 +172,7 @@ async fn spawn_on(
         // Short, so that tests of revocation across instances stay quick.
         token_cache: Duration::from_secs(1),
         event_retention: chrono::Duration::days(30),
-        subscriptions: Default::default(),
+        subscriptions: limits.subscriptions,
     })
     .await
     .expect("server starts");

@@ -14,20 +14,32 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::helpers::{SECRET, TestApp, create_account, record, spawn_app, spawn_pair};
+use entity::vocab::EventType;
+use journeys::ws::SubscriptionSettings;
+use journeys_core::events::{self, NewEvent};
+
+use crate::helpers::{
+    Limits, SECRET, TestApp, create_account, record, spawn_app, spawn_app_limited, spawn_pair,
+};
 
 struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
 
 impl Socket {
     async fn open(app: &TestApp, protocol: &str) -> Self {
+        let stream = TcpStream::connect(app.addr).await.unwrap();
+        Self::open_on(stream, app, protocol).await
+    }
+
+    async fn open_on(stream: TcpStream, app: &TestApp, protocol: &str) -> Self {
         let url = format!("ws://{}/graphql", app.addr);
         let mut request = url.into_client_request().unwrap();
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
-        let (socket, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("WebSocket handshake");
+        let (socket, response) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+                .await
+                .expect("WebSocket handshake");
         assert_eq!(
             response.headers()["sec-websocket-protocol"],
             protocol,
@@ -384,4 +396,185 @@ async fn an_event_written_through_one_instance_reaches_a_subscriber_on_another()
             "{message}"
         );
     }
+}
+
+#[tokio::test]
+async fn stage_and_lifecycle_changes_arrive_as_they_commit() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    create_account(&app, &token, "Initech", &["initech.com"]).await;
+    let mut socket = Socket::accepted(&app, &token).await;
+    let stages = "subscription { journeyStageChanged { account { name } stage { name } fromStage { name } model { name } } }";
+    socket.subscribe("s", stages, json!({})).await;
+    let lifecycle = "subscription { lifecycleChanged { from to cause } }";
+    socket.subscribe("l", lifecycle, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    record(
+        &app,
+        &token,
+        json!([visit("v1", "ada@initech.com", "2026-03-01T10:00:00Z")]),
+    )
+    .await;
+    let (mut stage, mut lead) = (None, None);
+    while stage.is_none() || lead.is_none() {
+        let message = socket.next().await;
+        let data = &message["payload"]["data"];
+        match message["id"].as_str() {
+            Some("s") => stage = Some(data["journeyStageChanged"].clone()),
+            Some("l") if data["lifecycleChanged"]["to"] == "LEAD" => {
+                lead = Some(data["lifecycleChanged"].clone());
+            }
+            _ => {}
+        }
+    }
+    let stage = stage.unwrap();
+    assert_eq!(stage["account"]["name"], "Initech", "{stage}");
+    assert!(stage["stage"]["name"].is_string(), "{stage}");
+    assert!(stage["fromStage"].is_null(), "the first stage: {stage}");
+    assert!(lead.unwrap()["cause"].is_string());
+}
+
+#[tokio::test]
+async fn a_sync_runs_changes_arrive_for_its_connector() {
+    use crate::connectors::{EXPORT, create, export_page, no_events_or_ratings, zendesk_input};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(EXPORT))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(export_page(vec![], vec![], "c1", true))
+                .set_delay(Duration::from_millis(700)),
+        )
+        .mount(&server)
+        .await;
+    no_events_or_ratings(&server).await;
+    let connector = create(&app, &token, zendesk_input(&server)).await;
+    let id = connector["id"].as_str().unwrap().to_owned();
+    let mut socket = Socket::accepted(&app, &token).await;
+    let runs = "subscription($id: ID!) { syncRunUpdated(connectorId: $id) { status trigger } }";
+    socket.subscribe("r", runs, json!({ "id": id })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let trigger = "mutation($id: ID!) { triggerSync(input: { connectorId: $id }) { queued } }";
+    app.ok(&token, trigger, json!({ "id": id })).await;
+    let mut statuses = vec![];
+    while statuses.last().map(String::as_str) != Some("SUCCEEDED") {
+        let data = socket.data("r").await;
+        statuses.push(
+            data["syncRunUpdated"]["status"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Each message shows the run as it is when sent: the export's delay
+    // lets the running run be seen before it finishes.
+    assert!(statuses.len() >= 2, "{statuses:?}");
+    assert!(
+        statuses[..statuses.len() - 1]
+            .iter()
+            .all(|s| s == "QUEUED" || s == "RUNNING"),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_pinged() {
+    let app = spawn_app_limited(Limits {
+        subscriptions: SubscriptionSettings {
+            keepalive: Duration::from_millis(200),
+            ..SubscriptionSettings::default()
+        },
+        ..Limits::default()
+    })
+    .await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let mut socket = Socket::accepted(&app, &token).await;
+    let frame = tokio::time::timeout(Duration::from_secs(2), socket.0.next())
+        .await
+        .expect("a ping within the time")
+        .unwrap()
+        .unwrap();
+    let message: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert_eq!(message["type"], "ping");
+}
+
+/// A subscriber that stops reading is let go once its socket stops taking
+/// messages, and never holds back another.
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_is_dropped_and_stalls_no_one() {
+    let app = spawn_app_limited(Limits {
+        subscriptions: SubscriptionSettings {
+            send_timeout: Duration::from_millis(500),
+            ..SubscriptionSettings::default()
+        },
+        ..Limits::default()
+    })
+    .await;
+    let ws = app.workspace("acme").await;
+    let token = app.admin("acme");
+    create_account(&app, &token, "Initech", &["initech.com"]).await;
+    // Far more than a socket's buffers hold: 20,000 messages of about 4 kB.
+    const BACKLOG: usize = 20_000;
+    let backlog = (0..BACKLOG)
+        .map(|_| NewEvent::connector(EventType::ConnectorUpdated, uuid::Uuid::now_v7()))
+        .collect();
+    events::append(&app.db, ws, backlog).await.unwrap();
+    let first = app
+        .ok(
+            &token,
+            "{ events(first: 1) { nodes { cursor } } }",
+            json!({}),
+        )
+        .await;
+    // A client with a small receive buffer, as a phone on a slow network:
+    // the kernel does not grow it while nobody reads.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(app.addr).await.unwrap();
+    let mut slow = Socket::open_on(stream, &app, "graphql-transport-ws").await;
+    slow.init(&token).await;
+    assert_eq!(slow.next().await["type"], "connection_ack");
+    let wide: String = (0..40).map(|i| format!("c{i}: cursor ")).collect();
+    let wide = format!("subscription($after: String) {{ events(after: $after) {{ {wide} }} }}");
+    slow.subscribe(
+        "e",
+        &wide,
+        json!({ "after": first["events"]["nodes"][0]["cursor"] }),
+    )
+    .await;
+    let mut fast = Socket::accepted(&app, &token).await;
+    fast.subscribe("t", TOUCHPOINTS, json!({})).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    record(
+        &app,
+        &token,
+        json!([visit("v1", "ada@initech.com", "2026-03-01T10:00:00Z")]),
+    )
+    .await;
+    let data = fast.data("t").await;
+    assert_eq!(data["touchpointRecorded"]["externalId"], "v1");
+    // The slow one now reads what reached it, and then the end.
+    let mut received = 0;
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(Ok(frame)) = slow.0.next().await {
+            match frame {
+                Message::Text(_) => received += 1,
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server let the connection go");
+    assert!(
+        received < BACKLOG,
+        "{received} messages: the server stopped sending to a reader that took none"
+    );
 }
