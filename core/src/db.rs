@@ -11,8 +11,8 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, Iterable, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, Iterable, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 /// Where the embedded database lives when no `DATABASE_URL` is given.
@@ -90,8 +90,55 @@ pub async fn connect(url: &str, counter: &StatementCounter) -> Result<DatabaseCo
         count.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(target: "journeys::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
     });
-    Migrator::up(&db, None).await?;
+    migrate(&db).await?;
     Ok(db)
+}
+
+/// The PostgreSQL advisory lock that migrations run under ("journeys").
+const MIGRATION_LOCK: i64 = 0x6a6f_7572_6e65_7973;
+
+/// Applies pending migrations once, however many instances (or a server
+/// and a CLI command) start at the same moment; without this, two create
+/// the same tables at once and one fails. On PostgreSQL one connection
+/// holds an advisory lock for the migrations' length: the others wait on
+/// it, then find nothing pending. The lock goes with its session, so a
+/// killed instance never leaves it held.
+async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        // SQLite: in one IMMEDIATE transaction, whose write lock the others
+        // wait for (the busy timeout) before they find nothing pending.
+        let txn = db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        Migrator::up(&txn, None).await?;
+        return txn.commit().await;
+    }
+    use sea_orm::sqlx;
+    let lock_error = |e: sqlx::Error| DbErr::Custom(format!("the migration lock: {e}"));
+    let mut session = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(lock_error)?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *session)
+        .await
+        .map_err(lock_error)?;
+    let migrated = Migrator::up(db, None).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *session)
+        .await;
+    if let Err(e) = unlocked {
+        // Closing the session releases it instead.
+        tracing::warn!(error = %e, "releasing the migration lock");
+        let _ = session.close().await;
+    }
+    migrated
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at
