@@ -15,6 +15,7 @@ mod errors;
 mod events;
 mod helpers;
 mod http_spec;
+mod instances;
 mod journeys;
 mod lifecycle;
 mod limits;

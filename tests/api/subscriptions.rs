@@ -22,16 +22,21 @@ use crate::helpers::{
     Limits, SECRET, TestApp, create_account, record, spawn_app, spawn_app_limited, spawn_pair,
 };
 
-struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
+pub struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
 
 impl Socket {
     async fn open(app: &TestApp, protocol: &str) -> Self {
-        let stream = TcpStream::connect(app.addr).await.unwrap();
-        Self::open_on(stream, app, protocol).await
+        Self::open_at(&app.addr.to_string(), protocol).await
     }
 
-    async fn open_on(stream: TcpStream, app: &TestApp, protocol: &str) -> Self {
-        let url = format!("ws://{}/graphql", app.addr);
+    /// A socket to the server at `addr` (`host:port`).
+    pub async fn open_at(addr: &str, protocol: &str) -> Self {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        Self::open_on(stream, addr, protocol).await
+    }
+
+    async fn open_on(stream: TcpStream, addr: &str, protocol: &str) -> Self {
+        let url = format!("ws://{addr}/graphql");
         let mut request = url.into_client_request().unwrap();
         request
             .headers_mut()
@@ -50,7 +55,11 @@ impl Socket {
 
     /// Opens a `graphql-transport-ws` socket and has `token` accepted.
     async fn accepted(app: &TestApp, token: &str) -> Self {
-        let mut socket = Self::open(app, "graphql-transport-ws").await;
+        Self::accepted_at(&app.addr.to_string(), token).await
+    }
+
+    pub async fn accepted_at(addr: &str, token: &str) -> Self {
+        let mut socket = Self::open_at(addr, "graphql-transport-ws").await;
         socket.init(token).await;
         assert_eq!(socket.next().await["type"], "connection_ack");
         socket
@@ -69,7 +78,7 @@ impl Socket {
             .await;
     }
 
-    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         let payload = json!({ "query": query, "variables": variables });
         self.send(json!({ "id": id, "type": "subscribe", "payload": payload }))
             .await;
@@ -82,7 +91,7 @@ impl Socket {
             .expect("a message within the time")
     }
 
-    async fn next_within(&mut self, limit: Duration) -> Option<Value> {
+    pub async fn next_within(&mut self, limit: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let message = tokio::time::timeout_at(deadline, self.0.next())
@@ -127,12 +136,12 @@ impl Socket {
     }
 }
 
-fn visit(id: &str, email: &str, at: &str) -> Value {
+pub fn visit(id: &str, email: &str, at: &str) -> Value {
     json!({ "externalId": id, "channel": "WEB", "kind": "page.visited",
             "occurredAt": at, "person": { "email": email } })
 }
 
-const TOUCHPOINTS: &str = r#"subscription($filter: TouchpointRecordedFilter) {
+pub const TOUCHPOINTS: &str = r#"subscription($filter: TouchpointRecordedFilter) {
   touchpointRecorded(filter: $filter) { externalId kind channel account { name } }
 }"#;
 
@@ -538,7 +547,7 @@ async fn a_subscriber_that_falls_behind_is_dropped_and_stalls_no_one() {
     let tcp = tokio::net::TcpSocket::new_v4().unwrap();
     tcp.set_recv_buffer_size(4096).unwrap();
     let stream = tcp.connect(app.addr).await.unwrap();
-    let mut slow = Socket::open_on(stream, &app, "graphql-transport-ws").await;
+    let mut slow = Socket::open_on(stream, &app.addr.to_string(), "graphql-transport-ws").await;
     slow.init(&token).await;
     assert_eq!(slow.next().await["type"], "connection_ack");
     let wide: String = (0..40).map(|i| format!("c{i}: cursor ")).collect();
