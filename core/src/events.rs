@@ -147,6 +147,10 @@ impl NewEvent {
     }
 }
 
+/// The PostgreSQL channel each append notifies at its commit, with the
+/// payload `<workspace>:<latest sequence>`, for the `live` module.
+pub const NOTIFY_CHANNEL: &str = "journeys_events";
+
 /// Events per statement: 15 bound values each, within both backends' limits.
 const APPEND_CHUNK: usize = 1_500;
 
@@ -216,7 +220,7 @@ fn append_statement(
             .expr(Expr::cust_with_values(
                 "pg_notify($1, $2 || (\"base\" + $3)::text)",
                 [
-                    crate::live::CHANNEL.into(),
+                    NOTIFY_CHANNEL.into(),
                     format!("{ws}:").into(),
                     sea_orm::Value::from(n),
                 ],

@@ -7,7 +7,7 @@
 //! events in `(n, m]`, each once: a reconnecting dashboard that resumes
 //! from its last cursor misses nothing and sees nothing twice.
 //!
-//! On PostgreSQL every append notifies [`CHANNEL`] with the workspace and
+//! On PostgreSQL every append notifies [`events::NOTIFY_CHANNEL`] with the workspace and
 //! its new latest number, in the appending transaction (so at its commit,
 //! to every instance listening). A poll of the followed workspaces' latest
 //! numbers catches what a dropped listener connection missed; on SQLite,
@@ -27,9 +27,6 @@ use uuid::Uuid;
 
 use crate::events::{self, EventFilter};
 use crate::{CoreError, CoreResult};
-
-/// The PostgreSQL notification channel; a payload is `<workspace>:<latest>`.
-pub const CHANNEL: &str = "journeys_events";
 
 /// Events a follower reads per statement.
 const READ_CHUNK: u64 = 200;
@@ -148,7 +145,7 @@ async fn poll(feed: Weak<EventFeed>, every: Duration, stop: CancellationToken) {
     }
 }
 
-/// Listens on [`CHANNEL`], reconnecting after a lost connection (the poll
+/// Listens on [`events::NOTIFY_CHANNEL`], reconnecting after a lost connection (the poll
 /// covers the gap).
 async fn listen(feed: Weak<EventFeed>, db: DatabaseConnection, stop: CancellationToken) {
     use sea_orm::sqlx::postgres::PgListener;
@@ -157,7 +154,7 @@ async fn listen(feed: Weak<EventFeed>, db: DatabaseConnection, stop: Cancellatio
     loop {
         let connected = async {
             let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(CHANNEL).await?;
+            listener.listen(events::NOTIFY_CHANNEL).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
         let mut listener = tokio::select! {
