@@ -63,6 +63,20 @@ pub async fn fresh_database() -> TestDatabase {
     }
 }
 
+/// How many migrations the database records as applied.
+pub async fn applied_migrations(db: &DatabaseConnection) -> usize {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM seaql_migrations",
+        ))
+        .await
+        .expect("read seaql_migrations")
+        .expect("a count");
+    let n: i64 = row.try_get("", "n").expect("a number");
+    usize::try_from(n).expect("a count")
+}
+
 /// A touchpoint for a fixture: `Touch::new(id, kind, channel, at)` with the
 /// source `api`, then only what the test is about.
 ///

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use journeys_core::testing::applied_migrations;
 use migration::MigratorTrait;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
 use crate::helpers::{RECORD, ServeProcess, create_account, spawn_app};
@@ -20,17 +20,10 @@ async fn five_processes_started_together_on_an_empty_database_migrate_it_once() 
         assert!(process.healthy().await, "{} is up", process.addr);
     }
     let db = sea_orm::Database::connect(&url).await.unwrap();
-    let applied = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM seaql_migrations",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap();
-    assert_eq!(applied as usize, migration::Migrator::migrations().len());
+    assert_eq!(
+        applied_migrations(&db).await,
+        migration::Migrator::migrations().len()
+    );
 }
 
 #[tokio::test]

@@ -3,9 +3,8 @@
 
 use futures_util::future::join_all;
 use journeys_core::db::{self, StatementCounter};
-use journeys_core::testing::fresh_database_url;
+use journeys_core::testing::{applied_migrations, fresh_database_url};
 use migration::MigratorTrait;
-use sea_orm::{ConnectionTrait, Statement};
 
 #[tokio::test]
 async fn instances_started_together_migrate_an_empty_database_once() {
@@ -16,16 +15,8 @@ async fn instances_started_together_migrate_an_empty_database_once() {
     for started in started {
         connections.push(started.expect("every instance starts"));
     }
-    let db = &connections[0];
-    let applied = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM seaql_migrations",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap();
-    assert_eq!(applied as usize, migration::Migrator::migrations().len());
+    assert_eq!(
+        applied_migrations(&connections[0]).await,
+        migration::Migrator::migrations().len()
+    );
 }
