@@ -167,6 +167,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         result = &mut task => { result??; }
         _ = shutdown_signal() => {
             tracing::info!("shutting down: finishing in-flight requests and sync batches");
+            running.closing.cancel();
             tokio::join!(handle.stop(true), running.sync.shutdown());
         }
     }

@@ -11,6 +11,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
 use async_graphql::http::GraphiQLSource;
 use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::connectors::builtin_plugins;
@@ -67,6 +68,9 @@ pub struct RunningServer {
     pub handle: actix_web::dev::ServerHandle,
     pub sync: Arc<SyncRuntime>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Cancel it before a graceful stop: WebSocket connections close with
+    /// 1001 instead of waiting out the stop's timeout.
+    pub closing: CancellationToken,
 }
 
 async fn healthz() -> HttpResponse {
@@ -173,6 +177,7 @@ pub fn start_with(
     let schema = graphql::schema();
     let root_fields = Arc::new(RootFields::of(&schema));
     let shapes = Arc::new(Shapes::of(&schema));
+    let closing = CancellationToken::new();
     let state = web::Data::new(AppState {
         schema,
         root_fields,
@@ -186,6 +191,7 @@ pub fn start_with(
         backfills,
         feed,
         subscriptions: config.subscriptions,
+        closing: closing.clone(),
     });
     let origins = config.cors_origins;
     let mut server = HttpServer::new(move || {
@@ -236,5 +242,6 @@ pub fn start_with(
         handle,
         sync,
         task,
+        closing,
     })
 }

@@ -12,6 +12,7 @@ use journeys_core::journeys::backfill::Backfills;
 use journeys_core::live::EventFeed;
 use journeys_core::revocations::TokenCache;
 use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
 
 use crate::rate_limit::RateLimiter;
 use crate::ws::SubscriptionSettings;
@@ -35,4 +36,7 @@ pub struct AppState {
     /// How far each followed workspace's event log reached.
     pub feed: Arc<EventFeed>,
     pub subscriptions: SubscriptionSettings,
+    /// Cancelled when the server begins to stop: open WebSockets close at
+    /// once (1001) rather than hold the graceful stop for its whole timeout.
+    pub closing: CancellationToken,
 }

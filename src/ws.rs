@@ -251,6 +251,11 @@ impl Connection {
                     }
                 }
                 () = &mut expiry => return self.close(4403, "Forbidden: the token expired").await,
+                () = self.state.closing.cancelled() => {
+                    return self
+                        .close(1001, "the server is stopping: reconnect and resume from your last cursor")
+                        .await;
+                }
             }
         }
     }

@@ -32,6 +32,7 @@ pub struct TestApp {
     pub sync: Arc<SyncRuntime>,
     pub database_url: String,
     _dir: Option<TempDir>,
+    closing: tokio_util::sync::CancellationToken,
 }
 
 impl Drop for TestApp {
@@ -183,12 +184,20 @@ async fn spawn_on(
         statements: running.statements,
         handle: running.handle,
         sync: running.sync,
+        closing: running.closing,
         database_url,
         _dir: dir,
     }
 }
 
 impl TestApp {
+    /// Stops the server as `journeys serve` does on SIGTERM: sockets are told
+    /// at once, in-flight requests finish.
+    pub async fn stop_gracefully(&self) {
+        self.closing.cancel();
+        self.handle.stop(true).await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

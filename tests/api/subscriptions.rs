@@ -587,3 +587,19 @@ async fn a_subscriber_that_falls_behind_is_dropped_and_stalls_no_one() {
         "{received} messages: the server stopped sending to a reader that took none"
     );
 }
+
+#[tokio::test]
+async fn a_stopping_server_closes_its_sockets_at_once() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let mut socket = Socket::accepted(&app, &token).await;
+    socket.subscribe("e", EVENTS, json!({})).await;
+    let started = tokio::time::Instant::now();
+    let ((code, reason), ()) = tokio::join!(socket.closed(), app.stop_gracefully());
+    assert_eq!(code, CloseCode::Away, "{reason}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the graceful stop did not wait out its 30 s for the socket"
+    );
+}
