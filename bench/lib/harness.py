@@ -8,6 +8,7 @@
 """
 
 import argparse
+import atexit
 import base64
 import datetime as dt
 import json
@@ -64,6 +65,19 @@ def fail(msg):
     sys.exit(1)
 
 
+# Servers still running when the harness exits, by failure or not: a failed
+# run must not leave a server behind to load the next one's machine.
+RUNNING = []
+
+
+@atexit.register
+def _stop_servers():
+    for proc in RUNNING:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -106,6 +120,7 @@ class Server:
         self.proc = subprocess.Popen(
             [bin_path, "serve"], env=env, stdout=self.log_file, stderr=subprocess.STDOUT
         )
+        RUNNING.append(self.proc)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
