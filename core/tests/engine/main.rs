@@ -13,6 +13,7 @@ mod events;
 mod ingestion;
 mod lifecycle;
 mod live;
+mod outbound;
 mod pages;
 mod privacy;
 mod progression;
