@@ -219,7 +219,7 @@ pub async fn check_url(text: &str, allow_private: bool) -> CoreResult<Url> {
         .map_err(|e| invalid(format!("`url`'s host `{host}` does not resolve: {e}")))?
         .collect();
     if let Some(ip) = addresses.iter().map(|a| a.ip()).find(|ip| !is_public(*ip)) {
-        return Err(invalid(refused(&host, ip)));
+        return Err(invalid(format!("`url` is refused: {}", refused(&host, ip))));
     }
     Ok(url)
 }
