@@ -17,6 +17,7 @@ use crate::helpers::{
     TestApp, assert_code, quick_webhooks, record, spawn_app_with_webhooks, spawn_pair_with_webhooks,
 };
 use journeys_core::outbound::WebhookSettings;
+use sea_orm::ConnectionTrait;
 
 const CREATE: &str = "mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) {
@@ -432,6 +433,24 @@ async fn webhooks_out_refuses_private_targets_unless_allowed() {
         .ok(&token, "{ webhookEndpoints { totalCount } }", json!({}))
         .await;
     assert_eq!(listed["webhookEndpoints"]["totalCount"], 0);
+
+    // Checked again at delivery: a target that now points inside (as DNS
+    // may change) gets nothing, and the attempt says why.
+    let (endpoint, _) = create(&app, &token, "http://192.0.2.1/hook", &[]).await;
+    let server = receiver(200).await;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE webhook_endpoints SET url = '{}/hook'",
+            server.uri()
+        ))
+        .await
+        .unwrap();
+    visit(&app, &token, "v1").await;
+    let attempts = deliveries_until(&app, &token, &endpoint, |d| !d.is_empty()).await;
+    let error = attempts[0]["error"].as_str().unwrap();
+    assert!(error.contains("loopback, private or link-local"), "{error}");
+    assert_eq!(attempts[0]["statusCode"], Value::Null);
+    assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]
