@@ -180,7 +180,7 @@ async fn outbound_rotation_signs_with_both_secrets_only_during_the_overlap() {
     let now = journeys_core::time::now();
     assert_eq!(
         reveal(outbound.signing_secrets(&endpoint, now).unwrap()),
-        [first.clone()]
+        vec![first.clone()]
     );
 
     let (rotated, second) = outbound
@@ -197,7 +197,7 @@ async fn outbound_rotation_signs_with_both_secrets_only_during_the_overlap() {
     let later = now + chrono::Duration::hours(2);
     assert_eq!(
         reveal(outbound.signing_secrets(&rotated, later).unwrap()),
-        [second.clone()],
+        vec![second.clone()],
         "only the new one after it"
     );
 
