@@ -172,6 +172,10 @@ pub struct ServeArgs {
     /// How long the event log keeps an event, such as 12h, 30d or 90d.
     #[arg(long, env = "JOURNEYS_EVENT_RETENTION", default_value = "30d", value_parser = journeys_api::auth::parse_ttl)]
     pub event_retention: chrono::Duration,
+    /// Let webhook endpoints target loopback, private and link-local
+    /// addresses (for development; off, they are refused).
+    #[arg(long, env = "JOURNEYS_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
 }
 
 /// The per-token rate limit.

@@ -474,6 +474,7 @@ pub(crate) fn graphql_request(
         .variables(variables)
         .data(RequestContext::new(state.db.clone(), principal))
         .data(Arc::clone(&state.sync))
+        .data(Arc::clone(&state.outbound))
         .data(Arc::clone(&state.backfills))
         .data(Arc::clone(&state.tokens))
         .data(Arc::clone(&state.feed));

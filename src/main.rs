@@ -16,6 +16,7 @@ use journeys_api::graphql;
 use journeys_api::graphql::limits::QueryLimits;
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::db::{self, StatementCounter};
+use journeys_core::outbound::WebhookSettings;
 use journeys_core::{revocations, workspaces};
 use tracing_subscriber::EnvFilter;
 
@@ -138,6 +139,10 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         token_cache: std::time::Duration::from_secs(args.token_cache_secs),
         event_retention: args.event_retention,
         subscriptions: Default::default(),
+        webhooks: WebhookSettings {
+            allow_private: args.webhook_allow_private,
+            ..WebhookSettings::default()
+        },
     })
     .await?;
     if args.demo {

@@ -24,6 +24,7 @@ use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::{self, StatementCounter};
 use journeys_core::journeys::backfill::{BackfillSettings, Backfills};
 use journeys_core::live::{EventFeed, FeedSettings};
+use journeys_core::outbound::{Outbound, WebhookSettings};
 use journeys_core::revocations::TokenCache;
 
 use crate::connectors::webhooks;
@@ -58,6 +59,8 @@ pub struct ServerConfig {
     pub event_retention: chrono::Duration,
     /// Keep-alive and slow-subscriber settings of WebSocket connections.
     pub subscriptions: SubscriptionSettings,
+    /// How partners' webhooks are delivered, and where they may go.
+    pub webhooks: WebhookSettings,
 }
 
 /// A started server.
@@ -160,6 +163,13 @@ pub fn start_with(
         lease: config.sync.lease,
         tick: config.sync.tick,
     };
+    let outbound = Outbound::new(
+        db.clone(),
+        config.secret_box.clone(),
+        config.webhooks,
+        journeys_api::webhook_endpoints::event_data,
+    )
+    .map_err(|e| anyhow::anyhow!("{}", e.with_causes()))?;
     let sync = SyncRuntime::new(
         db.clone(),
         Arc::new(builtin_plugins()),
@@ -169,6 +179,7 @@ pub fn start_with(
     sync.start_scheduler();
     journeys_core::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
     journeys_core::events::keep_pruned(db.clone(), config.event_retention);
+    outbound.start();
     let feed = EventFeed::start(
         db.clone(),
         FeedSettings::for_backend(db.get_database_backend()),
@@ -188,6 +199,7 @@ pub fn start_with(
         db: db.clone(),
         verifier: Arc::new(config.verifier),
         sync: Arc::clone(&sync),
+        outbound,
         backfills,
         feed,
         subscriptions: config.subscriptions,

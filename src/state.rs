@@ -10,6 +10,7 @@ use journeys_api::graphql::root_nulls::RootFields;
 use journeys_core::connectors::sync::SyncRuntime;
 use journeys_core::journeys::backfill::Backfills;
 use journeys_core::live::EventFeed;
+use journeys_core::outbound::Outbound;
 use journeys_core::revocations::TokenCache;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub verifier: Arc<Verifier>,
     pub sync: Arc<SyncRuntime>,
+    /// Delivers the event log to partners' webhook endpoints.
+    pub outbound: Arc<Outbound>,
     /// Rebuilds journeys in the background; woken by the edits that ask.
     pub backfills: Arc<Backfills>,
     /// Which root fields may be null, to complete a failed one's `null`.

@@ -23,4 +23,5 @@ pub mod stakeholders;
 pub mod tokens;
 pub mod touchpoints;
 pub mod vocab;
+pub mod webhook_endpoints;
 pub mod workspaces;

@@ -191,6 +191,18 @@ pub enum SyncTrigger {
     Takeover,
 }
 
+/// Whether a webhook endpoint receives deliveries.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::vocab::WebhookStatus")]
+pub enum WebhookStatus {
+    /// Receives the events it wants, in log order.
+    Active,
+    /// Receives nothing: turned off with `updateWebhookEndpoint`, or after
+    /// failing for too long (see `disabledReason`). Enabling it resumes
+    /// after the last event delivered.
+    Disabled,
+}
+
 /// What an event of the event log says happened.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "entity::vocab::EventType")]

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    account, account_domain, connector, consent, identity, journey_model, lifecycle_change,
+    account, account_domain, connector, consent, event, identity, journey_model, lifecycle_change,
     membership, merge, score_contribution, scoring_rule, stage, stage_transition, stakeholder,
-    sync_run, touchpoint,
+    sync_run, touchpoint, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement,
@@ -283,6 +283,18 @@ by_ids!(
 by_ids!(
     /// Lifecycle changes by id.
     lifecycle_changes, lifecycle_change
+);
+by_ids!(
+    /// Events of the log by id.
+    events, event
+);
+by_ids!(
+    /// Webhook endpoints by id.
+    webhook_endpoints, webhook_endpoint
+);
+by_ids!(
+    /// Webhook delivery attempts by id.
+    webhook_deliveries, webhook_delivery
 );
 
 /// The workspace's default journey model.

@@ -13,6 +13,7 @@ pub mod journeys;
 pub mod lifecycle;
 pub mod live;
 pub mod merges;
+pub mod outbound;
 pub mod page;
 pub mod patch;
 pub mod people;

@@ -26,6 +26,8 @@ pub mod stakeholder;
 pub mod sync_run;
 pub mod touchpoint;
 pub mod vocab;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 pub mod workspace;
 
 /// A fresh time-ordered primary key.

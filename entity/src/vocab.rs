@@ -214,6 +214,19 @@ pub enum SyncTrigger {
     Takeover,
 }
 
+/// Whether a webhook endpoint receives deliveries.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum WebhookStatus {
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+    /// Turned off by its owner, or after failing for too long.
+    #[sea_orm(string_value = "DISABLED")]
+    Disabled,
+}
+
 /// What an event of the event log says happened.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,

@@ -20,6 +20,7 @@ mod m20261205_000010_erasure_keys;
 mod m20261205_000011_phases_backfill;
 mod m20261205_000012_account_scores;
 mod m20261207_000013_events;
+mod m20261207_000014_webhooks;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_phases_backfill::Migration),
             Box::new(m20261205_000012_account_scores::Migration),
             Box::new(m20261207_000013_events::Migration),
+            Box::new(m20261207_000014_webhooks::Migration),
         ]
     }
 }

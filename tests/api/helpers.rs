@@ -15,6 +15,7 @@ use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::StatementCounter;
 use journeys_core::ingestion::RawTouchpoint;
+use journeys_core::outbound::WebhookSettings;
 use journeys_core::testing::{Touch, fresh_database_url};
 use journeys_plugin_sdk::RetryPolicy;
 use sea_orm::{ActiveEnum, DatabaseConnection};
@@ -63,6 +64,69 @@ pub fn quick_sync() -> SyncSettings {
     }
 }
 
+/// Webhook settings for tests: private targets allowed (the test receivers
+/// are on loopback), a short lease, millisecond backoffs. The worker looks
+/// only hourly, so that it adds no statements to tests that count them;
+/// `quick_webhooks` looks every 100 ms.
+pub fn test_webhooks() -> WebhookSettings {
+    WebhookSettings {
+        tick: Duration::from_secs(3600),
+        lease: Duration::from_secs(5),
+        allow_private: true,
+        timeout: Duration::from_secs(2),
+        max_retry_age: chrono::Duration::hours(24),
+        base_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        batch: 50,
+    }
+}
+
+/// [`test_webhooks`] with a worker that looks every 100 ms.
+pub fn quick_webhooks() -> WebhookSettings {
+    WebhookSettings {
+        tick: Duration::from_millis(100),
+        ..test_webhooks()
+    }
+}
+
+/// A server delivering webhooks with these settings.
+pub async fn spawn_app_with_webhooks(webhooks: WebhookSettings) -> TestApp {
+    let keys = KeySources {
+        hs256_secret: Some(SECRET.into()),
+        ..Default::default()
+    };
+    let (database_url, dir) = fresh_database_url().await;
+    let limits = Limits {
+        webhooks,
+        ..Limits::default()
+    };
+    spawn_on(keys, quick_sync(), limits, database_url, dir).await
+}
+
+/// Two instances on one database, both delivering webhooks with these
+/// settings.
+pub async fn spawn_pair_with_webhooks(webhooks: WebhookSettings) -> (TestApp, TestApp) {
+    let keys = || KeySources {
+        hs256_secret: Some(SECRET.into()),
+        ..Default::default()
+    };
+    let limits = Limits {
+        webhooks,
+        ..Limits::default()
+    };
+    let (database_url, dir) = fresh_database_url().await;
+    let first = spawn_on(
+        keys(),
+        quick_sync(),
+        limits.clone(),
+        database_url.clone(),
+        dir,
+    )
+    .await;
+    let second = spawn_on(keys(), quick_sync(), limits, database_url, None).await;
+    (first, second)
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(KeySources {
         hs256_secret: Some(SECRET.into()),
@@ -91,6 +155,8 @@ pub struct Limits {
     pub rate: RateLimit,
     /// Keep-alive and slow-subscriber settings of WebSocket connections.
     pub subscriptions: SubscriptionSettings,
+    /// How webhooks are delivered, and where they may go.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Limits {
@@ -99,6 +165,7 @@ impl Default for Limits {
             query: QueryLimits::default(),
             rate: RateLimit::OFF,
             subscriptions: SubscriptionSettings::default(),
+            webhooks: test_webhooks(),
         }
     }
 }
@@ -174,6 +241,7 @@ async fn spawn_on(
         token_cache: Duration::from_secs(1),
         event_retention: chrono::Duration::days(30),
         subscriptions: limits.subscriptions,
+        webhooks: limits.webhooks,
     })
     .await
     .expect("server starts");

@@ -34,4 +34,5 @@ mod takeover;
 mod touchpoints;
 mod twitter;
 mod webhooks;
+mod webhooks_out;
 mod zoom;

@@ -20,10 +20,12 @@ pub enum NodeType {
     Merge,
     Connector,
     SyncRun,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 10] = [
+    const ALL: [NodeType; 12] = [
         Self::Account,
         Self::Stakeholder,
         Self::Touchpoint,
@@ -34,6 +36,8 @@ impl NodeType {
         Self::Merge,
         Self::Connector,
         Self::SyncRun,
+        Self::WebhookEndpoint,
+        Self::WebhookDelivery,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +52,8 @@ impl NodeType {
             Self::Merge => "Merge",
             Self::Connector => "Connector",
             Self::SyncRun => "SyncRun",
+            Self::WebhookEndpoint => "WebhookEndpoint",
+            Self::WebhookDelivery => "WebhookDelivery",
         }
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{
-    account, consent, identity, journey_model, lifecycle_change, membership, score_contribution,
-    scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
+    account, consent, event, identity, journey_model, lifecycle_change, membership,
+    score_contribution, scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
 };
 pub use journeys_core::batch::{Listed, MEMBERSHIP_KEYSET, MembershipSide, Total, TouchpointOwner};
 use journeys_core::lifecycle::Subject;
@@ -71,6 +71,7 @@ by_id_loader!(StakeholderById, stakeholder, stakeholders);
 by_id_loader!(TouchpointById, touchpoint, touchpoints);
 by_id_loader!(JourneyModelById, journey_model, journey_models);
 by_id_loader!(StageById, stage, stages);
+by_id_loader!(EventById, event, events);
 
 /// Declares a loader key over one parent id whose value is `batch::$read`'s.
 macro_rules! of_parent_loader {

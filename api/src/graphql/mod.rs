@@ -33,6 +33,7 @@ use crate::scoring::{ScoringMutation, ScoringQuery};
 use crate::stakeholders::{StakeholderMutation, StakeholderQuery};
 use crate::tokens::TokenMutation;
 use crate::touchpoints::{TouchpointMutation, TouchpointQuery};
+use crate::webhook_endpoints::{WebhookEndpointMutation, WebhookEndpointQuery};
 use crate::workspaces::ViewerQuery;
 use node::NodeQuery;
 
@@ -52,13 +53,14 @@ pub struct Query(
     AnalyticsQuery,
     ConnectorQuery,
     EventQuery,
+    WebhookEndpointQuery,
 );
 
 /// Writes, confined to the token's workspace. Expected failures are errors
 /// with a stable `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT…), and
 /// a mutation that fails writes nothing. Each needs the `journeys:write`
 /// scope, except those whose description says they need `admin`, and the
-/// connector mutations, which need `connectors:manage`.
+/// connector and webhook endpoint mutations, which need `connectors:manage`.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     AccountMutation,
@@ -73,6 +75,7 @@ pub struct Mutation(
     MergeMutation,
     PrivacyMutation,
     ConnectorMutation,
+    WebhookEndpointMutation,
     TokenMutation,
 );
 

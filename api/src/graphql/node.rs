@@ -15,6 +15,7 @@ use crate::merges::Merge;
 use crate::scoring::ScoringRule;
 use crate::stakeholders::Stakeholder;
 use crate::touchpoints::Touchpoint;
+use crate::webhook_endpoints::{WebhookDelivery, WebhookEndpoint};
 
 /// An object with a global id.
 #[derive(Interface)]
@@ -34,6 +35,8 @@ pub enum Node {
     Merge(Merge),
     Connector(Connector),
     SyncRun(SyncRun),
+    WebhookEndpoint(WebhookEndpoint),
+    WebhookDelivery(WebhookDelivery),
 }
 
 /// The one row a by-id read found, if any.
@@ -83,6 +86,17 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
                 .map(|m| Node::Connector(Connector(m))),
             NodeType::SyncRun => {
                 one(batch::sync_runs(&rc.db, ws, &[key]).await?).map(|m| Node::SyncRun(SyncRun(m)))
+            }
+            // Partner configuration: read with the scope that manages it.
+            NodeType::WebhookEndpoint => {
+                rc.require(Scope::ConnectorsManage)?;
+                one(batch::webhook_endpoints(&rc.db, ws, &[key]).await?)
+                    .map(|m| Node::WebhookEndpoint(WebhookEndpoint(m)))
+            }
+            NodeType::WebhookDelivery => {
+                rc.require(Scope::ConnectorsManage)?;
+                one(batch::webhook_deliveries(&rc.db, ws, &[key]).await?)
+                    .map(|m| Node::WebhookDelivery(WebhookDelivery(m)))
             }
         };
     Ok(node)

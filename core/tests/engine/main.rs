@@ -14,6 +14,7 @@ mod ingestion;
 mod lifecycle;
 mod live;
 mod migrations;
+mod outbound;
 mod pages;
 mod privacy;
 mod progression;
