@@ -420,6 +420,31 @@ mod tests {
         Some(Duration::from_secs(secs))
     }
 
+    /// Vendors (and partners' webhook endpoints) are HTTPS: the client must
+    /// open TLS, not refuse the scheme. A local listener sees its first
+    /// bytes: a TLS handshake record.
+    #[tokio::test]
+    async fn https_urls_are_spoken_over_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let first_byte = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let (mut socket, _) = listener.accept().await.unwrap();
+            socket.read_u8().await.unwrap()
+        });
+        let http = quick();
+        let sent = http
+            .client()
+            .get(format!("https://127.0.0.1:{port}/"))
+            .send();
+        let _ = tokio::time::timeout(Duration::from_secs(2), sent).await;
+        let first = tokio::time::timeout(Duration::from_secs(2), first_byte)
+            .await
+            .expect("the client connected")
+            .unwrap();
+        assert_eq!(first, 0x16, "a TLS handshake record");
+    }
+
     #[tokio::test]
     async fn server_errors_are_retried_until_success() {
         let server = MockServer::start().await;
