@@ -180,6 +180,65 @@ fn contribution_row(
     }
 }
 
+/// The stored contributions of the people a batch rescores, so that only
+/// those whose value changed are written: a batch changes a few rules' parts
+/// of each person, and rewriting every part of every touched person was the
+/// largest statement of a batch.
+struct StoredParts {
+    by_key: std::collections::HashMap<(Uuid, Uuid, Option<Uuid>), score_contribution::Model>,
+}
+
+impl StoredParts {
+    async fn load(db: &impl ConnectionTrait, people: &[Uuid]) -> CoreResult<Self> {
+        let rows = score_contribution::Entity::find()
+            .filter(score_contribution::Column::StakeholderId.is_in(people.iter().copied()))
+            .all(db)
+            .await?;
+        let by_key = rows
+            .into_iter()
+            .map(|c| ((c.stakeholder_id, c.rule_id, c.account_id), c))
+            .collect();
+        Ok(Self { by_key })
+    }
+
+    /// The row to write for `part` of `person`, or `None` when the stored
+    /// one says the same: the same count, and points that decay to the same
+    /// value now (to a millionth: stored points are decayed from their own
+    /// reference time, in whole seconds).
+    fn changed(
+        &mut self,
+        ws: Uuid,
+        person: Uuid,
+        part: &Part<'_>,
+        now: DateTime<Utc>,
+    ) -> Option<score_contribution::ActiveModel> {
+        let mut row = contribution_row(ws, person, part, now);
+        if let Some(old) = self.by_key.remove(&(person, part.rule.id, part.account)) {
+            let then = decayed(old.points, part.rule.half_life_days, old.reference_at, now);
+            let same = usize::try_from(old.count).is_ok_and(|c| c == part.count)
+                && (then - part.points).abs() <= 1e-6 * part.points.abs().max(1.0);
+            if same {
+                return None;
+            }
+            row.id = Set(old.id);
+        }
+        Some(row)
+    }
+
+    /// Deletes the stored parts no rule gives any longer (their touchpoints
+    /// moved to another account or kind); rare, so a statement only then.
+    async fn delete_vanished(self, db: &impl ConnectionTrait) -> CoreResult<()> {
+        if self.by_key.is_empty() {
+            return Ok(());
+        }
+        score_contribution::Entity::delete_many()
+            .filter(score_contribution::Column::Id.is_in(self.by_key.into_values().map(|c| c.id)))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}
+
 /// Whether a contribution recorded on `recorded_on` counts for `account`,
 /// for a member whose primary account it is (`primary`) or not: touchpoints
 /// recorded on the account count, account-less ones for the primary only.
@@ -555,10 +614,7 @@ pub async fn rescore(
     let mut qualified = Vec::new();
     let mut scored = Vec::new();
     if !people.is_empty() {
-        score_contribution::Entity::delete_many()
-            .filter(score_contribution::Column::StakeholderId.is_in(people.iter().copied()))
-            .exec(db)
-            .await?;
+        let mut stored = StoredParts::load(db, &people).await?;
         scored = scored_touchpoints(db, ws, rules, &people).await?;
         let of_person = by_person(&scored);
         let mut rows = Vec::new();
@@ -572,10 +628,12 @@ pub async fn rescore(
             rows.extend(
                 parts
                     .iter()
-                    .map(|part| contribution_row(ws, *person, part, now)),
+                    .filter_map(|part| stored.changed(ws, *person, part, now)),
             );
         }
-        db::insert_all(db, rows, None).await?;
+        stored.delete_vanished(db).await?;
+        use score_contribution::Column as C;
+        db::update_all(db, rows, C::Id, [C::Count, C::Points, C::ReferenceAt]).await?;
         let mut updated = stakeholder::Entity::update_many()
             .col_expr(stakeholder::Column::Score, score.into())
             .filter(stakeholder::Column::Id.is_in(people.iter().copied()))
