@@ -462,7 +462,7 @@ impl Planner<'_> {
         }
         if !self.new_people.contains(&person) {
             self.plan.adoptions.push((person, account));
-            self.plan.touched.stakeholders.entry(person).or_default();
+            self.plan.touched.rewrite(person);
         }
         // Those this batch holds move in memory; stored ones when written.
         for key in self.fresh.iter().chain(&self.rewritten) {
@@ -551,7 +551,7 @@ impl Planner<'_> {
         if scoring::scores(self.rules, &old.kind, old.channel) {
             // What it gave its old person and account goes with it.
             if let Some(person) = old.stakeholder_id {
-                self.plan.touched.stakeholders.entry(person).or_default();
+                self.plan.touched.rewrite(person);
             }
             if let Some(account) = old.account_id {
                 self.plan.touched.accounts.entry(account).or_default();
@@ -571,7 +571,14 @@ impl Planner<'_> {
         self.plan.inserts = take(&self.fresh, &self.known);
         let rewritten: Vec<Key> = self.rewritten.iter().cloned().collect();
         self.plan.updates = take(&rewritten, &self.known);
-        for t in self.plan.inserts.iter().chain(&self.plan.updates) {
+        for t in &self.plan.inserts {
+            if scoring::scores(self.rules, &t.kind, t.channel) {
+                self.plan.touched.append(t);
+            } else {
+                self.plan.touched.saw(t);
+            }
+        }
+        for t in &self.plan.updates {
             if scoring::scores(self.rules, &t.kind, t.channel) {
                 self.plan.touched.add(t);
             } else {

@@ -18,7 +18,7 @@
 //! Scoring owns qualification: it decides when a score makes someone an MQL
 //! and records that through `lifecycle`, which never calls back in here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use entity::vocab::Lifecycle as L;
@@ -35,8 +35,10 @@ use uuid::Uuid;
 
 use crate::lifecycle::{self, Change, Subject};
 use crate::{CoreError, CoreResult, db, time};
+use stored::StoredParts;
 
 pub mod rules;
+mod stored;
 
 pub const DEFAULT_MQL_THRESHOLD: f64 = 50.0;
 
@@ -177,65 +179,6 @@ fn contribution_row(
         count: Set(i32::try_from(part.count).unwrap_or(i32::MAX)),
         points: Set(part.points),
         reference_at: Set(now),
-    }
-}
-
-/// The stored contributions of the people a batch rescores, so that only
-/// those whose value changed are written: a batch changes a few rules' parts
-/// of each person, and rewriting every part of every touched person was the
-/// largest statement of a batch.
-struct StoredParts {
-    by_key: std::collections::HashMap<(Uuid, Uuid, Option<Uuid>), score_contribution::Model>,
-}
-
-impl StoredParts {
-    async fn load(db: &impl ConnectionTrait, people: &[Uuid]) -> CoreResult<Self> {
-        let rows = score_contribution::Entity::find()
-            .filter(score_contribution::Column::StakeholderId.is_in(people.iter().copied()))
-            .all(db)
-            .await?;
-        let by_key = rows
-            .into_iter()
-            .map(|c| ((c.stakeholder_id, c.rule_id, c.account_id), c))
-            .collect();
-        Ok(Self { by_key })
-    }
-
-    /// The row to write for `part` of `person`, or `None` when the stored
-    /// one says the same: the same count, and points that decay to the same
-    /// value now (to a millionth: stored points are decayed from their own
-    /// reference time, in whole seconds).
-    fn changed(
-        &mut self,
-        ws: Uuid,
-        person: Uuid,
-        part: &Part<'_>,
-        now: DateTime<Utc>,
-    ) -> Option<score_contribution::ActiveModel> {
-        let mut row = contribution_row(ws, person, part, now);
-        if let Some(old) = self.by_key.remove(&(person, part.rule.id, part.account)) {
-            let then = decayed(old.points, part.rule.half_life_days, old.reference_at, now);
-            let same = usize::try_from(old.count).is_ok_and(|c| c == part.count)
-                && (then - part.points).abs() <= 1e-6 * part.points.abs().max(1.0);
-            if same {
-                return None;
-            }
-            row.id = Set(old.id);
-        }
-        Some(row)
-    }
-
-    /// Deletes the stored parts no rule gives any longer (their touchpoints
-    /// moved to another account or kind); rare, so a statement only then.
-    async fn delete_vanished(self, db: &impl ConnectionTrait) -> CoreResult<()> {
-        if self.by_key.is_empty() {
-            return Ok(());
-        }
-        score_contribution::Entity::delete_many()
-            .filter(score_contribution::Column::Id.is_in(self.by_key.into_values().map(|c| c.id)))
-            .exec(db)
-            .await?;
-        Ok(())
     }
 }
 
@@ -498,10 +441,53 @@ pub struct Touched {
     /// hand moved them back before), so those are rescored too.
     pub seen_stakeholders: BTreeMap<Uuid, Vec<(Uuid, DateTime<Utc>)>>,
     pub seen_accounts: BTreeMap<Uuid, Vec<(Uuid, DateTime<Utc>)>>,
+    /// Each person's new scored touchpoints ([`Touched::append`]): unless
+    /// the person is also `rewritten`, their stored parts grow by these.
+    appended: BTreeMap<Uuid, Vec<Scored>>,
+    /// People whose scored history changed otherwise (a touchpoint of theirs
+    /// updated, moved or merged): recomputed from all of it.
+    rewritten: BTreeSet<Uuid>,
 }
 
 impl Touched {
+    /// A new scored touchpoint, never counted before.
+    pub fn append(&mut self, tp: &touchpoint::Model) {
+        self.caused(tp);
+        if let Some(s) = tp.stakeholder_id {
+            let scored = (
+                s,
+                tp.account_id,
+                tp.kind.clone(),
+                tp.channel,
+                tp.occurred_at,
+            );
+            self.appended.entry(s).or_default().push(scored);
+        }
+    }
+
+    /// A scored touchpoint that changed: its person is recomputed from
+    /// their history.
     pub fn add(&mut self, tp: &touchpoint::Model) {
+        self.caused(tp);
+        if let Some(s) = tp.stakeholder_id {
+            self.rewritten.insert(s);
+        }
+    }
+
+    /// A person whose scored history changed with no new touchpoint of
+    /// theirs (one moved away from them, or to their first account).
+    pub fn rewrite(&mut self, person: Uuid) {
+        self.stakeholders.entry(person).or_default();
+        self.rewritten.insert(person);
+    }
+
+    /// Whether `person`'s stored parts can grow by their new touchpoints:
+    /// those are all the news about them.
+    fn grows(&self, person: &Uuid) -> bool {
+        self.appended.contains_key(person) && !self.rewritten.contains(person)
+    }
+
+    fn caused(&mut self, tp: &touchpoint::Model) {
         let cause = (tp.id, tp.occurred_at);
         if let Some(s) = tp.stakeholder_id {
             self.stakeholders.entry(s).or_default().push(cause);
@@ -610,40 +596,94 @@ pub async fn rescore(
     touched.rescore_seen_at_threshold(db, ws, threshold).await?;
     let now = time::now();
     let people: Vec<Uuid> = touched.stakeholders.keys().copied().collect();
-    let mut accounts = touched.accounts;
+    let mut accounts = std::mem::take(&mut touched.accounts);
     let mut qualified = Vec::new();
     let mut scored = Vec::new();
+    // The people whose scored history `scored` holds.
+    let mut loaded: BTreeSet<Uuid> = BTreeSet::new();
     if !people.is_empty() {
         let mut stored = StoredParts::load(db, &people).await?;
-        scored = scored_touchpoints(db, ws, rules, &people).await?;
-        let of_person = by_person(&scored);
-        let mut rows = Vec::new();
-        let mut score = sea_orm::sea_query::CaseStatement::new();
-        for person in &people {
-            let parts = contributions(rules, of_person.get(person).map_or(&[], |v| v), now);
-            score = score.case(
-                stakeholder::Column::Id.eq(*person),
-                Expr::value(total(parts.iter().map(|p| p.points))),
-            );
-            rows.extend(
-                parts
-                    .iter()
-                    .filter_map(|part| stored.changed(ws, *person, part, now)),
-            );
+        let mut parts: Vec<(Uuid, Part<'_>)> = Vec::new();
+        // Rule by rule, the people whose new touchpoints overflow its cap.
+        let mut overflowing: BTreeMap<usize, Vec<Uuid>> = BTreeMap::new();
+        let (grown, full): (Vec<Uuid>, Vec<Uuid>) = people.iter().partition(|p| touched.grows(p));
+        for person in &grown {
+            let new = &touched.appended[person];
+            for (i, rule) in rules.iter().enumerate() {
+                let counted: Vec<&Scored> =
+                    new.iter().filter(|t| matches(rule, &t.2, t.3)).collect();
+                if counted.is_empty() {
+                    continue;
+                }
+                match stored.grow(*person, rule, &counted, now) {
+                    Some(grown) => parts.extend(grown.into_iter().map(|part| (*person, part))),
+                    None => overflowing.entry(i).or_default().push(*person),
+                }
+            }
         }
-        stored.delete_vanished(db).await?;
+        for (i, persons) in overflowing {
+            let rule = std::slice::from_ref(&rules[i]);
+            let newest = stored::newest_counted(db, ws, &rules[i], &persons).await?;
+            let of_person = by_person(&newest);
+            for person in persons {
+                stored.settle(person, Some(rules[i].id));
+                let theirs = of_person.get(&person).map_or(&[][..], |v| v);
+                parts.extend(
+                    contributions(rule, theirs, now)
+                        .into_iter()
+                        .map(|part| (person, part)),
+                );
+            }
+        }
+        if !full.is_empty() {
+            scored = scored_touchpoints(db, ws, rules, &full).await?;
+            let of_person = by_person(&scored);
+            for person in &full {
+                stored.settle(*person, None);
+                let theirs = of_person.get(person).map_or(&[][..], |v| v);
+                parts.extend(
+                    contributions(rules, theirs, now)
+                        .into_iter()
+                        .map(|part| (*person, part)),
+                );
+            }
+        }
+        loaded.extend(full.iter().copied());
+        let rows: Vec<_> = parts
+            .iter()
+            .filter_map(|(person, part)| stored.changed(ws, *person, part, now))
+            .collect();
+        let scores = stored.scores(&people, &parts, rules, now);
+        stored.delete_vanished(db, rules).await?;
         use score_contribution::Column as C;
         db::update_all(db, rows, C::Id, [C::Count, C::Points, C::ReferenceAt]).await?;
+        let mut score = sea_orm::sea_query::CaseStatement::new();
+        for person in &people {
+            score = score.case(
+                stakeholder::Column::Id.eq(*person),
+                Expr::value(total([scores[person]])),
+            );
+        }
         let mut updated = stakeholder::Entity::update_many()
             .col_expr(stakeholder::Column::Score, score.into())
             .filter(stakeholder::Column::Id.is_in(people.iter().copied()))
             .exec_with_returning(db)
             .await?;
+        updated.retain(|p| qualifies(p.lifecycle, p.score, threshold));
         updated.sort_by_key(|p| p.id);
+        // Which touchpoint took a person over needs their history: read
+        // only for the few who crossed.
+        let unread: Vec<Uuid> = updated
+            .iter()
+            .map(|p| p.id)
+            .filter(|p| !loaded.contains(p))
+            .collect();
+        if !unread.is_empty() {
+            scored.extend(scored_touchpoints(db, ws, rules, &unread).await?);
+            loaded.extend(unread);
+        }
+        let of_person = by_person(&scored);
         for person in updated {
-            if !qualifies(person.lifecycle, person.score, threshold) {
-                continue;
-            }
             let causes = &touched.stakeholders[&person.id];
             let mine = of_person.get(&person.id).map_or(&[][..], |v| v);
             let cause = crossing(rules, mine, &[person.id], |_, _| true, causes, threshold);
@@ -689,7 +729,7 @@ pub async fn rescore(
                 .values()
                 .flatten()
                 .map(|(p, _)| *p)
-                .filter(|p| !touched.stakeholders.contains_key(p))
+                .filter(|p| !loaded.contains(p))
                 .collect();
             if !unread.is_empty() {
                 scored.extend(scored_touchpoints(db, ws, rules, &unread).await?);

@@ -37,8 +37,16 @@ async fn person(e: &Engine, id: Uuid) -> stakeholder::Model {
 /// A person's score today: each rule's stored contribution, decayed to now
 /// (as the `score` field reads it), as `(rule, count, points)` by rule name.
 async fn breakdown(e: &Engine, id: Uuid) -> Vec<(String, i32, f64)> {
+    breakdown_in(e.db(), e.ws, id).await
+}
+
+async fn breakdown_in(
+    db: &impl sea_orm::ConnectionTrait,
+    ws: Uuid,
+    id: Uuid,
+) -> Vec<(String, i32, f64)> {
     let now = time::now();
-    let mut parts: Vec<(String, i32, f64)> = contributions_of(e.db(), e.ws, &[id])
+    let mut parts: Vec<(String, i32, f64)> = contributions_of(db, ws, &[id])
         .await
         .unwrap()
         .remove(&id)
@@ -307,5 +315,96 @@ async fn a_rule_change_rescores_everyone_and_qualifies_who_now_reaches_the_thres
             })
         ),
         "{again:?}"
+    );
+}
+
+/// A batch grows the stored parts of people whose only news is new
+/// touchpoints, and reads history only for a rule whose cap they overflow:
+/// after every batch, the parts and score agree with a recomputation from
+/// the whole history (made and undone, so that each batch grows the last
+/// one's parts).
+#[tokio::test]
+async fn grown_parts_agree_with_a_recomputation_from_the_whole_history() {
+    let e = Engine::new().await;
+    e.account("Initech", &["initech.com"]).await;
+    let globex = e.account("Globex", &[]).await;
+    e.upsert_rule(RuleSpec {
+        half_life_days: Some(30.0),
+        ..spec("webinar", Some("webinar.attended"), None, 10.0)
+    })
+    .await;
+    e.upsert_rule(RuleSpec {
+        max_count: Some(3),
+        ..spec("emails", None, Some(Channel::Email), 2.0)
+    })
+    .await;
+    e.upsert_rule(RuleSpec {
+        max_count: Some(2),
+        half_life_days: Some(7.0),
+        ..spec("tweets", Some("tweet.mention"), None, 8.0)
+    })
+    .await;
+    let ada = "ada@initech.com";
+    let email =
+        |id: &str, days| Touch::at(id, "email.opened", Channel::Email, days_ago(days)).email(ada);
+    let tweet =
+        |id: &str, days| Touch::at(id, "tweet.mention", Channel::Social, days_ago(days)).email(ada);
+    let webinar = |id: &str, days| {
+        Touch::at(id, "webinar.attended", Channel::Webinar, days_ago(days)).email(ada)
+    };
+    let batches = vec![
+        vec![webinar("w1", 40), email("e1", 30), tweet("t1", 20)],
+        // Under every cap: grown without history.
+        vec![webinar("w2", 25), email("e2", 20)],
+        // The emails overflow their cap of 3, the tweets theirs of 2; one
+        // webinar is on another account.
+        vec![
+            email("e3", 15),
+            email("e4", 10),
+            tweet("t2", 9),
+            tweet("t3", 8),
+        ],
+        vec![webinar("w3", 5).account(globex.id), webinar("w4", 4)],
+        // Late: older than what the caps count, so it changes no email part.
+        vec![email("e0", 60), webinar("w0", 90)],
+    ];
+    let mut person = None;
+    for batch in batches {
+        let written = e.record_ok(batch).await;
+        let ada = *person.get_or_insert(written[0].stakeholder_id.unwrap());
+        let grown = breakdown(&e, ada).await;
+        let grown_score = self::person(&e, ada).await.score;
+        let txn = db::begin_write(e.db()).await.unwrap();
+        let rules = scoring::rules_of(&txn, e.ws).await.unwrap();
+        let recomputed = scoring::recompute_stakeholder(&txn, e.ws, &rules, ada, time::now())
+            .await
+            .unwrap();
+        let full = breakdown_in(&txn, e.ws, ada).await;
+        // Undone, so that the next batch grows what the last one grew.
+        txn.rollback().await.unwrap();
+        assert_eq!(grown.len(), full.len(), "{grown:?} against {full:?}");
+        for (g, f) in grown.iter().zip(&full) {
+            assert!(
+                g.0 == f.0 && g.1 == f.1 && (g.2 - f.2).abs() < 1e-6,
+                "{grown:?} against {full:?}"
+            );
+        }
+        assert!(
+            (grown_score - recomputed.score).abs() < 1e-6,
+            "{grown_score} against {}",
+            recomputed.score
+        );
+    }
+    let parts = breakdown(&e, person.unwrap()).await;
+    let count = |rule: &str| -> i32 { parts.iter().filter(|p| p.0 == rule).map(|p| p.1).sum() };
+    // Five webinars, one of them on Globex: a part of its own.
+    assert_eq!(
+        (count("emails"), count("tweets"), count("webinar")),
+        (3, 2, 5)
+    );
+    assert_eq!(
+        parts.iter().filter(|p| p.0 == "webinar").count(),
+        2,
+        "{parts:?}"
     );
 }

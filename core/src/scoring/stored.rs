@@ -1,0 +1,263 @@
+//! A batch's rescoring from the stored contributions: a person whose only
+//! news is new touchpoints grows their stored parts by those touchpoints'
+//! decayed points, without reading their history. Only a rule whose cap the
+//! new touchpoints overflow reads history, and then only that rule's newest
+//! `cap` touchpoints of each such person, through the `(workspace,
+//! stakeholder, occurred_at, id)` index. Only the parts whose value changed
+//! are written.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{score_contribution, scoring_rule, touchpoint};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::{Part, Scored, contribution_row, decayed, matches};
+use crate::CoreResult;
+
+type Key = (Uuid, Uuid, Option<Uuid>);
+
+/// The stored contributions of the people a batch rescores, by (person,
+/// rule, account), and which of them the batch recomputes.
+pub(super) struct StoredParts {
+    by_key: HashMap<Key, score_contribution::Model>,
+    /// People all of whose parts are recomputed (`None`), or one rule's.
+    settled: HashSet<(Uuid, Option<Uuid>)>,
+    /// The parts recomputed so far.
+    written: HashSet<Key>,
+}
+
+impl StoredParts {
+    pub(super) async fn load(db: &impl ConnectionTrait, people: &[Uuid]) -> CoreResult<Self> {
+        let rows = score_contribution::Entity::find()
+            .filter(score_contribution::Column::StakeholderId.is_in(people.iter().copied()))
+            .all(db)
+            .await?;
+        let by_key = rows
+            .into_iter()
+            .map(|c| ((c.stakeholder_id, c.rule_id, c.account_id), c))
+            .collect();
+        Ok(Self {
+            by_key,
+            settled: HashSet::new(),
+            written: HashSet::new(),
+        })
+    }
+
+    /// `rule`'s parts of `person` grown by `new`, touchpoints it counts that
+    /// the stored parts do not: `None` when they would overflow the rule's
+    /// cap, which drops the oldest counted ones (the caller reads them).
+    pub(super) fn grow<'a>(
+        &self,
+        person: Uuid,
+        rule: &'a scoring_rule::Model,
+        new: &[&Scored],
+        now: DateTime<Utc>,
+    ) -> Option<Vec<Part<'a>>> {
+        let mine =
+            |c: &&score_contribution::Model| c.stakeholder_id == person && c.rule_id == rule.id;
+        if let Some(cap) = rule.max_count {
+            let counted: i64 = self
+                .by_key
+                .values()
+                .filter(mine)
+                .map(|c| i64::from(c.count))
+                .sum();
+            if counted + i64::try_from(new.len()).ok()? > i64::from(cap) {
+                return None;
+            }
+        }
+        let mut by_account: HashMap<Option<Uuid>, (usize, f64)> = HashMap::new();
+        for (_, account, _, _, at) in new {
+            let (count, points) = by_account.entry(*account).or_insert_with(|| {
+                match self.by_key.get(&(person, rule.id, *account)) {
+                    Some(old) => (
+                        usize::try_from(old.count).unwrap_or(0),
+                        decayed(old.points, rule.half_life_days, old.reference_at, now),
+                    ),
+                    None => (0, 0.0),
+                }
+            });
+            *count += 1;
+            *points += decayed(rule.points, rule.half_life_days, *at, now);
+        }
+        let mut parts: Vec<Part<'a>> = by_account
+            .into_iter()
+            .map(|(account, (count, points))| Part {
+                rule,
+                account,
+                count,
+                points,
+            })
+            .collect();
+        parts.sort_by_key(|p| p.account);
+        Some(parts)
+    }
+
+    /// Marks `person`'s parts of `rule` (of every rule with `None`) as
+    /// recomputed: those the recomputation does not give again are deleted.
+    pub(super) fn settle(&mut self, person: Uuid, rule: Option<Uuid>) {
+        self.settled.insert((person, rule));
+    }
+
+    /// The row to write for `part` of `person`, or `None` when the stored
+    /// one says the same: the same count, and points that decay to the same
+    /// value now (to a millionth: stored points are decayed from their own
+    /// reference time, in whole seconds).
+    pub(super) fn changed(
+        &mut self,
+        ws: Uuid,
+        person: Uuid,
+        part: &Part<'_>,
+        now: DateTime<Utc>,
+    ) -> Option<score_contribution::ActiveModel> {
+        let key = (person, part.rule.id, part.account);
+        self.written.insert(key);
+        let mut row = contribution_row(ws, person, part, now);
+        if let Some(old) = self.by_key.get(&key) {
+            let then = decayed(old.points, part.rule.half_life_days, old.reference_at, now);
+            let same = usize::try_from(old.count).is_ok_and(|c| c == part.count)
+                && (then - part.points).abs() <= 1e-6 * part.points.abs().max(1.0);
+            if same {
+                return None;
+            }
+            row.id = Set(old.id);
+        }
+        Some(row)
+    }
+
+    fn vanished(&self, key: &Key, rules: &HashMap<Uuid, &scoring_rule::Model>) -> bool {
+        let (person, rule, _) = *key;
+        !self.written.contains(key)
+            && (self.settled.contains(&(person, None))
+                || self.settled.contains(&(person, Some(rule)))
+                || !rules.contains_key(&rule))
+    }
+
+    /// Each person's score now: their parts written by this batch, and their
+    /// stored ones that stay, decayed to `now`.
+    pub(super) fn scores(
+        &self,
+        people: &[Uuid],
+        parts: &[(Uuid, Part<'_>)],
+        rules: &[scoring_rule::Model],
+        now: DateTime<Utc>,
+    ) -> HashMap<Uuid, f64> {
+        let by_id: HashMap<Uuid, &scoring_rule::Model> = rules.iter().map(|r| (r.id, r)).collect();
+        let mut scores: HashMap<Uuid, f64> = people.iter().map(|p| (*p, 0.0)).collect();
+        for (person, part) in parts {
+            *scores.entry(*person).or_default() += part.points;
+        }
+        for (key, c) in &self.by_key {
+            if self.written.contains(key) || self.vanished(key, &by_id) {
+                continue;
+            }
+            let half_life = by_id.get(&c.rule_id).and_then(|r| r.half_life_days);
+            *scores.entry(c.stakeholder_id).or_default() +=
+                decayed(c.points, half_life, c.reference_at, now);
+        }
+        scores
+    }
+
+    /// Deletes the stored parts the batch recomputed and no rule gives any
+    /// longer (their touchpoints moved to another account or kind): rare, so
+    /// a statement only then.
+    pub(super) async fn delete_vanished(
+        &self,
+        db: &impl ConnectionTrait,
+        rules: &[scoring_rule::Model],
+    ) -> CoreResult<()> {
+        let by_id: HashMap<Uuid, &scoring_rule::Model> = rules.iter().map(|r| (r.id, r)).collect();
+        let gone: Vec<Uuid> = self
+            .by_key
+            .iter()
+            .filter(|(key, _)| self.vanished(key, &by_id))
+            .map(|(_, c)| c.id)
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        score_contribution::Entity::delete_many()
+            .filter(score_contribution::Column::Id.is_in(gone))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The newest `rule.max_count` touchpoints `rule` counts of each of
+/// `people`, each person's newest first, in one statement that reads at most
+/// that many per person through the `(workspace, stakeholder, occurred_at,
+/// id)` index: PostgreSQL with a `LATERAL … LIMIT`, SQLite with a
+/// correlated `id IN (… LIMIT)`.
+pub(super) async fn newest_counted(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    rule: &scoring_rule::Model,
+    people: &[Uuid],
+) -> CoreResult<Vec<Scored>> {
+    use touchpoint::Column as T;
+    let cap = u64::try_from(rule.max_count.unwrap_or(i32::MAX)).unwrap_or(0);
+    let person = || Expr::col((Alias::new("p"), Alias::new("column1")));
+    let mut counted = Query::select();
+    counted
+        .from(touchpoint::Entity)
+        .and_where(T::WorkspaceId.eq(ws))
+        .and_where(Expr::col(T::StakeholderId).eq(person()))
+        .order_by(T::OccurredAt, Order::Desc)
+        .order_by(T::Id, Order::Desc)
+        .limit(cap);
+    if let Some(kind) = &rule.kind {
+        counted.and_where(T::Kind.eq(kind.as_str()));
+    }
+    if let Some(channel) = rule.channel {
+        counted.and_where(T::Channel.eq(channel));
+    }
+    let row = Alias::new("r");
+    let mut stmt = Query::select();
+    stmt.from_values(people.iter().copied(), Alias::new("p"));
+    for col in [
+        T::StakeholderId,
+        T::AccountId,
+        T::Kind,
+        T::Channel,
+        T::OccurredAt,
+    ] {
+        stmt.expr_as(Expr::col((row.clone(), col)), Alias::new(col.as_str()));
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        counted.column(Asterisk);
+        stmt.join_lateral(
+            JoinType::InnerJoin,
+            counted,
+            row.clone(),
+            Expr::cust("TRUE"),
+        );
+    } else {
+        counted.column(T::Id);
+        stmt.join_as(
+            JoinType::InnerJoin,
+            touchpoint::Entity,
+            row.clone(),
+            Expr::col((row.clone(), T::Id)).in_subquery(counted),
+        );
+    }
+    stmt.order_by((row.clone(), T::StakeholderId), Order::Asc)
+        .order_by((row.clone(), T::OccurredAt), Order::Desc)
+        .order_by((row, T::Id), Order::Desc);
+    let rows = db.query_all(&stmt).await?;
+    let mut out: Vec<Scored> = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push((
+            r.try_get("", T::StakeholderId.as_str())?,
+            r.try_get("", T::AccountId.as_str())?,
+            r.try_get("", T::Kind.as_str())?,
+            r.try_get("", T::Channel.as_str())?,
+            r.try_get("", T::OccurredAt.as_str())?,
+        ));
+    }
+    debug_assert!(out.iter().all(|(_, _, k, c, _)| matches(rule, k, *c)));
+    Ok(out)
+}
