@@ -153,8 +153,10 @@ class Server:
 
 
 # The server's own background polls (sync runs to take over, scheduled
-# connectors, pending backfills), which no request makes.
-BACKGROUND = (b'sync_runs', b'connectors\\".\\"enabled\\" = ', b'backfill_pending\\" = ')
+# connectors, pending backfills, webhook endpoints with events to deliver),
+# which no request makes.
+BACKGROUND = (b'sync_runs', b'connectors\\".\\"enabled\\" = ', b'backfill_pending\\" = ',
+              b'webhook_endpoints')
 
 
 def sql_lines(path):
