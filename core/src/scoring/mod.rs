@@ -140,28 +140,45 @@ fn contributions<'a>(
         let cap = rule
             .max_count
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(0));
-        let mut by_account: BTreeMap<Option<Uuid>, (usize, f64)> = BTreeMap::new();
+        let mut sums = Sums::new();
         for (_, account, _, _, at) in touchpoints
             .iter()
             .filter(|(_, _, k, c, _)| matches(rule, k, *c))
             .take(cap)
         {
-            let (count, points) = by_account.entry(*account).or_insert((0, 0.0));
-            *count += 1;
-            *points += decayed(rule.points, rule.half_life_days, *at, now);
+            count_in(&mut sums, rule, *account, *at, now);
         }
-        out.extend(
-            by_account
-                .into_iter()
-                .map(|(account, (count, points))| Part {
-                    rule,
-                    account,
-                    count,
-                    points,
-                }),
-        );
+        out.extend(parts_of(rule, sums));
     }
     out
+}
+
+/// What a rule counted of one person, per account: how many touchpoints,
+/// and their points decayed to one moment.
+type Sums = BTreeMap<Option<Uuid>, (usize, f64)>;
+
+/// Counts one touchpoint `rule` scores, recorded on `account` at `at`.
+fn count_in(
+    sums: &mut Sums,
+    rule: &scoring_rule::Model,
+    account: Option<Uuid>,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) {
+    let (count, points) = sums.entry(account).or_insert((0, 0.0));
+    *count += 1;
+    *points += decayed(rule.points, rule.half_life_days, at, now);
+}
+
+/// `rule`'s parts, one per account, from its sums.
+fn parts_of(rule: &scoring_rule::Model, sums: Sums) -> impl Iterator<Item = Part<'_>> {
+    sums.into_iter()
+        .map(move |(account, (count, points))| Part {
+            rule,
+            account,
+            count,
+            points,
+        })
 }
 
 fn contribution_row(

@@ -14,7 +14,7 @@ use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Quer
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::{Part, Scored, contribution_row, decayed, matches};
+use super::{Part, Scored, Sums, contribution_row, count_in, decayed, matches, parts_of};
 use crate::CoreResult;
 
 type Key = (Uuid, Uuid, Option<Uuid>);
@@ -23,6 +23,8 @@ type Key = (Uuid, Uuid, Option<Uuid>);
 /// rule, account), and which of them the batch recomputes.
 pub(super) struct StoredParts {
     by_key: HashMap<Key, score_contribution::Model>,
+    /// How many touchpoints each (person, rule) counts, over its accounts.
+    counted: HashMap<(Uuid, Uuid), i64>,
     /// People all of whose parts are recomputed (`None`), or one rule's.
     settled: HashSet<(Uuid, Option<Uuid>)>,
     /// The parts recomputed so far.
@@ -35,12 +37,17 @@ impl StoredParts {
             .filter(score_contribution::Column::StakeholderId.is_in(people.iter().copied()))
             .all(db)
             .await?;
+        let mut counted: HashMap<(Uuid, Uuid), i64> = HashMap::new();
+        for c in &rows {
+            *counted.entry((c.stakeholder_id, c.rule_id)).or_default() += i64::from(c.count);
+        }
         let by_key = rows
             .into_iter()
             .map(|c| ((c.stakeholder_id, c.rule_id, c.account_id), c))
             .collect();
         Ok(Self {
             by_key,
+            counted,
             settled: HashSet::new(),
             written: HashSet::new(),
         })
@@ -56,22 +63,16 @@ impl StoredParts {
         new: &[&Scored],
         now: DateTime<Utc>,
     ) -> Option<Vec<Part<'a>>> {
-        let mine =
-            |c: &&score_contribution::Model| c.stakeholder_id == person && c.rule_id == rule.id;
         if let Some(cap) = rule.max_count {
-            let counted: i64 = self
-                .by_key
-                .values()
-                .filter(mine)
-                .map(|c| i64::from(c.count))
-                .sum();
+            let counted = self.counted.get(&(person, rule.id)).copied().unwrap_or(0);
             if counted + i64::try_from(new.len()).ok()? > i64::from(cap) {
                 return None;
             }
         }
-        let mut by_account: HashMap<Option<Uuid>, (usize, f64)> = HashMap::new();
-        for (_, account, _, _, at) in new {
-            let (count, points) = by_account.entry(*account).or_insert_with(|| {
+        // Each account's sums start from its stored part, decayed to now.
+        let mut sums = Sums::new();
+        for (_, account, _, _, _) in new {
+            sums.entry(*account).or_insert_with(|| {
                 match self.by_key.get(&(person, rule.id, *account)) {
                     Some(old) => (
                         usize::try_from(old.count).unwrap_or(0),
@@ -80,20 +81,11 @@ impl StoredParts {
                     None => (0, 0.0),
                 }
             });
-            *count += 1;
-            *points += decayed(rule.points, rule.half_life_days, *at, now);
         }
-        let mut parts: Vec<Part<'a>> = by_account
-            .into_iter()
-            .map(|(account, (count, points))| Part {
-                rule,
-                account,
-                count,
-                points,
-            })
-            .collect();
-        parts.sort_by_key(|p| p.account);
-        Some(parts)
+        for (_, account, _, _, at) in new {
+            count_in(&mut sums, rule, *account, *at, now);
+        }
+        Some(parts_of(rule, sums).collect())
     }
 
     /// Marks `person`'s parts of `rule` (of every rule with `None`) as
