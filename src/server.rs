@@ -178,7 +178,7 @@ pub fn start_with(
     );
     sync.start_scheduler();
     journeys_core::scoring::keep_decay_fresh(db.clone(), config.score_refresh);
-    journeys_core::events::keep_pruned(db.clone(), config.event_retention);
+    journeys_core::retention::keep_pruned(db.clone(), config.event_retention);
     outbound.start();
     let feed = EventFeed::start(
         db.clone(),

@@ -10,9 +10,9 @@ use crate::CoreResult;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, Iterable, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, Iterable, QueryFilter, QueryOrder,
+    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// Where the embedded database lives when no `DATABASE_URL` is given.
@@ -151,6 +151,65 @@ pub async fn begin_write(db: &DatabaseConnection) -> CoreResult<DatabaseTransact
             ..Default::default()
         })
         .await?)
+}
+
+/// Locks the rows of `E` whose `id` is among `ids` until the transaction
+/// ends, so that a concurrent transaction writing the same rows commits
+/// before this one reads what they derive from: in id order, so that two
+/// such transactions cannot deadlock on each other, and `FOR NO KEY UPDATE`,
+/// which leaves foreign keys' share locks free. On SQLite a write
+/// transaction already holds the whole database: no statement.
+pub async fn lock_in_order<E: EntityTrait>(
+    txn: &impl ConnectionTrait,
+    id: E::Column,
+    ids: impl IntoIterator<Item = uuid::Uuid>,
+) -> CoreResult<()> {
+    let ids: std::collections::BTreeSet<uuid::Uuid> = ids.into_iter().collect();
+    if ids.is_empty() || txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    E::find()
+        .select_only()
+        .column(id)
+        .filter(id.is_in(ids))
+        .order_by_asc(id)
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+        .into_tuple::<uuid::Uuid>()
+        .all(txn)
+        .await?;
+    Ok(())
+}
+
+/// Rows deleted per statement by [`delete_in_chunks`], so that pruning
+/// never holds a long lock.
+const DELETE_CHUNK: u64 = 5_000;
+
+/// Deletes the rows `chosen` selects, in its order, a chunk per statement;
+/// returns how many.
+pub async fn delete_in_chunks<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    chosen: sea_orm::Select<E>,
+    id: E::Column,
+) -> CoreResult<u64> {
+    let mut deleted = 0;
+    loop {
+        let ids: Vec<uuid::Uuid> = chosen
+            .clone()
+            .select_only()
+            .column(id)
+            .limit(DELETE_CHUNK)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let n = ids.len() as u64;
+        if n > 0 {
+            E::delete_many().filter(id.is_in(ids)).exec(db).await?;
+        }
+        deleted += n;
+        if n < DELETE_CHUNK {
+            return Ok(deleted);
+        }
+    }
 }
 
 /// Commits a transaction from [`begin_write`], so that callers outside the

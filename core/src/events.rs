@@ -23,7 +23,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::page::{Keyset, Page};
-use crate::{CoreResult, time};
+use crate::{CoreResult, db, time};
 
 /// Oldest first, by sequence.
 pub const LOG_ORDER: Keyset<event::Column> = Keyset {
@@ -406,59 +406,15 @@ pub async fn between(
         .await?)
 }
 
-/// Events deleted per statement by [`prune`], so retention never holds a
-/// long lock.
-const PRUNE_CHUNK: u64 = 5_000;
-
-/// Deletes events recorded before `before`, a chunk per statement, except
-/// each workspace's latest (SQLite numbers new events after it); returns
-/// how many.
+/// Deletes events recorded before `before`, except each workspace's latest
+/// (SQLite numbers new events after it); returns how many.
 pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> CoreResult<u64> {
-    let mut deleted = 0;
-    loop {
-        let ids: Vec<Uuid> = event::Entity::find()
-            .select_only()
-            .column(event::Column::Id)
-            .filter(event::Column::RecordedAt.lt(before))
-            .filter(Expr::cust(
-                "sequence < (SELECT MAX(l.sequence) FROM events l \
-                 WHERE l.workspace_id = events.workspace_id)",
-            ))
-            .order_by_asc(event::Column::RecordedAt)
-            .limit(PRUNE_CHUNK)
-            .into_tuple()
-            .all(db)
-            .await?;
-        if ids.is_empty() {
-            return Ok(deleted);
-        }
-        let n = ids.len() as u64;
-        event::Entity::delete_many()
-            .filter(event::Column::Id.is_in(ids))
-            .exec(db)
-            .await?;
-        deleted += n;
-        if n < PRUNE_CHUNK {
-            return Ok(deleted);
-        }
-    }
-}
-
-/// How often [`keep_pruned`] looks for events past their retention.
-const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Deletes events older than `retention` now and every ten minutes, for the
-/// life of the process.
-pub fn keep_pruned(db: sea_orm::DatabaseConnection, retention: chrono::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            tick.tick().await;
-            match prune(&db, time::now() - retention).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(deleted = n, "pruned the event log"),
-                Err(e) => tracing::error!(error = ?e, "could not prune the event log"),
-            }
-        }
-    });
+    let old = event::Entity::find()
+        .filter(event::Column::RecordedAt.lt(before))
+        .filter(Expr::cust(
+            "sequence < (SELECT MAX(l.sequence) FROM events l \
+             WHERE l.workspace_id = events.workspace_id)",
+        ))
+        .order_by_asc(event::Column::RecordedAt);
+    db::delete_in_chunks(db, old, event::Column::Id).await
 }

@@ -18,6 +18,7 @@ pub mod page;
 pub mod patch;
 pub mod people;
 pub mod privacy;
+pub mod retention;
 pub mod revocations;
 pub mod scoring;
 #[cfg(feature = "testing")]

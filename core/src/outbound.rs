@@ -35,7 +35,7 @@ use reqwest::Url;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -369,6 +369,28 @@ pub async fn count_deliveries(
     endpoint: Uuid,
 ) -> CoreResult<u64> {
     Ok(deliveries_of(ws, endpoint).count(db).await?)
+}
+
+/// Deletes the delivery attempts made before `before` (the event log's
+/// retention: the event itself is gone), endpoint by endpoint through the
+/// `(endpoint, attempted_at)` index; returns how many.
+pub async fn prune_deliveries(db: &impl ConnectionTrait, before: DateTime<Utc>) -> CoreResult<u64> {
+    use webhook_delivery::Column as D;
+    let endpoints: Vec<Uuid> = webhook_endpoint::Entity::find()
+        .select_only()
+        .column(webhook_endpoint::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut deleted = 0;
+    for endpoint in endpoints {
+        let old = webhook_delivery::Entity::find()
+            .filter(D::EndpointId.eq(endpoint))
+            .filter(D::AttemptedAt.lt(before))
+            .order_by_asc(D::AttemptedAt);
+        deleted += db::delete_in_chunks(db, old, D::Id).await?;
+    }
+    Ok(deleted)
 }
 
 /// Deletes an endpoint and its attempts.

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use entity::vocab::IdentityKind;
 use entity::workspace::ErasureKey;
 use entity::{account, account_domain, account_ref, identity, membership, stakeholder, touchpoint};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    Statement,
+    QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -99,13 +99,27 @@ impl Known {
         };
         let named_people = items.iter().filter_map(|i| i.stakeholder);
         let people: HashSet<Uuid> = known.owners.values().copied().chain(named_people).collect();
-        if !people.is_empty() {
+        // Whoever a stored touchpoint of the batch is with may lose it.
+        let holders = known.touchpoints.values().filter_map(|t| t.stakeholder_id);
+        let locked: HashSet<Uuid> = people.iter().copied().chain(holders).collect();
+        if !locked.is_empty() {
+            // Locked as they are read: a concurrent batch for the same people
+            // commits first, and everything read from here on (memberships,
+            // positions, stored scores) includes what it wrote.
             let rows = stakeholder::Entity::find()
                 .filter(stakeholder::Column::WorkspaceId.eq(ws))
-                .filter(stakeholder::Column::Id.is_in(people.iter().copied()))
+                .filter(stakeholder::Column::Id.is_in(locked))
+                .order_by_asc(stakeholder::Column::Id)
+                .lock(LockType::NoKeyUpdate)
                 .all(db)
                 .await?;
-            known.people = rows.into_iter().map(|p| (p.id, p)).collect();
+            known.people = rows
+                .into_iter()
+                .filter(|p| people.contains(&p.id))
+                .map(|p| (p.id, p))
+                .collect();
+        }
+        if !known.people.is_empty() {
             let rows = membership::Entity::find()
                 .filter(membership::Column::WorkspaceId.eq(ws))
                 .filter(membership::Column::StakeholderId.is_in(known.people.keys().copied()))

@@ -10,7 +10,7 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use entity::vocab::EventType;
-use entity::{stakeholder, touchpoint};
+use entity::{account, stakeholder, touchpoint};
 use sea_orm::sea_query::{CaseStatement, Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -138,6 +138,14 @@ async fn write(
     models: &[ModelRules],
     plan: &mut Plan,
 ) -> CoreResult<Vec<NewEvent>> {
+    // The batch's people were locked as they were read; its accounts now,
+    // before their positions and scores are read.
+    let accounts = (plan.inserts.iter().chain(&plan.updates))
+        .filter_map(|t| t.account_id)
+        .chain(plan.replays.iter().map(|r| r.account))
+        .chain(plan.adoptions.iter().map(|&(_, account)| account))
+        .chain(plan.touched.accounts.keys().copied());
+    db::lock_in_order::<account::Entity>(txn, account::Column::Id, accounts).await?;
     let mut logged = NewEvent::lifecycle_rows(&plan.lifecycle);
     db::insert_all(txn, std::mem::take(&mut plan.new_accounts), None).await?;
     let new_people = plan.new_people.iter().cloned().map(Into::into).collect();

@@ -923,9 +923,12 @@ pub async fn move_by_hand(
             "`reason` must be 1 to 1,000 characters",
         ));
     }
-    // Looked up here, not through `people`, which calls into progression.
+    // Looked up here, not through `people`, which calls into progression;
+    // locked as a batch locks it (`db::lock_in_order`), so a concurrent
+    // batch's replay and this move come one after the other.
     let account = account::Entity::find_by_id(account)
         .filter(account::Column::WorkspaceId.eq(ws))
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(txn)
         .await?
         .ok_or(CoreError::not_found("account"))?;

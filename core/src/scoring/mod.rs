@@ -253,6 +253,8 @@ pub async fn recompute_stakeholder(
     person: Uuid,
     now: DateTime<Utc>,
 ) -> CoreResult<stakeholder::Model> {
+    // As a batch locks its people, so that the two never interleave.
+    db::lock_in_order::<stakeholder::Entity>(db, stakeholder::Column::Id, [person]).await?;
     score_contribution::Entity::delete_many()
         .filter(score_contribution::Column::StakeholderId.eq(person))
         .exec(db)
@@ -992,6 +994,8 @@ async fn rescore_workspace(db: &impl ConnectionTrait, ws: Uuid, why: &str) -> Co
         .all(db)
         .await?;
     for chunk in people.chunks(RESCORE_CHUNK) {
+        let locked = chunk.iter().copied();
+        db::lock_in_order::<stakeholder::Entity>(db, stakeholder::Column::Id, locked).await?;
         score_contribution::Entity::delete_many()
             .filter(score_contribution::Column::StakeholderId.is_in(chunk.iter().copied()))
             .exec(db)

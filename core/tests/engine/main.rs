@@ -9,6 +9,7 @@
 mod account_scores;
 mod analytics;
 mod backfill;
+mod concurrency;
 mod events;
 mod ingestion;
 mod lifecycle;

@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use entity::event;
 use entity::vocab::EventType;
+use entity::{event, webhook_delivery};
 use hmac::{KeyInit, Mac};
-use journeys_core::CoreError;
 use journeys_core::connectors::secrets::SecretBox;
 use journeys_core::outbound::{
     NewEndpoint, Outbound, SigningSecret, WebhookSettings, backoff, check_url, is_public,
     signature_header,
 };
+use journeys_core::{CoreError, retention};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
 use crate::Engine as Fixture;
@@ -220,4 +221,85 @@ async fn outbound_rotation_signs_with_both_secrets_only_during_the_overlap() {
             ..
         }
     ));
+}
+
+/// An attempt made `age` ago to send an event to `endpoint`.
+fn attempt(
+    engine: &Fixture,
+    endpoint: uuid::Uuid,
+    age: chrono::Duration,
+) -> webhook_delivery::ActiveModel {
+    webhook_delivery::ActiveModel {
+        id: Set(entity::new_id()),
+        workspace_id: Set(engine.ws),
+        endpoint_id: Set(endpoint),
+        event_id: Set(entity::new_id()),
+        event_sequence: Set(1),
+        event_type: Set(EventType::TouchpointRecorded),
+        attempt: Set(1),
+        attempted_at: Set(journeys_core::time::now() - age),
+        status_code: Set(Some(200)),
+        duration_ms: Set(12),
+        error: Set(None),
+        succeeded: Set(true),
+        redelivery: Set(false),
+    }
+}
+
+#[tokio::test]
+async fn outbound_attempts_older_than_the_retention_are_pruned_with_the_log() {
+    let engine = Fixture::new().await;
+    let settings = WebhookSettings {
+        allow_private: true,
+        ..WebhookSettings::default()
+    };
+    let outbound = Outbound::new(
+        engine.db().clone(),
+        Some(SecretBox::ephemeral()),
+        settings,
+        raw_ids,
+    )
+    .unwrap();
+    let mut endpoints = Vec::new();
+    for name in ["CRM", "Data warehouse"] {
+        let new = NewEndpoint {
+            url: "http://127.0.0.1:9/hook".into(),
+            event_types: vec![EventType::TouchpointRecorded],
+            description: name.into(),
+        };
+        endpoints.push(outbound.create(engine.ws, new).await.unwrap().0.id);
+    }
+    let days = chrono::Duration::days;
+    let mut kept = Vec::new();
+    for endpoint in &endpoints {
+        for age in [days(45), days(31)] {
+            attempt(&engine, *endpoint, age)
+                .insert(engine.db())
+                .await
+                .unwrap();
+        }
+        kept.push(
+            attempt(&engine, *endpoint, days(29))
+                .insert(engine.db())
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let (_, attempts) = retention::prune(engine.db(), days(30)).await.unwrap();
+    assert_eq!(attempts, 4);
+    let mut left: Vec<_> = webhook_delivery::Entity::find()
+        .all(engine.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    left.sort();
+    kept.sort();
+    assert_eq!(left, kept);
+    assert_eq!(
+        retention::prune(engine.db(), days(30)).await.unwrap(),
+        (0, 0)
+    );
 }

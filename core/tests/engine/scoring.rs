@@ -20,7 +20,8 @@ fn days_ago(days: i64) -> DateTime<Utc> {
     Utc::now() - chrono::Duration::days(days)
 }
 
-fn close(actual: f64, expected: f64) -> bool {
+/// Equal to within what a second of decay or rounding moves a score.
+pub fn close(actual: f64, expected: f64) -> bool {
     (actual - expected).abs() < 1e-3
 }
 
@@ -40,7 +41,7 @@ async fn breakdown(e: &Engine, id: Uuid) -> Vec<(String, i32, f64)> {
     breakdown_in(e.db(), e.ws, id).await
 }
 
-async fn breakdown_in(
+pub async fn breakdown_in(
     db: &impl sea_orm::ConnectionTrait,
     ws: Uuid,
     id: Uuid,
