@@ -176,6 +176,11 @@ pub struct ServeArgs {
     /// addresses (for development; off, they are refused).
     #[arg(long, env = "JOURNEYS_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
+    /// Seconds an instance may go without renewing its hold on an endpoint's
+    /// deliveries before another instance takes them over; more than the 10
+    /// seconds one delivery may take, so that a live sender keeps it.
+    #[arg(long, env = "JOURNEYS_WEBHOOK_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(15..=3600))]
+    pub webhook_lease_secs: u64,
 }
 
 /// The per-token rate limit.

@@ -141,6 +141,7 @@ async fn serve(database_url: String, mut args: ServeArgs) -> anyhow::Result<()> 
         subscriptions: Default::default(),
         webhooks: WebhookSettings {
             allow_private: args.webhook_allow_private,
+            lease: std::time::Duration::from_secs(args.webhook_lease_secs),
             ..WebhookSettings::default()
         },
     })

@@ -800,7 +800,6 @@ impl Outbound {
     /// is done or the lease is lost.
     async fn deliver(&self, endpoint: webhook_endpoint::Model) -> CoreResult<()> {
         let ws = endpoint.workspace_id;
-        let filter = EventFilter::of_types(event_types(&endpoint));
         for _ in 0..self.settings.batch {
             let Some(endpoint) = self.renew(endpoint.id).await? else {
                 return Ok(());
@@ -808,6 +807,9 @@ impl Outbound {
             if endpoint.status != WebhookStatus::Active {
                 return Ok(());
             }
+            // As the endpoint is now: types changed mid-run apply to the
+            // next event, and none of a newly wanted type is skipped.
+            let filter = EventFilter::of_types(event_types(&endpoint));
             if let Some(event) = endpoint.redeliver_event_id {
                 self.redeliver_now(&endpoint, event).await?;
                 continue;
@@ -864,6 +866,9 @@ impl Outbound {
             .col_expr(W::Cursor, Expr::value(to))
             .filter(W::Id.eq(endpoint.id))
             .filter(W::LeaseOwner.eq(self.instance))
+            // Unless its types changed since they were read: what it skips
+            // might now be wanted.
+            .filter(W::UpdatedAt.eq(endpoint.updated_at))
             .exec(&txn)
             .await?;
         db::commit(txn).await

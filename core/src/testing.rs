@@ -18,12 +18,44 @@ pub struct TestDatabase {
     pub db: DatabaseConnection,
     pub url: String,
     pub statements: StatementCounter,
-    _dir: Option<TempDir>,
+    _scratch: Scratch,
 }
 
-/// The URL of a fresh, empty database, and the directory that holds it when
-/// it is SQLite (the database goes when the directory does).
-pub async fn fresh_database_url() -> (String, Option<TempDir>) {
+/// Where a test's database lives, removed when this is dropped: a temporary
+/// directory for SQLite, or a database on the `TEST_DATABASE_URL` server,
+/// dropped with its sessions so that a run leaves nothing behind.
+pub enum Scratch {
+    Sqlite(TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let Self::Postgres { admin_url, name } = self else {
+            return;
+        };
+        let drop_database = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let admin_url = admin_url.clone();
+        // The test's runtime cannot be blocked on from within: a thread with
+        // its own. A database left behind only costs disk, so failures pass.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                admin.execute_unprepared(&drop_database).await.ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// The URL of a fresh, empty database, and where it lives (the database
+/// goes when that does).
+pub async fn fresh_database_url() -> (String, Scratch) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("journeys_test_{}", Uuid::now_v7().simple());
@@ -38,19 +70,20 @@ pub async fn fresh_database_url() -> (String, Option<TempDir>) {
             let (base, _) = admin_url
                 .rsplit_once('/')
                 .expect("TEST_DATABASE_URL has a database path");
-            (format!("{base}/{name}"), None)
+            let url = format!("{base}/{name}");
+            (url, Scratch::Postgres { admin_url, name })
         }
         _ => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}/journeys.db?mode=rwc", dir.path().display());
-            (url, Some(dir))
+            (url, Scratch::Sqlite(dir))
         }
     }
 }
 
 /// A fresh database, connected and migrated.
 pub async fn fresh_database() -> TestDatabase {
-    let (url, dir) = fresh_database_url().await;
+    let (url, scratch) = fresh_database_url().await;
     let statements = StatementCounter::default();
     let db = db::connect(&url, &statements)
         .await
@@ -59,7 +92,7 @@ pub async fn fresh_database() -> TestDatabase {
         db,
         url,
         statements,
-        _dir: dir,
+        _scratch: scratch,
     }
 }
 

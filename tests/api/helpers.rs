@@ -16,11 +16,10 @@ use journeys_core::connectors::sync::{SyncRuntime, SyncSettings};
 use journeys_core::db::StatementCounter;
 use journeys_core::ingestion::RawTouchpoint;
 use journeys_core::outbound::WebhookSettings;
-use journeys_core::testing::{Touch, fresh_database_url};
+use journeys_core::testing::{Scratch, Touch, fresh_database_url};
 use journeys_plugin_sdk::RetryPolicy;
 use sea_orm::{ActiveEnum, DatabaseConnection};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 pub const SECRET: &str = "test-secret-0123456789abcdef0123456789";
 
@@ -32,7 +31,7 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     pub sync: Arc<SyncRuntime>,
     pub database_url: String,
-    _dir: Option<TempDir>,
+    _scratch: Option<Scratch>,
     closing: tokio_util::sync::CancellationToken,
 }
 
@@ -95,12 +94,12 @@ pub async fn spawn_app_with_webhooks(webhooks: WebhookSettings) -> TestApp {
         hs256_secret: Some(SECRET.into()),
         ..Default::default()
     };
-    let (database_url, dir) = fresh_database_url().await;
+    let (database_url, scratch) = fresh_database_url().await;
     let limits = Limits {
         webhooks,
         ..Limits::default()
     };
-    spawn_on(keys, quick_sync(), limits, database_url, dir).await
+    spawn_on(keys, quick_sync(), limits, database_url, Some(scratch)).await
 }
 
 /// Two instances on one database, both delivering webhooks with these
@@ -114,13 +113,13 @@ pub async fn spawn_pair_with_webhooks(webhooks: WebhookSettings) -> (TestApp, Te
         webhooks,
         ..Limits::default()
     };
-    let (database_url, dir) = fresh_database_url().await;
+    let (database_url, scratch) = fresh_database_url().await;
     let first = spawn_on(
         keys(),
         quick_sync(),
         limits.clone(),
         database_url.clone(),
-        dir,
+        Some(scratch),
     )
     .await;
     let second = spawn_on(keys(), quick_sync(), limits, database_url, None).await;
@@ -176,13 +175,13 @@ pub async fn spawn_app_limited(limits: Limits) -> TestApp {
         hs256_secret: Some(SECRET.into()),
         ..Default::default()
     };
-    let (database_url, dir) = fresh_database_url().await;
-    spawn_on(keys, quick_sync(), limits, database_url, dir).await
+    let (database_url, scratch) = fresh_database_url().await;
+    spawn_on(keys, quick_sync(), limits, database_url, Some(scratch)).await
 }
 
 async fn spawn(keys: KeySources, sync: SyncSettings) -> TestApp {
-    let (database_url, dir) = fresh_database_url().await;
-    spawn_on(keys, sync, Limits::default(), database_url, dir).await
+    let (database_url, scratch) = fresh_database_url().await;
+    spawn_on(keys, sync, Limits::default(), database_url, Some(scratch)).await
 }
 
 /// Two server instances sharing one fresh database, as several instances
@@ -197,13 +196,13 @@ pub async fn spawn_pair_with(sync: SyncSettings) -> (TestApp, TestApp) {
         hs256_secret: Some(SECRET.into()),
         ..Default::default()
     };
-    let (database_url, dir) = fresh_database_url().await;
+    let (database_url, scratch) = fresh_database_url().await;
     let first = spawn_on(
         keys(),
         sync.clone(),
         Limits::default(),
         database_url.clone(),
-        dir,
+        Some(scratch),
     )
     .await;
     let second = spawn_on(keys(), sync, Limits::default(), database_url, None).await;
@@ -215,7 +214,7 @@ async fn spawn_on(
     sync: SyncSettings,
     limits: Limits,
     database_url: String,
-    dir: Option<TempDir>,
+    scratch: Option<Scratch>,
 ) -> TestApp {
     // `JOURNEYS_TEST_LOG=journeys=debug` shows the server's logs in a failing test.
     let filter = tracing_subscriber::EnvFilter::try_from_env("JOURNEYS_TEST_LOG")
@@ -254,7 +253,7 @@ async fn spawn_on(
         sync: running.sync,
         closing: running.closing,
         database_url,
-        _dir: dir,
+        _scratch: scratch,
     }
 }
 

@@ -1,7 +1,9 @@
 //! A run whose instance was SIGKILLed mid-pull is taken over within a
 //! minute, by the same instance restarted or by another one on the same
 //! database, and resumes after its last saved batch: nothing lost, nothing
-//! doubled. The killed instance is a real `journeys serve` process.
+//! doubled. A webhook delivery cut off the same way is sent again by
+//! another instance once its lease lapses. The killed instance is a real
+//! `journeys serve` process.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ use crate::connectors::{
 use crate::helpers::{
     SERVE_LEASE_SECS, ServeProcess, TestApp, quick_sync, spawn_app, spawn_app_with_sync, sync_runs,
 };
+use crate::webhooks_out::{create as create_endpoint, visit};
 
 /// Asks the instance for a sync of the connector.
 async fn trigger(instance: &ServeProcess, token: &str, connector: &str) {
@@ -185,4 +188,86 @@ async fn a_killed_run_is_taken_over_by_another_instance() {
     .await;
     app.workspace("acme").await;
     killed_run_is_taken_over(&app, async |_| {}).await;
+}
+
+/// The requests `server` has received on `/hook` once there are `n`, waiting
+/// up to `within`.
+async fn hook_requests(server: &MockServer, n: usize, within: Duration) -> Vec<wiremock::Request> {
+    let deadline = Instant::now() + within;
+    loop {
+        let requests: Vec<_> = (server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter())
+        .filter(|r| r.url.path() == "/hook")
+        .collect();
+        if requests.len() >= n {
+            return requests;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} deliveries",
+            requests.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An instance killed while its receiver has not yet answered never records
+/// the attempt nor moves the endpoint on: once its lease lapses, another
+/// instance sends the same event (the same `webhook-id`) and it is recorded
+/// delivered once.
+#[tokio::test]
+async fn a_killed_webhook_delivery_is_sent_again_by_another_instance() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = MockServer::start().await;
+    let hanging = Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(600)))
+        .mount_as_scoped(&server)
+        .await;
+    let env = [
+        ("JOURNEYS_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("JOURNEYS_WEBHOOK_LEASE_SECS", "15"),
+    ];
+    let mut first = ServeProcess::start_with(&app.database_url, &env).await;
+    let url = format!("{}/hook", server.uri());
+    let (endpoint, _) = create_endpoint(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
+    visit(&app, &token, "v1").await;
+    let sent = hook_requests(&server, 1, Duration::from_secs(20)).await;
+    first.kill();
+    let killed = Instant::now();
+    drop(hanging);
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+
+    let _second = ServeProcess::start_with(&app.database_url, &env).await;
+    let resent = hook_requests(&server, 2, Duration::from_secs(40)).await;
+    let took = killed.elapsed();
+    assert!(took < Duration::from_secs(40), "taken over after {took:?}");
+    let id = |r: &wiremock::Request| r.headers["webhook-id"].to_str().unwrap().to_owned();
+    assert_eq!(id(&resent[1]), id(&sent[0]), "the same event");
+    assert_eq!(resent[1].body, sent[0].body);
+    let attempts = app
+        .ok(
+            &token,
+            "query($id: ID!) { webhookDeliveries(endpointId: $id, first: 10) {
+               nodes { attempt statusCode succeeded } } }",
+            json!({ "id": endpoint }),
+        )
+        .await;
+    assert_eq!(
+        attempts["webhookDeliveries"]["nodes"],
+        json!([{ "attempt": 1, "statusCode": 204, "succeeded": true }]),
+        "the killed attempt left no row"
+    );
+    // Delivered: nothing more is sent.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(hook_requests(&server, 2, Duration::ZERO).await.len(), 2);
 }

@@ -1,8 +1,9 @@
 //! Outbound webhooks for partners over HTTP: endpoints made through
 //! GraphQL, deliveries received by a local server that checks what a
 //! partner would (the Standard Webhooks headers and signature), retries,
-//! disabling, redelivery, redirects, the private-address rule, and two
-//! instances on one database delivering each event once.
+//! disabling, redelivery, redirects, the private-address rule, two
+//! instances on one database delivering each event once, and changing an
+//! endpoint: rotating its secret, updating, turning off and on, deleting.
 
 use std::time::{Duration, Instant};
 
@@ -14,10 +15,11 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{
-    TestApp, assert_code, quick_webhooks, record, spawn_app_with_webhooks, spawn_pair_with_webhooks,
+    TestApp, assert_code, quick_webhooks, record, spawn_app_with_webhooks,
+    spawn_pair_with_webhooks, test_webhooks,
 };
 use journeys_core::outbound::WebhookSettings;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, Statement};
 
 const CREATE: &str = "mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) {
@@ -38,8 +40,26 @@ const ENDPOINT: &str = "query($id: ID!) {
   node(id: $id) { ... on WebhookEndpoint { id status disabledReason failingSince } }
 }";
 
+const UPDATE: &str = "mutation($input: UpdateWebhookEndpointInput!) {
+  updateWebhookEndpoint(input: $input) {
+    endpoint { id url description eventTypes status disabledReason }
+  }
+}";
+
+const ROTATE: &str = "mutation($input: RotateWebhookSecretInput!) {
+  rotateWebhookSecret(input: $input) { signingSecret endpoint { id previousSecretExpiresAt } }
+}";
+
+const DELETE: &str =
+    "mutation($id: ID!) { deleteWebhookEndpoint(input: { id: $id }) { deletedId } }";
+
 /// Creates an endpoint on `url` for `types`; returns its id and secret.
-async fn create(app: &TestApp, token: &str, url: &str, types: &[&str]) -> (String, String) {
+pub(crate) async fn create(
+    app: &TestApp,
+    token: &str,
+    url: &str,
+    types: &[&str],
+) -> (String, String) {
     let data = app
         .ok(
             token,
@@ -57,14 +77,27 @@ async fn create(app: &TestApp, token: &str, url: &str, types: &[&str]) -> (Strin
 
 /// One visit, recorded through `recordTouchpoints`; returns the
 /// touchpoint's id.
-async fn visit(app: &TestApp, token: &str, external_id: &str) -> String {
-    let payload = record(
-        app,
-        token,
-        json!([{ "externalId": external_id, "channel": "WEB", "kind": "page.visited",
-                 "occurredAt": "2026-03-01T10:00:00Z", "person": { "email": "ada@initech.com" } }]),
-    )
-    .await;
+pub(crate) async fn visit(app: &TestApp, token: &str, external_id: &str) -> String {
+    let payload = record(app, token, json!([page_visit(external_id)])).await;
+    payload["results"][0]["touchpoint"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The touchpoint `visit` records.
+fn page_visit(external_id: &str) -> Value {
+    json!({ "externalId": external_id, "channel": "WEB", "kind": "page.visited",
+            "occurredAt": "2026-03-01T10:00:00Z", "person": { "email": "ada@initech.com" } })
+}
+
+/// The visit of `external_id` recorded again with a title: a
+/// TOUCHPOINT_UPDATED event. Returns the touchpoint's id.
+async fn retitle(app: &TestApp, token: &str, external_id: &str, title: &str) -> String {
+    let mut changed = page_visit(external_id);
+    changed["title"] = json!(title);
+    let payload = record(app, token, json!([changed])).await;
+    assert_eq!(payload["results"][0]["status"], "UPDATED", "{payload}");
     payload["results"][0]["touchpoint"]["id"]
         .as_str()
         .unwrap()
@@ -138,6 +171,12 @@ fn header<'a>(request: &'a Request, name: &str) -> &'a str {
 /// secret's decoded bytes, of `{id}.{timestamp}.{body}` is one of the
 /// space-separated `v1,` signatures.
 fn verify(request: &Request, secret: &str) -> bool {
+    let expected = signature(request, secret);
+    signatures(request).contains(&expected.as_str())
+}
+
+/// The `v1,` signature a receiver expects of `request` under `secret`.
+fn signature(request: &Request, secret: &str) -> String {
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap())
         .unwrap();
@@ -147,10 +186,41 @@ fn verify(request: &Request, secret: &str) -> bool {
     mac.update(header(request, "webhook-timestamp").as_bytes());
     mac.update(b".");
     mac.update(&request.body);
-    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-    header(request, "webhook-signature")
-        .split(' ')
-        .any(|s| s == expected)
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// The space-separated entries of the `webhook-signature` header.
+fn signatures(request: &Request) -> Vec<&str> {
+    header(request, "webhook-signature").split(' ').collect()
+}
+
+/// A delivery's body.
+fn body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+/// The `n` column of a one-row SQL count.
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let statement = Statement::from_string(app.db.get_database_backend(), sql);
+    let row = app.db.query_one_raw(statement).await.unwrap().unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+/// Waits until every active endpoint is idle: no delivery under way and
+/// no event left that it has not delivered or skipped (fails after 10 s).
+async fn settled(app: &TestApp) {
+    let busy = "SELECT COUNT(*) AS n FROM webhook_endpoints e WHERE e.status = 'ACTIVE' \
+                AND (e.lease_owner IS NOT NULL OR e.cursor < \
+                (SELECT COALESCE(MAX(v.sequence), 0) FROM events v WHERE v.workspace_id = e.workspace_id))";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = count(app, busy).await;
+        if n == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{n} endpoints still delivering");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn receiver(status: u16) -> MockServer {
@@ -526,4 +596,396 @@ async fn webhooks_out_other_workspaces_endpoints_are_not_found() {
     // A token without connectors:manage may not read them either.
     let reader = app.token("acme", &[journeys_api::auth::Scope::Read]);
     assert_code(&app.gql(&reader, DELIVERIES, vars).await, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn webhooks_out_rotated_secret_signs_with_both_during_the_overlap() {
+    let app = spawn_app_with_webhooks(quick_webhooks()).await;
+    app.workspace("acme").await;
+    app.workspace("globex").await;
+    let token = app.admin("acme");
+    let server = receiver(200).await;
+    let url = format!("{}/hook", server.uri());
+    let (endpoint, first) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
+
+    // Refused rotations change nothing: another workspace's token gets
+    // NOT_FOUND, an overlap outside 0 to 604800 BAD_USER_INPUT naming it.
+    let theirs = app
+        .gql(
+            &app.admin("globex"),
+            ROTATE,
+            json!({ "input": { "id": endpoint } }),
+        )
+        .await;
+    assert_code(&theirs, "NOT_FOUND");
+    for overlap in [-1, 604_801] {
+        let refused = app
+            .gql(
+                &token,
+                ROTATE,
+                json!({ "input": { "id": endpoint, "overlapSeconds": overlap } }),
+            )
+            .await;
+        assert_code(&refused, "BAD_USER_INPUT");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["field"], "overlapSeconds",
+            "{refused}"
+        );
+    }
+    visit(&app, &token, "v1").await;
+    let requests = received(&server, "/hook", 1).await;
+    assert_eq!(
+        signatures(&requests[0]),
+        [signature(&requests[0], &first)],
+        "only the first secret signs"
+    );
+
+    // The default overlap is 24 h: the new secret, shown once, signs first
+    // and the old one beside it.
+    let rotated = app
+        .ok(&token, ROTATE, json!({ "input": { "id": endpoint } }))
+        .await;
+    let payload = &rotated["rotateWebhookSecret"];
+    let second = payload["signingSecret"].as_str().unwrap().to_owned();
+    assert!(second.starts_with("whsec_") && second != first, "{rotated}");
+    assert_eq!(STANDARD.decode(&second[6..]).unwrap().len(), 32);
+    let until = payload["endpoint"]["previousSecretExpiresAt"]
+        .as_str()
+        .unwrap();
+    let until = chrono::DateTime::parse_from_rfc3339(until).unwrap();
+    let expected = chrono::Utc::now() + chrono::Duration::seconds(86_400);
+    assert!(
+        (until.to_utc() - expected).num_seconds().abs() < 60,
+        "{rotated}"
+    );
+    let v2 = visit(&app, &token, "v2").await;
+    let requests = received(&server, "/hook", 2).await;
+    let during = &requests[1];
+    assert_eq!(body(during)["data"]["touchpointId"], v2.as_str());
+    assert_eq!(
+        signatures(during),
+        [signature(during, &second), signature(during, &first)],
+        "`v1,<new> v1,<old>`"
+    );
+    assert!(verify(during, &first) && verify(during, &second));
+    let read = app
+        .ok(
+            &token,
+            "query($id: ID!) {
+              node(id: $id) { ... on WebhookEndpoint { id url previousSecretExpiresAt updatedAt } }
+              webhookEndpoints { nodes { id url description eventTypes } }
+            }",
+            json!({ "id": endpoint }),
+        )
+        .await;
+    assert!(!read.to_string().contains(&second[6..]), "{read}");
+    assert!(
+        read["node"]["previousSecretExpiresAt"].is_string(),
+        "{read}"
+    );
+
+    // With no overlap only the newest secret signs.
+    let rotated = app
+        .ok(
+            &token,
+            ROTATE,
+            json!({ "input": { "id": endpoint, "overlapSeconds": 0 } }),
+        )
+        .await;
+    let payload = &rotated["rotateWebhookSecret"];
+    let third = payload["signingSecret"].as_str().unwrap().to_owned();
+    assert!(third != second && third != first, "{rotated}");
+    assert_eq!(
+        payload["endpoint"]["previousSecretExpiresAt"],
+        Value::Null,
+        "{rotated}"
+    );
+    let v3 = visit(&app, &token, "v3").await;
+    let requests = received(&server, "/hook", 3).await;
+    let after = &requests[2];
+    assert_eq!(body(after)["data"]["touchpointId"], v3.as_str());
+    assert_eq!(signatures(after), [signature(after, &third)]);
+    assert!(!verify(after, &second) && !verify(after, &first));
+}
+
+#[tokio::test]
+async fn webhooks_out_updated_url_and_types_take_effect() {
+    let app = spawn_app_with_webhooks(quick_webhooks()).await;
+    app.workspace("acme").await;
+    app.workspace("globex").await;
+    let token = app.admin("acme");
+    let old = receiver(200).await;
+    let new = receiver(200).await;
+    let new_url = format!("{}/hook", new.uri());
+    let old_url = format!("{}/hook", old.uri());
+    let (endpoint, secret) = create(&app, &token, &old_url, &["TOUCHPOINT_RECORDED"]).await;
+    let change = json!({ "input": { "id": endpoint, "url": new_url, "eventTypes": ["TOUCHPOINT_UPDATED"] } });
+
+    // Another workspace's token cannot change it: the visit goes to the
+    // old url, as TOUCHPOINT_RECORDED.
+    assert_code(
+        &app.gql(&app.admin("globex"), UPDATE, change.clone()).await,
+        "NOT_FOUND",
+    );
+    let v1 = visit(&app, &token, "v1").await;
+    let before = received(&old, "/hook", 1).await;
+    assert_eq!(body(&before[0])["type"], "TOUCHPOINT_RECORDED");
+    assert_eq!(body(&before[0])["data"]["touchpointId"], v1.as_str());
+    deliveries_until(&app, &token, &endpoint, |d| !d.is_empty()).await;
+    settled(&app).await;
+
+    let updated = app.ok(&token, UPDATE, change).await;
+    assert_eq!(
+        updated["updateWebhookEndpoint"]["endpoint"],
+        json!({ "id": endpoint, "url": new_url, "description": "CRM",
+                "eventTypes": ["TOUCHPOINT_UPDATED"], "status": "ACTIVE", "disabledReason": null }),
+        "absent fields stay as they were"
+    );
+
+    // A new visit (TOUCHPOINT_RECORDED, no longer asked for), then the
+    // first one again with other content (TOUCHPOINT_UPDATED): events go
+    // in log order, so the first to reach the new url is the update.
+    visit(&app, &token, "v2").await;
+    assert_eq!(retitle(&app, &token, "v1", "Pricing").await, v1);
+    let after = received(&new, "/hook", 1).await;
+    let sent = body(&after[0]);
+    assert_eq!(sent["type"], "TOUCHPOINT_UPDATED", "{sent}");
+    assert_eq!(sent["data"]["touchpointId"], v1.as_str(), "{sent}");
+    assert!(verify(&after[0], &secret), "the secret is unchanged");
+    let attempts = deliveries_until(&app, &token, &endpoint, |d| d.len() >= 2).await;
+    assert_eq!(attempts[0]["eventType"], "TOUCHPOINT_UPDATED");
+    assert_eq!(attempts[0]["succeeded"], true);
+    settled(&app).await;
+    assert_eq!(
+        new.received_requests().await.unwrap().len(),
+        1,
+        "only the update"
+    );
+    assert_eq!(
+        old.received_requests().await.unwrap().len(),
+        1,
+        "nothing more at the old url"
+    );
+}
+
+#[tokio::test]
+async fn webhooks_out_turned_off_endpoint_gets_nothing_until_turned_on() {
+    let app = spawn_app_with_webhooks(quick_webhooks()).await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let server = receiver(200).await;
+    let url = format!("{}/hook", server.uri());
+    let (endpoint, secret) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
+    visit(&app, &token, "v1").await;
+    received(&server, "/hook", 1).await;
+    let first = deliveries_until(&app, &token, &endpoint, |d| !d.is_empty()).await;
+    settled(&app).await;
+
+    let off = app
+        .ok(
+            &token,
+            UPDATE,
+            json!({ "input": { "id": endpoint, "enabled": false } }),
+        )
+        .await;
+    let saved = &off["updateWebhookEndpoint"]["endpoint"];
+    assert_eq!(saved["status"], "DISABLED", "{off}");
+    assert!(saved["disabledReason"].is_string(), "{off}");
+    let redeliver = app
+        .gql(
+            &token,
+            "mutation($id: ID!) { redeliverWebhook(input: { deliveryId: $id }) { endpoint { id } } }",
+            json!({ "id": first[0]["id"] }),
+        )
+        .await;
+    assert_code(&redeliver, "CONFLICT");
+
+    // A visit while it is off reaches another endpoint, not this one.
+    let other = receiver(200).await;
+    let other_url = format!("{}/hook", other.uri());
+    let (witness, _) = create(&app, &token, &other_url, &["TOUCHPOINT_RECORDED"]).await;
+    let v2 = visit(&app, &token, "v2").await;
+    let seen = received(&other, "/hook", 1).await;
+    assert_eq!(body(&seen[0])["data"]["touchpointId"], v2.as_str());
+    deliveries_until(&app, &token, &witness, |d| !d.is_empty()).await;
+    settled(&app).await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_eq!(deliveries(&app, &token, &endpoint).await.len(), 1);
+
+    // Turned on, it resumes after the last event delivered: the visit it
+    // missed comes now.
+    let on = app
+        .ok(
+            &token,
+            UPDATE,
+            json!({ "input": { "id": endpoint, "enabled": true } }),
+        )
+        .await;
+    let saved = &on["updateWebhookEndpoint"]["endpoint"];
+    assert_eq!(saved["status"], "ACTIVE", "{on}");
+    assert_eq!(saved["disabledReason"], Value::Null, "{on}");
+    let requests = received(&server, "/hook", 2).await;
+    let resumed = &requests[1];
+    assert_eq!(body(resumed)["type"], "TOUCHPOINT_RECORDED");
+    assert_eq!(body(resumed)["data"]["touchpointId"], v2.as_str());
+    assert!(verify(resumed, &secret));
+    let attempts = deliveries_until(&app, &token, &endpoint, |d| d.len() >= 2).await;
+    assert_eq!(attempts[0]["succeeded"], true);
+    assert_eq!(attempts[0]["attempt"], 1);
+    assert_eq!(attempts[0]["redelivery"], false);
+}
+
+#[tokio::test]
+async fn webhooks_out_deleted_endpoint_receives_nothing_more() {
+    let app = spawn_app_with_webhooks(quick_webhooks()).await;
+    app.workspace("acme").await;
+    app.workspace("globex").await;
+    let token = app.admin("acme");
+    let server = receiver(200).await;
+    let other = receiver(200).await;
+    let url = format!("{}/hook", server.uri());
+    let other_url = format!("{}/hook", other.uri());
+    let (endpoint, _) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
+    let (witness, _) = create(&app, &token, &other_url, &["TOUCHPOINT_RECORDED"]).await;
+    let vars = json!({ "id": endpoint });
+
+    // Another workspace's token cannot delete it: it still delivers.
+    assert_code(
+        &app.gql(&app.admin("globex"), DELETE, vars.clone()).await,
+        "NOT_FOUND",
+    );
+    visit(&app, &token, "v1").await;
+    received(&server, "/hook", 1).await;
+    deliveries_until(&app, &token, &endpoint, |d| !d.is_empty()).await;
+    deliveries_until(&app, &token, &witness, |d| !d.is_empty()).await;
+    settled(&app).await;
+    let attempts = "SELECT COUNT(*) AS n FROM webhook_deliveries";
+    assert_eq!(count(&app, attempts).await, 2);
+
+    let deleted = app.ok(&token, DELETE, vars.clone()).await;
+    assert_eq!(
+        deleted["deleteWebhookEndpoint"]["deletedId"],
+        endpoint.as_str()
+    );
+    // Gone, with its attempts.
+    for query in [
+        ENDPOINT,
+        DELIVERIES,
+        DELETE,
+        "mutation($id: ID!) { updateWebhookEndpoint(input: { id: $id, enabled: true }) { endpoint { id } } }",
+        "mutation($id: ID!) { rotateWebhookSecret(input: { id: $id }) { signingSecret } }",
+    ] {
+        assert_code(&app.gql(&token, query, vars.clone()).await, "NOT_FOUND");
+    }
+    let listed = app
+        .ok(
+            &token,
+            "{ webhookEndpoints { totalCount nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        listed["webhookEndpoints"],
+        json!({ "totalCount": 1, "nodes": [{ "id": witness }] })
+    );
+    assert_eq!(count(&app, attempts).await, 1, "the witness's attempt");
+
+    // The next visit reaches the other endpoint only.
+    let v2 = visit(&app, &token, "v2").await;
+    let seen = received(&other, "/hook", 2).await;
+    assert_eq!(body(&seen[1])["data"]["touchpointId"], v2.as_str());
+    deliveries_until(&app, &token, &witness, |d| d.len() >= 2).await;
+    settled(&app).await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_eq!(count(&app, attempts).await, 2);
+}
+
+#[tokio::test]
+async fn webhooks_out_update_refuses_bad_input_and_changes_nothing() {
+    // A worker that looks hourly: this test sends nothing anywhere.
+    let app = spawn_app_with_webhooks(WebhookSettings {
+        allow_private: false,
+        ..test_webhooks()
+    })
+    .await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let (endpoint, _) = create(
+        &app,
+        &token,
+        "http://192.0.2.1/hook",
+        &["TOUCHPOINT_RECORDED"],
+    )
+    .await;
+    for (mut input, field) in [
+        (json!({ "url": "ftp://example.com/hook" }), Some("url")),
+        (json!({ "url": "not a url" }), Some("url")),
+        (json!({ "url": "http://[::1]:9/hook" }), Some("url")),
+        (
+            json!({ "url": "http://127.0.0.1:9/hook", "eventTypes": ["STAGE_CHANGED"], "description": "moved" }),
+            Some("url"),
+        ),
+        (
+            json!({ "description": "x".repeat(501), "eventTypes": ["STAGE_CHANGED"], "enabled": false }),
+            Some("description"),
+        ),
+        (json!({ "eventTypes": ["NOT_AN_EVENT_TYPE"] }), None),
+    ] {
+        input["id"] = json!(endpoint);
+        let body = app.gql(&token, UPDATE, json!({ "input": input })).await;
+        assert_code(&body, "BAD_USER_INPUT");
+        if let Some(field) = field {
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+        }
+    }
+    let read = app
+        .ok(
+            &token,
+            "query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { url description eventTypes status } } }",
+            json!({ "id": endpoint }),
+        )
+        .await;
+    assert_eq!(
+        read["node"],
+        json!({ "url": "http://192.0.2.1/hook", "description": "CRM",
+                "eventTypes": ["TOUCHPOINT_RECORDED"], "status": "ACTIVE" })
+    );
+}
+
+#[tokio::test]
+async fn webhooks_out_types_added_during_a_delivery_apply_to_later_events() {
+    let app = spawn_app_with_webhooks(quick_webhooks()).await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    // A slow receiver (within the 2 s timeout), so that the types change
+    // while the first delivery is under way.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1000)))
+        .mount(&server)
+        .await;
+    let url = format!("{}/hook", server.uri());
+    let (endpoint, _) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
+    let v1 = visit(&app, &token, "v1").await;
+    received(&server, "/hook", 1).await;
+
+    let updated = app
+        .ok(
+            &token,
+            UPDATE,
+            json!({ "input": { "id": endpoint,
+                               "eventTypes": ["TOUCHPOINT_RECORDED", "TOUCHPOINT_UPDATED"] } }),
+        )
+        .await;
+    assert_eq!(
+        updated["updateWebhookEndpoint"]["endpoint"]["eventTypes"],
+        json!(["TOUCHPOINT_RECORDED", "TOUCHPOINT_UPDATED"])
+    );
+    // Recorded after the update returned: a type the endpoint now wants.
+    retitle(&app, &token, "v1", "Pricing").await;
+    let requests = received(&server, "/hook", 2).await;
+    let sent = body(&requests[1]);
+    assert_eq!(sent["type"], "TOUCHPOINT_UPDATED", "{sent}");
+    assert_eq!(sent["data"]["touchpointId"], v1.as_str(), "{sent}");
 }
