@@ -11,7 +11,7 @@
 //! through stages removed since is never rewritten. Replays are set-based: a
 //! batch touching a thousand accounts costs a few statements per model.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::vocab::{Channel, TransitionCause};
@@ -653,27 +653,90 @@ pub struct Arrival<'a> {
 }
 
 /// Brings paths up to date after a batch of writes: each model replays the
-/// accounts that gained a touchpoint it reacts to from the earliest such, and
-/// every model replays `everywhere` (touchpoints that changed or moved
-/// between accounts). A touchpoint arriving in order replays only itself.
+/// accounts that gained a touchpoint it reacts to from the earliest such
+/// that moves them, and every model replays `everywhere` (touchpoints that
+/// changed or moved between accounts). A touchpoint that would move nobody
+/// where it falls in the stored path (an account already past the stages
+/// it leads to, say) replays nothing: the walk's state after it is the one
+/// before it, so every later move stays as it is.
 pub async fn advance(
     db: &impl ConnectionTrait,
     rules: &[ModelRules],
     arrivals: &[Arrival<'_>],
     everywhere: &[Replay],
 ) -> CoreResult<()> {
+    let stored = stored_paths(db, rules, arrivals).await?;
     let work = rules
         .iter()
         .map(|model| {
             let replays = arrivals
                 .iter()
                 .filter(|a| model.reacts_to(a.kind, a.channel))
+                .filter(|a| {
+                    let path = stored.get(&(model.model.id, a.account));
+                    moves_on(model, path.map_or(&[][..], Vec::as_slice), a)
+                })
                 .map(|a| Replay::since(a.account, a.at))
                 .chain(everywhere.iter().copied());
             (model, earliest_per_account(replays))
         })
         .collect();
     replay_models(db, work).await
+}
+
+/// The stored moves of the accounts that gained touchpoints, by (model,
+/// account), oldest first, in one statement.
+async fn stored_paths(
+    db: &impl ConnectionTrait,
+    rules: &[ModelRules],
+    arrivals: &[Arrival<'_>],
+) -> CoreResult<HashMap<(Uuid, Uuid), Vec<stage_transition::Model>>> {
+    let reacting: Vec<&ModelRules> = rules
+        .iter()
+        .filter(|m| arrivals.iter().any(|a| m.reacts_to(a.kind, a.channel)))
+        .collect();
+    if reacting.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let accounts: BTreeSet<Uuid> = arrivals.iter().map(|a| a.account).collect();
+    use stage_transition::Column as T;
+    let rows = stage_transition::Entity::find()
+        .filter(T::AccountId.is_in(accounts))
+        .filter(T::ModelId.is_in(reacting.iter().map(|m| m.model.id)))
+        .order_by_asc(T::AccountId)
+        .order_by_asc(T::OccurredAt)
+        .order_by_asc(T::Id)
+        .all(db)
+        .await?;
+    let mut paths: HashMap<(Uuid, Uuid), Vec<stage_transition::Model>> = HashMap::new();
+    for t in rows {
+        paths.entry((t.model_id, t.account_id)).or_default().push(t);
+    }
+    Ok(paths)
+}
+
+/// Whether `arrival` moves its account where it falls in `path`: on the
+/// walk's state just before it (every move made earlier), it enters a stage
+/// or a phase. A move stored at the very same instant could be ordered
+/// either side of it: then it counts as moving, and the path is replayed.
+fn moves_on(model: &ModelRules, path: &[stage_transition::Model], arrival: &Arrival<'_>) -> bool {
+    let mut placement = Placement::default();
+    for t in path {
+        if t.occurred_at == arrival.at {
+            return true;
+        }
+        if t.occurred_at > arrival.at {
+            break;
+        }
+        placement.enter(model, t.to_stage_id, t.occurred_at);
+    }
+    let moves = model.next(
+        &placement.standing(),
+        arrival.kind,
+        arrival.channel,
+        arrival.at,
+    );
+    moves.entered().next().is_some()
 }
 
 /// Rebuilds accounts' paths through every model, e.g. after touchpoints

@@ -620,3 +620,71 @@ async fn an_identified_visitor_brings_their_touchpoints_into_the_account() {
         ]
     );
 }
+
+/// A late touchpoint that would move nobody where it falls in the path (the
+/// account had already reached what it leads to) leaves the path as it is
+/// and replays nothing; one that would move the account replays from it.
+#[tokio::test]
+async fn late_touchpoints_that_move_nobody_replay_nothing() {
+    let e = Engine::new().await;
+    let initech = e.account("Initech", &["initech.com"]).await;
+    let model = default_model(&e).await.id;
+    e.record_ok(fixture("initech.com")).await;
+    let stored = path(&e, initech.id, model).await;
+    let d = "initech.com";
+    let statements = async |batch: Vec<Touch>| {
+        let before = e.test.statements.get();
+        e.record_ok(batch).await;
+        e.test.statements.get() - before
+    };
+    // Each falls where the account already is: awareness, consideration,
+    // purchase decision.
+    let inert = statements(vec![
+        ada(
+            d,
+            "l1",
+            "page.visited",
+            Channel::Web,
+            "2026-01-05T09:00:00Z",
+        ),
+        ada(
+            d,
+            "l2",
+            "webinar.attended",
+            Channel::Webinar,
+            "2026-01-15T09:00:00Z",
+        ),
+        ada(
+            d,
+            "l3",
+            "meeting.held",
+            Channel::Meeting,
+            "2026-02-10T09:00:00Z",
+        ),
+    ])
+    .await;
+    assert_eq!(path(&e, initech.id, model).await, stored);
+    // A meeting before the one that took it to purchase decision: it gets
+    // there earlier.
+    let moving = statements(vec![ada(
+        d,
+        "l4",
+        "meeting.held",
+        Channel::Meeting,
+        "2026-01-12T09:00:00Z",
+    )])
+    .await;
+    assert_eq!(
+        path(&e, initech.id, model).await,
+        [
+            mv(None, "awareness", "01-01", "t1"),
+            mv(Some("awareness"), "consideration", "01-10", "t2"),
+            mv(Some("consideration"), "purchase_decision", "01-12", "l4"),
+            mv(Some("purchase_decision"), "retention", "03-01", "t5"),
+        ]
+    );
+    assert!(
+        inert < moving,
+        "{inert} statements for touchpoints that move nobody, {moving} for one that does"
+    );
+}
