@@ -18,7 +18,7 @@ use crate::connectors::{
 use crate::helpers::{
     SERVE_LEASE_SECS, ServeProcess, TestApp, quick_sync, spawn_app, spawn_app_with_sync, sync_runs,
 };
-use crate::webhooks_out::{create as create_endpoint, visit};
+use crate::webhooks_out::{create as create_endpoint, received_within, visit};
 
 /// Asks the instance for a sync of the connector.
 async fn trigger(instance: &ServeProcess, token: &str, connector: &str) {
@@ -190,30 +190,6 @@ async fn a_killed_run_is_taken_over_by_another_instance() {
     killed_run_is_taken_over(&app, async |_| {}).await;
 }
 
-/// The requests `server` has received on `/hook` once there are `n`, waiting
-/// up to `within`.
-async fn hook_requests(server: &MockServer, n: usize, within: Duration) -> Vec<wiremock::Request> {
-    let deadline = Instant::now() + within;
-    loop {
-        let requests: Vec<_> = (server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .into_iter())
-        .filter(|r| r.url.path() == "/hook")
-        .collect();
-        if requests.len() >= n {
-            return requests;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {n} deliveries",
-            requests.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// An instance killed while its receiver has not yet answered never records
 /// the attempt nor moves the endpoint on: once its lease lapses, another
 /// instance sends the same event (the same `webhook-id`) and it is recorded
@@ -237,7 +213,7 @@ async fn a_killed_webhook_delivery_is_sent_again_by_another_instance() {
     let url = format!("{}/hook", server.uri());
     let (endpoint, _) = create_endpoint(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     visit(&app, &token, "v1").await;
-    let sent = hook_requests(&server, 1, Duration::from_secs(20)).await;
+    let sent = received_within(&server, "/hook", 1, Duration::from_secs(20)).await;
     first.kill();
     let killed = Instant::now();
     drop(hanging);
@@ -248,7 +224,7 @@ async fn a_killed_webhook_delivery_is_sent_again_by_another_instance() {
         .await;
 
     let _second = ServeProcess::start_with(&app.database_url, &env).await;
-    let resent = hook_requests(&server, 2, Duration::from_secs(40)).await;
+    let resent = received_within(&server, "/hook", 2, Duration::from_secs(40)).await;
     let took = killed.elapsed();
     assert!(took < Duration::from_secs(40), "taken over after {took:?}");
     let id = |r: &wiremock::Request| r.headers["webhook-id"].to_str().unwrap().to_owned();
@@ -269,5 +245,10 @@ async fn a_killed_webhook_delivery_is_sent_again_by_another_instance() {
     );
     // Delivered: nothing more is sent.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(hook_requests(&server, 2, Duration::ZERO).await.len(), 2);
+    assert_eq!(
+        received_within(&server, "/hook", 2, Duration::ZERO)
+            .await
+            .len(),
+        2
+    );
 }

@@ -107,7 +107,17 @@ async fn retitle(app: &TestApp, token: &str, external_id: &str, title: &str) -> 
 /// The requests `server` received on `at`, once there are at least `n`
 /// (fails after 10 s).
 async fn received(server: &MockServer, at: &str, n: usize) -> Vec<Request> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    received_within(server, at, n, Duration::from_secs(10)).await
+}
+
+/// [`received`], failing after `within`.
+pub(crate) async fn received_within(
+    server: &MockServer,
+    at: &str,
+    n: usize,
+    within: Duration,
+) -> Vec<Request> {
+    let deadline = Instant::now() + within;
     loop {
         let requests: Vec<Request> = server
             .received_requests()
@@ -224,10 +234,15 @@ async fn settled(app: &TestApp) {
 }
 
 async fn receiver(status: u16) -> MockServer {
+    receiver_answering(ResponseTemplate::new(status)).await
+}
+
+/// A receiver on `/hook` that answers every delivery with `answer`.
+async fn receiver_answering(answer: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(status))
+        .respond_with(answer)
         .mount(&server)
         .await;
     server
@@ -531,12 +546,8 @@ async fn webhooks_out_two_instances_deliver_each_event_once_in_order() {
     let (a, b) = spawn_pair_with_webhooks(quick_webhooks()).await;
     a.workspace("acme").await;
     let token = a.admin("acme");
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(30)))
-        .mount(&server)
-        .await;
+    let server =
+        receiver_answering(ResponseTemplate::new(200).set_delay(Duration::from_millis(30))).await;
     let url = format!("{}/hook", server.uri());
     let (endpoint, _) = create(&a, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     for i in 0..6 {
@@ -959,12 +970,8 @@ async fn webhooks_out_types_added_during_a_delivery_apply_to_later_events() {
     let token = app.admin("acme");
     // A slow receiver (within the 2 s timeout), so that the types change
     // while the first delivery is under way.
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1000)))
-        .mount(&server)
-        .await;
+    let server =
+        receiver_answering(ResponseTemplate::new(200).set_delay(Duration::from_millis(1000))).await;
     let url = format!("{}/hook", server.uri());
     let (endpoint, _) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     let v1 = visit(&app, &token, "v1").await;

@@ -149,20 +149,25 @@ fn raw_ids(e: &event::Model) -> Value {
     json!({ "sequence": e.sequence })
 }
 
-#[tokio::test]
-async fn outbound_rotation_signs_with_both_secrets_only_during_the_overlap() {
-    let engine = Fixture::new().await;
+/// Outbound webhooks over the fixture's database, loopback targets allowed.
+fn outbound(engine: &Fixture) -> std::sync::Arc<Outbound> {
     let settings = WebhookSettings {
         allow_private: true,
         ..WebhookSettings::default()
     };
-    let outbound = Outbound::new(
+    Outbound::new(
         engine.db().clone(),
         Some(SecretBox::ephemeral()),
         settings,
         raw_ids,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn outbound_rotation_signs_with_both_secrets_only_during_the_overlap() {
+    let engine = Fixture::new().await;
+    let outbound = outbound(&engine);
     let (endpoint, first) = outbound
         .create(
             engine.ws,
@@ -249,17 +254,7 @@ fn attempt(
 #[tokio::test]
 async fn outbound_attempts_older_than_the_retention_are_pruned_with_the_log() {
     let engine = Fixture::new().await;
-    let settings = WebhookSettings {
-        allow_private: true,
-        ..WebhookSettings::default()
-    };
-    let outbound = Outbound::new(
-        engine.db().clone(),
-        Some(SecretBox::ephemeral()),
-        settings,
-        raw_ids,
-    )
-    .unwrap();
+    let outbound = outbound(&engine);
     let mut endpoints = Vec::new();
     for name in ["CRM", "Data warehouse"] {
         let new = NewEndpoint {
