@@ -621,7 +621,7 @@ pub async fn rescore(
     // The people whose scored history `scored` holds.
     let mut loaded: BTreeSet<Uuid> = BTreeSet::new();
     if !people.is_empty() {
-        let mut stored = StoredParts::load(db, &people).await?;
+        let mut stored = StoredParts::load(db, &people, rules).await?;
         let mut parts: Vec<(Uuid, Part<'_>)> = Vec::new();
         // Rule by rule, the people whose new touchpoints overflow its cap.
         let mut overflowing: BTreeMap<usize, Vec<Uuid>> = BTreeMap::new();
@@ -672,8 +672,8 @@ pub async fn rescore(
             .iter()
             .filter_map(|(person, part)| stored.changed(ws, *person, part, now))
             .collect();
-        let scores = stored.scores(&people, &parts, rules, now);
-        stored.delete_vanished(db, rules).await?;
+        let scores = stored.scores(&people, &parts, now);
+        stored.delete_vanished(db).await?;
         use score_contribution::Column as C;
         db::update_all(db, rows, C::Id, [C::Count, C::Points, C::ReferenceAt]).await?;
         let mut score = sea_orm::sea_query::CaseStatement::new();

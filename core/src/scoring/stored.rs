@@ -21,7 +21,9 @@ type Key = (Uuid, Uuid, Option<Uuid>);
 
 /// The stored contributions of the people a batch rescores, by (person,
 /// rule, account), and which of them the batch recomputes.
-pub(super) struct StoredParts {
+pub(super) struct StoredParts<'r> {
+    /// The workspace's rules, by id: a part of any other is a deleted rule's.
+    rules: HashMap<Uuid, &'r scoring_rule::Model>,
     by_key: HashMap<Key, score_contribution::Model>,
     /// How many touchpoints each (person, rule) counts, over its accounts.
     counted: HashMap<(Uuid, Uuid), i64>,
@@ -31,8 +33,12 @@ pub(super) struct StoredParts {
     written: HashSet<Key>,
 }
 
-impl StoredParts {
-    pub(super) async fn load(db: &impl ConnectionTrait, people: &[Uuid]) -> CoreResult<Self> {
+impl<'r> StoredParts<'r> {
+    pub(super) async fn load(
+        db: &impl ConnectionTrait,
+        people: &[Uuid],
+        rules: &'r [scoring_rule::Model],
+    ) -> CoreResult<Self> {
         let rows = score_contribution::Entity::find()
             .filter(score_contribution::Column::StakeholderId.is_in(people.iter().copied()))
             .all(db)
@@ -46,6 +52,7 @@ impl StoredParts {
             .map(|c| ((c.stakeholder_id, c.rule_id, c.account_id), c))
             .collect();
         Ok(Self {
+            rules: rules.iter().map(|r| (r.id, r)).collect(),
             by_key,
             counted,
             settled: HashSet::new(),
@@ -120,12 +127,12 @@ impl StoredParts {
         Some(row)
     }
 
-    fn vanished(&self, key: &Key, rules: &HashMap<Uuid, &scoring_rule::Model>) -> bool {
+    fn vanished(&self, key: &Key) -> bool {
         let (person, rule, _) = *key;
         !self.written.contains(key)
             && (self.settled.contains(&(person, None))
                 || self.settled.contains(&(person, Some(rule)))
-                || !rules.contains_key(&rule))
+                || !self.rules.contains_key(&rule))
     }
 
     /// Each person's score now: their parts written by this batch, and their
@@ -134,19 +141,17 @@ impl StoredParts {
         &self,
         people: &[Uuid],
         parts: &[(Uuid, Part<'_>)],
-        rules: &[scoring_rule::Model],
         now: DateTime<Utc>,
     ) -> HashMap<Uuid, f64> {
-        let by_id: HashMap<Uuid, &scoring_rule::Model> = rules.iter().map(|r| (r.id, r)).collect();
         let mut scores: HashMap<Uuid, f64> = people.iter().map(|p| (*p, 0.0)).collect();
         for (person, part) in parts {
             *scores.entry(*person).or_default() += part.points;
         }
         for (key, c) in &self.by_key {
-            if self.written.contains(key) || self.vanished(key, &by_id) {
+            if self.written.contains(key) || self.vanished(key) {
                 continue;
             }
-            let half_life = by_id.get(&c.rule_id).and_then(|r| r.half_life_days);
+            let half_life = self.rules.get(&c.rule_id).and_then(|r| r.half_life_days);
             *scores.entry(c.stakeholder_id).or_default() +=
                 decayed(c.points, half_life, c.reference_at, now);
         }
@@ -156,16 +161,11 @@ impl StoredParts {
     /// Deletes the stored parts the batch recomputed and no rule gives any
     /// longer (their touchpoints moved to another account or kind): rare, so
     /// a statement only then.
-    pub(super) async fn delete_vanished(
-        &self,
-        db: &impl ConnectionTrait,
-        rules: &[scoring_rule::Model],
-    ) -> CoreResult<()> {
-        let by_id: HashMap<Uuid, &scoring_rule::Model> = rules.iter().map(|r| (r.id, r)).collect();
+    pub(super) async fn delete_vanished(&self, db: &impl ConnectionTrait) -> CoreResult<()> {
         let gone: Vec<Uuid> = self
             .by_key
             .iter()
-            .filter(|(key, _)| self.vanished(key, &by_id))
+            .filter(|(key, _)| self.vanished(key))
             .map(|(_, c)| c.id)
             .collect();
         if gone.is_empty() {
