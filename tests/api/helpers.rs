@@ -95,11 +95,11 @@ pub async fn spawn_app_with_webhooks(webhooks: WebhookSettings) -> TestApp {
         ..Default::default()
     };
     let (database_url, scratch) = fresh_database_url().await;
-    let limits = Limits {
+    let settings = ServerSettings {
         webhooks,
-        ..Limits::default()
+        ..ServerSettings::default()
     };
-    spawn_on(keys, quick_sync(), limits, database_url, Some(scratch)).await
+    spawn_on(keys, quick_sync(), settings, database_url, Some(scratch)).await
 }
 
 /// Two instances on one database, both delivering webhooks with these
@@ -109,20 +109,20 @@ pub async fn spawn_pair_with_webhooks(webhooks: WebhookSettings) -> (TestApp, Te
         hs256_secret: Some(SECRET.into()),
         ..Default::default()
     };
-    let limits = Limits {
+    let settings = ServerSettings {
         webhooks,
-        ..Limits::default()
+        ..ServerSettings::default()
     };
     let (database_url, scratch) = fresh_database_url().await;
     let first = spawn_on(
         keys(),
         quick_sync(),
-        limits.clone(),
+        settings.clone(),
         database_url.clone(),
         Some(scratch),
     )
     .await;
-    let second = spawn_on(keys(), quick_sync(), limits, database_url, None).await;
+    let second = spawn_on(keys(), quick_sync(), settings, database_url, None).await;
     (first, second)
 }
 
@@ -146,10 +146,11 @@ pub async fn spawn_app_with_sync(sync: SyncSettings) -> TestApp {
     spawn(keys, sync).await
 }
 
-/// The limits a test server runs under. The rate limit is off unless a test
-/// sets one, so that no other test meets it.
+/// What a test server runs under: query and rate limits, WebSocket and
+/// webhook settings. The rate limit is off unless a test sets one, so that
+/// no other test meets it.
 #[derive(Clone)]
-pub struct Limits {
+pub struct ServerSettings {
     pub query: QueryLimits,
     pub rate: RateLimit,
     /// Keep-alive and slow-subscriber settings of WebSocket connections.
@@ -158,7 +159,7 @@ pub struct Limits {
     pub webhooks: WebhookSettings,
 }
 
-impl Default for Limits {
+impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             query: QueryLimits::default(),
@@ -169,19 +170,26 @@ impl Default for Limits {
     }
 }
 
-/// A server under these limits.
-pub async fn spawn_app_limited(limits: Limits) -> TestApp {
+/// A server under these settings.
+pub async fn spawn_app_with_settings(settings: ServerSettings) -> TestApp {
     let keys = KeySources {
         hs256_secret: Some(SECRET.into()),
         ..Default::default()
     };
     let (database_url, scratch) = fresh_database_url().await;
-    spawn_on(keys, quick_sync(), limits, database_url, Some(scratch)).await
+    spawn_on(keys, quick_sync(), settings, database_url, Some(scratch)).await
 }
 
 async fn spawn(keys: KeySources, sync: SyncSettings) -> TestApp {
     let (database_url, scratch) = fresh_database_url().await;
-    spawn_on(keys, sync, Limits::default(), database_url, Some(scratch)).await
+    spawn_on(
+        keys,
+        sync,
+        ServerSettings::default(),
+        database_url,
+        Some(scratch),
+    )
+    .await
 }
 
 /// Two server instances sharing one fresh database, as several instances
@@ -200,19 +208,19 @@ pub async fn spawn_pair_with(sync: SyncSettings) -> (TestApp, TestApp) {
     let first = spawn_on(
         keys(),
         sync.clone(),
-        Limits::default(),
+        ServerSettings::default(),
         database_url.clone(),
         Some(scratch),
     )
     .await;
-    let second = spawn_on(keys(), sync, Limits::default(), database_url, None).await;
+    let second = spawn_on(keys(), sync, ServerSettings::default(), database_url, None).await;
     (first, second)
 }
 
 async fn spawn_on(
     keys: KeySources,
     sync: SyncSettings,
-    limits: Limits,
+    settings: ServerSettings,
     database_url: String,
     scratch: Option<Scratch>,
 ) -> TestApp {
@@ -234,13 +242,13 @@ async fn spawn_on(
         sync,
         backfill_chunk: 200,
         score_refresh: Duration::from_secs(3600),
-        limits: limits.query,
-        rate_limit: limits.rate,
+        limits: settings.query,
+        rate_limit: settings.rate,
         // Short, so that tests of revocation across instances stay quick.
         token_cache: Duration::from_secs(1),
         event_retention: chrono::Duration::days(30),
-        subscriptions: limits.subscriptions,
-        webhooks: limits.webhooks,
+        subscriptions: settings.subscriptions,
+        webhooks: settings.webhooks,
     })
     .await
     .expect("server starts");

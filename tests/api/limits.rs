@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Limits, ServeProcess, TestApp, assert_code, spawn_app, spawn_app_limited};
+use crate::helpers::{
+    ServeProcess, ServerSettings, TestApp, assert_code, spawn_app, spawn_app_with_settings,
+};
 
 /// `n` aliases of `field`, as one query.
 fn aliases(n: usize, field: &str) -> String {
@@ -125,7 +127,7 @@ async fn the_parsers_recursion_refusals_are_query_too_complex() {
 
 #[tokio::test]
 async fn a_response_over_its_cap_is_stopped_with_one_error() {
-    let app = spawn_app_limited(Limits {
+    let app = spawn_app_with_settings(ServerSettings {
         query: journeys_api::graphql::limits::QueryLimits {
             max_response_bytes: 2_000,
             ..Default::default()

@@ -6,7 +6,7 @@ use journeys::rate_limit::RateLimit;
 use journeys_api::auth::{Scope, mint_hs256};
 use serde_json::{Value, json};
 
-use crate::helpers::{Limits, SECRET, TestApp, spawn_app_limited};
+use crate::helpers::{SECRET, ServerSettings, TestApp, spawn_app_with_settings};
 
 /// Sends `query` with `token` (none: anonymous); the status, the
 /// `Retry-After` seconds and the body.
@@ -45,7 +45,7 @@ fn assert_rate_limited((status, retry_after, body): &(u16, Option<u64>, Value)) 
 }
 
 async fn limited(per_minute: u32, burst: u32) -> TestApp {
-    spawn_app_limited(Limits {
+    spawn_app_with_settings(ServerSettings {
         rate: RateLimit { per_minute, burst },
         ..Default::default()
     })

@@ -19,7 +19,8 @@ use journeys::ws::SubscriptionSettings;
 use journeys_core::events::{self, NewEvent};
 
 use crate::helpers::{
-    Limits, SECRET, TestApp, create_account, record, spawn_app, spawn_app_limited, spawn_pair,
+    SECRET, ServerSettings, TestApp, create_account, record, spawn_app, spawn_app_with_settings,
+    spawn_pair,
 };
 
 pub struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
@@ -494,12 +495,12 @@ async fn a_sync_runs_changes_arrive_for_its_connector() {
 
 #[tokio::test]
 async fn an_idle_connection_is_pinged() {
-    let app = spawn_app_limited(Limits {
+    let app = spawn_app_with_settings(ServerSettings {
         subscriptions: SubscriptionSettings {
             keepalive: Duration::from_millis(200),
             ..SubscriptionSettings::default()
         },
-        ..Limits::default()
+        ..ServerSettings::default()
     })
     .await;
     app.workspace("acme").await;
@@ -518,12 +519,12 @@ async fn an_idle_connection_is_pinged() {
 /// messages, and never holds back another.
 #[tokio::test]
 async fn a_subscriber_that_falls_behind_is_dropped_and_stalls_no_one() {
-    let app = spawn_app_limited(Limits {
+    let app = spawn_app_with_settings(ServerSettings {
         subscriptions: SubscriptionSettings {
             send_timeout: Duration::from_millis(500),
             ..SubscriptionSettings::default()
         },
-        ..Limits::default()
+        ..ServerSettings::default()
     })
     .await;
     let ws = app.workspace("acme").await;
