@@ -18,7 +18,7 @@ use crate::connectors::{
 use crate::helpers::{
     SERVE_LEASE_SECS, ServeProcess, TestApp, quick_sync, spawn_app, spawn_app_with_sync, sync_runs,
 };
-use crate::webhooks_out::{create as create_endpoint, received_within, visit};
+use crate::webhooks_out::{create as create_endpoint, hook_url, received_within, visit};
 
 /// Asks the instance for a sync of the connector.
 async fn trigger(instance: &ServeProcess, token: &str, connector: &str) {
@@ -210,7 +210,7 @@ async fn a_killed_webhook_delivery_is_sent_again_by_another_instance() {
         ("JOURNEYS_WEBHOOK_LEASE_SECS", "15"),
     ];
     let mut first = ServeProcess::start_with(&app.database_url, &env).await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, _) = create_endpoint(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     visit(&app, &token, "v1").await;
     let sent = received_within(&server, "/hook", 1, Duration::from_secs(20)).await;

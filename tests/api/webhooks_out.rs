@@ -233,6 +233,21 @@ async fn settled(app: &TestApp) {
     }
 }
 
+/// Where `server` takes deliveries.
+pub(crate) fn hook_url(server: &MockServer) -> String {
+    format!("{}/hook", server.uri())
+}
+
+/// A server delivering webhooks every 100 ms with workspaces `acme` and
+/// `globex`, and an admin token of `acme`.
+async fn two_workspaces() -> (TestApp, String) {
+    let app = spawn_app_with_webhooks(quick_webhooks()).await;
+    app.workspace("acme").await;
+    app.workspace("globex").await;
+    let token = app.admin("acme");
+    (app, token)
+}
+
 async fn receiver(status: u16) -> MockServer {
     receiver_answering(ResponseTemplate::new(status)).await
 }
@@ -254,7 +269,7 @@ async fn webhooks_out_delivers_signed_events_of_the_types_asked_for() {
     app.workspace("acme").await;
     let token = app.admin("acme");
     let server = receiver(200).await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, secret) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     assert!(secret.starts_with("whsec_"));
     let touchpoint = visit(&app, &token, "v1").await;
@@ -332,7 +347,7 @@ async fn webhooks_out_retries_a_failure_then_delivers_once() {
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, secret) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     visit(&app, &token, "v1").await;
 
@@ -369,7 +384,7 @@ async fn webhooks_out_disables_an_endpoint_that_keeps_failing() {
     app.workspace("acme").await;
     let token = app.admin("acme");
     let server = receiver(503).await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, _) = create(&app, &token, &url, &[]).await;
     visit(&app, &token, "v1").await;
 
@@ -418,7 +433,7 @@ async fn webhooks_out_redelivers_with_the_same_webhook_id() {
     app.workspace("acme").await;
     let token = app.admin("acme");
     let server = receiver(200).await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, secret) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     visit(&app, &token, "v1").await;
     let first = deliveries_until(&app, &token, &endpoint, |d| !d.is_empty()).await;
@@ -466,7 +481,7 @@ async fn webhooks_out_does_not_follow_redirects() {
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, _) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     visit(&app, &token, "v1").await;
 
@@ -548,7 +563,7 @@ async fn webhooks_out_two_instances_deliver_each_event_once_in_order() {
     let token = a.admin("acme");
     let server =
         receiver_answering(ResponseTemplate::new(200).set_delay(Duration::from_millis(30))).await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, _) = create(&a, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     for i in 0..6 {
         let app = if i % 2 == 0 { &a } else { &b };
@@ -586,7 +601,7 @@ async fn webhooks_out_other_workspaces_endpoints_are_not_found() {
     let acme = app.admin("acme");
     let globex = app.admin("globex");
     let server = receiver(200).await;
-    let (endpoint, _) = create(&app, &acme, &format!("{}/hook", server.uri()), &[]).await;
+    let (endpoint, _) = create(&app, &acme, &hook_url(&server), &[]).await;
     let vars = json!({ "id": endpoint });
     assert_code(
         &app.gql(&globex, DELIVERIES, vars.clone()).await,
@@ -611,12 +626,9 @@ async fn webhooks_out_other_workspaces_endpoints_are_not_found() {
 
 #[tokio::test]
 async fn webhooks_out_rotated_secret_signs_with_both_during_the_overlap() {
-    let app = spawn_app_with_webhooks(quick_webhooks()).await;
-    app.workspace("acme").await;
-    app.workspace("globex").await;
-    let token = app.admin("acme");
+    let (app, token) = two_workspaces().await;
     let server = receiver(200).await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, first) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
 
     // Refused rotations change nothing: another workspace's token gets
@@ -721,14 +733,11 @@ async fn webhooks_out_rotated_secret_signs_with_both_during_the_overlap() {
 
 #[tokio::test]
 async fn webhooks_out_updated_url_and_types_take_effect() {
-    let app = spawn_app_with_webhooks(quick_webhooks()).await;
-    app.workspace("acme").await;
-    app.workspace("globex").await;
-    let token = app.admin("acme");
+    let (app, token) = two_workspaces().await;
     let old = receiver(200).await;
     let new = receiver(200).await;
-    let new_url = format!("{}/hook", new.uri());
-    let old_url = format!("{}/hook", old.uri());
+    let new_url = hook_url(&new);
+    let old_url = hook_url(&old);
     let (endpoint, secret) = create(&app, &token, &old_url, &["TOUCHPOINT_RECORDED"]).await;
     let change = json!({ "input": { "id": endpoint, "url": new_url, "eventTypes": ["TOUCHPOINT_UPDATED"] } });
 
@@ -785,7 +794,7 @@ async fn webhooks_out_turned_off_endpoint_gets_nothing_until_turned_on() {
     app.workspace("acme").await;
     let token = app.admin("acme");
     let server = receiver(200).await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, secret) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     visit(&app, &token, "v1").await;
     received(&server, "/hook", 1).await;
@@ -813,7 +822,7 @@ async fn webhooks_out_turned_off_endpoint_gets_nothing_until_turned_on() {
 
     // A visit while it is off reaches another endpoint, not this one.
     let other = receiver(200).await;
-    let other_url = format!("{}/hook", other.uri());
+    let other_url = hook_url(&other);
     let (witness, _) = create(&app, &token, &other_url, &["TOUCHPOINT_RECORDED"]).await;
     let v2 = visit(&app, &token, "v2").await;
     let seen = received(&other, "/hook", 1).await;
@@ -848,14 +857,11 @@ async fn webhooks_out_turned_off_endpoint_gets_nothing_until_turned_on() {
 
 #[tokio::test]
 async fn webhooks_out_deleted_endpoint_receives_nothing_more() {
-    let app = spawn_app_with_webhooks(quick_webhooks()).await;
-    app.workspace("acme").await;
-    app.workspace("globex").await;
-    let token = app.admin("acme");
+    let (app, token) = two_workspaces().await;
     let server = receiver(200).await;
     let other = receiver(200).await;
-    let url = format!("{}/hook", server.uri());
-    let other_url = format!("{}/hook", other.uri());
+    let url = hook_url(&server);
+    let other_url = hook_url(&other);
     let (endpoint, _) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     let (witness, _) = create(&app, &token, &other_url, &["TOUCHPOINT_RECORDED"]).await;
     let vars = json!({ "id": endpoint });
@@ -972,7 +978,7 @@ async fn webhooks_out_types_added_during_a_delivery_apply_to_later_events() {
     // while the first delivery is under way.
     let server =
         receiver_answering(ResponseTemplate::new(200).set_delay(Duration::from_millis(1000))).await;
-    let url = format!("{}/hook", server.uri());
+    let url = hook_url(&server);
     let (endpoint, _) = create(&app, &token, &url, &["TOUCHPOINT_RECORDED"]).await;
     let v1 = visit(&app, &token, "v1").await;
     received(&server, "/hook", 1).await;

@@ -319,6 +319,34 @@ async fn a_rule_change_rescores_everyone_and_qualifies_who_now_reaches_the_thres
     );
 }
 
+/// What a recomputation from the whole history gives `person` (their parts
+/// and score) and, if named, `account` (its score): made in a transaction
+/// and undone, so that the stored parts stay as the engine left them.
+pub struct Recomputed {
+    pub parts: Vec<(String, i32, f64)>,
+    pub score: f64,
+    pub account_score: Option<f64>,
+}
+
+pub async fn recomputation(e: &Engine, person: Uuid, account: Option<Uuid>) -> Recomputed {
+    let txn = db::begin_write(e.db()).await.unwrap();
+    let rules = scoring::rules_of(&txn, e.ws).await.unwrap();
+    let recomputed = scoring::recompute_stakeholder(&txn, e.ws, &rules, person, time::now())
+        .await
+        .unwrap();
+    let parts = breakdown_in(&txn, e.ws, person).await;
+    let account_score = match account {
+        Some(id) => Some(scoring::recompute_account(&txn, id).await.unwrap().score),
+        None => None,
+    };
+    txn.rollback().await.unwrap();
+    Recomputed {
+        parts,
+        score: recomputed.score,
+        account_score,
+    }
+}
+
 /// A batch grows the stored parts of people whose only news is new
 /// touchpoints, and reads history only for a rule whose cap they overflow:
 /// after every batch, the parts and score agree with a recomputation from
@@ -375,14 +403,9 @@ async fn grown_parts_agree_with_a_recomputation_from_the_whole_history() {
         let ada = *person.get_or_insert(written[0].stakeholder_id.unwrap());
         let grown = breakdown(&e, ada).await;
         let grown_score = self::person(&e, ada).await.score;
-        let txn = db::begin_write(e.db()).await.unwrap();
-        let rules = scoring::rules_of(&txn, e.ws).await.unwrap();
-        let recomputed = scoring::recompute_stakeholder(&txn, e.ws, &rules, ada, time::now())
-            .await
-            .unwrap();
-        let full = breakdown_in(&txn, e.ws, ada).await;
         // Undone, so that the next batch grows what the last one grew.
-        txn.rollback().await.unwrap();
+        let recomputed = recomputation(&e, ada, None).await;
+        let full = recomputed.parts;
         assert_eq!(grown.len(), full.len(), "{grown:?} against {full:?}");
         for (g, f) in grown.iter().zip(&full) {
             assert!(
