@@ -20,7 +20,7 @@ use crate::graphql::pagination::{Cursor, PageArgs, TotalCount, connection};
 use crate::graphql::patch::to_patch;
 use crate::memberships::{AccountStakeholderConnection, AccountStakeholderEdge};
 use crate::touchpoints::{TouchpointConnection, touchpoint_connection_from};
-use crate::vocab::{Direction, Lifecycle};
+use crate::vocab::{Direction, DmuRole, Lifecycle};
 
 /// A customer or prospect organisation.
 pub struct Account(pub account::Model);
@@ -143,6 +143,22 @@ impl Account {
             ),
         })
     }
+    /// The account's decision-making unit: who holds each role the
+    /// workspace's deals need, who of them was in touch within the window,
+    /// and which needed roles are missing or cold.
+    async fn dmu(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The window's start, inclusive; 90 days before `to` when left out."
+        )]
+        from: Option<DateTime<Utc>>,
+        #[graphql(desc = "The window's end, exclusive; now when left out.")] to: Option<
+            DateTime<Utc>,
+        >,
+    ) -> ApiResult<crate::dmu::AccountDmu> {
+        crate::dmu::load(ctx, self.0.id, from, to).await
+    }
     /// The account's journey through a model: the default model when none is given.
     async fn journey(
         &self,
@@ -229,6 +245,8 @@ pub struct AccountFilter {
     pub max_score: Option<f64>,
     /// Accounts whose current stage (in that stage's model) is this one.
     pub stage_id: Option<ID>,
+    /// Accounts where nobody holds this decision-making-unit role.
+    pub missing_role: Option<DmuRole>,
 }
 
 /// What accounts are sorted by.
@@ -297,6 +315,7 @@ impl AccountFilter {
                 .stage_id
                 .map(|id| ids::decode(&id, NodeType::Stage))
                 .transpose()?,
+            missing_role: self.missing_role.map(Into::into),
         })
     }
 }

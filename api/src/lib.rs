@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod auth;
 pub mod connectors;
+pub mod dmu;
 pub mod events;
 pub mod graphql;
 pub mod identities;

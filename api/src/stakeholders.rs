@@ -21,7 +21,7 @@ use crate::graphql::patch::to_patch;
 use crate::identities::Identity;
 use crate::memberships::{StakeholderAccountConnection, StakeholderAccountEdge};
 use crate::touchpoints::{NEWEST_FIRST_ORDER, TouchpointConnection, touchpoint_connection_from};
-use crate::vocab::{Direction, DmuRole, IdentityKind, Lifecycle};
+use crate::vocab::{Channel, Direction, DmuRole, IdentityKind, Lifecycle};
 
 /// A person: a contact at one or more accounts, or an anonymous visitor.
 pub struct Stakeholder(pub stakeholder::Model);
@@ -73,6 +73,26 @@ impl Stakeholder {
         history: bool,
     ) -> ApiResult<Vec<crate::privacy::Consent>> {
         crate::privacy::consents_of(ctx, self.0.id, history).await
+    }
+    /// Whether the person may be contacted on `channel` now: their newest
+    /// consent on it was given, and they were not erased. False when they
+    /// never gave one.
+    async fn can_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The channel to contact them on.")] channel: Channel,
+    ) -> ApiResult<bool> {
+        let rows = request(ctx)
+            .loader
+            .load_one(crate::graphql::loaders::ConsentsOf(self.0.id))
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
+        Ok(journeys_core::privacy::can_contact(
+            &self.0,
+            &rows,
+            channel.into(),
+        ))
     }
     /// When the person's data was erased.
     async fn erased_at(&self) -> Option<DateTime<Utc>> {
@@ -227,6 +247,9 @@ pub struct StakeholderFilter {
     pub min_score: Option<f64>,
     /// People scoring at most this much (the stored score, as for `minScore`).
     pub max_score: Option<f64>,
+    /// People who may be contacted on this channel now: their newest consent
+    /// on it was given, and they were not erased (`canContact`).
+    pub contactable_on: Option<Channel>,
 }
 
 /// What stakeholders are sorted by.
@@ -285,6 +308,7 @@ impl From<StakeholderFilter> for stakeholders::StakeholderFilter {
             updated_since: filter.updated_since,
             min_score: filter.min_score,
             max_score: filter.max_score,
+            contactable_on: filter.contactable_on.map(Into::into),
         }
     }
 }

@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::journeys::models;
+use crate::people::dmu;
 use crate::{CoreError, CoreResult, db, scoring, time};
 
 /// Checks a workspace slug: 1 to 64 of a-z, 0-9 and `-`, not at either end.
@@ -86,6 +87,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     models::create_from_template(&txn, ws.id, JourneyTemplate::FiveStage, true).await?;
+    dmu::insert_needed(&txn, ws.id, &dmu::DEFAULT_NEEDED).await?;
     txn.commit().await?;
     Ok(ws)
 }

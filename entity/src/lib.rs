@@ -16,6 +16,7 @@ pub mod journey_model;
 pub mod lifecycle_change;
 pub mod membership;
 pub mod merge;
+pub mod needed_dmu_role;
 pub mod revoked_token;
 pub mod score_contribution;
 pub mod scoring_rule;

@@ -21,6 +21,7 @@ mod m20261205_000011_phases_backfill;
 mod m20261205_000012_account_scores;
 mod m20261207_000013_events;
 mod m20261207_000014_webhooks;
+mod m20261207_000015_needed_dmu_roles;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_account_scores::Migration),
             Box::new(m20261207_000013_events::Migration),
             Box::new(m20261207_000014_webhooks::Migration),
+            Box::new(m20261207_000015_needed_dmu_roles::Migration),
         ]
     }
 }

@@ -247,3 +247,66 @@ async fn a_touchpoint_by_node_id_costs_one_statement() {
     // The touchpoint alone: the token's workspace is cached.
     assert_eq!(cost, 1);
 }
+
+#[tokio::test]
+async fn decision_making_units_cost_a_fixed_number_of_statements() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    fifty_accounts(&app, &token).await;
+    let members = app
+        .ok(
+            &token,
+            "{ accounts(first: 50) { nodes { id stakeholders(first: 3) { edges { node { id } } } } } }",
+            json!({}),
+        )
+        .await;
+    // Two of each company's three people hold a role.
+    for account in members["accounts"]["nodes"].as_array().unwrap() {
+        let people = account["stakeholders"]["edges"].as_array().unwrap();
+        for (person, role) in people.iter().zip(["DECISION_MAKER", "BUYER"]) {
+            app.ok(
+                &token,
+                "mutation($input: AddStakeholderToAccountInput!) { addStakeholderToAccount(input: $input) { role } }",
+                json!({ "input": { "accountId": account["id"], "stakeholderId": person["node"]["id"], "role": role } }),
+            )
+            .await;
+        }
+    }
+    let query = r#"query($n: Int!) { accounts(first: $n) { nodes {
+      dmu(from: "2026-02-01T00:00:00Z", to: "2026-03-01T00:00:00Z") {
+        missingRoles coldRoles
+        roles { role engaged members { stakeholder { name } engaged lastTouchAt score } }
+      }
+    } } }"#;
+    let (small, _) = statements_for(&app, &token, query, 5, 6).await;
+    let (large, data) = statements_for(&app, &token, query, 50, 6).await;
+    let nodes = data["accounts"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 50);
+    for node in nodes {
+        let dmu = &node["dmu"];
+        assert_eq!(
+            dmu["missingRoles"],
+            json!(["INFLUENCER", "USER", "CHAMPION"]),
+            "{node}"
+        );
+        assert_eq!(dmu["coldRoles"], json!([]), "{node}");
+        let held: Vec<&Value> = dmu["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["members"].as_array().unwrap())
+            .collect();
+        assert_eq!(held.len(), 2, "{node}");
+        assert!(
+            held.iter()
+                .all(|m| m["engaged"] == true && m["lastTouchAt"].is_string()),
+            "{node}"
+        );
+    }
+    // Accounts, the needed roles, the role holders with their last touches,
+    // the people, and their scores' parts with the rules: six at most, for
+    // 5 accounts as for 50.
+    assert!(small <= 6, "{small} statements for 5 accounts");
+    assert!(large <= 6, "{large} statements for 50 accounts");
+}

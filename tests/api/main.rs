@@ -11,6 +11,7 @@ mod cli;
 mod connector_sources;
 mod connectors;
 mod demo;
+mod dmu;
 mod errors;
 mod events;
 mod helpers;

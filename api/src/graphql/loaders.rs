@@ -12,9 +12,11 @@ use entity::{
     account, consent, event, identity, journey_model, lifecycle_change, membership,
     score_contribution, scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
 };
+use journeys_core::analytics::Window;
 pub use journeys_core::batch::{Listed, MEMBERSHIP_KEYSET, MembershipSide, Total, TouchpointOwner};
 use journeys_core::lifecycle::Subject;
 use journeys_core::page::Page;
+use journeys_core::people::dmu;
 use journeys_core::{CoreError, batch, lifecycle};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -136,6 +138,27 @@ of_parent_loader!(
     sync_run::Model,
     last_runs
 );
+
+/// An account's decision-making unit over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DmuOf {
+    pub account: Uuid,
+    pub window: Window,
+}
+
+impl Loader<DmuOf> for Batch {
+    type Value = dmu::Unit;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[DmuOf]) -> Result<HashMap<DmuOf, dmu::Unit>, LoadError> {
+        let mut out = HashMap::new();
+        for (window, accounts) in by_page(keys, |k| (k.account, k.window)) {
+            let units = dmu::units(&self.db, self.workspace, &accounts, window).await?;
+            out.extend(keyed(units, |account| DmuOf { account, window }));
+        }
+        Ok(out)
+    }
+}
 
 /// The workspace's default journey model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

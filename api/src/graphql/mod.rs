@@ -20,6 +20,7 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 use crate::accounts::{AccountMutation, AccountQuery};
 use crate::analytics::AnalyticsQuery;
 use crate::connectors::{ConnectorMutation, ConnectorQuery};
+use crate::dmu::{DmuMutation, DmuQuery};
 use crate::events::EventQuery;
 use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
@@ -44,6 +45,7 @@ pub struct Query(
     ViewerQuery,
     NodeQuery,
     AccountQuery,
+    DmuQuery,
     StakeholderQuery,
     TouchpointQuery,
     JourneyQuery,
@@ -64,6 +66,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     AccountMutation,
+    DmuMutation,
     StakeholderMutation,
     MembershipMutation,
     TouchpointMutation,

@@ -39,7 +39,7 @@ fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
 
 /// A time window, `from` inclusive to `to` exclusive; only a non-empty one can
 /// be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Window {
     from: DateTime<Utc>,
     to: DateTime<Utc>,

@@ -1,8 +1,8 @@
 //! Accounts: customer and prospect organisations, with their domains.
 
 use chrono::{DateTime, Utc};
-use entity::vocab::Lifecycle;
-use entity::{account, account_domain, stage_position};
+use entity::vocab::{DmuRole, Lifecycle};
+use entity::{account, account_domain, membership, stage_position};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -69,6 +69,8 @@ pub struct AccountFilter {
     pub max_score: Option<f64>,
     /// Accounts whose current stage (in that stage's model) is this one.
     pub stage: Option<Uuid>,
+    /// Accounts where nobody holds this decision-making-unit role.
+    pub missing_role: Option<DmuRole>,
 }
 
 /// What accounts are sorted by; ties are broken by id.
@@ -173,6 +175,15 @@ fn filter_condition(workspace: Uuid, filter: &AccountFilter) -> CoreResult<Condi
             .and_where(stage_position::Column::StageId.eq(stage))
             .to_owned();
         cond = cond.add(account::Column::Id.in_subquery(in_stage));
+    }
+    if let Some(role) = filter.missing_role {
+        let holding = Query::select()
+            .column(membership::Column::AccountId)
+            .from(membership::Entity)
+            .and_where(membership::Column::WorkspaceId.eq(workspace))
+            .and_where(membership::Column::Role.eq(role))
+            .to_owned();
+        cond = cond.add(account::Column::Id.not_in_subquery(holding));
     }
     Ok(cond)
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::stakeholder;
-use entity::vocab::{DmuRole, IdentityKind, Lifecycle};
+use entity::vocab::{Channel, DmuRole, IdentityKind, Lifecycle};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -17,7 +17,7 @@ use crate::patch::Patch;
 use crate::people::accounts::{like, like_pattern};
 use crate::people::identities::{self, normalise, normalise_email};
 use crate::people::{accounts, memberships};
-use crate::{CoreError, CoreResult, scoring, time};
+use crate::{CoreError, CoreResult, privacy, scoring, time};
 
 /// Which stakeholders to list.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +29,8 @@ pub struct StakeholderFilter {
     /// Compared with the stored score, kept up to date with decay at least daily.
     pub min_score: Option<f64>,
     pub max_score: Option<f64>,
+    /// People who may be contacted on this channel now (`privacy::can_contact`).
+    pub contactable_on: Option<Channel>,
 }
 
 /// What stakeholders are sorted by; ties are broken by id.
@@ -102,6 +104,9 @@ fn filter_condition(workspace: Uuid, filter: &StakeholderFilter) -> CoreResult<C
     }
     if let Some(max) = filter.max_score {
         cond = cond.add(stakeholder::Column::Score.lte(max));
+    }
+    if let Some(channel) = filter.contactable_on {
+        cond = cond.add(privacy::contactable_on(channel));
     }
     Ok(cond)
 }

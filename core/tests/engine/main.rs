@@ -10,6 +10,7 @@ mod account_scores;
 mod analytics;
 mod backfill;
 mod concurrency;
+mod dmu;
 mod events;
 mod ingestion;
 mod lifecycle;

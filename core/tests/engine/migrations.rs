@@ -20,3 +20,40 @@ async fn instances_started_together_migrate_an_empty_database_once() {
         migration::Migrator::migrations().len()
     );
 }
+
+#[tokio::test]
+async fn a_workspace_older_than_the_needed_roles_needs_the_default_ones() {
+    use entity::workspace;
+    use journeys_core::people::dmu;
+    use sea_orm::{ActiveModelTrait, Database, Set};
+
+    let (url, _dir) = fresh_database_url().await;
+    let db = Database::connect(&url).await.unwrap();
+    let before = migration::Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261207_000015_needed_dmu_roles")
+        .expect("the migration is listed");
+    migration::Migrator::up(&db, Some(before as u32))
+        .await
+        .unwrap();
+    let ws = workspace::ActiveModel {
+        id: Set(entity::new_id()),
+        slug: Set("old".to_owned()),
+        name: Set("Old".to_owned()),
+        created_at: Set(chrono::Utc::now()),
+        mql_threshold: Set(50.0),
+        scores_version: Set(1),
+        erasure_key: Set(None),
+        event_sequence: Set(0),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    migration::Migrator::up(&db, None).await.unwrap();
+    let mut needed = dmu::needed_roles(&db, ws.id).await.unwrap();
+    let mut default = dmu::DEFAULT_NEEDED.to_vec();
+    let key = |r: &entity::vocab::DmuRole| format!("{r:?}");
+    needed.sort_by_key(key);
+    default.sort_by_key(key);
+    assert_eq!(needed, default);
+}

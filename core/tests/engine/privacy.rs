@@ -304,3 +304,71 @@ async fn an_erased_person_is_merged_into_no_one_and_takes_in_no_one() {
         Some("grace@initech.com")
     );
 }
+
+async fn listed(e: &Engine, filter: stakeholders::StakeholderFilter) -> Vec<Uuid> {
+    let page = journeys_core::page::Page::first(10);
+    let found = stakeholders::list(e.db(), e.ws, &filter, Default::default(), &page)
+        .await
+        .unwrap();
+    found.into_iter().map(|s| s.id).collect()
+}
+
+async fn consent(e: &Engine, person: Uuid, channel: Channel, granted: bool) {
+    let txn = db::begin_write(e.db()).await.unwrap();
+    privacy::set_consent(&txn, e.ws, person, channel, granted, "form")
+        .await
+        .unwrap();
+    db::commit(txn).await.unwrap();
+}
+
+#[tokio::test]
+async fn only_people_whose_newest_consent_on_a_channel_is_given_are_contactable_on_it() {
+    let e = Engine::new().await;
+    let tps = e
+        .record_ok(["ada", "bob", "cy", "dee", "eve"].map(|n| {
+            Touch::new(n, "page.viewed", Channel::Web, "2026-03-01T10:00:00Z")
+                .email(&format!("{n}@acme.example"))
+        }))
+        .await;
+    let [ada, bob, cy, dee, eve] = [0, 1, 2, 3, 4].map(|i| tps[i].stakeholder_id.unwrap());
+    consent(&e, ada, Channel::Email, true).await;
+    // Bob gave it, then took it back; Cy took it back, then gave it again.
+    consent(&e, bob, Channel::Email, true).await;
+    consent(&e, bob, Channel::Email, false).await;
+    consent(&e, cy, Channel::Email, false).await;
+    consent(&e, cy, Channel::Email, true).await;
+    // Dee gave it on the phone only; Eve gave it and was erased.
+    consent(&e, dee, Channel::Phone, true).await;
+    consent(&e, eve, Channel::Email, true).await;
+    erase(&e, eve).await;
+
+    let on = |channel| stakeholders::StakeholderFilter {
+        contactable_on: Some(channel),
+        ..Default::default()
+    };
+    assert_eq!(listed(&e, on(Channel::Email)).await, [ada, cy]);
+    assert_eq!(listed(&e, on(Channel::Phone)).await, [dee]);
+    assert_eq!(
+        stakeholders::count(e.db(), e.ws, &on(Channel::Email))
+            .await
+            .unwrap(),
+        2
+    );
+
+    let consents = journeys_core::batch::consents_of(e.db(), e.ws, &[ada, bob, cy, dee, eve])
+        .await
+        .unwrap();
+    for (id, expected) in [
+        (ada, true),
+        (bob, false),
+        (cy, true),
+        (dee, false),
+        (eve, false),
+    ] {
+        let rows = consents.get(&id).map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(
+            privacy::can_contact(&person(&e, id).await, rows, Channel::Email),
+            expected
+        );
+    }
+}
