@@ -14,6 +14,7 @@ pub mod event;
 pub mod identity;
 pub mod journey_model;
 pub mod lifecycle_change;
+pub mod lifecycle_rule;
 pub mod membership;
 pub mod merge;
 pub mod needed_dmu_role;

@@ -22,6 +22,7 @@ mod m20261205_000012_account_scores;
 mod m20261207_000013_events;
 mod m20261207_000014_webhooks;
 mod m20261207_000015_needed_dmu_roles;
+mod m20261207_000016_lifecycle_rules;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_events::Migration),
             Box::new(m20261207_000014_webhooks::Migration),
             Box::new(m20261207_000015_needed_dmu_roles::Migration),
+            Box::new(m20261207_000016_lifecycle_rules::Migration),
         ]
     }
 }

@@ -22,7 +22,7 @@ use super::plan::{self, Plan};
 use super::{MAX_BATCH, NewTouchpoint, RecordOutcome};
 use crate::events::{self, NewEvent};
 use crate::journeys::progression::{self, Arrival, ModelRules, Replay};
-use crate::{CoreError, CoreResult, db, privacy, scoring, time};
+use crate::{CoreError, CoreResult, db, lifecycle, privacy, scoring, time};
 
 /// What recording one item did, and the touchpoint or why it was refused.
 #[derive(Debug)]
@@ -121,8 +121,9 @@ pub async fn record_in(
     let checked: Vec<&NewTouchpoint> = items.iter().filter_map(|i| i.as_ref().ok()).collect();
     let known = Known::load(txn, ws, &key, &checked).await?;
     let mut plan = plan::build(ws, &key, &rules, known, items);
-    let logged = write(txn, ws, &models, &mut plan).await?;
+    let mut logged = write(txn, ws, &models, &mut plan).await?;
     scoring::rescore(txn, ws, &rules, std::mem::take(&mut plan.touched)).await?;
+    logged.extend(lifecycle::rules::apply(txn, ws, &plan.inserts).await?);
     events::append(txn, ws, logged).await?;
     Ok(plan.recorded)
 }

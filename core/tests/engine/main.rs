@@ -14,6 +14,7 @@ mod dmu;
 mod events;
 mod ingestion;
 mod lifecycle;
+mod lifecycle_rules;
 mod live;
 mod migrations;
 mod outbound;

@@ -12,6 +12,8 @@
 //! This module records and sets lifecycles; deciding when a score qualifies
 //! someone is `scoring`'s, which calls in here (never the other way round).
 
+pub mod rules;
+
 use chrono::{DateTime, Utc};
 use entity::vocab::Lifecycle as L;
 use entity::{account, lifecycle_change, stakeholder};
