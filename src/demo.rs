@@ -552,5 +552,56 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
         });
     }
     record(db, ws, &calls).await?;
+    won_this_week(db, ws, now).await?;
     Ok(true)
+}
+
+/// The workspace's lifecycle rules from here on: this week Kestrel Media
+/// signed (a `deal.won` made it a CUSTOMER) and its buyer answered the NPS
+/// survey with a 10 (which made it a PROMOTER), with no hand involved.
+async fn won_this_week(
+    db: &DatabaseConnection,
+    ws: uuid::Uuid,
+    now: chrono::DateTime<Utc>,
+) -> CoreResult<()> {
+    let txn = db.begin().await?;
+    lifecycle::rules::install(&txn, ws, lifecycle::rules::Template::Standard).await?;
+    txn.commit().await?;
+    let (i, spec) = ACCOUNTS
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.name == "Kestrel Media")
+        .expect("the demo has Kestrel Media");
+    let email = person_email(i, 0, spec.domain);
+    let touch = |id: &str, channel, kind: &str, days_ago: i64, team, score| {
+        let mut raw = RawTouchpoint::new("api", id, channel, kind, now - Duration::days(days_ago));
+        raw.owner_team = Some(team);
+        raw.score = score;
+        raw.person = Some(NewPerson {
+            email: Some(email.clone()),
+            ..Default::default()
+        });
+        raw
+    };
+    let mut signed = touch(
+        "demo-deal-won",
+        Channel::Meeting,
+        "deal.won",
+        3,
+        OwnerTeam::Sales,
+        None,
+    );
+    signed.title = Some("Contract signed".into());
+    signed.actor = Some("sam@journeys.example".into());
+    record(db, ws, &[signed]).await?;
+    let mut answer = touch(
+        "demo-nps-kestrel",
+        Channel::Email,
+        NPS_KIND,
+        1,
+        OwnerTeam::Relationship,
+        Some(10.0),
+    );
+    answer.title = Some("How likely are you to recommend us?".into());
+    record(db, ws, &[answer]).await
 }

@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod identities;
 pub mod journeys;
 pub mod lifecycle;
+pub mod lifecycle_rules;
 pub mod live;
 pub mod memberships;
 pub mod merges;

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{
     account, account_domain, connector, consent, event, identity, journey_model, lifecycle_change,
-    membership, merge, score_contribution, scoring_rule, stage, stage_transition, stakeholder,
-    sync_run, touchpoint, webhook_delivery, webhook_endpoint,
+    lifecycle_rule, membership, merge, score_contribution, scoring_rule, stage, stage_transition,
+    stakeholder, sync_run, touchpoint, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement,
@@ -267,6 +267,10 @@ by_ids!(
 by_ids!(
     /// Scoring rules by id.
     scoring_rules, scoring_rule
+);
+by_ids!(
+    /// Lifecycle rules by id.
+    lifecycle_rules, lifecycle_rule
 );
 by_ids!(
     /// Merge ledger entries by id.

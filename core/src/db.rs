@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use migration::{Migrator, MigratorTrait};
 
 use crate::CoreResult;
@@ -84,7 +85,21 @@ pub async fn connect(url: &str, counter: &StatementCounter) -> Result<DatabaseCo
     } else {
         options.max_connections(16).min_connections(1);
     }
-    let mut db = Database::connect(options).await?;
+    // A fresh SQLite file turns to WAL on its first connection, which needs
+    // the file to itself: instances starting together on one new file can
+    // find it locked for that moment, and try again.
+    let open = || Database::connect(options.clone());
+    let mut db = open
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(20))
+                .with_max_delay(Duration::from_millis(500))
+                .with_max_times(10)
+                .with_jitter(),
+        )
+        .sleep(tokio::time::sleep)
+        .when(is_locked)
+        .await?;
     let count = counter.0.clone();
     db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
@@ -92,6 +107,16 @@ pub async fn connect(url: &str, counter: &StatementCounter) -> Result<DatabaseCo
     });
     migrate(&db).await?;
     Ok(db)
+}
+
+/// SQLite's "database is locked" (`SQLITE_BUSY`) while a connection opens.
+fn is_locked(err: &DbErr) -> bool {
+    let DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)) = err else {
+        return false;
+    };
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "5")
 }
 
 /// The PostgreSQL advisory lock that migrations run under ("journeys").

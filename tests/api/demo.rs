@@ -148,12 +148,36 @@ async fn the_demo_shows_models_scores_stalls_nps_and_a_slow_handoff() {
         )
         .await;
     let won = list(&won["attribution"]["customers"]["nodes"]);
-    // Three customers, a promoter and a churned account, won weeks ago.
-    assert_eq!(won.len(), 5, "{won:?}");
-    for w in &won {
-        let at = chrono::DateTime::parse_from_rfc3339(w["customerAt"].as_str().unwrap()).unwrap();
-        assert!(now - at.to_utc() > chrono::Duration::days(7), "{w}");
-    }
+    // Three customers, a promoter and a churned account won weeks ago; one
+    // more this week, by the lifecycle rules.
+    assert_eq!(won.len(), 6, "{won:?}");
+    let weeks_ago = won
+        .iter()
+        .filter(|w| {
+            let at = chrono::DateTime::parse_from_rfc3339(w["customerAt"].as_str().unwrap());
+            now - at.unwrap().to_utc() > chrono::Duration::days(7)
+        })
+        .count();
+    assert_eq!(weeks_ago, 5, "{won:?}");
+    let kestrel = app
+        .ok(
+            &token,
+            r#"{ accounts(filter: { search: "Kestrel" }) { nodes { lifecycle lifecycleChanges { to cause } } } }"#,
+            json!({}),
+        )
+        .await;
+    let kestrel = &kestrel["accounts"]["nodes"][0];
+    assert_eq!(kestrel["lifecycle"], "PROMOTER", "{kestrel}");
+    let by_rule: Vec<Value> = list(&kestrel["lifecycleChanges"])
+        .into_iter()
+        .filter(|c| c["cause"].as_str().unwrap().starts_with("lifecycle rule"))
+        .map(|c| c["to"].clone())
+        .collect();
+    assert_eq!(
+        by_rule,
+        [json!("CUSTOMER"), json!("PROMOTER")],
+        "{kestrel}"
+    );
     let visited: i64 = visitors
         .iter()
         .map(|v| v["touchpoints"]["totalCount"].as_i64().unwrap())

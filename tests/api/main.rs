@@ -19,6 +19,7 @@ mod http_spec;
 mod instances;
 mod journeys;
 mod lifecycle;
+mod lifecycle_rules;
 mod limits;
 mod merges;
 mod pacing;

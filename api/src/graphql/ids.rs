@@ -17,6 +17,7 @@ pub enum NodeType {
     JourneyModel,
     Stage,
     ScoringRule,
+    LifecycleRule,
     Merge,
     Connector,
     SyncRun,
@@ -25,7 +26,7 @@ pub enum NodeType {
 }
 
 impl NodeType {
-    const ALL: [NodeType; 12] = [
+    const ALL: [NodeType; 13] = [
         Self::Account,
         Self::Stakeholder,
         Self::Touchpoint,
@@ -33,6 +34,7 @@ impl NodeType {
         Self::JourneyModel,
         Self::Stage,
         Self::ScoringRule,
+        Self::LifecycleRule,
         Self::Merge,
         Self::Connector,
         Self::SyncRun,
@@ -49,6 +51,7 @@ impl NodeType {
             Self::JourneyModel => "JourneyModel",
             Self::Stage => "Stage",
             Self::ScoringRule => "ScoringRule",
+            Self::LifecycleRule => "LifecycleRule",
             Self::Merge => "Merge",
             Self::Connector => "Connector",
             Self::SyncRun => "SyncRun",

@@ -25,6 +25,7 @@ use crate::events::EventQuery;
 use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};
 use crate::lifecycle::{LifecycleMutation, LifecycleQuery};
+use crate::lifecycle_rules::{LifecycleRuleMutation, LifecycleRuleQuery};
 use crate::live::EventSubscription;
 use crate::memberships::MembershipMutation;
 use crate::merges::MergeMutation;
@@ -52,6 +53,7 @@ pub struct Query(
     ProgressionQuery,
     ScoringQuery,
     LifecycleQuery,
+    LifecycleRuleQuery,
     AnalyticsQuery,
     ConnectorQuery,
     EventQuery,
@@ -75,6 +77,7 @@ pub struct Mutation(
     ProgressionMutation,
     ScoringMutation,
     LifecycleMutation,
+    LifecycleRuleMutation,
     MergeMutation,
     PrivacyMutation,
     ConnectorMutation,

@@ -11,6 +11,7 @@ use crate::auth::Scope;
 use crate::connectors::{Connector, SyncRun};
 use crate::identities::Identity;
 use crate::journeys::{JourneyModel, Stage};
+use crate::lifecycle_rules::LifecycleRule;
 use crate::merges::Merge;
 use crate::scoring::ScoringRule;
 use crate::stakeholders::Stakeholder;
@@ -32,6 +33,7 @@ pub enum Node {
     JourneyModel(JourneyModel),
     Stage(Stage),
     ScoringRule(ScoringRule),
+    LifecycleRule(LifecycleRule),
     Merge(Merge),
     Connector(Connector),
     SyncRun(SyncRun),
@@ -79,6 +81,8 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             }
             NodeType::ScoringRule => one(batch::scoring_rules(&rc.db, ws, &[key]).await?)
                 .map(|m| Node::ScoringRule(ScoringRule(m))),
+            NodeType::LifecycleRule => one(batch::lifecycle_rules(&rc.db, ws, &[key]).await?)
+                .map(|m| Node::LifecycleRule(LifecycleRule(m))),
             NodeType::Merge => {
                 one(batch::merges(&rc.db, ws, &[key]).await?).map(|m| Node::Merge(Merge(m)))
             }

@@ -11,6 +11,8 @@
 //!
 //! This module records and sets lifecycles; deciding when a score qualifies
 //! someone is `scoring`'s, which calls in here (never the other way round).
+//! What moves people on after qualification, by the kinds of touchpoints
+//! recorded, is [`rules`].
 
 pub mod rules;
 

@@ -254,7 +254,11 @@ impl Template {
                     from: Some(vec![L::Customer]),
                     ..rule("Promoter", "nps.responded", L::Promoter)
                 },
-                rule("Subscription cancelled", "subscription.cancelled", L::Churned),
+                rule(
+                    "Subscription cancelled",
+                    "subscription.cancelled",
+                    L::Churned,
+                ),
             ],
         }
     }
@@ -316,7 +320,11 @@ pub(crate) async fn apply(
         .into_tuple()
         .all(txn)
         .await?;
-    state.extend(stored.into_iter().map(|(id, l)| (Subject::Stakeholder(id), l)));
+    state.extend(
+        stored
+            .into_iter()
+            .map(|(id, l)| (Subject::Stakeholder(id), l)),
+    );
     let stored: Vec<(Uuid, L)> = account::Entity::find()
         .select_only()
         .columns([account::Column::Id, account::Column::Lifecycle])
@@ -370,7 +378,10 @@ pub(crate) async fn apply(
             Subject::Account(id) => (id, true),
             Subject::Stakeholder(id) => (id, false),
         };
-        finals.entry((state[&subject], is_account)).or_default().push(id);
+        finals
+            .entry((state[&subject], is_account))
+            .or_default()
+            .push(id);
     }
     let now = time::now();
     for ((to, is_account), ids) in finals {
@@ -429,6 +440,15 @@ mod tests {
             to: L::Customer,
         };
         let err = spec.check().unwrap_err();
-        assert!(matches!(err, CoreError::InvalidInput { field: Some("from"), .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                CoreError::InvalidInput {
+                    field: Some("from"),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }
