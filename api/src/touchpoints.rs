@@ -206,6 +206,12 @@ pub struct TouchpointFilter {
     pub occurred_before: Option<DateTime<Utc>>,
     /// Touchpoints that happened while their account was in this stage.
     pub stage_id: Option<ID>,
+    /// Touchpoints expressing any of these emotions.
+    pub emotions: Option<Vec<Emotion>>,
+    /// Touchpoints owned by any of these teams.
+    pub owner_teams: Option<Vec<OwnerTeam>>,
+    /// Touchpoints by this employee (`actor`), matched exactly.
+    pub actor: Option<String>,
 }
 
 /// The order of a list of touchpoints; ties are broken by id.
@@ -243,6 +249,13 @@ impl TouchpointFilter {
             occurred_before: self.occurred_before,
             stage: decode(self.stage_id, NodeType::Stage)?,
             max_score: None,
+            emotions: self
+                .emotions
+                .map(|es| es.into_iter().map(Into::into).collect()),
+            owner_teams: self
+                .owner_teams
+                .map(|ts| ts.into_iter().map(Into::into).collect()),
+            actor: self.actor,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::touchpoint;
-use entity::vocab::Channel;
+use entity::vocab::{Channel, Emotion, OwnerTeam};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -53,6 +53,12 @@ pub struct TouchpointFilter {
     pub stage: Option<Uuid>,
     /// Touchpoints whose score is at most this.
     pub max_score: Option<f64>,
+    /// Touchpoints expressing any of these emotions.
+    pub emotions: Option<Vec<Emotion>>,
+    /// Touchpoints owned by any of these teams.
+    pub owner_teams: Option<Vec<OwnerTeam>>,
+    /// Touchpoints by this employee, matched exactly.
+    pub actor: Option<String>,
 }
 
 fn filter_condition(workspace: Uuid, filter: &TouchpointFilter) -> CoreResult<Condition> {
@@ -89,6 +95,15 @@ fn filter_condition(workspace: Uuid, filter: &TouchpointFilter) -> CoreResult<Co
     }
     if let Some(max) = filter.max_score {
         cond = cond.add(touchpoint::Column::Score.lte(max));
+    }
+    if let Some(emotions) = &filter.emotions {
+        cond = cond.add(touchpoint::Column::Emotion.is_in(emotions.clone()));
+    }
+    if let Some(teams) = &filter.owner_teams {
+        cond = cond.add(touchpoint::Column::OwnerTeam.is_in(teams.clone()));
+    }
+    if let Some(actor) = &filter.actor {
+        cond = cond.add(touchpoint::Column::Actor.eq(actor.trim()));
     }
     Ok(cond)
 }

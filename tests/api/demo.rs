@@ -173,11 +173,7 @@ async fn the_demo_shows_models_scores_stalls_nps_and_a_slow_handoff() {
         .filter(|c| c["cause"].as_str().unwrap().starts_with("lifecycle rule"))
         .map(|c| c["to"].clone())
         .collect();
-    assert_eq!(
-        by_rule,
-        [json!("CUSTOMER"), json!("PROMOTER")],
-        "{kestrel}"
-    );
+    assert_eq!(by_rule, [json!("CUSTOMER"), json!("PROMOTER")], "{kestrel}");
     let visited: i64 = visitors
         .iter()
         .map(|v| v["touchpoints"]["totalCount"].as_i64().unwrap())

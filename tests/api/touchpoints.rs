@@ -369,3 +369,72 @@ async fn a_vendor_user_id_finds_its_person_again() {
         json!([{ "kind": "VENDOR_USER_ID", "value": "hubspot:51" }])
     );
 }
+
+#[tokio::test]
+async fn touchpoints_are_filtered_by_emotion_owner_team_and_actor() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    let tp = |id: &str, emotion: Value, team: &str, actor: Value| {
+        json!({ "externalId": id, "channel": "EMAIL", "kind": "email.sent",
+                "occurredAt": "2026-03-01T10:00:00Z", "emotion": emotion, "ownerTeam": team,
+                "actor": actor, "person": { "email": "ada@initech.com" } })
+    };
+    record(
+        &app,
+        &token,
+        json!([
+            tp(
+                "pain-sales",
+                json!("PAIN"),
+                "SALES",
+                json!("sam@acme.example")
+            ),
+            tp("fear-marketing", json!("FEAR"), "MARKETING", Value::Null),
+            tp(
+                "none-sales",
+                Value::Null,
+                "SALES",
+                json!("alex@acme.example")
+            ),
+        ]),
+    )
+    .await;
+    let ids = |filter: Value| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let data = app
+                .ok(
+                    token,
+                    "query($f: TouchpointFilter) { touchpoints(filter: $f, orderBy: OLDEST_FIRST) { nodes { externalId } } }",
+                    json!({ "f": filter }),
+                )
+                .await;
+            let mut ids: Vec<String> = data["touchpoints"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["externalId"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(
+        ids(json!({ "emotions": ["PAIN", "FEAR"] })).await,
+        ["fear-marketing", "pain-sales"]
+    );
+    assert_eq!(
+        ids(json!({ "ownerTeams": ["SALES"] })).await,
+        ["none-sales", "pain-sales"]
+    );
+    assert_eq!(
+        ids(json!({ "actor": "sam@acme.example" })).await,
+        ["pain-sales"]
+    );
+    assert_eq!(
+        ids(json!({ "ownerTeams": ["SALES"], "emotions": ["FEAR"] })).await,
+        Vec::<String>::new()
+    );
+}

@@ -115,6 +115,22 @@ pub async fn set_all(
             Subject::Account(_) => None,
         })
         .collect();
+    set_lifecycles(db, ws, to, accounts, people).await?;
+    let rows: Vec<_> = rows.into_iter().map(|(_, r)| r).collect();
+    let logged = NewEvent::lifecycle_rows(&rows);
+    crate::db::insert_all(db, rows, None).await?;
+    events::append(db, ws, logged).await
+}
+
+/// Sets the lifecycle of these accounts and people to `to`, recording
+/// nothing: a statement for each side that has any.
+pub(crate) async fn set_lifecycles(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    to: L,
+    accounts: Vec<Uuid>,
+    people: Vec<Uuid>,
+) -> CoreResult<()> {
     let now = time::now();
     if !accounts.is_empty() {
         account::Entity::update_many()
@@ -134,10 +150,7 @@ pub async fn set_all(
             .exec(db)
             .await?;
     }
-    let rows: Vec<_> = rows.into_iter().map(|(_, r)| r).collect();
-    let logged = NewEvent::lifecycle_rows(&rows);
-    crate::db::insert_all(db, rows, None).await?;
-    events::append(db, ws, logged).await
+    Ok(())
 }
 
 /// Sets a subject's lifecycle and records the change, which it returns; a

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use entity::lifecycle_rule;
 use entity::vocab::Lifecycle as L;
 use entity::{account, stakeholder, touchpoint};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -371,37 +370,17 @@ pub(crate) async fn apply(
         return Ok(Vec::new());
     }
     // Each subject ends where its last change took it: one update per
-    // value and kind of subject.
-    let mut finals: HashMap<(L, bool), Vec<Uuid>> = HashMap::new();
+    // value and side.
+    let mut finals: HashMap<L, (Vec<Uuid>, Vec<Uuid>)> = HashMap::new();
     for subject in moved {
-        let (id, is_account) = match subject {
-            Subject::Account(id) => (id, true),
-            Subject::Stakeholder(id) => (id, false),
-        };
-        finals
-            .entry((state[&subject], is_account))
-            .or_default()
-            .push(id);
-    }
-    let now = time::now();
-    for ((to, is_account), ids) in finals {
-        if is_account {
-            account::Entity::update_many()
-                .col_expr(account::Column::Lifecycle, Expr::value(to))
-                .col_expr(account::Column::UpdatedAt, Expr::value(now))
-                .filter(account::Column::WorkspaceId.eq(ws))
-                .filter(account::Column::Id.is_in(ids))
-                .exec(txn)
-                .await?;
-        } else {
-            stakeholder::Entity::update_many()
-                .col_expr(stakeholder::Column::Lifecycle, Expr::value(to))
-                .col_expr(stakeholder::Column::UpdatedAt, Expr::value(now))
-                .filter(stakeholder::Column::WorkspaceId.eq(ws))
-                .filter(stakeholder::Column::Id.is_in(ids))
-                .exec(txn)
-                .await?;
+        let (accounts, people) = finals.entry(state[&subject]).or_default();
+        match subject {
+            Subject::Account(id) => accounts.push(id),
+            Subject::Stakeholder(id) => people.push(id),
         }
+    }
+    for (to, (accounts, people)) in finals {
+        super::set_lifecycles(txn, ws, to, accounts, people).await?;
     }
     let logged = NewEvent::lifecycle_rows(&rows);
     db::insert_all(txn, rows, None).await?;
