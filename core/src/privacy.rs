@@ -15,7 +15,7 @@ use entity::vocab::Channel;
 use entity::workspace::{self, ErasureKey};
 use entity::{consent, identity, lifecycle_change, merge, stakeholder, touchpoint};
 use hmac::{KeyInit, Mac};
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -125,26 +125,6 @@ pub fn can_contact(person: &stakeholder::Model, rows: &[consent::Model], channel
             .iter()
             .find(|c| c.channel == channel)
             .is_some_and(|c| c.granted)
-}
-
-/// `can_contact` as a condition on the `stakeholders` rows of a query: the
-/// newest consent on `channel`, one step of the consents' index per person.
-pub(crate) fn contactable_on(channel: Channel) -> Expr {
-    let newest = Query::select()
-        .column(consent::Column::Granted)
-        .from(consent::Entity)
-        .and_where(
-            Expr::col((consent::Entity, consent::Column::StakeholderId))
-                .equals((stakeholder::Entity, stakeholder::Column::Id)),
-        )
-        .and_where(Expr::col((consent::Entity, consent::Column::Channel)).eq(channel))
-        .order_by((consent::Entity, consent::Column::RecordedAt), Order::Desc)
-        .order_by((consent::Entity, consent::Column::Id), Order::Desc)
-        .limit(1)
-        .to_owned();
-    Expr::col((stakeholder::Entity, stakeholder::Column::ErasedAt))
-        .is_null()
-        .and(Expr::SubQuery(None, Box::new(newest.into())).eq(true))
 }
 
 /// Records a consent given or taken back (the history is kept); CONFLICT for

@@ -2,9 +2,9 @@
 //! identities and lifecycle.
 
 use chrono::{DateTime, Utc};
-use entity::stakeholder;
 use entity::vocab::{Channel, DmuRole, IdentityKind, Lifecycle};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use entity::{consent, stakeholder};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QuerySelect, Set,
@@ -17,7 +17,7 @@ use crate::patch::Patch;
 use crate::people::accounts::{like, like_pattern};
 use crate::people::identities::{self, normalise, normalise_email};
 use crate::people::{accounts, memberships};
-use crate::{CoreError, CoreResult, privacy, scoring, time};
+use crate::{CoreError, CoreResult, scoring, time};
 
 /// Which stakeholders to list.
 #[derive(Debug, Clone, Default)]
@@ -74,6 +74,26 @@ impl StakeholderOrder {
     }
 }
 
+/// `privacy::can_contact` as a condition on the `stakeholders` rows of a query: the
+/// newest consent on `channel`, one step of the consents' index per person.
+fn contactable_on(channel: Channel) -> Expr {
+    let newest = Query::select()
+        .column(consent::Column::Granted)
+        .from(consent::Entity)
+        .and_where(
+            Expr::col((consent::Entity, consent::Column::StakeholderId))
+                .equals((stakeholder::Entity, stakeholder::Column::Id)),
+        )
+        .and_where(Expr::col((consent::Entity, consent::Column::Channel)).eq(channel))
+        .order_by((consent::Entity, consent::Column::RecordedAt), Order::Desc)
+        .order_by((consent::Entity, consent::Column::Id), Order::Desc)
+        .limit(1)
+        .to_owned();
+    Expr::col((stakeholder::Entity, stakeholder::Column::ErasedAt))
+        .is_null()
+        .and(Expr::SubQuery(None, Box::new(newest.into())).eq(true))
+}
+
 fn filter_condition(workspace: Uuid, filter: &StakeholderFilter) -> CoreResult<Condition> {
     let mut cond = Condition::all().add(stakeholder::Column::WorkspaceId.eq(workspace));
     if let Some(lifecycles) = &filter.lifecycle {
@@ -106,7 +126,7 @@ fn filter_condition(workspace: Uuid, filter: &StakeholderFilter) -> CoreResult<C
         cond = cond.add(stakeholder::Column::Score.lte(max));
     }
     if let Some(channel) = filter.contactable_on {
-        cond = cond.add(privacy::contactable_on(channel));
+        cond = cond.add(contactable_on(channel));
     }
     Ok(cond)
 }
