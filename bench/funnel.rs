@@ -10,6 +10,9 @@
 //! `cargo bench --bench funnel` (sizes: JOURNEYS_BENCH_SMALL, JOURNEYS_BENCH_LARGE
 //! touchpoints; 10,000 and 200,000 by default, 1,000,000 for the full run).
 
+// The whole schema's resolver futures nest deeper than the default limit.
+#![recursion_limit = "256"]
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 

@@ -17,14 +17,11 @@ use crate::graphql::loaders::DmuOf;
 use crate::stakeholders::Stakeholder;
 use crate::vocab::DmuRole;
 
-/// How far back `Account.dmu` looks for engagement when `from` is left out.
-const DEFAULT_WINDOW_DAYS: i64 = 90;
-
 /// The window `Account.dmu` was asked for: up to now and 90 days back
 /// unless given.
 fn window(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> ApiResult<Window> {
     let to = to.unwrap_or_else(journeys_core::time::now);
-    let from = from.unwrap_or(to - Duration::days(DEFAULT_WINDOW_DAYS));
+    let from = from.unwrap_or(to - Duration::days(dmu::DEFAULT_WINDOW_DAYS));
     Ok(Window::new(from, to)?)
 }
 

@@ -8,6 +8,7 @@ pub mod connectors;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod guidance;
 pub mod ingestion;
 pub mod journeys;
 pub mod lifecycle;

@@ -24,6 +24,9 @@ pub struct Model {
     pub entry_kinds: Json,
     /// Touchpoint channels that move an account into this stage (JSON array of strings).
     pub entry_channels: Json,
+    /// The stage's ordered next steps (JSON array of `{text, owner_team,
+    /// done_when}`); empty when it has no playbook.
+    pub playbook: Json,
     /// Set when the stage was removed; its transitions stay in history.
     pub archived_at: Option<DateTimeUtc>,
 }

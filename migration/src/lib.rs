@@ -23,6 +23,7 @@ mod m20261207_000013_events;
 mod m20261207_000014_webhooks;
 mod m20261207_000015_needed_dmu_roles;
 mod m20261207_000016_lifecycle_rules;
+mod m20261207_000017_playbooks;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_webhooks::Migration),
             Box::new(m20261207_000015_needed_dmu_roles::Migration),
             Box::new(m20261207_000016_lifecycle_rules::Migration),
+            Box::new(m20261207_000017_playbooks::Migration),
         ]
     }
 }

@@ -47,6 +47,8 @@ pub struct UpdateStageInput {
     pub entry_kinds: Option<Vec<String>>,
     /// Replaces the entry channels; every account's path is rebuilt under them.
     pub entry_channels: Option<Vec<Channel>>,
+    /// Replaces the playbook (at most 20 steps); `[]` removes it.
+    pub playbook: Option<Vec<super::PlaybookStepInput>>,
 }
 
 /// A new order for a model's stages.
@@ -100,6 +102,9 @@ impl UpdateStageInput {
             entry_channels: self
                 .entry_channels
                 .map(|channels| channels.into_iter().map(Into::into).collect()),
+            playbook: self
+                .playbook
+                .map(|steps| steps.into_iter().map(Into::into).collect()),
         })
     }
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use entity::{journey_model, stage, vocab};
 use journeys_core::journeys::backfill::{self, Backfills};
 use journeys_core::journeys::models::{self, ModelSpec, NewModel, NewStage};
+use journeys_core::journeys::playbooks::{self, PlaybookStep as CoreStep};
 use journeys_core::{db, time};
 
 use crate::auth::Scope;
@@ -186,6 +187,54 @@ impl Stage {
             serde_json::from_value(self.0.entry_channels.clone()).unwrap_or_default();
         channels.into_iter().map(Into::into).collect()
     }
+    /// What an account in this stage should get, in order; `Account.nextSteps`
+    /// suggests the steps not yet done. Empty without a playbook.
+    async fn playbook(&self) -> Vec<PlaybookStep> {
+        playbooks::of(&self.0)
+            .into_iter()
+            .map(|step| PlaybookStep {
+                text: step.text,
+                owner_team: step.owner_team.into(),
+                done_when: step.done_when,
+            })
+            .collect()
+    }
+}
+
+/// One step of a stage's playbook.
+#[derive(SimpleObject)]
+pub struct PlaybookStep {
+    /// What to do.
+    text: String,
+    /// The team that does it.
+    owner_team: OwnerTeam,
+    /// Touchpoint kinds that show the step was done: a touchpoint of one of
+    /// them on the account after it entered the stage. With none, the step
+    /// is suggested as long as the account is in the stage.
+    done_when: Vec<String>,
+}
+
+/// One step of a stage's playbook.
+#[derive(InputObject)]
+pub struct PlaybookStepInput {
+    /// What to do, 1 to 500 characters.
+    pub text: String,
+    /// The team that does it.
+    pub owner_team: OwnerTeam,
+    /// Touchpoint kinds that show the step was done (at most 10): a
+    /// touchpoint of one of them on the account after it entered the stage.
+    #[graphql(default)]
+    pub done_when: Vec<String>,
+}
+
+impl From<PlaybookStepInput> for CoreStep {
+    fn from(step: PlaybookStepInput) -> Self {
+        Self {
+            text: step.text,
+            owner_team: step.owner_team.into(),
+            done_when: step.done_when,
+        }
+    }
 }
 
 /// A stage of a CUSTOM model, or one to add to a model with `addStage`.
@@ -213,6 +262,9 @@ pub struct StageInput {
     /// Touchpoint channels that move an account into this stage.
     #[graphql(default)]
     pub entry_channels: Vec<Channel>,
+    /// What an account in this stage should get, in order (at most 20 steps).
+    #[graphql(default)]
+    pub playbook: Vec<PlaybookStepInput>,
 }
 
 /// A new journey model.
@@ -242,6 +294,7 @@ impl From<StageInput> for NewStage {
             parent_key: s.parent_key,
             entry_kinds: s.entry_kinds,
             entry_channels: s.entry_channels.into_iter().map(Into::into).collect(),
+            playbook: s.playbook.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::models::{self, NewStage, check_stages};
+use super::playbooks::{self, PlaybookStep};
 use super::{backfill, progression};
 use crate::{CoreError, CoreResult, time};
 
@@ -36,6 +37,8 @@ pub struct StageChanges {
     /// Replace the entry rules; every path is rebuilt under the new ones.
     pub entry_kinds: Option<Vec<String>>,
     pub entry_channels: Option<Vec<Channel>>,
+    /// Replace the playbook; an empty one removes it.
+    pub playbook: Option<Vec<PlaybookStep>>,
 }
 
 /// The model's stages, archived ones included, by position.
@@ -212,6 +215,11 @@ pub async fn update_stage(
     if let Some(channels) = changes.entry_channels {
         row.entry_channels = Set(serde_json::json!(channels));
     }
+    if let Some(steps) = changes.playbook {
+        let steps = playbooks::trimmed(steps);
+        playbooks::check(&steps)?;
+        row.playbook = Set(playbooks::to_json(&steps));
+    }
     let stage = row.update(db).await?;
     let rules_changed = stage.entry_kinds != current.entry_kinds
         || stage.entry_channels != current.entry_channels
@@ -301,6 +309,7 @@ mod tests {
             continuous: false,
             entry_kinds: serde_json::json!([]),
             entry_channels: serde_json::json!([]),
+            playbook: serde_json::json!([]),
             archived_at: None,
         }
     }

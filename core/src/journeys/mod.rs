@@ -3,5 +3,6 @@
 pub mod backfill;
 pub mod editing;
 pub mod models;
+pub mod playbooks;
 pub mod progression;
 pub mod templates;

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::playbooks::{self, PlaybookStep};
 use super::templates::template;
 use crate::{CoreError, CoreResult, time};
 
@@ -28,6 +29,8 @@ pub struct NewStage {
     pub parent_key: Option<String>,
     pub entry_kinds: Vec<String>,
     pub entry_channels: Vec<Channel>,
+    /// The stage's next steps, in order; see [`playbooks::check`].
+    pub playbook: Vec<PlaybookStep>,
 }
 
 impl NewStage {
@@ -41,6 +44,7 @@ impl NewStage {
                 .into_iter()
                 .map(|k| k.trim().to_owned())
                 .collect(),
+            playbook: playbooks::trimmed(self.playbook),
             ..self
         }
     }
@@ -145,6 +149,7 @@ pub fn check_stages(stages: &[NewStage], loop_to: Option<&str>) -> CoreResult<()
         if s.target_duration_secs.is_some_and(|d| d <= 0) {
             return Err(CoreError::invalid("a target duration must be positive"));
         }
+        playbooks::check(&s.playbook)?;
         if !keys.insert(s.key.as_str()) {
             return Err(CoreError::invalid(format!(
                 "stage key `{}` is used twice",
@@ -190,6 +195,7 @@ pub(crate) fn stage_row(
         continuous: Set(s.continuous),
         entry_kinds: Set(serde_json::json!(s.entry_kinds)),
         entry_channels: Set(serde_json::json!(s.entry_channels)),
+        playbook: Set(playbooks::to_json(&s.playbook)),
         archived_at: Set(None),
     }
 }
@@ -306,6 +312,7 @@ mod tests {
             parent_key: None,
             entry_kinds: vec![],
             entry_channels: vec![],
+            playbook: vec![],
         }
     }
 

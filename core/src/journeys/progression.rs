@@ -1107,6 +1107,7 @@ mod tests {
                         continuous: false,
                         entry_kinds: serde_json::json!(kinds),
                         entry_channels: serde_json::json!([]),
+                        playbook: serde_json::json!([]),
                         archived_at: None,
                     },
                     kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),

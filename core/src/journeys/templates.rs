@@ -23,6 +23,7 @@ fn spec(
         parent_key: None,
         entry_kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
         entry_channels: channels.to_vec(),
+        playbook: vec![],
     }
 }
 

@@ -27,6 +27,9 @@ pub const DEFAULT_NEEDED: [DmuRole; 5] = [
     DmuRole::Champion,
 ];
 
+/// How far back a unit looks for engagement unless told otherwise.
+pub const DEFAULT_WINDOW_DAYS: i64 = 90;
+
 /// Roles in their declared order (decision maker first), each once.
 fn in_order(roles: impl IntoIterator<Item = DmuRole>) -> Vec<DmuRole> {
     let roles: Vec<DmuRole> = roles.into_iter().collect();

@@ -17,6 +17,7 @@ mod lifecycle;
 mod lifecycle_rules;
 mod live;
 mod migrations;
+mod next_steps;
 mod outbound;
 mod pages;
 mod privacy;

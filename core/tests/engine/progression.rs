@@ -422,6 +422,7 @@ fn stage_spec(key: &str, kinds: &[&str], channels: &[Channel]) -> NewStage {
         parent_key: None,
         entry_kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
         entry_channels: channels.to_vec(),
+        playbook: vec![],
     }
 }
 
