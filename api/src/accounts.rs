@@ -159,6 +159,17 @@ impl Account {
     ) -> ApiResult<crate::dmu::AccountDmu> {
         crate::dmu::load(ctx, self.0.id, from, to).await
     }
+    /// What the account should get now, most urgent first: each step with
+    /// its reason, its priority and the team to take it. Read from its stages'
+    /// playbooks, its decision-making unit (the 90 days up to now), its
+    /// hand-off to sales, its support tickets, its newest NPS answer and how
+    /// long it has been quiet.
+    async fn next_steps(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::guidance::NextStep>> {
+        let guidance = crate::guidance::load(ctx, self.0.id).await?;
+        Ok(guidance
+            .map(|g| crate::guidance::NextStep::all(&g))
+            .unwrap_or_default())
+    }
     /// The account's journey through a model: the default model when none is given.
     async fn journey(
         &self,

@@ -11,6 +11,7 @@ pub mod connectors;
 pub mod dmu;
 pub mod events;
 pub mod graphql;
+pub mod guidance;
 pub mod identities;
 pub mod journeys;
 pub mod lifecycle;

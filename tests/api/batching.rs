@@ -310,3 +310,76 @@ async fn decision_making_units_cost_a_fixed_number_of_statements() {
     assert!(small <= 6, "{small} statements for 5 accounts");
     assert!(large <= 6, "{large} statements for 50 accounts");
 }
+
+#[tokio::test]
+async fn next_steps_cost_a_fixed_number_of_statements() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    fifty_accounts(&app, &token).await;
+    let models = app
+        .ok(&token, "{ journeyModels { stages { id key } } }", json!({}))
+        .await;
+    let retention = models["journeyModels"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "retention")
+        .unwrap()["id"]
+        .clone();
+    app.ok(
+        &token,
+        "mutation($id: ID!) { updateStage(input: { id: $id, playbook: [
+           { text: \"Hold the onboarding call\", ownerTeam: SERVICE, doneWhen: [\"call.logged\"] }
+         ] }) { stage { id } } }",
+        json!({ "id": retention }),
+    )
+    .await;
+    // Each company: an open ticket (which moves it into Retention) and a
+    // detractor's answer.
+    let mut items = Vec::new();
+    for a in 0..50 {
+        let person = json!({ "email": format!("person0@company{a:02}.com") });
+        items.push(json!({
+            "source": "zendesk", "externalId": format!("ticket:{a}:opened"), "channel": "SUPPORT",
+            "kind": "ticket.opened", "occurredAt": "2026-02-20T10:00:00Z",
+            "properties": { "ticket_id": a }, "person": person,
+        }));
+        items.push(json!({
+            "externalId": format!("nps-{a}"), "channel": "EMAIL", "kind": "nps.responded",
+            "occurredAt": "2026-02-21T10:00:00Z", "score": 3, "person": person,
+        }));
+    }
+    crate::helpers::record(&app, &token, json!(items)).await;
+    let query = r#"query($n: Int!) { accounts(first: $n) { nodes {
+      nextSteps { kind priority text reason ownerTeam model { name } stage { key } role
+                  stakeholder { name } contactOn touchpoint { kind } }
+    } } }"#;
+    let (small, _) = statements_for(&app, &token, query, 5, 15).await;
+    let (large, data) = statements_for(&app, &token, query, 50, 15).await;
+    let nodes = data["accounts"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 50);
+    for node in nodes {
+        let kinds: Vec<&Value> = node["nextSteps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["kind"])
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                &json!("DETRACTOR_FOLLOW_UP"),
+                &json!("OPEN_TICKET"),
+                &json!("PLAYBOOK")
+            ],
+            "{node}"
+        );
+    }
+    // The page; then the accounts, their positions, stages and models, their
+    // signals, NPS and ticket touchpoints, playbook kinds, needed roles, role
+    // holders and their people, the other people named, their consents; and
+    // the steps' people and touchpoints: the same for 5 accounts as for 50.
+    assert_eq!(small, large, "{small} statements for 5, {large} for 50");
+    assert!(large <= 15, "{large} statements for 50 accounts");
+}

@@ -22,6 +22,7 @@ mod lifecycle;
 mod lifecycle_rules;
 mod limits;
 mod merges;
+mod next_steps;
 mod pacing;
 mod pagination;
 mod privacy;

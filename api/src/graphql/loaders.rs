@@ -17,7 +17,7 @@ pub use journeys_core::batch::{Listed, MEMBERSHIP_KEYSET, MembershipSide, Total,
 use journeys_core::lifecycle::Subject;
 use journeys_core::page::Page;
 use journeys_core::people::dmu;
-use journeys_core::{CoreError, batch, lifecycle};
+use journeys_core::{CoreError, batch, guidance, lifecycle};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -157,6 +157,28 @@ impl Loader<DmuOf> for Batch {
             out.extend(keyed(units, |account| DmuOf { account, window }));
         }
         Ok(out)
+    }
+}
+
+/// What guidance knows about an account now: its facts and next steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GuidanceOf(pub Uuid);
+
+impl Loader<GuidanceOf> for Batch {
+    type Value = Arc<guidance::Guidance>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[GuidanceOf],
+    ) -> Result<HashMap<GuidanceOf, Self::Value>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let guided =
+            guidance::guide(&self.db, self.workspace, &ids, journeys_core::time::now()).await?;
+        Ok(guided
+            .into_iter()
+            .map(|(id, g)| (GuidanceOf(id), Arc::new(g)))
+            .collect())
     }
 }
 

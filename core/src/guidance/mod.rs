@@ -8,7 +8,7 @@ pub mod next_steps;
 mod reads;
 pub mod tickets;
 
-pub use next_steps::{NextStep, Priority, StepKind, next_steps};
+pub use next_steps::{Guidance, NextStep, Priority, StepKind, guide};
 
 #[cfg(test)]
 pub(crate) mod tests {

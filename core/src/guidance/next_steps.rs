@@ -143,17 +143,29 @@ impl People {
     }
 }
 
-/// The next steps of each of `accounts` at `now`, every account included.
-pub async fn next_steps(
+/// What guidance knows about one account: the facts it read and the next
+/// steps they call for.
+#[derive(Debug, Clone)]
+pub struct Guidance {
+    pub facts: Facts,
+    pub next_steps: Vec<NextStep>,
+}
+
+/// The guidance for each of `accounts` (ids of the workspace's accounts) at
+/// `now`; an unknown id has none.
+pub async fn guide(
     db: &impl ConnectionTrait,
     ws: Uuid,
-    accounts: &[account::Model],
+    accounts: &[Uuid],
     now: DateTime<Utc>,
-) -> CoreResult<HashMap<Uuid, Vec<NextStep>>> {
+) -> CoreResult<HashMap<Uuid, Guidance>> {
     let (facts, people) = reads::facts(db, ws, accounts, now).await?;
     Ok(facts
-        .iter()
-        .map(|(id, f)| (*id, suggest(f, &people, now)))
+        .into_iter()
+        .map(|(id, facts)| {
+            let next_steps = suggest(&facts, &people, now);
+            (id, Guidance { facts, next_steps })
+        })
         .collect())
 }
 

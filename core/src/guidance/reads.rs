@@ -1,5 +1,5 @@
 //! What guidance reads about a set of accounts, in a fixed number of
-//! statements: their positions with stages and models, one row of signals
+//! statements: the accounts, their positions with stages and models, one row of signals
 //! each (newest touchpoint, qualification, newest SALES touchpoint, whether
 //! the newest NPS answer was followed up), their NPS answers and ticket
 //! status touchpoints, the playbooks' done-when kinds, their decision-making
@@ -29,13 +29,14 @@ use crate::{CoreResult, batch};
 pub(crate) async fn facts(
     db: &impl ConnectionTrait,
     ws: Uuid,
-    accounts: &[account::Model],
+    ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> CoreResult<(HashMap<Uuid, Facts>, People)> {
-    let ids: Vec<Uuid> = accounts.iter().map(|a| a.id).collect();
     if ids.is_empty() {
         return Ok((HashMap::new(), People::default()));
     }
+    let accounts = batch::accounts(db, ws, ids).await?;
+    let ids: Vec<Uuid> = accounts.iter().map(|a| a.id).collect();
     let mut positions = positions(db, ws, &ids).await?;
     let signals = signals(db, ws, &ids).await?;
     let kinds = kind_touchpoints(db, ws, &ids).await?;
@@ -44,7 +45,7 @@ pub(crate) async fn facts(
     let mut units = dmu::units(db, ws, &ids, window).await?;
 
     let mut facts = HashMap::new();
-    for account in accounts {
+    for account in &accounts {
         let sig = signals.get(&account.id).cloned().unwrap_or_default();
         let own: &[touchpoint::Model] = kinds.get(&account.id).map_or(&[][..], Vec::as_slice);
         let (answers, statuses): (Vec<_>, Vec<_>) =

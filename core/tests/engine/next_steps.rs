@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::vocab::{Channel, DmuRole, Lifecycle, OwnerTeam};
-use journeys_core::guidance::{NextStep, Priority, StepKind, next_steps};
+use std::collections::HashMap;
+
+use journeys_core::guidance::{NextStep, Priority, StepKind, guide};
 use journeys_core::journeys::editing::{self, StageChanges};
 use journeys_core::journeys::playbooks::PlaybookStep;
 use journeys_core::lifecycle::{self, Change, Subject};
@@ -44,6 +46,14 @@ async fn make_mql(e: &Engine, account: uuid::Uuid, at: DateTime<Utc>) {
     .await
     .unwrap();
     db::commit(txn).await.unwrap();
+}
+
+async fn next_steps(e: &Engine, accounts: &[uuid::Uuid]) -> HashMap<uuid::Uuid, Vec<NextStep>> {
+    let guided = guide(e.db(), e.ws, accounts, Utc::now()).await.unwrap();
+    guided
+        .into_iter()
+        .map(|(id, g)| (id, g.next_steps))
+        .collect()
 }
 
 fn what(steps: &[NextStep]) -> Vec<(StepKind, Priority, &str)> {
@@ -147,12 +157,8 @@ async fn steps_come_from_the_records_and_go_once_they_are_taken() {
     }
     db::commit(txn).await.unwrap();
 
-    let accounts = batch::accounts(e.db(), e.ws, &[acme.id, globex.id])
-        .await
-        .unwrap();
-    let steps = next_steps(e.db(), e.ws, &accounts, Utc::now())
-        .await
-        .unwrap();
+    let accounts = [acme.id, globex.id];
+    let steps = next_steps(&e, &accounts).await;
     use {Priority::*, StepKind::*};
     assert_eq!(
         what(&steps[&acme.id]),
@@ -200,9 +206,7 @@ async fn steps_come_from_the_records_and_go_once_they_are_taken() {
         ticket(7, "solved", 0),
     ])
     .await;
-    let steps = next_steps(e.db(), e.ws, &accounts, Utc::now())
-        .await
-        .unwrap();
+    let steps = next_steps(&e, &accounts).await;
     assert_eq!(
         what(&steps[&acme.id]),
         [
