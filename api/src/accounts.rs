@@ -170,6 +170,12 @@ impl Account {
             .map(|g| crate::guidance::NextStep::all(&g))
             .unwrap_or_default())
     }
+    /// A sales brief in one selection: where the account is in each model,
+    /// its score and what makes it, its buying group, its latest touches,
+    /// open support tickets, newest NPS answer and next steps.
+    async fn brief(&self) -> crate::guidance::AccountBrief {
+        crate::guidance::AccountBrief(self.0.clone())
+    }
     /// The account's journey through a model: the default model when none is given.
     async fn journey(
         &self,
@@ -206,31 +212,40 @@ impl Account {
         )]
         before: Option<String>,
     ) -> ApiResult<TouchpointConnection> {
-        let page = PageArgs::new(first, after, last, before)
-            .page(crate::touchpoints::NEWEST_FIRST_ORDER)?;
-        let key = TouchpointsOf {
-            owner: TouchpointOwner::Account,
-            parent: self.0.id,
-            page: page.clone(),
-            total: total_asked(ctx),
-        };
-        let listed = request(ctx)
-            .loader
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .unwrap_or_default();
-        let total = nested_total(
-            listed.total,
-            TouchpointCount(TouchpointOwner::Account, self.0.id),
-        );
-        Ok(touchpoint_connection_from(
-            listed.rows,
-            &page,
-            crate::touchpoints::NEWEST_FIRST_ORDER,
-            total,
-        ))
+        touchpoints_of(ctx, self.0.id, PageArgs::new(first, after, last, before)).await
     }
+}
+
+/// A page of an account's touchpoints, newest first, through the request's
+/// loader.
+pub async fn touchpoints_of(
+    ctx: &Context<'_>,
+    account: Uuid,
+    args: PageArgs,
+) -> ApiResult<TouchpointConnection> {
+    let page = args.page(crate::touchpoints::NEWEST_FIRST_ORDER)?;
+    let key = TouchpointsOf {
+        owner: TouchpointOwner::Account,
+        parent: account,
+        page: page.clone(),
+        total: total_asked(ctx),
+    };
+    let listed = request(ctx)
+        .loader
+        .load_one(key)
+        .await
+        .map_err(load_error)?
+        .unwrap_or_default();
+    let total = nested_total(
+        listed.total,
+        TouchpointCount(TouchpointOwner::Account, account),
+    );
+    Ok(touchpoint_connection_from(
+        listed.rows,
+        &page,
+        crate::touchpoints::NEWEST_FIRST_ORDER,
+        total,
+    ))
 }
 
 connection!(

@@ -17,12 +17,16 @@ use crate::graphql::loaders::DmuOf;
 use crate::stakeholders::Stakeholder;
 use crate::vocab::DmuRole;
 
-/// The window `Account.dmu` was asked for: up to now and 90 days back
-/// unless given.
-fn window(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> ApiResult<Window> {
+/// The window `Account.dmu` was asked for: `None` for the default (the 90
+/// days up to now, settled when the page's units load, so every account of
+/// the page shares it); otherwise up to `to` (now) and 90 days back.
+fn window(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> ApiResult<Option<Window>> {
+    if from.is_none() && to.is_none() {
+        return Ok(None);
+    }
     let to = to.unwrap_or_else(journeys_core::time::now);
     let from = from.unwrap_or(to - Duration::days(dmu::DEFAULT_WINDOW_DAYS));
-    Ok(Window::new(from, to)?)
+    Ok(Some(Window::new(from, to)?))
 }
 
 /// An account's decision-making unit over `[from, to)`.
@@ -38,11 +42,21 @@ pub async fn load(
         .load_one(DmuOf { account, window })
         .await
         .map_err(load_error)?;
-    Ok(AccountDmu(unit.unwrap_or(dmu::Unit {
-        window,
-        needed: Vec::new(),
-        members: Vec::new(),
-    })))
+    let empty = || -> ApiResult<dmu::Unit> {
+        let window = match window {
+            Some(window) => window,
+            None => dmu::default_window(journeys_core::time::now())?,
+        };
+        Ok(dmu::Unit {
+            window,
+            needed: Vec::new(),
+            members: Vec::new(),
+        })
+    };
+    Ok(AccountDmu(match unit {
+        Some(unit) => unit,
+        None => empty()?,
+    }))
 }
 
 /// An account's decision-making unit: who holds each role the workspace's

@@ -1,10 +1,12 @@
 //! The GraphQL face of guidance: an account's next steps (`Account.nextSteps`),
-//! each with its reason. What calls for a step, and its priority, is
+//! each with its reason, and its sales brief (`Account.brief`). What calls for a step, and its priority, is
 //! `journeys_core::guidance`.
 
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object};
+use chrono::{DateTime, Duration, Utc};
+use entity::account;
 use journeys_core::guidance::{self, Guidance};
 use uuid::Uuid;
 
@@ -12,9 +14,10 @@ use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::loaders::{GuidanceOf, StakeholderById, TouchpointById};
+use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
 use crate::stakeholders::Stakeholder;
-use crate::touchpoints::Touchpoint;
+use crate::touchpoints::{Touchpoint, TouchpointConnection};
 use crate::vocab::{Channel, DmuRole, OwnerTeam};
 
 /// What guidance knows about an account now, loaded for a page of accounts
@@ -161,5 +164,172 @@ impl NextStep {
             .await
             .map_err(load_error)?;
         Ok(found.map(Touchpoint))
+    }
+}
+
+/// A sales brief of one account: each field reads what the account's other
+/// fields read, through the same per-request loaders, so a page of briefs
+/// costs a fixed number of statements.
+pub struct AccountBrief(pub account::Model);
+
+impl AccountBrief {
+    async fn guidance(&self, ctx: &Context<'_>) -> ApiResult<Option<Arc<Guidance>>> {
+        load(ctx, self.0.id).await
+    }
+}
+
+#[Object]
+impl AccountBrief {
+    /// Where the account is in each model (its stage, and each continuous
+    /// phase it is in), with the time spent there.
+    async fn positions(&self, ctx: &Context<'_>) -> ApiResult<Vec<BriefPosition>> {
+        let now = journeys_core::time::now();
+        let guidance = self.guidance(ctx).await?;
+        let positions = guidance
+            .map(|g| g.facts.positions.clone())
+            .unwrap_or_default();
+        Ok(positions
+            .into_iter()
+            .map(|position| BriefPosition { position, now })
+            .collect())
+    }
+    /// The account's score today, as `Account.score`.
+    async fn score(&self, ctx: &Context<'_>) -> ApiResult<f64> {
+        let parts = crate::scoring::account_breakdown(ctx, self.0.id).await?;
+        Ok(journeys_core::scoring::total(
+            parts.iter().map(|p| p.points_today()),
+        ))
+    }
+    /// The largest parts of the score today, largest first (ties in
+    /// `scoreBreakdown`'s order).
+    async fn top_score_contributions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many, 1 to 20.", default = 3)] first: i32,
+    ) -> ApiResult<Vec<crate::scoring::AccountScoreContribution>> {
+        let first = usize::try_from(first.clamp(1, 20)).unwrap_or(3);
+        let mut parts = crate::scoring::account_breakdown(ctx, self.0.id).await?;
+        parts.sort_by(|a, b| b.points_today().total_cmp(&a.points_today()));
+        parts.truncate(first);
+        Ok(parts)
+    }
+    /// The buying group over the 90 days up to now, as `Account.dmu`.
+    async fn dmu(&self, ctx: &Context<'_>) -> ApiResult<crate::dmu::AccountDmu> {
+        crate::dmu::load(ctx, self.0.id, None, None).await
+    }
+    /// The account's newest touchpoint, from any source.
+    async fn last_touch_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(self
+            .guidance(ctx)
+            .await?
+            .and_then(|g| g.facts.last_touch_at))
+    }
+    /// The newest touchpoints across every source, newest first.
+    async fn last_touches(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many, 0 to 500.", default = 5)] first: i32,
+    ) -> ApiResult<TouchpointConnection> {
+        crate::accounts::touchpoints_of(
+            ctx,
+            self.0.id,
+            PageArgs::new(Some(first), None, None, None),
+        )
+        .await
+    }
+    /// Support tickets opened and not solved since, oldest first: a
+    /// ticket's status touchpoints (`ticket.opened`, `ticket.solved`,
+    /// `ticket.reopened`, `ticket.pending`, `ticket.on_hold`) paired by their
+    /// source and `properties.ticket_id`.
+    async fn open_tickets(&self, ctx: &Context<'_>) -> ApiResult<Vec<SupportTicket>> {
+        let guidance = self.guidance(ctx).await?;
+        let tickets = guidance
+            .map(|g| g.facts.open_tickets.clone())
+            .unwrap_or_default();
+        Ok(tickets.into_iter().map(SupportTicket).collect())
+    }
+    /// The account's newest NPS answer (`nps.responded`).
+    async fn latest_nps(&self, ctx: &Context<'_>) -> ApiResult<Option<Touchpoint>> {
+        let guidance = self.guidance(ctx).await?;
+        Ok(guidance
+            .and_then(|g| g.facts.latest_nps.clone())
+            .map(Touchpoint))
+    }
+    /// Whether a team-owned touchpoint on the account came after that answer.
+    async fn latest_nps_followed_up(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(self
+            .guidance(ctx)
+            .await?
+            .is_some_and(|g| g.facts.nps_followed_up))
+    }
+    /// What the account should get now, as `Account.nextSteps`.
+    async fn next_steps(&self, ctx: &Context<'_>) -> ApiResult<Vec<NextStep>> {
+        let guidance = self.guidance(ctx).await?;
+        Ok(guidance.map(|g| NextStep::all(&g)).unwrap_or_default())
+    }
+}
+
+/// Where an account is in one model: its stage in the sequence, or a
+/// continuous phase it is in.
+pub struct BriefPosition {
+    position: guidance::next_steps::Position,
+    now: DateTime<Utc>,
+}
+
+#[Object]
+impl BriefPosition {
+    /// The model.
+    async fn model(&self) -> JourneyModel {
+        JourneyModel(self.position.model.clone())
+    }
+    /// The stage or phase.
+    async fn stage(&self) -> Stage {
+        Stage(self.position.stage.clone())
+    }
+    /// A continuous phase, held beside the account's stage in the sequence.
+    async fn phase(&self) -> bool {
+        self.position.phase
+    }
+    /// When the account entered it.
+    async fn entered_at(&self) -> DateTime<Utc> {
+        self.position.entered_at
+    }
+    /// Seconds since then.
+    async fn seconds_in_stage(&self) -> f64 {
+        (self.now - self.position.entered_at).num_milliseconds() as f64 / 1000.0
+    }
+    /// Whether the account has been in this stage of the sequence longer
+    /// than its target duration; never for phases or stages without one.
+    async fn past_target(&self) -> bool {
+        let target = self.position.stage.target_duration_secs;
+        !self.position.phase
+            && target.is_some_and(|t| self.now - self.position.entered_at > Duration::seconds(t))
+    }
+}
+
+/// A support ticket opened and not solved since.
+pub struct SupportTicket(guidance::tickets::OpenTicket);
+
+#[Object]
+impl SupportTicket {
+    /// The help desk's ticket id.
+    async fn ticket_id(&self) -> &str {
+        &self.0.ticket_id
+    }
+    /// The ticket's subject, as its opening touchpoint's title.
+    async fn subject(&self) -> Option<&str> {
+        self.0.opened.title.as_deref()
+    }
+    /// When it was opened.
+    async fn opened_at(&self) -> DateTime<Utc> {
+        self.0.opened.occurred_at
+    }
+    /// When it was last reopened after a solve; null when never solved.
+    async fn reopened_at(&self) -> Option<DateTime<Utc>> {
+        self.0.reopened_at
+    }
+    /// The touchpoint that opened it: requester, link, properties.
+    async fn touchpoint(&self) -> Touchpoint {
+        Touchpoint(self.0.opened.clone())
     }
 }

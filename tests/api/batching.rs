@@ -311,14 +311,12 @@ async fn decision_making_units_cost_a_fixed_number_of_statements() {
     assert!(large <= 6, "{large} statements for 50 accounts");
 }
 
-#[tokio::test]
-async fn next_steps_cost_a_fixed_number_of_statements() {
-    let app = spawn_app().await;
-    app.workspace("acme").await;
-    let token = app.admin("acme");
-    fifty_accounts(&app, &token).await;
+/// The 50 accounts, each with an open ticket (which moves it into Retention,
+/// whose playbook has one step) and a detractor's answer.
+async fn fifty_accounts_with_tickets(app: &TestApp, token: &str) {
+    fifty_accounts(app, token).await;
     let models = app
-        .ok(&token, "{ journeyModels { stages { id key } } }", json!({}))
+        .ok(token, "{ journeyModels { stages { id key } } }", json!({}))
         .await;
     let retention = models["journeyModels"][0]["stages"]
         .as_array()
@@ -328,7 +326,7 @@ async fn next_steps_cost_a_fixed_number_of_statements() {
         .unwrap()["id"]
         .clone();
     app.ok(
-        &token,
+        token,
         "mutation($id: ID!) { updateStage(input: { id: $id, playbook: [
            { text: \"Hold the onboarding call\", ownerTeam: SERVICE, doneWhen: [\"call.logged\"] }
          ] }) { stage { id } } }",
@@ -350,7 +348,15 @@ async fn next_steps_cost_a_fixed_number_of_statements() {
             "occurredAt": "2026-02-21T10:00:00Z", "score": 3, "person": person,
         }));
     }
-    crate::helpers::record(&app, &token, json!(items)).await;
+    crate::helpers::record(app, token, json!(items)).await;
+}
+
+#[tokio::test]
+async fn next_steps_cost_a_fixed_number_of_statements() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    fifty_accounts_with_tickets(&app, &token).await;
     let query = r#"query($n: Int!) { accounts(first: $n) { nodes {
       nextSteps { kind priority text reason ownerTeam model { name } stage { key } role
                   stakeholder { name } contactOn touchpoint { kind } }
@@ -382,4 +388,42 @@ async fn next_steps_cost_a_fixed_number_of_statements() {
     // the steps' people and touchpoints: the same for 5 accounts as for 50.
     assert_eq!(small, large, "{small} statements for 5, {large} for 50");
     assert!(large <= 15, "{large} statements for 50 accounts");
+}
+
+#[tokio::test]
+async fn sales_briefs_cost_a_fixed_number_of_statements() {
+    let app = spawn_app().await;
+    app.workspace("acme").await;
+    let token = app.admin("acme");
+    fifty_accounts_with_tickets(&app, &token).await;
+    let query = r#"query($n: Int!) { accounts(first: $n) { nodes { brief {
+      positions { model { name } stage { key } phase enteredAt secondsInStage pastTarget }
+      score topScoreContributions { rule { name } points stakeholder { name } }
+      dmu { missingRoles coldRoles roles { role members { stakeholder { name } lastTouchAt } } }
+      lastTouchAt lastTouches { nodes { kind occurredAt } }
+      openTickets { ticketId subject openedAt reopenedAt touchpoint { source } }
+      latestNps { score } latestNpsFollowedUp
+      nextSteps { kind text reason stakeholder { name } contactOn touchpoint { kind } stage { key } }
+    } } } }"#;
+    let (small, _) = statements_for(&app, &token, query, 5, 25).await;
+    let (large, data) = statements_for(&app, &token, query, 50, 25).await;
+    let nodes = data["accounts"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 50);
+    for node in nodes {
+        let brief = &node["brief"];
+        assert_eq!(brief["positions"][0]["stage"]["key"], "retention", "{node}");
+        assert_eq!(brief["openTickets"].as_array().unwrap().len(), 1, "{node}");
+        assert_eq!(brief["latestNps"]["score"], 3.0, "{node}");
+        assert_eq!(
+            brief["lastTouches"]["nodes"].as_array().unwrap().len(),
+            5,
+            "{node}"
+        );
+        assert_eq!(brief["nextSteps"].as_array().unwrap().len(), 3, "{node}");
+    }
+    // Next steps' fifteen, the score's members and contributions, the unit
+    // (needed roles, holders, people) and the last touches' page: the same
+    // for 5 accounts as for 50.
+    assert_eq!(small, large, "{small} statements for 5, {large} for 50");
+    assert!(large <= 25, "{large} statements for 50 accounts");
 }

@@ -7,6 +7,7 @@ mod analytics;
 mod auth;
 mod backfill;
 mod batching;
+mod brief;
 mod cli;
 mod connector_sources;
 mod connectors;

@@ -143,7 +143,9 @@ of_parent_loader!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DmuOf {
     pub account: Uuid,
-    pub window: Window,
+    /// `None` for the default: the 90 days up to the moment of the load, the
+    /// same for every account of the batch.
+    pub window: Option<Window>,
 }
 
 impl Loader<DmuOf> for Batch {
@@ -152,9 +154,16 @@ impl Loader<DmuOf> for Batch {
 
     async fn load(&self, keys: &[DmuOf]) -> Result<HashMap<DmuOf, dmu::Unit>, LoadError> {
         let mut out = HashMap::new();
-        for (window, accounts) in by_page(keys, |k| (k.account, k.window)) {
+        for (asked, accounts) in by_page(keys, |k| (k.account, k.window)) {
+            let window = match asked {
+                Some(window) => window,
+                None => dmu::default_window(journeys_core::time::now())?,
+            };
             let units = dmu::units(&self.db, self.workspace, &accounts, window).await?;
-            out.extend(keyed(units, |account| DmuOf { account, window }));
+            out.extend(keyed(units, |account| DmuOf {
+                account,
+                window: asked,
+            }));
         }
         Ok(out)
     }

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use entity::vocab::{Lifecycle, OwnerTeam};
 use entity::{account, lifecycle_change, stage_position, touchpoint};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use super::next_steps::{Facts, People, Position};
 use super::tickets::open_tickets;
-use crate::analytics::Window;
 use crate::journeys::playbooks;
 use crate::people::dmu;
 use crate::vocab::{NPS_KIND, TICKET_STATUS_KINDS};
@@ -41,7 +40,7 @@ pub(crate) async fn facts(
     let signals = signals(db, ws, &ids).await?;
     let kinds = kind_touchpoints(db, ws, &ids).await?;
     let done = done_kinds(db, ws, &positions).await?;
-    let window = Window::new(now - Duration::days(dmu::DEFAULT_WINDOW_DAYS), now)?;
+    let window = dmu::default_window(now)?;
     let mut units = dmu::units(db, ws, &ids, window).await?;
 
     let mut facts = HashMap::new();

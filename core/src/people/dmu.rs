@@ -30,6 +30,11 @@ pub const DEFAULT_NEEDED: [DmuRole; 5] = [
 /// How far back a unit looks for engagement unless told otherwise.
 pub const DEFAULT_WINDOW_DAYS: i64 = 90;
 
+/// The window a unit looks at unless told otherwise: the 90 days up to `now`.
+pub fn default_window(now: DateTime<Utc>) -> CoreResult<Window> {
+    Window::new(now - chrono::Duration::days(DEFAULT_WINDOW_DAYS), now)
+}
+
 /// Roles in their declared order (decision maker first), each once.
 fn in_order(roles: impl IntoIterator<Item = DmuRole>) -> Vec<DmuRole> {
     let roles: Vec<DmuRole> = roles.into_iter().collect();
