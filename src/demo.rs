@@ -10,7 +10,9 @@ use entity::vocab::JourneyTemplate;
 use entity::vocab::{Channel, OwnerTeam};
 use entity::vocab::{DmuRole, Lifecycle};
 use journeys_core::ingestion::{self, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint};
+use journeys_core::journeys::editing;
 use journeys_core::journeys::models;
+use journeys_core::journeys::playbooks::PlaybookStep;
 use journeys_core::lifecycle::{self, Subject};
 use journeys_core::people::accounts::{self, NewAccount};
 use journeys_core::people::{memberships, stakeholders};
@@ -553,7 +555,138 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
     }
     record(db, ws, &calls).await?;
     won_this_week(db, ws, now).await?;
+    guided(db, ws, now).await?;
     Ok(true)
+}
+
+/// The playbooks of the default model's stages, in order, by stage key:
+/// each step's text, team and the touchpoint kinds that show it done.
+const PLAYBOOKS: [(&str, &[(&str, OwnerTeam, &[&str])]); 4] = [
+    (
+        "consideration",
+        &[
+            (
+                "Invite them to the next product webinar",
+                OwnerTeam::Marketing,
+                &["webinar.registered"],
+            ),
+            (
+                "Send the buyer's guide",
+                OwnerTeam::Marketing,
+                &["whitepaper.downloaded"],
+            ),
+        ],
+    ),
+    (
+        "purchase_decision",
+        &[
+            (
+                "Book a demo with the decision maker",
+                OwnerTeam::Sales,
+                &["demo.requested", "meeting.held"],
+            ),
+            ("Send the proposal", OwnerTeam::Sales, &["proposal.sent"]),
+            ("Agree a mutual close plan", OwnerTeam::Sales, &[]),
+        ],
+    ),
+    (
+        "retention",
+        &[
+            (
+                "Hold the onboarding call",
+                OwnerTeam::Service,
+                &["onboarding.completed"],
+            ),
+            (
+                "Review open tickets with the customer",
+                OwnerTeam::Service,
+                &[],
+            ),
+        ],
+    ),
+    (
+        "loyalty_advocacy",
+        &[
+            (
+                "Ask for a review",
+                OwnerTeam::Relationship,
+                &["review.posted"],
+            ),
+            (
+                "Invite them to the referral programme",
+                OwnerTeam::Relationship,
+                &["referral.made"],
+            ),
+        ],
+    ),
+];
+
+/// What next steps and briefs pick up: playbooks on the default model, an
+/// open support ticket at Acme Analytics (as the Zendesk connector records
+/// one), and a detractor at Evergreen Retail that nobody has answered yet.
+async fn guided(
+    db: &DatabaseConnection,
+    ws: uuid::Uuid,
+    now: chrono::DateTime<Utc>,
+) -> CoreResult<()> {
+    let model = journeys_core::batch::default_model(db, ws)
+        .await?
+        .expect("a workspace has a default model");
+    let stages = journeys_core::batch::stages_of(db, ws, &[model.id]).await?;
+    let txn = db.begin().await?;
+    for stage in stages.get(&model.id).into_iter().flatten() {
+        let Some((_, steps)) = PLAYBOOKS.iter().find(|(key, _)| *key == stage.key) else {
+            continue;
+        };
+        let playbook = steps
+            .iter()
+            .map(|(text, team, done)| PlaybookStep {
+                text: (*text).into(),
+                owner_team: *team,
+                done_when: done.iter().map(|k| (*k).to_owned()).collect(),
+            })
+            .collect();
+        let changes = editing::StageChanges {
+            playbook: Some(playbook),
+            ..Default::default()
+        };
+        editing::update_stage(&txn, ws, stage.id, changes).await?;
+    }
+    txn.commit().await?;
+    let person = |name: &str| {
+        let (i, spec) = ACCOUNTS
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.name == name)
+            .expect("a demo account");
+        Some(NewPerson {
+            email: Some(person_email(i, 0, spec.domain)),
+            ..Default::default()
+        })
+    };
+    let mut ticket = RawTouchpoint::new(
+        "zendesk",
+        "ticket:4711:opened",
+        Channel::Support,
+        "ticket.opened",
+        now - Duration::days(2),
+    );
+    ticket.title = Some("Dashboard export times out".into());
+    ticket.url = Some("https://acme-analytics.zendesk.example/agent/tickets/4711".into());
+    ticket.properties = Some(serde_json::json!({ "ticket_id": 4711, "status": "open" }));
+    ticket.person = person("Acme Analytics");
+    let mut answer = RawTouchpoint::new(
+        "survey",
+        "demo-nps-evergreen",
+        Channel::Email,
+        NPS_KIND,
+        now - Duration::hours(20),
+    );
+    answer.title = Some("How likely are you to recommend us?".into());
+    answer.body = Some("Reporting is too slow for our stores.".into());
+    answer.score = Some(4.0);
+    answer.person = person("Evergreen Retail");
+    record(db, ws, &[ticket, answer]).await
 }
 
 /// The workspace's lifecycle rules from here on: this week Kestrel Media

@@ -174,6 +174,60 @@ async fn the_demo_shows_models_scores_stalls_nps_and_a_slow_handoff() {
         .map(|c| c["to"].clone())
         .collect();
     assert_eq!(by_rule, [json!("CUSTOMER"), json!("PROMOTER")], "{kestrel}");
+
+    // Briefs: every account's next steps have reasons; Acme Analytics has an
+    // open ticket, Evergreen Retail a detractor to answer, accounts in a deal
+    // miss roles, and the default model's playbooks guide them.
+    let briefs = app
+        .ok(
+            &token,
+            r#"{ accounts(first: 100) { nodes { name brief {
+                 positions { stage { key playbook { text } } }
+                 openTickets { ticketId subject }
+                 nextSteps { kind reason }
+               } } } }"#,
+            json!({}),
+        )
+        .await;
+    let briefs = list(&briefs["accounts"]["nodes"]);
+    let steps_of = |name: &str| -> Vec<String> {
+        let account = briefs.iter().find(|a| a["name"] == name).unwrap();
+        list(&account["brief"]["nextSteps"])
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let acme = briefs
+        .iter()
+        .find(|a| a["name"] == "Acme Analytics")
+        .unwrap();
+    assert_eq!(
+        acme["brief"]["openTickets"],
+        json!([{ "ticketId": "4711", "subject": "Dashboard export times out" }])
+    );
+    assert!(steps_of("Acme Analytics").contains(&"OPEN_TICKET".to_owned()));
+    assert!(steps_of("Evergreen Retail").contains(&"DETRACTOR_FOLLOW_UP".to_owned()));
+    let all: Vec<String> = briefs
+        .iter()
+        .flat_map(|a| steps_of(a["name"].as_str().unwrap()))
+        .collect();
+    for kind in ["MISSING_ROLE", "PLAYBOOK"] {
+        assert!(all.contains(&kind.to_owned()), "{kind} in {all:?}");
+    }
+    for account in &briefs {
+        for step in list(&account["brief"]["nextSteps"]) {
+            assert!(!step["reason"].as_str().unwrap().is_empty(), "{account}");
+        }
+    }
+    let with_playbook = briefs
+        .iter()
+        .flat_map(|a| list(&a["brief"]["positions"]))
+        .filter(|p| !list(&p["stage"]["playbook"]).is_empty())
+        .count();
+    assert!(
+        with_playbook >= 3,
+        "{with_playbook} positions with a playbook"
+    );
     let visited: i64 = visitors
         .iter()
         .map(|v| v["touchpoints"]["totalCount"].as_i64().unwrap())

@@ -331,8 +331,8 @@ fn buying_group(facts: &Facts, people: &People, steps: &mut Vec<NextStep>) {
         steps.push(NextStep {
             text: format!("Find the account's {}", role_name(role)),
             reason: format!(
-                "the workspace's deals need a {}, and nobody at {} holds the role",
-                role_name(role),
+                "the workspace's deals need {}, and nobody at {} holds the role",
+                with_article(role_name(role)),
                 facts.account.name
             ),
             role: Some(role),
@@ -445,6 +445,16 @@ fn role_name(role: DmuRole) -> &'static str {
         DmuRole::Champion => "champion",
         DmuRole::Initiator => "initiator",
     }
+}
+
+/// "a buyer", "an influencer".
+fn with_article(name: &str) -> String {
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 fn lifecycle_name(l: Lifecycle) -> &'static str {
@@ -578,6 +588,15 @@ mod tests {
             source: "form".into(),
             recorded_at: days_ago(day),
         }
+    }
+
+    #[test]
+    fn roles_get_their_article() {
+        assert_eq!(
+            with_article(role_name(DmuRole::Influencer)),
+            "an influencer"
+        );
+        assert_eq!(with_article(role_name(DmuRole::Buyer)), "a buyer");
     }
 
     fn kinds(steps: &[NextStep]) -> Vec<(StepKind, Priority)> {
