@@ -561,7 +561,10 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
 
 /// The playbooks of the default model's stages, in order, by stage key:
 /// each step's text, team and the touchpoint kinds that show it done.
-const PLAYBOOKS: [(&str, &[(&str, OwnerTeam, &[&str])]); 4] = [
+/// A playbook step: its text, its team, and the kinds that show it done.
+type Step = (&'static str, OwnerTeam, &'static [&'static str]);
+
+const PLAYBOOKS: [(&str, &[Step]); 4] = [
     (
         "consideration",
         &[
