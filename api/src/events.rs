@@ -13,7 +13,7 @@ use crate::graphql::connection::{CountBy, edges, load_error};
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{JourneyModelById, StageById, TouchpointById};
+use crate::graphql::loaders::{JourneyModelById, StageById};
 use crate::graphql::pagination::{Cursor, PageArgs, SortKey, TotalCount, connection};
 use crate::journeys::{JourneyModel, Stage};
 use crate::stakeholders::Stakeholder;
@@ -87,15 +87,7 @@ impl Event {
     }
 
     async fn touchpoint(&self, ctx: &Context<'_>) -> ApiResult<Option<Touchpoint>> {
-        let Some(id) = self.0.touchpoint_id else {
-            return Ok(None);
-        };
-        let found = request(ctx)
-            .loader
-            .load_one(TouchpointById(id))
-            .await
-            .map_err(load_error)?;
-        Ok(found.map(Touchpoint))
+        crate::touchpoints::load(ctx, self.0.touchpoint_id).await
     }
 
     /// The journey model whose stage changed (STAGE_CHANGED).

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
-use crate::graphql::loaders::{GuidanceOf, StakeholderById, TouchpointById};
+use crate::graphql::loaders::GuidanceOf;
 use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
 use crate::stakeholders::Stakeholder;
@@ -132,15 +132,10 @@ impl NextStep {
     /// The person it is about: the role holder to re-engage, the NPS
     /// respondent, the ticket's requester.
     async fn stakeholder(&self, ctx: &Context<'_>) -> ApiResult<Option<Stakeholder>> {
-        let Some(id) = self.step.stakeholder_id else {
-            return Ok(None);
-        };
-        let found = request(ctx)
-            .loader
-            .load_one(StakeholderById(id))
-            .await
-            .map_err(load_error)?;
-        Ok(found.map(Stakeholder))
+        match self.step.stakeholder_id {
+            Some(id) => crate::stakeholders::load(ctx, id).await,
+            None => Ok(None),
+        }
     }
     /// The channels that person may be contacted on: their newest consent on
     /// each was given, and they were not erased. A channel they revoked is
@@ -155,15 +150,7 @@ impl NextStep {
     }
     /// The touchpoint that calls for it: the NPS answer, the ticket's opening.
     async fn touchpoint(&self, ctx: &Context<'_>) -> ApiResult<Option<Touchpoint>> {
-        let Some(id) = self.step.touchpoint_id else {
-            return Ok(None);
-        };
-        let found = request(ctx)
-            .loader
-            .load_one(TouchpointById(id))
-            .await
-            .map_err(load_error)?;
-        Ok(found.map(Touchpoint))
+        crate::touchpoints::load(ctx, self.step.touchpoint_id).await
     }
 }
 

@@ -51,16 +51,7 @@ impl LifecycleChange {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Option<crate::touchpoints::Touchpoint>> {
-        use crate::graphql::connection::load_error;
-        let Some(id) = self.0.touchpoint_id else {
-            return Ok(None);
-        };
-        let found = request(ctx)
-            .loader
-            .load_one(crate::graphql::loaders::TouchpointById(id))
-            .await
-            .map_err(load_error)?;
-        Ok(found.map(crate::touchpoints::Touchpoint))
+        crate::touchpoints::load(ctx, self.0.touchpoint_id).await
     }
 }
 

@@ -11,9 +11,7 @@ use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{
-    DefaultModel, JourneyModelById, StagesOf, TouchpointById, TransitionsOf,
-};
+use crate::graphql::loaders::{DefaultModel, JourneyModelById, StagesOf, TransitionsOf};
 use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
 use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, empty_list, list};
@@ -332,15 +330,7 @@ impl StageTransition {
     }
     /// The touchpoint that caused a TOUCHPOINT move.
     async fn touchpoint(&self, ctx: &Context<'_>) -> ApiResult<Option<Touchpoint>> {
-        let Some(id) = self.transition.touchpoint_id else {
-            return Ok(None);
-        };
-        let found = request(ctx)
-            .loader
-            .load_one(TouchpointById(id))
-            .await
-            .map_err(load_error)?;
-        Ok(found.map(Touchpoint))
+        crate::touchpoints::load(ctx, self.transition.touchpoint_id).await
     }
     /// Who made a MANUAL move.
     async fn actor(&self) -> Option<&str> {

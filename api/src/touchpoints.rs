@@ -24,6 +24,23 @@ pub use touchpoints::NEWEST_FIRST;
 /// One interaction between the company and an account's people.
 pub struct Touchpoint(pub touchpoint::Model);
 
+/// The touchpoint with this id, if any (`None` for none), through the
+/// request's loader: a page of parents naming touchpoints costs one read.
+pub async fn load(
+    ctx: &async_graphql::Context<'_>,
+    id: Option<uuid::Uuid>,
+) -> ApiResult<Option<Touchpoint>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let found = request(ctx)
+        .loader
+        .load_one(crate::graphql::loaders::TouchpointById(id))
+        .await
+        .map_err(crate::graphql::connection::load_error)?;
+    Ok(found.map(Touchpoint))
+}
+
 /// One interaction between the company and an account's people (a tweet, a
 /// webinar attendance, a ticket, an email, a call, a page visit…), from any
 /// source.

@@ -69,7 +69,8 @@ pub fn of(stage: &stage::Model) -> Vec<PlaybookStep> {
     serde_json::from_value(stage.playbook.clone()).unwrap_or_default()
 }
 
-/// The playbook as stored on a stage.
+/// The playbook as stored on a stage (teams by their variant names, as the
+/// stage's other JSON columns hold channels).
 pub(crate) fn to_json(steps: &[PlaybookStep]) -> serde_json::Value {
     serde_json::json!(steps)
 }
@@ -115,9 +116,11 @@ mod tests {
             json,
             serde_json::json!([{
                 "text": "Send the ROI calculator",
-                "owner_team": "SALES",
+                "owner_team": "Sales",
                 "done_when": ["asset.shared"],
             }])
         );
+        let read: Vec<PlaybookStep> = serde_json::from_value(json).unwrap();
+        assert_eq!(read, steps);
     }
 }
