@@ -119,7 +119,8 @@ pub struct People {
 }
 
 impl People {
-    fn name(&self, person: Option<Uuid>) -> String {
+    /// How a step names `person`; `unknown` when the touchpoint has none.
+    fn name(&self, person: Option<Uuid>, unknown: &str) -> String {
         match person.and_then(|p| self.stakeholders.get(&p)) {
             Some(p) if p.erased_at.is_some() => "an erased person".to_owned(),
             Some(p) => p
@@ -127,7 +128,7 @@ impl People {
                 .clone()
                 .or_else(|| p.email.clone())
                 .unwrap_or_else(|| "an unnamed person".to_owned()),
-            None => "the requester".to_owned(),
+            None => unknown.to_owned(),
         }
     }
 
@@ -241,7 +242,7 @@ fn detractor(facts: &Facts, people: &People, steps: &mut Vec<NextStep>) {
     if facts.nps_followed_up {
         return;
     }
-    let who = people.name(answer.stakeholder_id);
+    let who = people.name(answer.stakeholder_id, "a respondent");
     steps.push(NextStep {
         text: format!("Follow up {who}'s NPS answer of {score}"),
         reason: format!(
@@ -283,7 +284,7 @@ fn open_ticket(ticket: &OpenTicket, people: &People, now: DateTime<Utc>) -> Next
         text,
         reason: format!(
             "{since} by {} and not solved",
-            people.name(opened.stakeholder_id)
+            people.name(opened.stakeholder_id, "the requester")
         ),
         stakeholder_id: opened.stakeholder_id,
         contact_on: people.contact_on(opened.stakeholder_id),
@@ -347,7 +348,7 @@ fn buying_group(facts: &Facts, people: &People, steps: &mut Vec<NextStep>) {
             .filter(|m| m.role == role && m.stakeholder.erased_at.is_none())
             .max_by_key(|m| (m.last_touch_at, std::cmp::Reverse(m.stakeholder.id)));
         let Some(holder) = holder else { continue };
-        let who = people.name(Some(holder.stakeholder.id));
+        let who = people.name(Some(holder.stakeholder.id), "a role holder");
         let last = match holder.last_touch_at {
             Some(t) => format!("{who} was last in touch on {}", date(t)),
             None => format!("{who} has never been in touch"),
