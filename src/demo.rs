@@ -477,6 +477,7 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
                 score: rated.then_some(if good { 1.0 } else { 0.0 }),
                 properties: rated
                     .then(|| serde_json::json!({ "rating": if good { "good" } else { "bad" } })),
+                asset: None,
                 account: None,
                 stakeholder: None,
                 person: Some(person),
@@ -503,6 +504,7 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
             sentiment: None,
             score: Some(score),
             properties: None,
+            asset: None,
             account: None,
             stakeholder: None,
             account_hint: None,
@@ -543,6 +545,7 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
             sentiment: None,
             score: None,
             properties: None,
+            asset: None,
             account: None,
             stakeholder: None,
             account_hint: None,

@@ -116,6 +116,15 @@ impl Touchpoint {
     async fn properties(&self) -> Option<Json<serde_json::Value>> {
         self.0.properties.clone().map(Json)
     }
+    /// The asset it shared or viewed (a whitepaper, a deck), as recorded with it.
+    async fn asset(&self) -> Option<Asset> {
+        let t = &self.0;
+        t.asset_key.as_ref().map(|key| Asset {
+            key: key.clone(),
+            title: t.asset_title.clone(),
+            url: t.asset_url.clone(),
+        })
+    }
     /// When it was first recorded here (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -201,6 +210,30 @@ pub fn touchpoint_connection_from(
     TouchpointConnection::new(edges, page_info, total)
 }
 
+/// Content a touchpoint shared or viewed: a whitepaper, a deck, a demo video.
+#[derive(SimpleObject, Clone, PartialEq, Eq, Hash)]
+pub struct Asset {
+    /// Names the asset across touchpoints and renames, such as
+    /// `whitepaper-roi-2026`.
+    pub key: String,
+    /// Its title as this touchpoint recorded it.
+    pub title: Option<String>,
+    /// Its address as this touchpoint recorded it.
+    pub url: Option<String>,
+}
+
+/// The asset a touchpoint shared or viewed.
+#[derive(InputObject, Clone)]
+pub struct AssetInput {
+    /// Names the asset across touchpoints and renames, 1 to 200 characters,
+    /// such as `whitepaper-roi-2026`: content effectiveness groups by it.
+    pub key: String,
+    /// At most 1,000 characters.
+    pub title: Option<String>,
+    /// At most 2,048 characters.
+    pub url: Option<String>,
+}
+
 /// Which touchpoints to list.
 #[derive(InputObject, Default)]
 pub struct TouchpointFilter {
@@ -229,6 +262,8 @@ pub struct TouchpointFilter {
     pub owner_teams: Option<Vec<OwnerTeam>>,
     /// Touchpoints by this employee (`actor`), matched exactly.
     pub actor: Option<String>,
+    /// Touchpoints that shared or viewed this asset, by key.
+    pub asset_key: Option<String>,
 }
 
 /// The order of a list of touchpoints; ties are broken by id.
@@ -273,6 +308,7 @@ impl TouchpointFilter {
                 .owner_teams
                 .map(|ts| ts.into_iter().map(Into::into).collect()),
             actor: self.actor,
+            asset_key: self.asset_key,
         })
     }
 }
@@ -439,6 +475,9 @@ pub struct TouchpointInput {
     pub score: Option<f64>,
     /// Free properties: a JSON object of at most 64 KiB.
     pub properties: Option<Json<serde_json::Value>>,
+    /// The asset it shared or viewed, such as a whitepaper sales sent
+    /// (`asset.shared`) or a prospect downloaded (`whitepaper.downloaded`).
+    pub asset: Option<AssetInput>,
     /// The account; else found from the person's email domain or primary account.
     pub account_id: Option<ID>,
     /// The person; else found or created from `person`.
@@ -542,6 +581,11 @@ impl TouchpointInput {
             sentiment: input.sentiment,
             score: input.score,
             properties: input.properties.map(|p| p.0),
+            asset: input.asset.map(|a| ingestion::Asset {
+                key: a.key,
+                title: a.title,
+                url: a.url,
+            }),
             person: input.person.map(Into::into),
             ..RawTouchpoint::new(
                 &input.source,

@@ -59,6 +59,8 @@ pub struct TouchpointFilter {
     pub owner_teams: Option<Vec<OwnerTeam>>,
     /// Touchpoints by this employee, matched exactly.
     pub actor: Option<String>,
+    /// Touchpoints that shared or viewed this asset, by key.
+    pub asset_key: Option<String>,
 }
 
 fn filter_condition(workspace: Uuid, filter: &TouchpointFilter) -> CoreResult<Condition> {
@@ -104,6 +106,9 @@ fn filter_condition(workspace: Uuid, filter: &TouchpointFilter) -> CoreResult<Co
     }
     if let Some(actor) = &filter.actor {
         cond = cond.add(touchpoint::Column::Actor.eq(actor.trim()));
+    }
+    if let Some(key) = &filter.asset_key {
+        cond = cond.add(touchpoint::Column::AssetKey.eq(key.trim()));
     }
     Ok(cond)
 }

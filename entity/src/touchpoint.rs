@@ -31,6 +31,11 @@ pub struct Model {
     pub sentiment: Option<f64>,
     pub score: Option<f64>,
     pub properties: Option<Json>,
+    /// The asset it shared or viewed (a whitepaper, a deck): its key, stable
+    /// across renames, with the title and address it was recorded with.
+    pub asset_key: Option<String>,
+    pub asset_title: Option<String>,
+    pub asset_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

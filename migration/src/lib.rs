@@ -24,6 +24,7 @@ mod m20261207_000014_webhooks;
 mod m20261207_000015_needed_dmu_roles;
 mod m20261207_000016_lifecycle_rules;
 mod m20261207_000017_playbooks;
+mod m20261208_000019_touchpoint_assets;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_needed_dmu_roles::Migration),
             Box::new(m20261207_000016_lifecycle_rules::Migration),
             Box::new(m20261207_000017_playbooks::Migration),
+            Box::new(m20261208_000019_touchpoint_assets::Migration),
         ]
     }
 }

@@ -53,13 +53,40 @@ pub async fn funnel(
     window: Window,
     segment: &Segment,
 ) -> CoreResult<Vec<FunnelStage>> {
-    let stages = stage::Entity::find()
+    let stages = active_stages(db, workspace, model).await?;
+    let moves = moves(db, workspace, model, window, segment).await?;
+    let ids: Vec<Uuid> = stages.iter().map(|s| s.id).collect();
+    Ok(stages
+        .into_iter()
+        .zip(flows(&ids, &moves))
+        .map(|(stage, flow)| FunnelStage { stage, flow })
+        .collect())
+}
+
+/// The model's active stages, by position.
+pub(crate) async fn active_stages(
+    db: &impl ConnectionTrait,
+    workspace: Uuid,
+    model: Uuid,
+) -> CoreResult<Vec<stage::Model>> {
+    Ok(stage::Entity::find()
         .filter(stage::Column::WorkspaceId.eq(workspace))
         .filter(stage::Column::ModelId.eq(model))
         .filter(stage::Column::ArchivedAt.is_null())
         .order_by_asc(stage::Column::Position)
         .all(db)
-        .await?;
+        .await?)
+}
+
+/// The segment's moves through the model's sequence within the window, by
+/// account then time.
+pub(crate) async fn moves(
+    db: &impl ConnectionTrait,
+    workspace: Uuid,
+    model: Uuid,
+    window: Window,
+    segment: &Segment,
+) -> CoreResult<Vec<Move>> {
     let mut query = stage_transition::Entity::find()
         .filter(stage_transition::Column::WorkspaceId.eq(workspace))
         .filter(stage_transition::Column::ModelId.eq(model))
@@ -75,7 +102,7 @@ pub async fn funnel(
     if let Some(accounts) = segment.accounts(workspace) {
         query = query.filter(stage_transition::Column::AccountId.in_subquery(accounts));
     }
-    let moves: Vec<Move> = query
+    Ok(query
         .all(db)
         .await?
         .into_iter()
@@ -84,21 +111,15 @@ pub async fn funnel(
             stage: t.to_stage_id,
             at: t.occurred_at,
         })
-        .collect();
-    let ids: Vec<Uuid> = stages.iter().map(|s| s.id).collect();
-    Ok(stages
-        .into_iter()
-        .zip(flows(&ids, &moves))
-        .map(|(stage, flow)| FunnelStage { stage, flow })
         .collect())
 }
 
-/// The flow through each of `stages`, in the same order, from moves sorted by
-/// account then time: an account's next move is when it left. An account that
-/// loops back into a stage counts once, by its first entry.
-pub fn flows(stages: &[Uuid], moves: &[Move]) -> Vec<Flow> {
-    type Visits = HashMap<Uuid, (DateTime<Utc>, Option<DateTime<Utc>>)>;
-    let mut visits: HashMap<Uuid, Visits> = HashMap::new();
+/// When each account entered each stage and when it left, by stage then
+/// account, from moves sorted by account then time: an account's next move
+/// is when it left. An account that loops back into a stage counts once, by
+/// its first entry.
+pub(crate) fn visits(moves: &[Move]) -> HashMap<Uuid, HashMap<Uuid, Visit>> {
+    let mut visits: HashMap<Uuid, HashMap<Uuid, Visit>> = HashMap::new();
     for (i, m) in moves.iter().enumerate() {
         let left = moves
             .get(i + 1)
@@ -108,8 +129,26 @@ pub fn flows(stages: &[Uuid], moves: &[Move]) -> Vec<Flow> {
             .entry(m.stage)
             .or_default()
             .entry(m.account)
-            .or_insert((m.at, left));
+            .or_insert(Visit {
+                entered: m.at,
+                left,
+            });
     }
+    visits
+}
+
+/// One account's time in one stage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Visit {
+    pub entered: DateTime<Utc>,
+    /// When it moved on; `None` while it is still there (or left after the window).
+    pub left: Option<DateTime<Utc>>,
+}
+
+/// The flow through each of `stages`, in the same order, from moves sorted by
+/// account then time (see `visits`).
+pub fn flows(stages: &[Uuid], moves: &[Move]) -> Vec<Flow> {
+    let mut visits = visits(moves);
     stages
         .iter()
         .map(|s| {
@@ -117,7 +156,7 @@ pub fn flows(stages: &[Uuid], moves: &[Move]) -> Vec<Flow> {
             let entered = visits.len();
             let mut durations: Vec<f64> = visits
                 .values()
-                .filter_map(|(entered, left)| left.map(|l| seconds(*entered, l)))
+                .filter_map(|v| v.left.map(|l| seconds(v.entered, l)))
                 .collect();
             durations.sort_by(f64::total_cmp);
             let moved_on = durations.len();

@@ -1,15 +1,18 @@
-//! Analytics across accounts: funnel, stalled accounts, hand-off gap, NPS and
-//! attribution. Each reads the records kept up to date as data arrives (stage
-//! transitions and positions, lifecycle changes) or an indexed slice of
-//! touchpoints (one kind, one window), never every touchpoint.
+//! Analytics across accounts: funnel, stalled accounts, hand-off gap, NPS,
+//! attribution, sales engagement and content effectiveness. Each reads the
+//! records kept up to date as data arrives (stage transitions and positions,
+//! lifecycle changes) or an indexed slice of touchpoints (one kind, one team,
+//! the assets, one window), never every touchpoint.
 //!
 //! Each report is a query function that fetches rows and a pure function that
 //! turns them into the figures, so the arithmetic is tested without a database.
 
 pub mod attribution;
+pub mod content;
 pub mod funnel;
 pub mod handoff;
 pub mod nps;
+pub mod sales_engagement;
 pub mod stalled;
 
 use std::collections::HashMap;

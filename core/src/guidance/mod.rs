@@ -39,6 +39,9 @@ pub(crate) mod tests {
             sentiment: None,
             score: None,
             properties: None,
+            asset_key: None,
+            asset_title: None,
+            asset_url: None,
             created_at: at,
             updated_at: at,
         }

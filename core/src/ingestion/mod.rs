@@ -192,6 +192,8 @@ pub struct RawTouchpoint {
     pub score: Option<f64>,
     /// A JSON object of at most 64 KiB.
     pub properties: Option<serde_json::Value>,
+    /// The asset it shared or viewed.
+    pub asset: Option<Asset>,
     /// The account; else found from the hint, the person's email domain or
     /// primary account.
     pub account: Option<Uuid>,
@@ -226,12 +228,42 @@ impl RawTouchpoint {
             sentiment: None,
             score: None,
             properties: None,
+            asset: None,
             account: None,
             stakeholder: None,
             person: None,
             account_hint: None,
             properties_update: PropertiesUpdate::Replace,
         }
+    }
+}
+
+/// Content a touchpoint shared or viewed: a whitepaper, a deck, a demo video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    /// Names the asset across touchpoints and renames, 1 to 200 characters,
+    /// such as `whitepaper-roi-2026`.
+    pub key: String,
+    /// At most 1,000 characters.
+    pub title: Option<String>,
+    /// At most 2,048 characters.
+    pub url: Option<String>,
+}
+
+impl Asset {
+    fn check(self) -> CoreResult<Self> {
+        let key = self.key.trim().to_owned();
+        if key.is_empty() || key.chars().count() > 200 {
+            return Err(CoreError::invalid_field(
+                "asset.key",
+                "`asset.key` must be 1 to 200 characters",
+            ));
+        }
+        Ok(Self {
+            key,
+            title: bounded("asset.title", self.title, 1_000)?,
+            url: bounded("asset.url", self.url, 2_048)?,
+        })
     }
 }
 
@@ -257,6 +289,7 @@ pub struct NewTouchpoint {
     sentiment: Option<f64>,
     score: Option<f64>,
     properties: Option<serde_json::Value>,
+    asset: Option<Asset>,
     account: Option<Uuid>,
     stakeholder: Option<Uuid>,
     person: Option<(Vec<(IdentityKind, String)>, NewPerson)>,
@@ -373,6 +406,7 @@ impl NewTouchpoint {
             sentiment: raw.sentiment,
             score: raw.score,
             properties: raw.properties,
+            asset: raw.asset.map(Asset::check).transpose()?,
             account: raw.account,
             stakeholder: raw.stakeholder,
             person,

@@ -484,6 +484,9 @@ impl Planner<'_> {
         account: Option<Uuid>,
         stakeholder: Option<Uuid>,
     ) -> (RecordOutcome, Option<touchpoint::Model>) {
+        let (asset_key, asset_title, asset_url) = item
+            .asset
+            .map_or((None, None, None), |a| (Some(a.key), a.title, a.url));
         let Some(old) = self.known.touchpoints.get(&key).cloned() else {
             let model = touchpoint::Model {
                 id: entity::new_id(),
@@ -505,6 +508,9 @@ impl Planner<'_> {
                 sentiment: item.sentiment,
                 score: item.score,
                 properties: item.properties,
+                asset_key,
+                asset_title,
+                asset_url,
                 created_at: self.now,
                 updated_at: self.now,
             };
@@ -530,6 +536,9 @@ impl Planner<'_> {
             sentiment: item.sentiment,
             score: item.score,
             properties,
+            asset_key,
+            asset_title,
+            asset_url,
             ..old.clone()
         };
         if new == old {

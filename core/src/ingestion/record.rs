@@ -208,6 +208,9 @@ async fn write(
             T::Sentiment,
             T::Score,
             T::Properties,
+            T::AssetKey,
+            T::AssetTitle,
+            T::AssetUrl,
             T::UpdatedAt,
         ],
     )
