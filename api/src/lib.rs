@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod auth;
 pub mod connectors;
 pub mod dmu;
+pub mod engagement;
 pub mod events;
 pub mod graphql;
 pub mod guidance;

@@ -195,6 +195,15 @@ impl Touch {
         self
     }
 
+    pub fn asset(mut self, key: &str, title: &str) -> Self {
+        self.0.asset = Some(crate::ingestion::Asset {
+            key: key.to_owned(),
+            title: Some(title.to_owned()),
+            url: None,
+        });
+        self
+    }
+
     pub fn raw(&self) -> &RawTouchpoint {
         &self.0
     }

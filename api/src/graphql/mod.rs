@@ -19,6 +19,7 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 use crate::accounts::{AccountMutation, AccountQuery};
 use crate::analytics::AnalyticsQuery;
+use crate::engagement::EngagementQuery;
 use crate::connectors::{ConnectorMutation, ConnectorQuery};
 use crate::dmu::{DmuMutation, DmuQuery};
 use crate::events::EventQuery;
@@ -55,6 +56,7 @@ pub struct Query(
     LifecycleQuery,
     LifecycleRuleQuery,
     AnalyticsQuery,
+    EngagementQuery,
     ConnectorQuery,
     EventQuery,
     WebhookEndpointQuery,

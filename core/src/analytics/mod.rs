@@ -223,12 +223,27 @@ async fn accounts_becoming(
     lifecycles: &[Lifecycle],
     window: Window,
 ) -> CoreResult<Vec<lifecycle_change::Model>> {
-    Ok(lifecycle_change::Entity::find()
+    changes_to(db, ws, lifecycles, Some(window.from), window.to).await
+}
+
+/// The changes of accounts to any of `lifecycles` from `from` (since ever
+/// when `None`) to before `to`, oldest first.
+async fn changes_to(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    lifecycles: &[Lifecycle],
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+) -> CoreResult<Vec<lifecycle_change::Model>> {
+    let mut query = lifecycle_change::Entity::find()
         .filter(lifecycle_change::Column::WorkspaceId.eq(ws))
         .filter(lifecycle_change::Column::ToLifecycle.is_in(lifecycles.iter().copied()))
         .filter(lifecycle_change::Column::AccountId.is_not_null())
-        .filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(window.from)))
-        .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(window.to)))
+        .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(to)));
+    if let Some(from) = from {
+        query = query.filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(from)));
+    }
+    Ok(query
         .order_by_asc(lifecycle_change::Column::OccurredAt)
         .order_by_asc(lifecycle_change::Column::Id)
         .all(db)

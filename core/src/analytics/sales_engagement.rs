@@ -15,7 +15,7 @@ use entity::vocab::{Lifecycle, OwnerTeam};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{Window, accounts_becoming};
+use super::{Window, changes_to};
 use crate::{CoreResult, time};
 
 /// How an account's deal ended, as of now.
@@ -150,19 +150,14 @@ pub async fn sales_engagement(
     workspace: Uuid,
     window: Window,
 ) -> CoreResult<SalesEngagement> {
-    let history = Window::new(DateTime::<Utc>::MIN_UTC, window.to())?;
-    let changes = accounts_becoming(
-        db,
-        workspace,
-        &[
-            Lifecycle::Mql,
-            Lifecycle::Sql,
-            Lifecycle::Customer,
-            Lifecycle::Disqualified,
-        ],
-        history,
-    )
-    .await?;
+    let lifecycles = [
+        Lifecycle::Mql,
+        Lifecycle::Sql,
+        Lifecycle::Customer,
+        Lifecycle::Disqualified,
+    ];
+    // Hand-offs may precede the window by any time.
+    let changes = changes_to(db, workspace, &lifecycles, None, window.to()).await?;
     let mut periods = periods(
         changes
             .into_iter()

@@ -460,6 +460,24 @@ mod tests {
     }
 
     #[test]
+    fn an_asset_needs_a_key_and_bounded_text() {
+        let with = |key: &str, title: Option<String>| RawTouchpoint {
+            asset: Some(Asset {
+                key: key.into(),
+                title,
+                url: None,
+            }),
+            ..raw()
+        };
+        let checked = NewTouchpoint::check(with("  roi-guide ", None), Utc::now()).unwrap();
+        assert_eq!(checked.asset.map(|a| a.key).as_deref(), Some("roi-guide"));
+        assert_eq!(refused_field(with(" ", None)), Some("asset.key"));
+        assert_eq!(refused_field(with(&"k".repeat(201), None)), Some("asset.key"));
+        let long = Some("t".repeat(1_001));
+        assert_eq!(refused_field(with("roi-guide", long)), Some("asset.title"));
+    }
+
+    #[test]
     fn an_nps_answer_is_a_whole_number_from_0_to_10() {
         let nps = |score| RawTouchpoint {
             kind: NPS_KIND.into(),

@@ -500,3 +500,46 @@ async fn the_recorded_touchpoint_lookup_uses_its_unique_index() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_asset_is_kept_on_its_touchpoint_and_a_new_title_updates_it() {
+    let e = Engine::new().await;
+    let shared = |title: &str| {
+        Touch::new("share-1", "asset.shared", Channel::Email, "2026-03-01T10:00:00Z")
+            .email("ada@initech.com")
+            .asset("roi-guide", title)
+    };
+    assert_eq!(
+        outcomes(&e.record([shared("ROI guide")]).await),
+        [RecordOutcome::Created]
+    );
+    assert_eq!(
+        outcomes(&e.record([shared("ROI guide")]).await),
+        [RecordOutcome::Unchanged]
+    );
+    assert_eq!(
+        outcomes(&e.record([shared("The ROI guide, 2nd edition")]).await),
+        [RecordOutcome::Updated]
+    );
+    let filter = TouchpointFilter {
+        asset_key: Some("roi-guide".into()),
+        ..Default::default()
+    };
+    let page = journeys_core::page::Page::first(10);
+    let found = touchpoints::list(e.db(), e.ws, &filter, touchpoints::NEWEST_FIRST, &page)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0].asset_title.as_deref(),
+        Some("The ROI guide, 2nd edition")
+    );
+    let other = TouchpointFilter {
+        asset_key: Some("pricing-deck".into()),
+        ..Default::default()
+    };
+    let none = touchpoints::list(e.db(), e.ws, &other, touchpoints::NEWEST_FIRST, &page)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}

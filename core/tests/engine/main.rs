@@ -11,6 +11,7 @@ mod analytics;
 mod backfill;
 mod concurrency;
 mod dmu;
+mod engagement;
 mod events;
 mod ingestion;
 mod lifecycle;
