@@ -4,6 +4,9 @@
 //! The engine is `journeys-core`; the GraphQL API is `journeys-api`. This crate
 //! only carries requests to them and their answers back.
 
+// The merged query root's resolver futures nest deeper than the default limit.
+#![recursion_limit = "256"]
+
 pub mod config;
 pub mod connectors;
 pub mod demo;

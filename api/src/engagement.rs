@@ -139,7 +139,11 @@ fn page_engagements(
             e.0.account,
         )
     };
-    let items = accounts.iter().cloned().map(SalesAccountEngagement).collect();
+    let items = accounts
+        .iter()
+        .cloned()
+        .map(SalesAccountEngagement)
+        .collect();
     let (edges, page_info) = page_computed(items, &page, cursor);
     Ok(SalesAccountEngagementConnection::new(
         edges,
@@ -197,10 +201,7 @@ impl SalesActorEngagement {
         )]
         before: Option<String>,
     ) -> ApiResult<SalesAccountEngagementConnection> {
-        page_engagements(
-            &self.0.accounts,
-            PageArgs::new(first, after, last, before),
-        )
+        page_engagements(&self.0.accounts, PageArgs::new(first, after, last, before))
     }
 }
 

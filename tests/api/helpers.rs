@@ -484,6 +484,11 @@ pub fn input(touch: Touch) -> Value {
         ("score", raw.score.map(Value::from)),
         ("properties", raw.properties),
         (
+            "asset",
+            raw.asset
+                .map(|a| json!({ "key": a.key, "title": a.title, "url": a.url })),
+        ),
+        (
             "accountId",
             raw.account
                 .map(|id| ids::encode(NodeType::Account, id).0.into()),

@@ -13,6 +13,7 @@ mod connector_sources;
 mod connectors;
 mod demo;
 mod dmu;
+mod engagement;
 mod errors;
 mod events;
 mod helpers;

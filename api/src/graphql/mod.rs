@@ -19,9 +19,9 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 use crate::accounts::{AccountMutation, AccountQuery};
 use crate::analytics::AnalyticsQuery;
-use crate::engagement::EngagementQuery;
 use crate::connectors::{ConnectorMutation, ConnectorQuery};
 use crate::dmu::{DmuMutation, DmuQuery};
+use crate::engagement::EngagementQuery;
 use crate::events::EventQuery;
 use crate::journeys::editing::StageEditingMutation;
 use crate::journeys::{JourneyMutation, JourneyQuery};

@@ -158,60 +158,74 @@ pub(crate) fn effects(
     won_at: &HashMap<Uuid, DateTime<Utc>>,
     end: DateTime<Utc>,
 ) -> Vec<AssetEffect> {
-    // Per asset, each account's touch times (oldest first).
-    let mut by_asset: BTreeMap<&str, (&AssetTouch, usize, HashMap<Uuid, Vec<DateTime<Utc>>>)> =
-        BTreeMap::new();
+    /// One asset's touches: the newest, how many, and each account's times.
+    struct Reach<'a> {
+        newest: &'a AssetTouch,
+        count: usize,
+        times: HashMap<Uuid, Vec<DateTime<Utc>>>,
+    }
+    let mut by_asset: BTreeMap<&str, Reach<'_>> = BTreeMap::new();
     for t in touches {
-        let entry = by_asset
+        let reach = by_asset
             .entry(t.asset.key.as_str())
-            .or_insert_with(|| (t, 0, HashMap::new()));
-        entry.0 = t;
-        entry.1 += 1;
-        entry.2.entry(t.account).or_default().push(t.at);
+            .or_insert_with(|| Reach {
+                newest: t,
+                count: 0,
+                times: HashMap::new(),
+            });
+        reach.newest = t;
+        reach.count += 1;
+        reach.times.entry(t.account).or_default().push(t.at);
     }
     let mut effects: Vec<AssetEffect> = by_asset
         .into_values()
-        .map(|(newest, count, times)| {
-            let mut overall = Comparison::default();
-            let mut per_stage = Vec::new();
-            for stage in stages {
-                let Some(stays) = visits.get(&stage.id) else {
-                    continue;
-                };
-                let mut comparison = Comparison::default();
-                for (account, visit) in stays {
-                    let until = visit.left.unwrap_or(end).min(end);
-                    let reached = times
-                        .get(account)
-                        .is_some_and(|ts| ts.iter().any(|t| *t >= visit.entered && *t < until));
-                    let moved_on = visit.left.is_some_and(|l| l < end);
-                    let won = won_at
-                        .get(account)
-                        .is_some_and(|w| *w >= visit.entered && *w < end);
-                    for c in [&mut comparison, &mut overall] {
-                        let group = if reached {
-                            &mut c.reached
-                        } else {
-                            &mut c.not_reached
-                        };
-                        group.add(moved_on, won);
+        .map(
+            |Reach {
+                 newest,
+                 count,
+                 times,
+             }| {
+                let mut overall = Comparison::default();
+                let mut per_stage = Vec::new();
+                for stage in stages {
+                    let Some(stays) = visits.get(&stage.id) else {
+                        continue;
+                    };
+                    let mut comparison = Comparison::default();
+                    for (account, visit) in stays {
+                        let until = visit.left.unwrap_or(end).min(end);
+                        let reached = times
+                            .get(account)
+                            .is_some_and(|ts| ts.iter().any(|t| *t >= visit.entered && *t < until));
+                        let moved_on = visit.left.is_some_and(|l| l < end);
+                        let won = won_at
+                            .get(account)
+                            .is_some_and(|w| *w >= visit.entered && *w < end);
+                        for c in [&mut comparison, &mut overall] {
+                            let group = if reached {
+                                &mut c.reached
+                            } else {
+                                &mut c.not_reached
+                            };
+                            group.add(moved_on, won);
+                        }
+                    }
+                    if comparison.reached.stays > 0 {
+                        per_stage.push(StageEffect {
+                            stage: stage.clone(),
+                            comparison,
+                        });
                     }
                 }
-                if comparison.reached.stays > 0 {
-                    per_stage.push(StageEffect {
-                        stage: stage.clone(),
-                        comparison,
-                    });
+                AssetEffect {
+                    asset: newest.asset.clone(),
+                    touchpoints: count,
+                    accounts_reached: times.len(),
+                    overall,
+                    stages: per_stage,
                 }
-            }
-            AssetEffect {
-                asset: newest.asset.clone(),
-                touchpoints: count,
-                accounts_reached: times.len(),
-                overall,
-                stages: per_stage,
-            }
-        })
+            },
+        )
         .collect();
     effects.sort_by(|a, b| {
         (std::cmp::Reverse(a.accounts_reached), &a.asset.key)

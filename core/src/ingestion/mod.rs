@@ -472,7 +472,10 @@ mod tests {
         let checked = NewTouchpoint::check(with("  roi-guide ", None), Utc::now()).unwrap();
         assert_eq!(checked.asset.map(|a| a.key).as_deref(), Some("roi-guide"));
         assert_eq!(refused_field(with(" ", None)), Some("asset.key"));
-        assert_eq!(refused_field(with(&"k".repeat(201), None)), Some("asset.key"));
+        assert_eq!(
+            refused_field(with(&"k".repeat(201), None)),
+            Some("asset.key")
+        );
         let long = Some("t".repeat(1_001));
         assert_eq!(refused_field(with("roi-guide", long)), Some("asset.title"));
     }

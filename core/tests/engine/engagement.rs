@@ -67,7 +67,13 @@ async fn deals(e: &Engine) -> HashMap<&'static str, Uuid> {
             )
             .email(&format!("buyer@{name}.com")),
         );
-        touches.push(sales(&format!("{name}-meeting"), "meeting.held", 6, name, "sam"));
+        touches.push(sales(
+            &format!("{name}-meeting"),
+            "meeting.held",
+            6,
+            name,
+            "sam",
+        ));
         let outcome = if i < 3 { "deal.won" } else { "deal.lost" };
         touches.push(sales(&format!("{name}-outcome"), outcome, 20, name, "sam"));
     }
@@ -109,7 +115,10 @@ async fn sales_engagement_counts_each_employees_touches_between_hand_off_and_out
         .iter()
         .map(|a| (a.actor.as_deref(), a.touchpoints, a.won, a.lost, a.open))
         .collect();
-    assert_eq!(actors, [(Some("sam"), 13, 3, 2, 0), (Some("ria"), 1, 1, 0, 0)]);
+    assert_eq!(
+        actors,
+        [(Some("sam"), 13, 3, 2, 0), (Some("ria"), 1, 1, 0, 0)]
+    );
     let sam = &report.actors[0];
     let assets: Vec<(&str, usize)> = sam
         .assets

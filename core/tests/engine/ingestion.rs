@@ -505,9 +505,14 @@ async fn the_recorded_touchpoint_lookup_uses_its_unique_index() {
 async fn an_asset_is_kept_on_its_touchpoint_and_a_new_title_updates_it() {
     let e = Engine::new().await;
     let shared = |title: &str| {
-        Touch::new("share-1", "asset.shared", Channel::Email, "2026-03-01T10:00:00Z")
-            .email("ada@initech.com")
-            .asset("roi-guide", title)
+        Touch::new(
+            "share-1",
+            "asset.shared",
+            Channel::Email,
+            "2026-03-01T10:00:00Z",
+        )
+        .email("ada@initech.com")
+        .asset("roi-guide", title)
     };
     assert_eq!(
         outcomes(&e.record([shared("ROI guide")]).await),
