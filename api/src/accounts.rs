@@ -68,10 +68,7 @@ impl Account {
     /// account-less touchpoints when it is their primary account, decayed to
     /// today; `scoreBreakdown` gives the parts.
     async fn score(&self, ctx: &Context<'_>) -> ApiResult<f64> {
-        let parts = crate::scoring::account_breakdown(ctx, self.0.id).await?;
-        Ok(journeys_core::scoring::total(
-            parts.iter().map(|p| p.points_today()),
-        ))
+        crate::scoring::account_score(ctx, self.0.id).await
     }
     /// The parts of `score`: each member's share through each rule, decayed
     /// to today, members in a stable order and rules by name.

@@ -4,16 +4,17 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object};
+use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use entity::account;
+use journeys_core::CoreError;
 use journeys_core::guidance::{self, Guidance};
 use uuid::Uuid;
 
 use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
-use crate::graphql::loaders::GuidanceOf;
+use crate::graphql::loaders::{GuidanceOf, ScoreDaysAgo};
 use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
 use crate::stakeholders::Stakeholder;
@@ -154,6 +155,19 @@ impl NextStep {
     }
 }
 
+/// How an account's score moved.
+#[derive(SimpleObject)]
+pub struct ScoreTrend {
+    /// How many days back `then` is.
+    pub days: i32,
+    /// The score today, as `Account.score`.
+    pub now: f64,
+    /// The score `days` ago.
+    pub then: f64,
+    /// `now - then`: positive when it warmed up.
+    pub change: f64,
+}
+
 /// A sales brief of one account: each field reads what the account's other
 /// fields read, through the same per-request loaders, so a page of briefs
 /// costs a fixed number of statements.
@@ -182,10 +196,36 @@ impl AccountBrief {
     }
     /// The account's score today, as `Account.score`.
     async fn score(&self, ctx: &Context<'_>) -> ApiResult<f64> {
-        let parts = crate::scoring::account_breakdown(ctx, self.0.id).await?;
-        Ok(journeys_core::scoring::total(
-            parts.iter().map(|p| p.points_today()),
-        ))
+        crate::scoring::account_score(ctx, self.0.id).await
+    }
+    /// The score today beside the score `days` ago: what today's rules give
+    /// the touchpoints that had happened by then, decayed to then, through
+    /// the account's members now.
+    async fn score_trend(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many days back, 1 to 365.", default = 30)] days: i32,
+    ) -> ApiResult<ScoreTrend> {
+        let days = u16::try_from(days)
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| CoreError::invalid_field("days", "`days` must be 1 to 365"))?;
+        let now = crate::scoring::account_score(ctx, self.0.id).await?;
+        let then = request(ctx)
+            .loader
+            .load_one(ScoreDaysAgo {
+                account: self.0.id,
+                days,
+            })
+            .await
+            .map_err(load_error)?
+            .unwrap_or(0.0);
+        Ok(ScoreTrend {
+            days: i32::from(days),
+            now,
+            then,
+            change: now - then,
+        })
     }
     /// The largest parts of the score today, largest first (ties in
     /// `scoreBreakdown`'s order).

@@ -127,6 +127,12 @@ impl AccountScoreContribution {
     }
 }
 
+/// An account's score today: the sum of its breakdown.
+pub async fn account_score(ctx: &Context<'_>, account: Uuid) -> ApiResult<f64> {
+    let parts = account_breakdown(ctx, account).await?;
+    Ok(scoring::total(parts.iter().map(|p| p.points_today())))
+}
+
 /// An account's decayed score in parts, per member and rule (members in the
 /// order of their ids, rules by name), from the request's loaders: a fixed
 /// number of statements for a page of accounts.

@@ -10,6 +10,7 @@ use crate::helpers::{create_account, record, spawn_app};
 const BRIEF: &str = r#"query($id: ID!) { account(id: $id) { brief {
   positions { model { name } stage { key } phase enteredAt secondsInStage pastTarget }
   score topScoreContributions(first: 1) { rule { name } points }
+  scoreTrend { days now then change } weekBefore: scoreTrend(days: 18) { then }
   dmu { missingRoles }
   lastTouchAt lastTouches(first: 2) { nodes { kind } }
   openTickets { ticketId subject openedAt reopenedAt touchpoint { source } }
@@ -75,6 +76,13 @@ async fn a_brief_answers_the_sales_questions_in_one_selection() {
     let in_stage = positions[0]["secondsInStage"].as_f64().unwrap();
     assert!((in_stage - 10.0 * 86_400.0).abs() < 600.0, "{in_stage}");
     assert!(brief["score"].as_f64().unwrap() > 30.0, "{brief}");
+    // 30 days ago nothing had happened; 18 days ago the meeting had (30).
+    let trend = &brief["scoreTrend"];
+    assert_eq!(trend["days"], 30);
+    assert_eq!(trend["then"], 0.0);
+    assert_eq!(trend["now"], brief["score"]);
+    assert_eq!(trend["change"], brief["score"]);
+    assert_eq!(brief["weekBefore"]["then"], 30.0);
     assert_eq!(
         brief["topScoreContributions"],
         json!([{ "rule": { "name": "Meetings" }, "points": brief["topScoreContributions"][0]["points"] }])
@@ -110,4 +118,16 @@ async fn a_brief_answers_the_sales_questions_in_one_selection() {
         .map(|s| &s["kind"])
         .collect();
     assert_eq!(kinds, [&json!("OPEN_TICKET")], "{brief}");
+
+    // A trend over no days, or over more than a year, is refused.
+    for days in [0, 366] {
+        let bad = app
+            .gql(
+                &token,
+                "query($id: ID!, $d: Int!) { account(id: $id) { brief { scoreTrend(days: $d) { then } } } }",
+                json!({ "id": acme, "d": days }),
+            )
+            .await;
+        crate::helpers::assert_code(&bad, "BAD_USER_INPUT");
+    }
 }

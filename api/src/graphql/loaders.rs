@@ -17,7 +17,7 @@ pub use journeys_core::batch::{Listed, MEMBERSHIP_KEYSET, MembershipSide, Total,
 use journeys_core::lifecycle::Subject;
 use journeys_core::page::Page;
 use journeys_core::people::dmu;
-use journeys_core::{CoreError, batch, guidance, lifecycle};
+use journeys_core::{CoreError, batch, guidance, lifecycle, scoring};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -164,6 +164,31 @@ impl Loader<DmuOf> for Batch {
                 account,
                 window: asked,
             }));
+        }
+        Ok(out)
+    }
+}
+
+/// An account's score some whole days before the moment of the load, the
+/// same moment for every account of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ScoreDaysAgo {
+    pub account: Uuid,
+    pub days: u16,
+}
+
+impl Loader<ScoreDaysAgo> for Batch {
+    type Value = f64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ScoreDaysAgo]) -> Result<HashMap<ScoreDaysAgo, f64>, LoadError> {
+        let now = journeys_core::time::now();
+        let mut out = HashMap::new();
+        for (days, accounts) in by_page(keys, |k| (k.account, k.days)) {
+            let at = now - chrono::Duration::days(i64::from(days));
+            let scores =
+                scoring::trend::account_scores_at(&self.db, self.workspace, &accounts, at).await?;
+            out.extend(keyed(scores, |account| ScoreDaysAgo { account, days }));
         }
         Ok(out)
     }

@@ -39,6 +39,7 @@ use stored::StoredParts;
 
 pub mod rules;
 mod stored;
+pub mod trend;
 
 pub const DEFAULT_MQL_THRESHOLD: f64 = 50.0;
 
@@ -90,9 +91,21 @@ async fn scored_touchpoints(
     if rules.is_empty() || people.is_empty() {
         return Ok(Vec::new());
     }
+    Ok(scored_select(ws, rules, people)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The query of [`scored_touchpoints`], for rules and people that are not empty.
+fn scored_select(
+    ws: Uuid,
+    rules: &[scoring_rule::Model],
+    people: &[Uuid],
+) -> sea_orm::Select<touchpoint::Entity> {
     let kinds: Vec<String> = rules.iter().filter_map(|r| r.kind.clone()).collect();
     let channels: Vec<vocab::Channel> = rules.iter().filter_map(|r| r.channel).collect();
-    Ok(touchpoint::Entity::find()
+    touchpoint::Entity::find()
         .select_only()
         .columns([
             touchpoint::Column::StakeholderId,
@@ -113,9 +126,6 @@ async fn scored_touchpoints(
         .order_by_asc(touchpoint::Column::StakeholderId)
         .order_by_desc(touchpoint::Column::OccurredAt)
         .order_by_desc(touchpoint::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?)
 }
 
 /// What one rule gives one person through the touchpoints recorded on one

@@ -250,3 +250,68 @@ async fn a_merge_and_its_undo_keep_each_account_to_what_happened_with_it() {
     let survivor = stakeholders::find(e.db(), e.ws, ada).await.unwrap();
     assert_eq!(survivor.score, 20.0);
 }
+
+#[tokio::test]
+async fn a_score_then_is_what_the_touchpoints_by_then_give_decayed_to_then() {
+    use journeys_core::scoring::trend::account_scores_at;
+    let e = Engine::new().await;
+    webinars_score(&e).await;
+    // Halving every 10 days; at most 5 counted.
+    e.upsert_rule(journeys_core::scoring::rules::RuleSpec {
+        half_life_days: Some(10.0),
+        max_count: Some(5),
+        ..rule("visits", Some("page.visited"), None, 8.0)
+    })
+    .await;
+    let acme = e.account("Acme", &["acme.com"]).await;
+    let quiet = e.account("Quiet", &["quiet.com"]).await;
+    // Webinars 2, 3, 40 and 41 days ago (10 points each, no decay).
+    let mut touches = webinars("recent", 2, "ann@acme.com", None);
+    touches.extend(webinars_from(40, "old", 2, "bo@acme.com", None));
+    // Six visits, 31 to 36 days ago: the cap counts 5 of them.
+    for i in 0..6 {
+        touches.push(
+            Touch::at(
+                &format!("visit{i}"),
+                "page.visited",
+                Channel::Web,
+                days_ago(31 + i),
+            )
+            .email("bo@acme.com"),
+        );
+    }
+    e.record_ok(touches).await;
+
+    let now = Utc::now();
+    let scores = account_scores_at(e.db(), e.ws, &[acme.id, quiet.id], now)
+        .await
+        .unwrap();
+    // Today it is the score every field shows.
+    let today = stored(&e, acme.id).await.score;
+    assert!(
+        (scores[&acme.id] - today).abs() < 1e-6,
+        "{scores:?} vs {today}"
+    );
+    assert_eq!(scores[&quiet.id], 0.0);
+
+    // 30 days ago: the two old webinars (20) and the five newest visits
+    // before then, 1 to 5 days old then, 8 points halving every 10 days.
+    let then = now - chrono::Duration::days(30);
+    let visits: f64 = (1..=5)
+        .map(|d| 8.0 * 0.5_f64.powf(f64::from(d) / 10.0))
+        .sum();
+    let scores = account_scores_at(e.db(), e.ws, &[acme.id], then)
+        .await
+        .unwrap();
+    assert!(
+        (scores[&acme.id] - (20.0 + visits)).abs() < 1e-6,
+        "{scores:?} against {}",
+        20.0 + visits
+    );
+    // Before anything happened, nothing.
+    let before = now - chrono::Duration::days(50);
+    let scores = account_scores_at(e.db(), e.ws, &[acme.id], before)
+        .await
+        .unwrap();
+    assert_eq!(scores[&acme.id], 0.0);
+}
