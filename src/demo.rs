@@ -1,5 +1,7 @@
-//! The `--demo` workspace: a dozen accounts at different stages, their people
-//! with roles, and a few hundred touchpoints from every source over 90 days.
+//! The `--demo` workspace: fourteen accounts at different stages (two of them
+//! lost deals), their people with roles, and a few hundred touchpoints from
+//! every source over 90 days, with the content sales used and what customers
+//! felt.
 //!
 //! It is written through the same functions the API uses, so the demo shows
 //! exactly what ingestion would have made. A seeded generator keeps it the same
@@ -8,7 +10,7 @@
 use chrono::{Duration, Utc};
 use entity::vocab::JourneyTemplate;
 use entity::vocab::{Channel, OwnerTeam};
-use entity::vocab::{DmuRole, Lifecycle};
+use entity::vocab::{DmuRole, Emotion, Lifecycle};
 use journeys_core::ingestion::{self, NewPerson, NewTouchpoint, PropertiesUpdate, RawTouchpoint};
 use journeys_core::journeys::editing;
 use journeys_core::journeys::models;
@@ -35,7 +37,7 @@ struct DemoAccount {
     depth: usize,
 }
 
-const ACCOUNTS: [DemoAccount; 12] = [
+const ACCOUNTS: [DemoAccount; 14] = [
     DemoAccount {
         name: "Acme Analytics",
         domain: "acme-analytics.com",
@@ -131,6 +133,23 @@ const ACCOUNTS: [DemoAccount; 12] = [
         employees: 330,
         lifecycle: Lifecycle::Customer,
         depth: 3,
+    },
+    // Two deals lost: last, so that the generator draws the same for the rest.
+    DemoAccount {
+        name: "Mistral Foods",
+        domain: "mistralfoods.fr",
+        industry: "Food & beverage",
+        employees: 1200,
+        lifecycle: Lifecycle::Disqualified,
+        depth: 2,
+    },
+    DemoAccount {
+        name: "Nimbus Travel",
+        domain: "nimbustravel.com",
+        industry: "Travel",
+        employees: 410,
+        lifecycle: Lifecycle::Disqualified,
+        depth: 2,
     },
 ];
 
@@ -305,6 +324,42 @@ fn lifecycle_path(to: Lifecycle) -> Vec<Lifecycle> {
     }
 }
 
+/// What a customer feels in a touchpoint of `kind`, with its sentiment: the
+/// pain that brings them, the need a webinar speaks to, the fear of a big
+/// purchase, the problem in a ticket, the desire of an advocate. `good` is a
+/// satisfaction rating's verdict.
+pub(crate) fn feeling(kind: &str, good: bool) -> Option<(Emotion, f64)> {
+    Some(match kind {
+        "tweet.mention" => (Emotion::Pain, -0.5),
+        "page.visited" | "ticket.opened" => (Emotion::Problem, -0.3),
+        "whitepaper.downloaded" | "webinar.registered" => (Emotion::Need, 0.1),
+        "webinar.attended" | "email.clicked" | "asset.viewed" => (Emotion::Want, 0.4),
+        "email.replied" | "meeting.held" => (Emotion::Fear, -0.2),
+        "demo.requested" | "ticket.solved" | "review.posted" | "referral.made" => {
+            (Emotion::Desire, 0.7)
+        }
+        "satisfaction.rated" if good => (Emotion::Desire, 0.8),
+        "satisfaction.rated" => (Emotion::Pain, -0.7),
+        _ => return None,
+    })
+}
+
+/// The demo's content: its key, title and address.
+type Content = (&'static str, &'static str);
+
+const WHITEPAPER: Content = ("hand-off-gap-whitepaper", "Closing the hand-off gap");
+const ROI_CALCULATOR: Content = ("roi-calculator", "The journey ROI calculator");
+const PRICING_SHEET: Content = ("pricing-sheet", "Pricing and plans");
+const COMPARISON: Content = ("competitor-comparison", "Journeys compared");
+
+fn asset((key, title): Content) -> ingestion::Asset {
+    ingestion::Asset {
+        key: key.into(),
+        title: Some(title.into()),
+        url: Some(format!("https://journeys.example/content/{key}")),
+    }
+}
+
 /// The name of an account's `person`-th stakeholder.
 fn person_name(account: usize, person: usize) -> (&'static str, &'static str) {
     (
@@ -472,12 +527,12 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
                 owner_team: Some(activity.team),
                 actor: (activity.team == OwnerTeam::Sales)
                     .then(|| "sam@journeys.example".to_owned()),
-                emotion: None,
-                sentiment: None,
+                emotion: feeling(activity.kind, good).map(|(e, _)| e),
+                sentiment: feeling(activity.kind, good).map(|(_, s)| s),
                 score: rated.then_some(if good { 1.0 } else { 0.0 }),
                 properties: rated
                     .then(|| serde_json::json!({ "rating": if good { "good" } else { "bad" } })),
-                asset: None,
+                asset: (activity.kind == "whitepaper.downloaded").then(|| asset(WHITEPAPER)),
                 account: None,
                 stakeholder: None,
                 person: Some(person),
@@ -559,6 +614,7 @@ pub async fn load(db: &DatabaseConnection) -> CoreResult<bool> {
     record(db, ws, &calls).await?;
     won_this_week(db, ws, now).await?;
     guided(db, ws, now).await?;
+    content_in_deals(db, ws, now).await?;
     Ok(true)
 }
 
@@ -743,4 +799,103 @@ async fn won_this_week(
     );
     answer.title = Some("How likely are you to recommend us?".into());
     record(db, ws, &[answer]).await
+}
+
+/// Sales content in won and lost deals, and advocates: the ROI calculator
+/// went to five deals that were won and none that were lost; the pricing
+/// sheet to both lost deals (and to Ion Telecom, won and since churned); the
+/// buyers viewed what they were sent. Granite Manufacturing posted a review
+/// and Acme Analytics made a referral, which took both to loyalty.
+async fn content_in_deals(
+    db: &DatabaseConnection,
+    ws: uuid::Uuid,
+    now: chrono::DateTime<Utc>,
+) -> CoreResult<()> {
+    // (account, content, days ago): inside each deal, between its hand-off
+    // and its outcome.
+    let shared: [(&str, Content, i64); 9] = [
+        ("Acme Analytics", ROI_CALCULATOR, 52),
+        ("Evergreen Retail", ROI_CALCULATOR, 50),
+        ("Granite Manufacturing", ROI_CALCULATOR, 55),
+        ("Lumen Security", ROI_CALCULATOR, 48),
+        ("Kestrel Media", ROI_CALCULATOR, 10),
+        ("Ion Telecom", PRICING_SHEET, 47),
+        ("Mistral Foods", PRICING_SHEET, 50),
+        ("Nimbus Travel", PRICING_SHEET, 46),
+        ("Nimbus Travel", COMPARISON, 44),
+    ];
+    let contact = |name: &str| {
+        let (i, spec) = ACCOUNTS
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.name == name)
+            .expect("a demo account");
+        (i, person_email(i, 0, spec.domain))
+    };
+    let touch = |id: String, kind: &str, name: &str, days_ago: i64| {
+        let (i, email) = contact(name);
+        let mut raw = RawTouchpoint::new(
+            "api",
+            &id,
+            Channel::Email,
+            kind,
+            now - Duration::days(days_ago),
+        );
+        raw.person = Some(NewPerson {
+            email: Some(email),
+            ..Default::default()
+        });
+        (raw, i)
+    };
+    let mut batch = Vec::new();
+    for (n, (name, content, days_ago)) in shared.into_iter().enumerate() {
+        let (mut sent, i) = touch(format!("demo-shared-{n}"), "asset.shared", name, days_ago);
+        sent.title = Some(format!("Sent: {}", content.1));
+        sent.owner_team = Some(OwnerTeam::Sales);
+        sent.actor = Some(["sam@journeys.example", "alex@journeys.example"][i % 2].into());
+        sent.asset = Some(asset(content));
+        let (mut viewed, _) = touch(
+            format!("demo-viewed-{n}"),
+            "asset.viewed",
+            name,
+            days_ago - 1,
+        );
+        viewed.title = Some(format!("Viewed: {}", content.1));
+        viewed.asset = Some(asset(content));
+        for raw in [sent, viewed] {
+            batch.push(with_feeling(raw));
+        }
+    }
+    for (n, (name, kind, title, days_ago)) in [
+        (
+            "Granite Manufacturing",
+            "review.posted",
+            "Five stars on G2",
+            10,
+        ),
+        (
+            "Acme Analytics",
+            "referral.made",
+            "Referred a peer at Cobalt Health",
+            5,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (mut raw, _) = touch(format!("demo-advocate-{n}"), kind, name, days_ago);
+        raw.title = Some(title.into());
+        raw.owner_team = Some(OwnerTeam::Relationship);
+        batch.push(with_feeling(raw));
+    }
+    batch.sort_by_key(|t| t.occurred_at);
+    record(db, ws, &batch).await
+}
+
+fn with_feeling(mut raw: RawTouchpoint) -> RawTouchpoint {
+    if let Some((emotion, sentiment)) = feeling(&raw.kind, true) {
+        raw.emotion = Some(emotion);
+        raw.sentiment = Some(sentiment);
+    }
+    raw
 }

@@ -297,9 +297,12 @@ fn touchpoint(
         .filter(|a| a.min_depth <= reached)
         .collect();
     let activity = open[rng.random_range(0..open.len())];
+    let felt = crate::demo::feeling(activity.kind, true);
     RawTouchpoint {
         title: Some(activity.title.into()),
         owner_team: Some(activity.team),
+        emotion: felt.map(|(e, _)| e),
+        sentiment: felt.map(|(_, s)| s),
         person: Some(who),
         ..RawTouchpoint::new(
             activity.source,

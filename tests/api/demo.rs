@@ -309,3 +309,107 @@ async fn a_model_added_to_the_demo_gives_every_account_the_path_its_history_give
         );
     }
 }
+
+#[tokio::test]
+async fn the_demo_shows_content_in_won_and_lost_deals_and_feelings_in_every_stage() {
+    let app = spawn_app().await;
+    journeys::demo::load(&app.db).await.unwrap();
+    let token = app.admin(journeys::demo::DEMO_SLUG);
+    let list = |v: &Value| v.as_array().unwrap().clone();
+    let now = chrono::Utc::now();
+    let window = json!({
+        "from": (now - chrono::Duration::days(120)).to_rfc3339(),
+        "to": (now + chrono::Duration::days(1)).to_rfc3339(),
+    });
+    let models = app
+        .ok(
+            &token,
+            "{ journeyModels { id isDefault stages { id key } } }",
+            json!({}),
+        )
+        .await;
+    let default = list(&models["journeyModels"])
+        .into_iter()
+        .find(|m| m["isDefault"] == true)
+        .unwrap();
+    let q = r#"query($m: ID!, $from: DateTime!, $to: DateTime!) {
+      salesEngagement(from: $from, to: $to) {
+        actors { actor won lost assets { asset { key } touchpoints } }
+        accounts(first: 100) { nodes { account { name } outcome assets { asset { key } } } }
+      }
+      contentEffectiveness(modelId: $m, from: $from, to: $to) {
+        assets { nodes { asset { key title url } accountsReached
+          overall { reached { stays won wonShare } notReached { stays won wonShare } } } }
+      }
+    }"#;
+    let mut vars = window.clone();
+    vars["m"] = default["id"].clone();
+    let data = app.ok(&token, q, vars).await;
+
+    // Sales: both lost deals got the pricing sheet, no lost deal the ROI
+    // calculator; five won deals did.
+    let engaged = list(&data["salesEngagement"]["accounts"]["nodes"]);
+    let keys_of = |a: &Value| -> Vec<String> {
+        list(&a["assets"])
+            .iter()
+            .map(|u| u["asset"]["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let lost: Vec<&Value> = engaged.iter().filter(|a| a["outcome"] == "LOST").collect();
+    assert_eq!(lost.len(), 2, "{engaged:?}");
+    for deal in &lost {
+        assert!(
+            keys_of(deal).contains(&"pricing-sheet".to_owned()),
+            "{deal}"
+        );
+        assert!(
+            !keys_of(deal).contains(&"roi-calculator".to_owned()),
+            "{deal}"
+        );
+    }
+    let won_with_roi = engaged
+        .iter()
+        .filter(|a| a["outcome"] == "WON" && keys_of(a).contains(&"roi-calculator".to_owned()))
+        .count();
+    assert_eq!(won_with_roi, 5, "{engaged:?}");
+    assert!(
+        list(&data["salesEngagement"]["actors"])
+            .iter()
+            .any(|a| !list(&a["assets"]).is_empty()),
+        "{data}"
+    );
+
+    // Content: every stay the calculator reached was won, more than the rest.
+    let assets = list(&data["contentEffectiveness"]["assets"]["nodes"]);
+    let roi = assets
+        .iter()
+        .find(|a| a["asset"]["key"] == "roi-calculator")
+        .unwrap();
+    assert_eq!(roi["accountsReached"], 5, "{roi}");
+    assert_eq!(roi["overall"]["reached"]["wonShare"], 1.0, "{roi}");
+    let rest = roi["overall"]["notReached"]["wonShare"].as_f64().unwrap();
+    assert!(rest < 1.0, "{roi}");
+    assert!(
+        assets
+            .iter()
+            .any(|a| a["asset"]["key"] == "hand-off-gap-whitepaper")
+    );
+
+    // Feelings: touchpoints expressing an emotion, and with a sentiment, in
+    // every stage of the default model.
+    let felt = r#"query($s: ID!) { touchpoints(filter: { stageId: $s,
+        emotions: [PAIN, PROBLEM, FEAR, WANT, NEED, DESIRE] }, first: 1) {
+        totalCount nodes { emotion sentiment } } }"#;
+    for stage in list(&default["stages"]) {
+        let found = app.ok(&token, felt, json!({ "s": stage["id"] })).await;
+        let found = &found["touchpoints"];
+        assert!(
+            found["totalCount"].as_i64().unwrap() > 0,
+            "{stage}: {found}"
+        );
+        assert!(
+            found["nodes"][0]["sentiment"].is_number(),
+            "{stage}: {found}"
+        );
+    }
+}
