@@ -174,11 +174,12 @@ pub async fn team_handoffs(
 }
 
 /// The moves within the window into each boundary's later stage of
-/// `sequence` (the model's, by position) from a stage before it there (an account's first placement, from no
-/// stage, is no hand-off; skipping stages is), oldest first, each with the
-/// later stage's team's first touchpoint at or after it (one short range of
-/// the (account, team, time) index per move) and whether the account is in
-/// that stage now: `(account, stage, time, first touch, still there)`.
+/// `sequence` (the model's, by position) from a stage before it there (an
+/// account's first placement, from no stage, is no hand-off; skipping stages
+/// is), oldest first, each with the later stage's team's first touchpoint at
+/// or after it (one short range of the (account, team, time) index per move)
+/// and whether the account is in that stage now: columns `account_id`,
+/// `stage_id`, `crossed_at`, `first_touch` and `still_there`.
 pub fn crossings_statement(
     workspace: Uuid,
     model: Uuid,
