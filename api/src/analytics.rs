@@ -1,12 +1,18 @@
 //! Analytics across accounts as GraphQL: funnel, stalled accounts, hand-off
-//! gap, NPS and attribution. The queries and the arithmetic are
+//! gap, NPS, attribution, hand-offs between teams, bouncing accounts and
+//! stage insights. The queries and the arithmetic are
 //! `journeys_core::analytics`; here are the types, the conversion of inputs
 //! and results, and the paging.
+
+mod stage_insights;
+mod team_handoffs;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::stage_position;
-use journeys_core::analytics::{Segment, Window, attribution, funnel, handoff, nps, stalled};
+use journeys_core::analytics::{
+    Segment, Window, attribution, bouncing, funnel, handoff, nps, stalled,
+};
 use journeys_core::time;
 
 use crate::accounts::Account;
@@ -20,6 +26,8 @@ use crate::graphql::pagination::{Cursor, PageArgs, SortKey, TotalCount, connecti
 use crate::journeys::{JourneyModel, Stage};
 use crate::touchpoints::{Touchpoint, TouchpointConnection, TouchpointOrder, list};
 use crate::vocab::Lifecycle;
+use stage_insights::StageInsight;
+use team_handoffs::{BouncingStayConnection, TeamHandoff, bouncing_page};
 
 /// A count as GraphQL's `Int`, saturating.
 fn int(n: usize) -> i32 {
@@ -611,5 +619,108 @@ impl AnalyticsQuery {
         let ws = rc.require(Scope::Read)?.workspace_id;
         let window = Window::new(from, to)?;
         Ok(attribution::attribution(&rc.db, ws, window).await?.into())
+    }
+
+    /// Hand-offs between teams in a model's sequence: one entry per boundary
+    /// (two adjacent stages owned by different teams), in the sequence's
+    /// order, crossed within the window or not.
+    async fn handoffs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The journey model whose sequence is measured.")] model_id: ID,
+        #[graphql(desc = "Start of the window in which accounts crossed, inclusive; before `to`.")]
+        from: DateTime<Utc>,
+        #[graphql(desc = "End of the window in which accounts crossed, exclusive.")] to: DateTime<
+            Utc,
+        >,
+    ) -> ApiResult<Vec<TeamHandoff>> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        let window = Window::new(from, to)?;
+        let model =
+            crate::journeys::find(&rc.db, ws, ids::decode(&model_id, NodeType::JourneyModel)?)
+                .await?;
+        let report =
+            journeys_core::analytics::team_handoffs::team_handoffs(&rc.db, ws, model.id, window)
+                .await?;
+        Ok(report.into_iter().map(TeamHandoff::from).collect())
+    }
+
+    /// Stays in a stage of the model's sequence during which the owner team
+    /// of the account's touchpoints switched between MARKETING and SALES at
+    /// least `minSwitches` times within the window (a switch: a MARKETING or
+    /// SALES touchpoint whose team differs from the previous such one's; other
+    /// teams' are passed over). Most switches first, then by the move that
+    /// began the stay.
+    #[allow(clippy::too_many_arguments)]
+    async fn bouncing_accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The journey model whose stages the stays are in.")] model_id: ID,
+        #[graphql(
+            desc = "Start of the window the switches are counted in, inclusive; before `to`."
+        )]
+        from: DateTime<Utc>,
+        #[graphql(desc = "End of the window the switches are counted in, exclusive.")] to: DateTime<
+            Utc,
+        >,
+        #[graphql(
+            desc = "The fewest switches a stay must have, from 1 to 100.",
+            default = 2
+        )]
+        min_switches: i32,
+        #[graphql(
+            desc = "Page forward: at most this many items (0 to 500) from the start, or after `after`. 50 when neither `first` nor `last` is given; not with `last`."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor, taken from this same list and order."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "Page backward: at most this many items (0 to 500) from the end, or before `before`. Not with `first`."
+        )]
+        last: Option<i32>,
+        #[graphql(
+            desc = "Return the items before this cursor, taken from this same list and order."
+        )]
+        before: Option<String>,
+    ) -> ApiResult<BouncingStayConnection> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        let window = Window::new(from, to)?;
+        bouncing::check_min_switches(min_switches)?;
+        let args = PageArgs::new(first, after, last, before);
+        let model =
+            crate::journeys::find(&rc.db, ws, ids::decode(&model_id, NodeType::JourneyModel)?)
+                .await?;
+        let stays = bouncing::bouncing(&rc.db, ws, model.id, window, min_switches).await?;
+        bouncing_page(stays, args)
+    }
+
+    /// Per stage of the model's sequence, by position: the stays that began
+    /// within the window and the touchpoints during them, for all stays and
+    /// apart for those that moved on and those that dropped off.
+    async fn stage_insights(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The journey model whose stages are measured.")] model_id: ID,
+        #[graphql(desc = "Start of the window the stays began in, inclusive; before `to`.")]
+        from: DateTime<Utc>,
+        #[graphql(
+            desc = "End of the window the stays began in, exclusive; touchpoints from then on are not counted."
+        )]
+        to: DateTime<Utc>,
+    ) -> ApiResult<Vec<StageInsight>> {
+        let rc = request(ctx);
+        let ws = rc.require(Scope::Read)?.workspace_id;
+        let window = Window::new(from, to)?;
+        let model =
+            crate::journeys::find(&rc.db, ws, ids::decode(&model_id, NodeType::JourneyModel)?)
+                .await?;
+        let report =
+            journeys_core::analytics::stage_insights::stage_insights(&rc.db, ws, model.id, window)
+                .await?;
+        Ok(report.into_iter().map(StageInsight::from).collect())
     }
 }

@@ -36,6 +36,7 @@ mod seed;
 mod stakeholders;
 mod subscriptions;
 mod takeover;
+mod team_handoffs;
 mod touchpoints;
 mod twitter;
 mod webhooks;

@@ -1,5 +1,6 @@
 //! Analytics across accounts: funnel, stalled accounts, hand-off gap, NPS,
-//! attribution, sales engagement and content effectiveness. Each reads the
+//! attribution, hand-offs between teams, bouncing accounts, what happens in
+//! each stage, sales engagement and content effectiveness. Each reads the
 //! records kept up to date as data arrives (stage transitions and positions,
 //! lifecycle changes) or an indexed slice of touchpoints (one kind, one team,
 //! the assets, one window), never every touchpoint.
@@ -8,19 +9,22 @@
 //! turns them into the figures, so the arithmetic is tested without a database.
 
 pub mod attribution;
+pub mod bouncing;
 pub mod content;
 pub mod funnel;
 pub mod handoff;
 pub mod nps;
 pub mod sales_engagement;
+pub mod stage_insights;
 pub mod stalled;
+pub mod team_handoffs;
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::vocab::{Lifecycle, OwnerTeam};
-use entity::{account, lifecycle_change, touchpoint};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SelectStatement};
+use entity::{account, lifecycle_change, stage, stage_transition, touchpoint};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -63,6 +67,60 @@ impl Window {
     pub fn to(&self) -> DateTime<Utc> {
         self.to
     }
+}
+
+/// The model's sequence: its active, top-level stages that are not
+/// continuous phases, by position.
+pub async fn sequence(
+    db: &impl ConnectionTrait,
+    ws: Uuid,
+    model: Uuid,
+) -> CoreResult<Vec<stage::Model>> {
+    Ok(stage::Entity::find()
+        .filter(stage::Column::WorkspaceId.eq(ws))
+        .filter(stage::Column::ModelId.eq(model))
+        .filter(stage::Column::ArchivedAt.is_null())
+        .filter(stage::Column::Continuous.eq(false))
+        .filter(stage::Column::ParentStageId.is_null())
+        .order_by_asc(stage::Column::Position)
+        .order_by_asc(stage::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// When the stay begun by the move `st` (an alias of `stage_transitions` in
+/// the enclosing query) ended: the time of the account's next move in the
+/// model's sequence, ties broken by id as `during_stage` does; null while it
+/// lasts. A short walk of the (account, model, time) index.
+fn stay_end(st: &Alias) -> SelectStatement {
+    use stage_transition::Column as T;
+    let nx = Alias::new("nx");
+    let col = |alias: &Alias, c: T| Expr::col((alias.clone(), c));
+    Query::select()
+        .expr(col(&nx, T::OccurredAt))
+        .from_as(stage_transition::Entity, nx.clone())
+        .and_where(col(&nx, T::AccountId).equals((st.clone(), T::AccountId)))
+        .and_where(col(&nx, T::ModelId).equals((st.clone(), T::ModelId)))
+        // Entering a phase leaves no stage.
+        .and_where(col(&nx, T::Phase).eq(false))
+        .cond_where(
+            Condition::any()
+                .add(col(&nx, T::OccurredAt).gt(col(st, T::OccurredAt)))
+                .add(
+                    Condition::all()
+                        .add(col(&nx, T::OccurredAt).eq(col(st, T::OccurredAt)))
+                        .add(col(&nx, T::Id).gt(col(st, T::Id))),
+                ),
+        )
+        .order_by((nx.clone(), T::OccurredAt), Order::Asc)
+        .order_by((nx, T::Id), Order::Asc)
+        .limit(1)
+        .to_owned()
+}
+
+/// A subquery as a value of the enclosing query.
+fn scalar(q: SelectStatement) -> Expr {
+    Expr::SubQuery(None, Box::new(q.into()))
 }
 
 /// Which accounts an analysis covers; every account when all are `None`.
@@ -155,9 +213,7 @@ async fn touch_around(
     touch: Touch,
 ) -> CoreResult<HashMap<Uuid, touchpoint::Model>> {
     use sea_orm::QueryTrait;
-    use sea_orm::sea_query::{
-        Alias, Asterisk, Func, Order, QueryStatementBuilder, WindowStatement,
-    };
+    use sea_orm::sea_query::{Asterisk, Func, QueryStatementBuilder, WindowStatement};
     if accounts.is_empty() {
         return Ok(HashMap::new());
     }

@@ -25,6 +25,8 @@ mod privacy;
 mod progression;
 mod revocations;
 mod scoring;
+mod stage_insights;
+mod team_handoffs;
 
 use chrono::{DateTime, Utc};
 use entity::vocab::{Channel, Lifecycle};
