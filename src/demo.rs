@@ -279,7 +279,9 @@ pub(crate) const ACTIVITIES: [Activity; 12] = [
         source: "api",
         channel: Channel::Meeting,
         kind: "demo.requested",
-        team: OwnerTeam::Sales,
+        // The prospect's request through the website's form: sales has yet
+        // to answer it.
+        team: OwnerTeam::Marketing,
         min_depth: 2,
         title: "Requested a demo",
     },

@@ -4,7 +4,7 @@
 //! `journeys_core::analytics`; here are the types, the conversion of inputs
 //! and results, and the paging.
 
-mod stage_insights;
+pub(crate) mod stage_insights;
 mod team_handoffs;
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};

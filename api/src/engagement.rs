@@ -77,7 +77,7 @@ fn usages(uses: &[AssetUse]) -> Vec<AssetUsage> {
 /// What sales did with one account between its hand-off (its first change to
 /// MQL or SQL) and its outcome (its first change to CUSTOMER or DISQUALIFIED
 /// from then on), within the window.
-pub struct SalesAccountEngagement(AccountEngagement);
+pub struct SalesAccountEngagement(pub AccountEngagement);
 
 #[Object]
 impl SalesAccountEngagement {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use entity::account;
 use journeys_core::CoreError;
@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::graphql::connection::load_error;
 use crate::graphql::context::request;
 use crate::graphql::error::ApiResult;
-use crate::graphql::loaders::{GuidanceOf, ScoreDaysAgo};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{GuidanceOf, SalesOf, ScoreDaysAgo, StaysOf};
 use crate::graphql::pagination::PageArgs;
 use crate::journeys::{JourneyModel, Stage};
 use crate::stakeholders::Stakeholder;
@@ -155,6 +156,14 @@ impl NextStep {
     }
 }
 
+/// One stage an account has been in.
+#[derive(SimpleObject)]
+pub struct AccountStage {
+    pub stage: Stage,
+    /// The account's stays in the stage and what happened in them.
+    pub stays: crate::analytics::stage_insights::StayGroup,
+}
+
 /// How an account's score moved.
 #[derive(SimpleObject)]
 pub struct ScoreTrend {
@@ -239,6 +248,52 @@ impl AccountBrief {
         parts.sort_by(|a, b| b.points_today().total_cmp(&a.points_today()));
         parts.truncate(first);
         Ok(parts)
+    }
+    /// What sales did with the account between its hand-off (its first MQL
+    /// or SQL) and its outcome (its first CUSTOMER or DISQUALIFIED), or up
+    /// to now while open: the SALES-owned touchpoints, who made them and the
+    /// assets they named. Null when it never qualified or sales never touched it.
+    async fn sales_engagement(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::engagement::SalesAccountEngagement>> {
+        let found = request(ctx)
+            .loader
+            .load_one(SalesOf(self.0.id))
+            .await
+            .map_err(load_error)?;
+        Ok(found.map(crate::engagement::SalesAccountEngagement))
+    }
+    /// The stages of a model's sequence the account has been in, by
+    /// position, each with what happened in its stays there up to now: the
+    /// touchpoints by channel and kind, what they expressed (emotions) and
+    /// their mean sentiment.
+    async fn stages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The journey model; the default model when left out.")] model_id: Option<
+            ID,
+        >,
+    ) -> ApiResult<Vec<AccountStage>> {
+        let model = model_id
+            .map(|id| ids::decode(&id, NodeType::JourneyModel))
+            .transpose()?;
+        let found = request(ctx)
+            .loader
+            .load_one(StaysOf {
+                account: self.0.id,
+                model,
+            })
+            .await
+            .map_err(load_error)?;
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| AccountStage {
+                stage: Stage(s.stage),
+                stays: s.group.into(),
+            })
+            .collect())
     }
     /// The buying group over the 90 days up to now, as `Account.dmu`.
     async fn dmu(&self, ctx: &Context<'_>) -> ApiResult<crate::dmu::AccountDmu> {

@@ -16,6 +16,8 @@ const BRIEF: &str = r#"query($id: ID!) { account(id: $id) { brief {
   openTickets { ticketId subject openedAt reopenedAt touchpoint { source } }
   latestNps { score } latestNpsFollowedUp
   nextSteps { kind }
+  salesEngagement { touchpoints outcome }
+  stages { stage { key } stays { stays touchpoints byKind { kind count } } }
 } } }"#;
 
 fn days_ago(days: i64) -> String {
@@ -118,6 +120,21 @@ async fn a_brief_answers_the_sales_questions_in_one_selection() {
         .map(|s| &s["kind"])
         .collect();
     assert_eq!(kinds, [&json!("OPEN_TICKET")], "{brief}");
+
+    // Never qualified: no sales engagement. Its stages, with what happened
+    // in each: the meeting in the purchase decision; the open, the tickets
+    // and the answer since in retention.
+    assert_eq!(brief["salesEngagement"], Value::Null, "{brief}");
+    let stages = brief["stages"].as_array().unwrap();
+    let keys: Vec<&Value> = stages.iter().map(|s| &s["stage"]["key"]).collect();
+    assert_eq!(
+        keys,
+        [&json!("purchase_decision"), &json!("retention")],
+        "{brief}"
+    );
+    assert_eq!(stages[0]["stays"]["stays"], 1);
+    assert_eq!(stages[0]["stays"]["touchpoints"], 2, "{brief}");
+    assert_eq!(stages[1]["stays"]["touchpoints"], 6, "{brief}");
 
     // A trend over no days, or over more than a year, is refused.
     for days in [0, 366] {

@@ -337,6 +337,14 @@ async fn the_demo_shows_content_in_won_and_lost_deals_and_feelings_in_every_stag
         actors { actor won lost assets { asset { key } touchpoints } }
         accounts(first: 100) { nodes { account { name } outcome assets { asset { key } } } }
       }
+      handoffs(modelId: $m, from: $from, to: $to) {
+        fromTeam toTeam crossed handedOff waiting medianSeconds p90Seconds
+      }
+      stageInsights(modelId: $m, from: $from, to: $to) {
+        stage { key }
+        movedOn { stays emotions { emotion count } meanSentiment }
+        droppedOff { stays emotions { emotion count } meanSentiment }
+      }
       contentEffectiveness(modelId: $m, from: $from, to: $to) {
         assets { nodes { asset { key title url } accountsReached
           overall { reached { stays won wonShare } notReached { stays won wonShare } } } }
@@ -394,6 +402,82 @@ async fn the_demo_shows_content_in_won_and_lost_deals_and_feelings_in_every_stag
             .iter()
             .any(|a| a["asset"]["key"] == "hand-off-gap-whitepaper")
     );
+
+    // Hand-offs: every boundary of the default model is listed; marketing
+    // to sales was crossed and sales took a while to answer.
+    let handoffs = list(&data["handoffs"]);
+    let teams: Vec<(&str, &str)> = handoffs
+        .iter()
+        .map(|h| {
+            (
+                h["fromTeam"].as_str().unwrap(),
+                h["toTeam"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        teams,
+        [
+            ("MARKETING", "SALES"),
+            ("SALES", "SERVICE"),
+            ("SERVICE", "RELATIONSHIP")
+        ],
+        "{handoffs:?}"
+    );
+    for handoff in &handoffs {
+        assert!(handoff["crossed"].as_i64().unwrap() >= 1, "{handoffs:?}");
+        assert!(handoff["medianSeconds"].is_number(), "{handoffs:?}");
+    }
+    // A demo requested on the website waits for sales' answer.
+    assert!(
+        handoffs[0]["p90Seconds"].as_f64().unwrap() > 0.0,
+        "{handoffs:?}"
+    );
+
+    // Stage insights: some stage was left by some accounts and not others,
+    // and what those felt is counted on both sides.
+    let insights = list(&data["stageInsights"]);
+    let felt = |group: &Value| -> i64 {
+        list(&group["emotions"])
+            .iter()
+            .map(|e| e["count"].as_i64().unwrap())
+            .sum()
+    };
+    assert!(
+        insights
+            .iter()
+            .any(|s| felt(&s["movedOn"]) > 0 && felt(&s["droppedOff"]) > 0),
+        "{insights:?}"
+    );
+
+    // One account's brief answers the same for it: what sales did, with
+    // which assets, and what it felt in each stage it went through.
+    let brief = app
+        .ok(
+            &token,
+            r#"{ accounts(filter: { search: "Acme Analytics" }) { nodes { brief {
+                 salesEngagement { outcome actors assets { asset { key } } }
+                 stages { stage { key } stays { stays emotions { emotion count } meanSentiment } }
+                 scoreTrend { now then }
+               } } } }"#,
+            json!({}),
+        )
+        .await;
+    let brief = &brief["accounts"]["nodes"][0]["brief"];
+    let sales = &brief["salesEngagement"];
+    assert_eq!(sales["outcome"], "WON", "{brief}");
+    assert!(
+        list(&sales["assets"])
+            .iter()
+            .any(|u| u["asset"]["key"] == "roi-calculator"),
+        "{brief}"
+    );
+    let stages = list(&brief["stages"]);
+    assert!(stages.len() >= 3, "{brief}");
+    for stage in &stages {
+        assert!(felt(&stage["stays"]) > 0, "{stage}");
+    }
+    assert!(brief["scoreTrend"]["then"].is_number(), "{brief}");
 
     // Feelings: touchpoints expressing an emotion, and with a sentiment, in
     // every stage of the default model.

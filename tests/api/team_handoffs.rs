@@ -123,7 +123,7 @@ const INSIGHTS: &str = r#"query($m: ID!, $from: DateTime!, $to: DateTime!) {
   }
 }
 fragment group on StayGroup {
-  accounts touchpoints meanSentiment touchpointsPerAccount
+  stays touchpoints meanSentiment touchpointsPerStay
   byChannel { channel count } byKind { kind count } emotions { emotion count }
 }"#;
 
@@ -277,11 +277,11 @@ async fn handoffs_bouncing_accounts_and_stage_insights_answer_with_the_figures()
     assert_eq!(purchase["stage"]["key"], "purchase_decision");
     let moved_on = &purchase["movedOn"];
     assert_eq!(
-        (&moved_on["accounts"], &moved_on["touchpoints"]),
+        (&moved_on["stays"], &moved_on["touchpoints"]),
         (&json!(3), &json!(4))
     );
     assert!(close(&moved_on["meanSentiment"], 0.8));
-    assert!(close(&moved_on["touchpointsPerAccount"], 4.0 / 3.0));
+    assert!(close(&moved_on["touchpointsPerStay"], 4.0 / 3.0));
     let emotions = |group: &Value| -> Vec<(String, i64)> {
         group["emotions"]
             .as_array()
@@ -305,7 +305,7 @@ async fn handoffs_bouncing_accounts_and_stage_insights_answer_with_the_figures()
     assert_eq!(emotions(moved_on), six([0, 0, 0, 1, 0, 0]));
     let dropped = &purchase["droppedOff"];
     assert_eq!(
-        (&dropped["accounts"], &dropped["touchpoints"]),
+        (&dropped["stays"], &dropped["touchpoints"]),
         (&json!(1), &json!(7))
     );
     assert!(close(&dropped["meanSentiment"], -0.6));
@@ -322,7 +322,7 @@ async fn handoffs_bouncing_accounts_and_stage_insights_answer_with_the_figures()
     // All: four stays, eleven touchpoints; mean (0.8 - 0.5 - 0.7) / 3.
     let all = &purchase["all"];
     assert_eq!(
-        (&all["accounts"], &all["touchpoints"]),
+        (&all["stays"], &all["touchpoints"]),
         (&json!(4), &json!(11))
     );
     assert!(close(&all["meanSentiment"], -0.4 / 3.0));
@@ -331,9 +331,9 @@ async fn handoffs_bouncing_accounts_and_stage_insights_answer_with_the_figures()
         json!({ "kind": "meeting.held", "count": 4 })
     );
     // Consideration: nobody began a stay there.
-    assert_eq!(stages[1]["all"]["accounts"], 0);
+    assert_eq!(stages[1]["all"]["stays"], 0);
     assert!(stages[1]["all"]["meanSentiment"].is_null());
-    assert!(stages[1]["all"]["touchpointsPerAccount"].is_null());
+    assert!(stages[1]["all"]["touchpointsPerStay"].is_null());
 }
 
 #[tokio::test]
@@ -382,7 +382,7 @@ async fn the_new_fields_are_confined_to_readers_of_the_workspace_and_check_their
             .as_array()
             .unwrap()
             .iter()
-            .all(|s| s["all"]["accounts"] == 0)
+            .all(|s| s["all"]["stays"] == 0)
     );
 
     for min in [0, 101] {

@@ -37,12 +37,12 @@ pub struct EmotionCount {
 
 /// The touchpoints during a group of stays in a stage: each stay's account's
 /// touchpoints from its move into the stage until its next move in the
-/// sequence, and before the window's end.
+/// sequence, and before the window's end (or, of one account's stays, now).
 #[derive(SimpleObject)]
 pub struct StayGroup {
-    /// Stays counted: moves into the stage within the window (an account
-    /// that entered twice counts twice).
-    pub accounts: i32,
+    /// Stays counted: moves into the stage (an account that entered twice
+    /// counts twice).
+    pub stays: i32,
     /// Touchpoints during those stays.
     pub touchpoints: i32,
     /// Those touchpoints per channel, most first, then by channel name; only
@@ -58,16 +58,16 @@ pub struct StayGroup {
     /// The mean sentiment (-1 to 1) over those touchpoints that have one;
     /// null when none has.
     pub mean_sentiment: Option<f64>,
-    /// `touchpoints / accounts`; null without stays.
-    pub touchpoints_per_account: Option<f64>,
+    /// `touchpoints / stays`; null without stays.
+    pub touchpoints_per_stay: Option<f64>,
 }
 
 impl From<stage_insights::Group> for StayGroup {
     fn from(g: stage_insights::Group) -> Self {
         Self {
-            accounts: int(g.stays),
+            stays: int(g.stays),
             touchpoints: int(g.touchpoints),
-            touchpoints_per_account: g.touchpoints_per_stay(),
+            touchpoints_per_stay: g.touchpoints_per_stay(),
             mean_sentiment: g.mean_sentiment,
             by_channel: g
                 .by_channel

@@ -12,7 +12,7 @@ use entity::{
     account, consent, event, identity, journey_model, lifecycle_change, membership,
     score_contribution, scoring_rule, stage, stage_transition, stakeholder, sync_run, touchpoint,
 };
-use journeys_core::analytics::Window;
+use journeys_core::analytics::{Window, sales_engagement, stage_insights};
 pub use journeys_core::batch::{Listed, MEMBERSHIP_KEYSET, MembershipSide, Total, TouchpointOwner};
 use journeys_core::lifecycle::Subject;
 use journeys_core::page::Page;
@@ -189,6 +189,59 @@ impl Loader<ScoreDaysAgo> for Batch {
             let scores =
                 scoring::trend::account_scores_at(&self.db, self.workspace, &accounts, at).await?;
             out.extend(keyed(scores, |account| ScoreDaysAgo { account, days }));
+        }
+        Ok(out)
+    }
+}
+
+/// What sales did with an account over its whole sales period up to now;
+/// absent for an account that never qualified or had no sales touchpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SalesOf(pub Uuid);
+
+impl Loader<SalesOf> for Batch {
+    type Value = sales_engagement::AccountEngagement;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[SalesOf]) -> Result<HashMap<SalesOf, Self::Value>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let now = journeys_core::time::now();
+        let engaged =
+            sales_engagement::account_engagements(&self.db, self.workspace, &ids, now).await?;
+        Ok(keyed(engaged, SalesOf))
+    }
+}
+
+/// The stages of a model (the default model when `None`) an account has
+/// been in, with what happened there up to the moment of the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StaysOf {
+    pub account: Uuid,
+    pub model: Option<Uuid>,
+}
+
+impl Loader<StaysOf> for Batch {
+    type Value = Vec<stage_insights::AccountStage>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[StaysOf]) -> Result<HashMap<StaysOf, Self::Value>, LoadError> {
+        let now = journeys_core::time::now();
+        let mut out = HashMap::new();
+        for (asked, accounts) in by_page(keys, |k| (k.account, k.model)) {
+            let model = match asked {
+                Some(model) => Some(model),
+                None => batch::default_model(&self.db, self.workspace)
+                    .await?
+                    .map(|m| m.id),
+            };
+            let Some(model) = model else { continue };
+            let stages =
+                stage_insights::account_stages(&self.db, self.workspace, model, &accounts, now)
+                    .await?;
+            out.extend(keyed(stages, |account| StaysOf {
+                account,
+                model: asked,
+            }));
         }
         Ok(out)
     }

@@ -279,14 +279,16 @@ async fn accounts_becoming(
     lifecycles: &[Lifecycle],
     window: Window,
 ) -> CoreResult<Vec<lifecycle_change::Model>> {
-    changes_to(db, ws, lifecycles, Some(window.from), window.to).await
+    changes_of(db, ws, None, lifecycles, Some(window.from), window.to).await
 }
 
-/// The changes of accounts to any of `lifecycles` from `from` (since ever
-/// when `None`) to before `to`, oldest first.
-async fn changes_to(
+/// The changes of accounts (of `accounts` when given) to any of
+/// `lifecycles` from `from` (since ever when `None`) to before `to`, oldest
+/// first.
+async fn changes_of(
     db: &impl ConnectionTrait,
     ws: Uuid,
+    accounts: Option<&[Uuid]>,
     lifecycles: &[Lifecycle],
     from: Option<DateTime<Utc>>,
     to: DateTime<Utc>,
@@ -298,6 +300,9 @@ async fn changes_to(
         .filter(lifecycle_change::Column::OccurredAt.lt(time::to_micros(to)));
     if let Some(from) = from {
         query = query.filter(lifecycle_change::Column::OccurredAt.gte(time::to_micros(from)));
+    }
+    if let Some(accounts) = accounts {
+        query = query.filter(lifecycle_change::Column::AccountId.is_in(accounts.iter().copied()));
     }
     Ok(query
         .order_by_asc(lifecycle_change::Column::OccurredAt)

@@ -15,7 +15,7 @@ use entity::vocab::{Lifecycle, OwnerTeam};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{Window, changes_to};
+use super::{Window, changes_of};
 use crate::{CoreResult, time};
 
 /// How an account's deal ended, as of now.
@@ -150,22 +150,61 @@ pub async fn sales_engagement(
     workspace: Uuid,
     window: Window,
 ) -> CoreResult<SalesEngagement> {
-    let lifecycles = [
-        Lifecycle::Mql,
-        Lifecycle::Sql,
-        Lifecycle::Customer,
-        Lifecycle::Disqualified,
-    ];
     // Hand-offs may precede the window by any time.
-    let changes = changes_to(db, workspace, &lifecycles, None, window.to()).await?;
-    let mut periods = periods(
+    let changes = changes_of(db, workspace, None, &LIFECYCLES, None, window.to()).await?;
+    let mut periods = periods_of(changes);
+    periods.retain(|_, p| p.outcome_at.is_none_or(|end| end >= window.from()));
+    let touches = sales_touches(db, workspace, &periods, Some(window)).await?;
+    Ok(engagement(&periods, touches))
+}
+
+/// Each account's engagement over its whole sales period up to now, for the
+/// accounts that have one: two statements for any number of accounts.
+pub async fn account_engagements(
+    db: &impl ConnectionTrait,
+    workspace: Uuid,
+    accounts: &[Uuid],
+    now: DateTime<Utc>,
+) -> CoreResult<HashMap<Uuid, AccountEngagement>> {
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let changes = changes_of(db, workspace, Some(accounts), &LIFECYCLES, None, now).await?;
+    let periods = periods_of(changes);
+    let touches = sales_touches(db, workspace, &periods, None).await?;
+    Ok(engagement(&periods, touches)
+        .accounts
+        .into_iter()
+        .map(|a| (a.account, a))
+        .collect())
+}
+
+/// The lifecycle changes that bound a sales period.
+const LIFECYCLES: [Lifecycle; 4] = [
+    Lifecycle::Mql,
+    Lifecycle::Sql,
+    Lifecycle::Customer,
+    Lifecycle::Disqualified,
+];
+
+fn periods_of(changes: Vec<entity::lifecycle_change::Model>) -> HashMap<Uuid, SalesPeriod> {
+    periods(
         changes
             .into_iter()
             .filter_map(|c| Some((c.account_id?, c.to_lifecycle, c.occurred_at))),
-    );
-    periods.retain(|_, p| p.outcome_at.is_none_or(|end| end >= window.from()));
+    )
+}
+
+/// The SALES-owned touchpoints of the accounts with a period, within the
+/// window when given, oldest first.
+async fn sales_touches(
+    db: &impl ConnectionTrait,
+    workspace: Uuid,
+    periods: &HashMap<Uuid, SalesPeriod>,
+    window: Option<Window>,
+) -> CoreResult<Vec<SalesTouch>> {
     if periods.is_empty() {
-        return Ok(engagement(&periods, Vec::new()));
+        return Ok(Vec::new());
     }
     type Row = (
         Option<Uuid>,
@@ -176,21 +215,25 @@ pub async fn sales_engagement(
         Option<String>,
     );
     use touchpoint::Column as T;
-    let rows: Vec<Row> = touchpoint::Entity::find()
+    let mut query = touchpoint::Entity::find()
         .select_only()
         .columns([T::AccountId, T::Actor, T::OccurredAt])
         .columns([T::AssetKey, T::AssetTitle, T::AssetUrl])
         .filter(T::WorkspaceId.eq(workspace))
         .filter(T::AccountId.is_in(periods.keys().copied()))
-        .filter(T::OwnerTeam.eq(OwnerTeam::Sales))
-        .filter(T::OccurredAt.gte(time::to_micros(window.from())))
-        .filter(T::OccurredAt.lt(time::to_micros(window.to())))
+        .filter(T::OwnerTeam.eq(OwnerTeam::Sales));
+    if let Some(window) = window {
+        query = query
+            .filter(T::OccurredAt.gte(time::to_micros(window.from())))
+            .filter(T::OccurredAt.lt(time::to_micros(window.to())));
+    }
+    let rows: Vec<Row> = query
         .order_by_asc(T::OccurredAt)
         .order_by_asc(T::Id)
         .into_tuple()
         .all(db)
         .await?;
-    let touches = rows
+    Ok(rows
         .into_iter()
         .filter_map(|(account, actor, occurred_at, key, title, url)| {
             Some(SalesTouch {
@@ -200,8 +243,7 @@ pub async fn sales_engagement(
                 asset: key.map(|key| AssetRef { key, title, url }),
             })
         })
-        .collect();
-    Ok(engagement(&periods, touches))
+        .collect())
 }
 
 /// The engagement of `touches` (oldest first) within their accounts' periods.

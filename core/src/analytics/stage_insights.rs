@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entity::vocab::{Channel, Emotion};
 use entity::{stage, stage_transition, touchpoint};
 use sea_orm::sea_query::{
@@ -128,17 +129,7 @@ pub async fn stage_insights(
     let mut touches = Vec::new();
     let stmt = touch_counts_statement(workspace, model, window, &stage_ids);
     for row in db.query_all(&stmt).await? {
-        let sum: Option<f64> = row.try_get("", "sentiment_sum")?;
-        touches.push(TouchCount {
-            stage: row.try_get("", "stage_id")?,
-            moved_on: row.try_get("", "moved_on")?,
-            channel: row.try_get("", "channel")?,
-            kind: row.try_get("", "kind")?,
-            emotion: row.try_get("", "emotion")?,
-            touchpoints: count(&row, "touchpoints")?,
-            sentiment_sum: sum.unwrap_or_default(),
-            with_sentiment: count(&row, "with_sentiment")?,
-        });
+        touches.push(read_touch_count(&row, row.try_get("", "moved_on")?)?);
     }
     Ok(insights(sequence, &stays, &touches))
 }
@@ -224,32 +215,56 @@ fn group<'a>(stays: usize, touches: impl Iterator<Item = &'a TouchCount>) -> Gro
     }
 }
 
-/// The stays begun within the window in the stages `stage_ids`, as a table
-/// `s`: `stay_id, account_id, stage_id, entered_at, left_at` (null while
-/// open), and `moved_on` (left before the window's end).
-fn stays_table(
+/// Which stays a statement reads: moves into `stage_ids` of `model`, from
+/// `from` (since ever when `None`) to before `to`, of `accounts` (every
+/// account when `None`).
+struct Stays<'a> {
     workspace: Uuid,
     model: Uuid,
-    window: Window,
-    stage_ids: &[Uuid],
-) -> SelectStatement {
+    stage_ids: &'a [Uuid],
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+    accounts: Option<&'a [Uuid]>,
+}
+
+impl<'a> Stays<'a> {
+    fn in_window(workspace: Uuid, model: Uuid, window: Window, stage_ids: &'a [Uuid]) -> Self {
+        Self {
+            workspace,
+            model,
+            stage_ids,
+            from: Some(window.from()),
+            to: window.to(),
+            accounts: None,
+        }
+    }
+}
+
+/// The stays as a table `s`: `stay_id, account_id, stage_id, entered_at,
+/// left_at` (null while open), and `moved_on` (left before `to`).
+fn stays_table(stays: &Stays<'_>) -> SelectStatement {
     use stage_transition::Column as T;
     let st = Alias::new("st");
     let col = |c: T| Expr::col((st.clone(), c));
-    let raw = Query::select()
+    let mut raw = Query::select()
         .expr_as(col(T::Id), Alias::new("stay_id"))
         .expr_as(col(T::AccountId), Alias::new("account_id"))
         .expr_as(col(T::ToStageId), Alias::new("stage_id"))
         .expr_as(col(T::OccurredAt), Alias::new("entered_at"))
         .expr_as(scalar(stay_end(&st)), Alias::new("left_at"))
         .from_as(stage_transition::Entity, st.clone())
-        .and_where(col(T::WorkspaceId).eq(workspace))
-        .and_where(col(T::ModelId).eq(model))
+        .and_where(col(T::WorkspaceId).eq(stays.workspace))
+        .and_where(col(T::ModelId).eq(stays.model))
         .and_where(col(T::Phase).eq(false))
-        .and_where(col(T::ToStageId).is_in(stage_ids.iter().copied()))
-        .and_where(col(T::OccurredAt).gte(time::to_micros(window.from())))
-        .and_where(col(T::OccurredAt).lt(time::to_micros(window.to())))
+        .and_where(col(T::ToStageId).is_in(stays.stage_ids.iter().copied()))
+        .and_where(col(T::OccurredAt).lt(time::to_micros(stays.to)))
         .to_owned();
+    if let Some(from) = stays.from {
+        raw.and_where(col(T::OccurredAt).gte(time::to_micros(from)));
+    }
+    if let Some(accounts) = stays.accounts {
+        raw.and_where(col(T::AccountId).is_in(accounts.iter().copied()));
+    }
     let r = Alias::new("r");
     let rc = |name: &str| Expr::col((r.clone(), Alias::new(name)));
     let mut q = Query::select();
@@ -259,7 +274,7 @@ fn stays_table(
     q.expr_as(
         rc("left_at")
             .is_not_null()
-            .and(rc("left_at").lt(time::to_micros(window.to()))),
+            .and(rc("left_at").lt(time::to_micros(stays.to))),
         Alias::new("moved_on"),
     )
     .from_subquery(raw, r);
@@ -278,13 +293,22 @@ pub fn stay_counts_statement(
     window: Window,
     stage_ids: &[Uuid],
 ) -> SelectStatement {
+    stay_counts(
+        &Stays::in_window(workspace, model, window, stage_ids),
+        "moved_on",
+    )
+}
+
+/// The stays per stage and `split` (a column of the stays table):
+/// `stage_id, <split>, stays`.
+fn stay_counts(stays: &Stays<'_>, split: &str) -> SelectStatement {
     let s = Alias::new("s");
     Query::select()
         .expr_as(s_col("stage_id"), Alias::new("stage_id"))
-        .expr_as(s_col("moved_on"), Alias::new("moved_on"))
+        .expr_as(s_col(split), Alias::new(split))
         .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("stays"))
-        .from_subquery(stays_table(workspace, model, window, stage_ids), s.clone())
-        .add_group_by([s_col("stage_id"), s_col("moved_on")])
+        .from_subquery(stays_table(stays), s.clone())
+        .add_group_by([s_col("stage_id"), s_col(split)])
         .to_owned()
 }
 
@@ -297,14 +321,23 @@ pub fn touch_counts_statement(
     window: Window,
     stage_ids: &[Uuid],
 ) -> SelectStatement {
+    touch_counts(
+        &Stays::in_window(workspace, model, window, stage_ids),
+        "moved_on",
+    )
+}
+
+/// The touchpoints during the stays and before their `to`, per stage,
+/// `split` (a column of the stays table), channel, kind and emotion.
+fn touch_counts(stays: &Stays<'_>, split: &str) -> SelectStatement {
     use touchpoint::Column as C;
     let (s, tp) = (Alias::new("s"), Alias::new("tp"));
     let t = |c: C| Expr::col((tp.clone(), c));
     let during = Condition::all()
-        .add(t(C::WorkspaceId).eq(workspace))
+        .add(t(C::WorkspaceId).eq(stays.workspace))
         .add(t(C::AccountId).eq(s_col("account_id")))
         .add(t(C::OccurredAt).gte(s_col("entered_at")))
-        .add(t(C::OccurredAt).lt(time::to_micros(window.to())))
+        .add(t(C::OccurredAt).lt(time::to_micros(stays.to)))
         .add(
             Condition::any()
                 .add(s_col("left_at").is_null())
@@ -312,23 +345,111 @@ pub fn touch_counts_statement(
         );
     Query::select()
         .expr_as(s_col("stage_id"), Alias::new("stage_id"))
-        .expr_as(s_col("moved_on"), Alias::new("moved_on"))
+        .expr_as(s_col(split), Alias::new(split))
         .expr_as(t(C::Channel), Alias::new("channel"))
         .expr_as(t(C::Kind), Alias::new("kind"))
         .expr_as(t(C::Emotion), Alias::new("emotion"))
         .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("touchpoints"))
         .expr_as(Func::sum(t(C::Sentiment)), Alias::new("sentiment_sum"))
         .expr_as(Func::count(t(C::Sentiment)), Alias::new("with_sentiment"))
-        .from_subquery(stays_table(workspace, model, window, stage_ids), s)
+        .from_subquery(stays_table(stays), s)
         .join_as(JoinType::InnerJoin, touchpoint::Entity, tp.clone(), during)
         .add_group_by([
             s_col("stage_id"),
-            s_col("moved_on"),
+            s_col(split),
             t(C::Channel),
             t(C::Kind),
             t(C::Emotion),
         ])
         .to_owned()
+}
+
+/// One stage an account has been in, with its stays there.
+#[derive(Debug, Clone)]
+pub struct AccountStage {
+    pub stage: stage::Model,
+    /// Every stay of the account in the stage up to now (`moved_on` and
+    /// `dropped_off` are not split here: a stay still open is simply open).
+    pub group: Group,
+}
+
+/// Per account, the stages of `model`'s sequence it has been in (by
+/// position) with what happened there over its whole history up to `now`:
+/// the same figures as [`stage_insights`], for these accounts' stays. Three
+/// statements for any number of accounts.
+pub async fn account_stages(
+    db: &impl ConnectionTrait,
+    workspace: Uuid,
+    model: Uuid,
+    accounts: &[Uuid],
+    now: DateTime<Utc>,
+) -> CoreResult<HashMap<Uuid, Vec<AccountStage>>> {
+    let sequence = sequence(db, workspace, model).await?;
+    if sequence.is_empty() || accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let stage_ids: Vec<Uuid> = sequence.iter().map(|s| s.id).collect();
+    let stays = Stays {
+        workspace,
+        model,
+        stage_ids: &stage_ids,
+        from: None,
+        to: now,
+        accounts: Some(accounts),
+    };
+    let mut counts: HashMap<(Uuid, Uuid), usize> = HashMap::new();
+    for row in db.query_all(&stay_counts(&stays, "account_id")).await? {
+        let n: i64 = row.try_get("", "stays")?;
+        counts.insert(
+            (row.try_get("", "account_id")?, row.try_get("", "stage_id")?),
+            usize::try_from(n).unwrap_or(0),
+        );
+    }
+    let mut touches: HashMap<(Uuid, Uuid), Vec<TouchCount>> = HashMap::new();
+    for row in db.query_all(&touch_counts(&stays, "account_id")).await? {
+        let account: Uuid = row.try_get("", "account_id")?;
+        let count = read_touch_count(&row, false)?;
+        touches
+            .entry((account, count.stage))
+            .or_default()
+            .push(count);
+    }
+    let mut out: HashMap<Uuid, Vec<AccountStage>> = HashMap::new();
+    for stage in &sequence {
+        for account in accounts {
+            let Some(stays) = counts.get(&(*account, stage.id)) else {
+                continue;
+            };
+            let theirs = touches
+                .get(&(*account, stage.id))
+                .map_or(&[][..], Vec::as_slice);
+            out.entry(*account).or_default().push(AccountStage {
+                stage: stage.clone(),
+                group: group(*stays, theirs.iter()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A row of a touch-count statement; `moved_on` when it does not split by
+/// outcome.
+fn read_touch_count(row: &sea_orm::QueryResult, moved_on: bool) -> CoreResult<TouchCount> {
+    let count = |name: &str| -> CoreResult<usize> {
+        let n: i64 = row.try_get("", name)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    };
+    let sum: Option<f64> = row.try_get("", "sentiment_sum")?;
+    Ok(TouchCount {
+        stage: row.try_get("", "stage_id")?,
+        moved_on,
+        channel: row.try_get("", "channel")?,
+        kind: row.try_get("", "kind")?,
+        emotion: row.try_get("", "emotion")?,
+        touchpoints: count("touchpoints")?,
+        sentiment_sum: sum.unwrap_or_default(),
+        with_sentiment: count("with_sentiment")?,
+    })
 }
 
 #[cfg(test)]

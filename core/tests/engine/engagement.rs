@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
-use entity::vocab::{Channel, OwnerTeam};
+use entity::vocab::{Channel, Emotion, OwnerTeam};
 use journeys_core::analytics::Window;
 use journeys_core::analytics::content::{Outcomes, content_effectiveness};
-use journeys_core::analytics::sales_engagement::{Outcome, sales_engagement};
+use journeys_core::analytics::sales_engagement::{Outcome, account_engagements, sales_engagement};
+use journeys_core::analytics::stage_insights::account_stages;
 use journeys_core::db;
 use journeys_core::journeys::models;
 use journeys_core::lifecycle::rules::{self, Template};
@@ -80,7 +81,9 @@ async fn deals(e: &Engine) -> HashMap<&'static str, Uuid> {
     for name in ["a", "b"] {
         touches.push(
             sales(&format!("{name}-roi"), "asset.shared", 8, name, "sam")
-                .asset("roi-guide", "The ROI guide"),
+                .asset("roi-guide", "The ROI guide")
+                .emotion(Emotion::Want)
+                .sentiment(0.5),
         );
         touches.push(
             Touch::new(
@@ -204,4 +207,66 @@ async fn content_effectiveness_sets_the_stays_an_asset_reached_beside_the_rest()
     let deck = &assets[1];
     assert_eq!(deck.stages[0].comparison.reached, outcomes(1, 0, 0));
     assert_eq!(deck.stages[0].comparison.not_reached, outcomes(4, 2, 3));
+}
+
+#[tokio::test]
+async fn one_accounts_sales_and_stages_over_its_whole_history() {
+    let e = Engine::new().await;
+    let ids = deals(&e).await;
+    let now = chrono::Utc::now();
+    let (a, d) = (ids["a"], ids["d"]);
+    let engaged = account_engagements(e.db(), e.ws, &[a, d], now)
+        .await
+        .unwrap();
+    // a: the meeting, the ROI guide and the win; d: the meeting, the deck
+    // and the loss.
+    let of = |id| {
+        let x = &engaged[&id];
+        let keys: Vec<&str> = x.assets.iter().map(|u| u.asset.key.as_str()).collect();
+        (x.touchpoints, x.period.outcome, keys)
+    };
+    assert_eq!(of(a), (3, Outcome::Won, vec!["roi-guide"]));
+    assert_eq!(of(d), (3, Outcome::Lost, vec!["pricing-deck"]));
+
+    let model = models::list(e.db(), e.ws)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.is_default)
+        .unwrap();
+    let stages = account_stages(e.db(), e.ws, model.id, &[a, d], now)
+        .await
+        .unwrap();
+    // a: consideration (the webinar), the purchase decision (meeting, guide,
+    // win) and retention (onboarding); d never left the purchase decision.
+    let seen = |id| -> Vec<(String, usize, usize)> {
+        stages[&id]
+            .iter()
+            .map(|s| (s.stage.key.clone(), s.group.stays, s.group.touchpoints))
+            .collect()
+    };
+    assert_eq!(
+        seen(a),
+        [
+            ("consideration".to_owned(), 1, 1),
+            ("purchase_decision".to_owned(), 1, 3),
+            ("retention".to_owned(), 1, 1),
+        ]
+    );
+    assert_eq!(
+        seen(d),
+        [
+            ("consideration".to_owned(), 1, 1),
+            ("purchase_decision".to_owned(), 1, 3)
+        ]
+    );
+    let decision = &stages[&a][1].group;
+    let want = decision
+        .emotions
+        .iter()
+        .find(|t| t.value == Emotion::Want)
+        .unwrap();
+    assert_eq!(want.count, 1);
+    assert_eq!(decision.mean_sentiment, Some(0.5));
+    assert_eq!(stages[&d][1].group.mean_sentiment, None);
 }
