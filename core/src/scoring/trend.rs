@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use entity::{membership, touchpoint};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use entity::touchpoint;
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::{Scored, contributions, counts_for, rules_of, scored_select, total};
@@ -32,19 +32,8 @@ pub async fn account_scores_at(
     if rules.is_empty() {
         return Ok(scores);
     }
-    let members: Vec<(Uuid, Uuid, bool)> = membership::Entity::find()
-        .select_only()
-        .columns([
-            membership::Column::AccountId,
-            membership::Column::StakeholderId,
-            membership::Column::Primary,
-        ])
-        .filter(membership::Column::WorkspaceId.eq(ws))
-        .filter(membership::Column::AccountId.is_in(accounts.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut people: Vec<Uuid> = members.iter().map(|(_, p, _)| *p).collect();
+    let members = crate::batch::members_of(db, ws, accounts).await?;
+    let mut people: Vec<Uuid> = members.values().flatten().map(|(p, _)| *p).collect();
     people.sort();
     people.dedup();
     if people.is_empty() {
@@ -64,15 +53,20 @@ pub async fn account_scores_at(
         .iter()
         .map(|(person, theirs)| (*person, contributions(&rules, theirs, at)))
         .collect();
-    for (account, person, primary) in members {
-        let (Some(parts), Some(score)) = (parts.get(&person), scores.get_mut(&account)) else {
+    for (account, held) in members {
+        let Some(score) = scores.get_mut(&account) else {
             continue;
         };
-        let counted = parts
-            .iter()
-            .filter(|p| counts_for(account, primary, p.account))
-            .map(|p| p.points);
-        *score = total([*score, total(counted)]);
+        for (person, primary) in held {
+            let Some(parts) = parts.get(&person) else {
+                continue;
+            };
+            let counted = parts
+                .iter()
+                .filter(|p| counts_for(account, primary, p.account))
+                .map(|p| p.points);
+            *score = total([*score, total(counted)]);
+        }
     }
     Ok(scores)
 }
