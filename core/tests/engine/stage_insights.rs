@@ -183,3 +183,62 @@ fn empty() -> Group {
         ..Group::default()
     }
 }
+
+/// Every `loops=N` of an `EXPLAIN ANALYZE` plan.
+fn loops(plan: &str) -> Vec<u64> {
+    plan.match_indices("loops=")
+        .filter_map(|(i, _)| {
+            let digits: String = plan[i + 6..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_stays_end_is_found_once_not_once_per_touchpoint() {
+    use journeys_core::analytics::sequence;
+    use journeys_core::analytics::stage_insights::touch_counts_statement;
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let e = Engine::new().await;
+    let backend = e.db().get_database_backend();
+    if backend != DbBackend::Postgres {
+        // SQLite's EXPLAIN QUERY PLAN shows no loop counts.
+        return;
+    }
+    fixture(&e).await;
+    // Forty more emails in Fox's purchase decision stay.
+    let more: Vec<Touch> = (0..40)
+        .map(|i| {
+            Touch::new(
+                &format!("more{i}"),
+                "email.sent",
+                Channel::Email,
+                &format!("2026-03-03T{:02}:{:02}:00Z", 11 + i / 60, i % 60),
+            )
+            .email("fa@f.com")
+        })
+        .collect();
+    e.record_ok(more).await;
+    let model = journeys_core::journeys::models::list(e.db(), e.ws)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.is_default)
+        .unwrap()
+        .id;
+    let stages: Vec<uuid::Uuid> = sequence(e.db(), e.ws, model)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    let stmt = touch_counts_statement(e.ws, model, march(), &stages);
+    let plan = e.plan(backend.build(&stmt), true).await;
+    // Three stays (Fox's two, Gil's one) and 49 touchpoints: no step runs
+    // more than once per stay.
+    let most = loops(&plan).into_iter().max().unwrap_or(0);
+    assert!(most <= 3, "a step ran {most} times:\n{plan}");
+}
