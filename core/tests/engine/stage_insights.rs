@@ -201,7 +201,7 @@ fn loops(plan: &str) -> Vec<u64> {
 async fn each_stays_end_is_found_once_not_once_per_touchpoint() {
     use journeys_core::analytics::sequence;
     use journeys_core::analytics::stage_insights::touch_counts_statement;
-    use sea_orm::{ConnectionTrait, DbBackend};
+    use sea_orm::DbBackend;
     let e = Engine::new().await;
     let backend = e.db().get_database_backend();
     if backend != DbBackend::Postgres {
