@@ -179,16 +179,7 @@ async fn stalled_accounts_are_past_their_stage_target() {
     assert_eq!(second["stalledAccounts"]["pageInfo"]["hasNextPage"], false);
     // A target that changes moves the account in the order at once: with 10
     // days, B (66 days in) is 56 days over, ahead of C's 29.
-    let stages = app
-        .ok(&token, "{ journeyModels { stages { id key } } }", json!({}))
-        .await;
-    let consideration = stages["journeyModels"][0]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["key"] == "consideration")
-        .unwrap()["id"]
-        .clone();
+    let consideration = crate::helpers::stage_id(&app, &token, "consideration").await;
     app.ok(
         &token,
         r#"mutation($s: ID!) { updateStage(input: { id: $s, targetDurationSeconds: 864000 }) { stage { id } } }"#,

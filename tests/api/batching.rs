@@ -315,16 +315,7 @@ async fn decision_making_units_cost_a_fixed_number_of_statements() {
 /// whose playbook has one step) and a detractor's answer.
 async fn fifty_accounts_with_tickets(app: &TestApp, token: &str) {
     fifty_accounts(app, token).await;
-    let models = app
-        .ok(token, "{ journeyModels { stages { id key } } }", json!({}))
-        .await;
-    let retention = models["journeyModels"][0]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["key"] == "retention")
-        .unwrap()["id"]
-        .clone();
+    let retention = crate::helpers::stage_id(app, token, "retention").await;
     app.ok(
         token,
         "mutation($id: ID!) { updateStage(input: { id: $id, playbook: [

@@ -403,6 +403,21 @@ pub const RECORD: &str = r#"mutation($input: RecordTouchpointsInput!) {
   }
 }"#;
 
+/// The id of the first journey model's stage with this key (the default
+/// model's, in a new workspace).
+pub async fn stage_id(app: &TestApp, token: &str, key: &str) -> Value {
+    let models = app
+        .ok(token, "{ journeyModels { stages { id key } } }", json!({}))
+        .await;
+    models["journeyModels"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == key)
+        .unwrap_or_else(|| panic!("no stage `{key}` in {models}"))["id"]
+        .clone()
+}
+
 /// Records touchpoints and returns the payload.
 pub async fn record(app: &TestApp, token: &str, touchpoints: Value) -> Value {
     let data = app

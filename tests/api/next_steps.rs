@@ -27,16 +27,7 @@ async fn an_account_gets_its_next_steps_with_reasons_and_consented_channels() {
     app.workspace("acme").await;
     let token = app.admin("acme");
     let acme = create_account(&app, &token, "Acme", &["acme.example"]).await;
-    let models = app
-        .ok(&token, "{ journeyModels { stages { id key } } }", json!({}))
-        .await;
-    let retention = models["journeyModels"][0]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["key"] == "retention")
-        .unwrap()["id"]
-        .clone();
+    let retention = crate::helpers::stage_id(&app, &token, "retention").await;
 
     // A playbook, trimmed as saved; an empty step is refused.
     let playbook = json!([
