@@ -64,6 +64,13 @@ pub async fn load(
 /// within the window: a touchpoint of theirs on this account in it.
 pub struct AccountDmu(dmu::Unit);
 
+impl AccountDmu {
+    /// The unit as already read.
+    pub fn of(unit: dmu::Unit) -> Self {
+        Self(unit)
+    }
+}
+
 #[Object]
 impl AccountDmu {
     /// The window's start, inclusive.

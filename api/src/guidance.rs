@@ -297,7 +297,11 @@ impl AccountBrief {
     }
     /// The buying group over the 90 days up to now, as `Account.dmu`.
     async fn dmu(&self, ctx: &Context<'_>) -> ApiResult<crate::dmu::AccountDmu> {
-        crate::dmu::load(ctx, self.0.id, None, None).await
+        // Guidance read the same unit for the next steps: no second read.
+        match self.guidance(ctx).await? {
+            Some(g) => Ok(crate::dmu::AccountDmu::of(g.facts.unit.clone())),
+            None => crate::dmu::load(ctx, self.0.id, None, None).await,
+        }
     }
     /// The account's newest touchpoint, from any source.
     async fn last_touch_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
