@@ -30,7 +30,7 @@ use stage_insights::StageInsight;
 use team_handoffs::{BouncingStayConnection, TeamHandoff, bouncing_page};
 
 /// A count as GraphQL's `Int`, saturating.
-fn int(n: usize) -> i32 {
+pub(crate) fn int(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 

@@ -14,6 +14,7 @@ use journeys_core::analytics::{Window, sales_engagement::Outcome};
 use uuid::Uuid;
 
 use crate::accounts::{self, Account};
+use crate::analytics::int;
 use crate::auth::Scope;
 use crate::graphql::connection::{KnownCount, page_computed};
 use crate::graphql::context::request;
@@ -22,10 +23,6 @@ use crate::graphql::ids::{self, NodeType};
 use crate::graphql::pagination::{Cursor, PageArgs, SortKey, TotalCount, connection};
 use crate::journeys::{JourneyModel, Stage};
 use crate::touchpoints::Asset;
-
-fn int(n: usize) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
 
 fn asset(a: &AssetRef) -> Asset {
     Asset {

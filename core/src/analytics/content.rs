@@ -2,7 +2,9 @@
 //! were in, and how those stays ended beside the stays it did not reach.
 //!
 //! The stays are the funnel's: an account's first entry into a stage of the
-//! model's sequence within the window, ended by its next move. An asset
+//! model's sequence (as `sequence` gives it) within the window, ended by its
+//! next move; a second entry into the same stage is not a second stay here,
+//! where `stage_insights` counts every entry. An asset
 //! **reached** a stay when the account had a touchpoint naming the asset while
 //! in the stage, before the window's end. A stay **moved on** when its next
 //! move came before the window's end; it was **won** when the account became
@@ -16,9 +18,9 @@ use entity::{stage, touchpoint};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::funnel::{Visit, active_stages, moves, visits};
+use super::funnel::{Visit, moves, visits};
 use super::sales_engagement::AssetRef;
-use super::{Segment, Window, accounts_becoming};
+use super::{Segment, Window, accounts_becoming, sequence};
 use crate::{CoreResult, time};
 
 /// How a group of stays ended.
@@ -87,8 +89,8 @@ pub struct AssetTouch {
     pub asset: AssetRef,
 }
 
-/// Content effectiveness within the window, most-reaching asset first: five
-/// statements (stages, the window's moves, its asset touchpoints through the
+/// Content effectiveness within the window, most-reaching asset first: four
+/// statements (the model's sequence, the window's moves, its asset touchpoints through the
 /// partial asset index, its CUSTOMER changes), whatever the number of assets.
 pub async fn content_effectiveness(
     db: &impl ConnectionTrait,
@@ -96,7 +98,7 @@ pub async fn content_effectiveness(
     model: Uuid,
     window: Window,
 ) -> CoreResult<Vec<AssetEffect>> {
-    let stages = active_stages(db, workspace, model).await?;
+    let stages = sequence(db, workspace, model).await?;
     let moves = moves(db, workspace, model, window, &Segment::default()).await?;
     use touchpoint::Column as T;
     type Row = (

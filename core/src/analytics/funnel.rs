@@ -64,7 +64,7 @@ pub async fn funnel(
 }
 
 /// The model's active stages, by position.
-pub(crate) async fn active_stages(
+async fn active_stages(
     db: &impl ConnectionTrait,
     workspace: Uuid,
     model: Uuid,
